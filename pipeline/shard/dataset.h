@@ -1,0 +1,97 @@
+// A dataset root on disk: one folder per modality, each with numbered shards
+// (`<root>/<modality>/shard-NNNNN.tar` or `.mfs`), aligned by position and sample key.
+//
+// Open() indexes every shard and checks the whole layout up front: every modality has every
+// shard, shard k has the same number of records in every modality, keys agree record by record,
+// all records of a modality share dtype and inner dims, and image-token crop variants agree with
+// `crop_settings`. After that, Read() gives random access to sample i of any modality, from any
+// thread.
+#ifndef MASKFEED_PIPELINE_SHARD_DATASET_H_
+#define MASKFEED_PIPELINE_SHARD_DATASET_H_
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "oneapi/tbb/task_arena.h"
+#include "maskfeed/v1/dataset.pb.h"
+#include "pipeline/shard/record.h"
+#include "pipeline/shard/shard_reader.h"
+
+namespace maskfeed {
+
+// Name of the folder holding 4M's per-sample crop parameters, (n_crops, 5) int arrays.
+inline constexpr std::string_view kCropSettings = "crop_settings";
+
+struct DatasetOptions {
+  // Modality folders to open; empty = every folder under the root that holds shards.
+  std::vector<std::string> modalities;
+  // Opens shards in parallel on this arena when set; serially otherwise.
+  tbb::task_arena* arena = nullptr;
+};
+
+class Dataset {
+ public:
+  // NOT_FOUND when the root or a requested modality is missing; DATA_LOSS naming file and
+  // record for any corrupt or misaligned shard; FAILED_PRECONDITION for an empty dataset.
+  static absl::StatusOr<std::unique_ptr<Dataset>> Open(const std::string& root,
+                                                       const DatasetOptions& options = {});
+
+  const std::string& root() const { return root_; }
+  size_t num_samples() const { return shard_starts_.back(); }
+  size_t num_shards() const { return shard_starts_.size() - 1; }
+  size_t num_modalities() const { return modalities_.size(); }
+  const std::string& modality_name(size_t m) const { return modalities_[m].name; }
+  std::optional<size_t> FindModality(std::string_view name) const;
+  const RecordLayout& layout(size_t m) const { return modalities_[m].layout; }
+  ShardFormat format(size_t m) const { return modalities_[m].format; }
+  const ShardReader& shard(size_t m, size_t s) const { return *modalities_[m].shards[s]; }
+
+  struct Location {
+    size_t shard;
+    size_t record;
+  };
+  // Requires: sample < num_samples().
+  Location Locate(size_t sample) const;
+  std::string_view key(size_t sample) const;
+
+  // Reads modality `m` of `sample` into `out`. Requires: m < num_modalities(),
+  // sample < num_samples().
+  absl::Status Read(size_t m, size_t sample, Record* out) const;
+  // Reads every modality of `sample`; out is resized to num_modalities().
+  absl::Status ReadSample(size_t sample, std::vector<Record>* out) const;
+
+  // Number of crop variants (rows of crop_settings and of every (n_crops, n_tokens) token
+  // array) of `sample`; 1 when the dataset has neither.
+  int64_t NumCropVariants(size_t sample) const;
+
+  v1::DatasetInfo Describe() const;
+
+ private:
+  struct Modality {
+    std::string name;
+    ShardFormat format = ShardFormat::kTar;
+    RecordLayout layout;
+    std::vector<std::unique_ptr<ShardReader>> shards;
+  };
+
+  Dataset() = default;
+  // Checks counts, keys and crop variants across modalities and resolves each layout.
+  absl::Status CheckAlignment();
+
+  std::string root_;
+  std::vector<Modality> modalities_;
+  std::vector<size_t> shard_starts_{0};  // first sample of each shard, plus the total
+  // Modality whose first dimension counts crop variants: crop_settings if present, else the
+  // first rank-2 modality; nullopt when there is none.
+  std::optional<size_t> crop_modality_;
+};
+
+}  // namespace maskfeed
+
+#endif  // MASKFEED_PIPELINE_SHARD_DATASET_H_

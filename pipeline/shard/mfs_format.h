@@ -1,0 +1,89 @@
+// The native maskfeed shard format (`.mfs`), version 1: one modality's records, each stored as
+// its own zstd frame (or raw when compression does not pay), with a CRC-32C per stored record,
+// an optional zstd dictionary trained on the shard, and an index at the end.
+//
+//   [header 64 B][dictionary][record 0][record 1]...[index][trailer 32 B]
+//
+// header : magic "\x89MFS\r\n\x1a\n", u32 version, u8 dtype, u8 rank, u8 compression,
+//          u8 reserved, u32 inner dims[7], u32 dict_bytes, u32 dict_crc, i32 level,
+//          u32 reserved, u32 header_crc (CRC-32C of bytes 0..59)
+// index  : u64 num_records, then per record {u64 offset, u32 stored_bytes, u32 raw_bytes,
+//          u32 crc, u32 flags}, then u32 key_offsets[num_records + 1], then the key bytes
+// trailer: u64 index_offset, u64 index_bytes, u32 index_crc, u32 version, magic "MFSINDEX"
+//
+// All integers are little-endian. A record's first dimension is raw_bytes / row bytes, so
+// records of one shard share dtype and inner dims but may differ in length.
+#ifndef MASKFEED_PIPELINE_SHARD_MFS_FORMAT_H_
+#define MASKFEED_PIPELINE_SHARD_MFS_FORMAT_H_
+
+#include <bit>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "pipeline/shard/record.h"
+
+namespace maskfeed::mfs {
+
+static_assert(std::endian::native == std::endian::little, "maskfeed assumes little-endian");
+
+inline constexpr std::string_view kHeaderMagic{"\x89MFS\r\n\x1a\n", 8};
+inline constexpr std::string_view kTrailerMagic{"MFSINDEX", 8};
+inline constexpr uint32_t kVersion = 1;
+inline constexpr size_t kHeaderBytes = 64;
+inline constexpr size_t kTrailerBytes = 32;
+inline constexpr size_t kEntryBytes = 24;
+inline constexpr int kMaxInnerDims = 7;
+
+enum class Compression : uint8_t { kNone = 0, kZstd = 1 };
+
+// Entry flag: the record is stored uncompressed.
+inline constexpr uint32_t kEntryRaw = 1;
+
+struct Header {
+  RecordLayout layout;
+  Compression compression = Compression::kZstd;
+  uint32_t dict_bytes = 0;
+  uint32_t dict_crc = 0;
+  int32_t level = 0;
+};
+
+struct Entry {
+  uint64_t offset = 0;
+  uint32_t stored_bytes = 0;
+  uint32_t raw_bytes = 0;
+  uint32_t crc = 0;
+  uint32_t flags = 0;
+};
+
+struct Trailer {
+  uint64_t index_offset = 0;
+  uint64_t index_bytes = 0;
+  uint32_t index_crc = 0;
+};
+
+std::string EncodeHeader(const Header& header);
+// DATA_LOSS naming `path` on a bad magic, version, checksum or field.
+absl::StatusOr<Header> DecodeHeader(std::string_view bytes, std::string_view path);
+
+std::string EncodeTrailer(const Trailer& trailer);
+absl::StatusOr<Trailer> DecodeTrailer(std::string_view bytes, std::string_view path);
+
+inline void PutU32(std::string* out, uint32_t v) { out->append(reinterpret_cast<char*>(&v), 4); }
+inline void PutU64(std::string* out, uint64_t v) { out->append(reinterpret_cast<char*>(&v), 8); }
+inline uint32_t GetU32(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+inline uint64_t GetU64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+}  // namespace maskfeed::mfs
+
+#endif  // MASKFEED_PIPELINE_SHARD_MFS_FORMAT_H_

@@ -1,0 +1,158 @@
+#include "pipeline/shard/mfs_reader.h"
+
+#include <zstd.h>
+
+#include <cstring>
+
+#include "absl/status/status.h"
+#include "pipeline/base/strings.h"
+#include "pipeline/shard/crc32c.h"
+
+namespace maskfeed {
+namespace {
+
+// One decompression context per thread: contexts are not thread-safe, and creating one per
+// record would cost more than the decompression.
+ZSTD_DCtx* ThreadDCtx() {
+  thread_local ZstdDCtx dctx(ZSTD_createDCtx());
+  return dctx.get();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<MfsShardReader>> MfsShardReader::Open(const std::string& path) {
+  absl::StatusOr<MappedFile> file = MappedFile::Open(path);
+  if (!file.ok()) return file.status();
+  std::unique_ptr<MfsShardReader> reader(new MfsShardReader(std::move(*file)));
+  const std::string_view bytes = reader->file_.bytes();
+
+  absl::StatusOr<mfs::Header> header = mfs::DecodeHeader(bytes, path);
+  if (!header.ok()) return header.status();
+  reader->header_ = *header;
+  reader->row_bytes_ = header->layout.RowBytes();
+  if (reader->row_bytes_ == 0) {
+    return absl::DataLossError(StrCat(path, ": records have a zero-sized inner dimension"));
+  }
+  absl::StatusOr<mfs::Trailer> trailer = mfs::DecodeTrailer(bytes, path);
+  if (!trailer.ok()) return trailer.status();
+  if (mfs::kHeaderBytes + uint64_t{header->dict_bytes} > trailer->index_offset) {
+    return absl::DataLossError(StrCat(path, ": dictionary runs past the records"));
+  }
+  std::string_view index = bytes.substr(trailer->index_offset, trailer->index_bytes);
+  if (Crc32c(index.data(), index.size()) != trailer->index_crc) {
+    return absl::DataLossError(StrCat(path, ": index checksum mismatch (corrupt)"));
+  }
+  if (absl::Status s = reader->ParseIndex(index); !s.ok()) return s;
+
+  if (header->dict_bytes > 0) {
+    std::string_view dict = bytes.substr(mfs::kHeaderBytes, header->dict_bytes);
+    if (Crc32c(dict.data(), dict.size()) != header->dict_crc) {
+      return absl::DataLossError(StrCat(path, ": dictionary checksum mismatch (corrupt)"));
+    }
+    reader->ddict_.reset(ZSTD_createDDict(dict.data(), dict.size()));
+    if (!reader->ddict_) {
+      return absl::DataLossError(StrCat(path, ": the zstd dictionary does not load"));
+    }
+  }
+  return reader;
+}
+
+absl::Status MfsShardReader::ParseIndex(std::string_view index) {
+  const std::string& p = path();
+  if (index.size() < 8) return absl::DataLossError(StrCat(p, ": index too short"));
+  const uint64_t n = mfs::GetU64(index.data());
+  const uint64_t fixed = 8 + n * (mfs::kEntryBytes + 4) + 4;
+  if (n > index.size() || fixed > index.size()) {
+    return absl::DataLossError(StrCat(p, ": index claims ", n, " records but holds ",
+                                            index.size(), " bytes"));
+  }
+  const uint64_t data_begin = mfs::kHeaderBytes + header_.dict_bytes;
+  const uint64_t data_end = file_.size() - mfs::kTrailerBytes - index.size();
+  entries_.resize(n);
+  const char* q = index.data() + 8;
+  for (uint64_t i = 0; i < n; ++i, q += mfs::kEntryBytes) {
+    mfs::Entry& e = entries_[i];
+    e.offset = mfs::GetU64(q);
+    e.stored_bytes = mfs::GetU32(q + 8);
+    e.raw_bytes = mfs::GetU32(q + 12);
+    e.crc = mfs::GetU32(q + 16);
+    e.flags = mfs::GetU32(q + 20);
+    std::string bad;
+    if (e.offset < data_begin || e.offset > data_end || e.stored_bytes > data_end - e.offset) {
+      bad = StrCat("stored bytes ", e.offset, "+", e.stored_bytes, " lie outside the data");
+    } else if (e.raw_bytes % row_bytes_ != 0) {
+      bad = StrCat(e.raw_bytes, " raw bytes are not a whole number of ",
+                         header_.layout.ToString(), " rows");
+    } else if ((e.flags & mfs::kEntryRaw) ? e.stored_bytes != e.raw_bytes
+                                          : header_.compression != mfs::Compression::kZstd) {
+      bad = "entry flags disagree with the stored size or the shard's compression";
+    }
+    if (!bad.empty()) return RecordError(p, i, "?", StrCat("bad index entry: ", bad));
+  }
+  key_offsets_.resize(n + 1);
+  for (uint64_t i = 0; i <= n; ++i, q += 4) key_offsets_[i] = mfs::GetU32(q);
+  keys_ = index.substr(fixed);
+  for (uint64_t i = 0; i < n; ++i) {
+    if (key_offsets_[i] > key_offsets_[i + 1]) {
+      return RecordError(p, i, "?", "bad index: key offsets decrease");
+    }
+  }
+  if (key_offsets_[0] != 0 || key_offsets_[n] != keys_.size()) {
+    return absl::DataLossError(StrCat(p, ": bad index: key bytes do not add up"));
+  }
+  return absl::OkStatus();
+}
+
+std::string_view MfsShardReader::key(size_t i) const {
+  return keys_.substr(key_offsets_[i], key_offsets_[i + 1] - key_offsets_[i]);
+}
+
+absl::Status MfsShardReader::Read(size_t i, Record* out) const {
+  const mfs::Entry& e = entries_[i];
+  const char* stored = file_.bytes().data() + e.offset;
+  const uint32_t crc = Crc32c(stored, e.stored_bytes);
+  if (crc != e.crc) {
+    return RecordError(path(), i, key(i),
+                       StrCat("checksum mismatch (stored ", absl::Hex(e.crc), ", computed ",
+                                    absl::Hex(crc), "): the shard is corrupt"));
+  }
+  const RecordLayout& layout = header_.layout;
+  out->dtype = layout.dtype;
+  out->shape.rank = layout.rank;
+  out->shape.dims[0] = first_dim(i);
+  for (int d = 1; d < layout.rank; ++d) out->shape.dims[d] = layout.inner[d - 1];
+  out->data.resize(e.raw_bytes);
+  if (e.flags & mfs::kEntryRaw) {
+    std::memcpy(out->data.data(), stored, e.raw_bytes);
+    return absl::OkStatus();
+  }
+  ZSTD_DCtx* dctx = ThreadDCtx();
+  if (dctx == nullptr) return absl::ResourceExhaustedError("cannot allocate a zstd context");
+  const size_t got =
+      ddict_ ? ZSTD_decompress_usingDDict(dctx, out->data.data(), e.raw_bytes, stored,
+                                          e.stored_bytes, ddict_.get())
+             : ZSTD_decompressDCtx(dctx, out->data.data(), e.raw_bytes, stored, e.stored_bytes);
+  if (ZSTD_isError(got)) {
+    return RecordError(path(), i, key(i),
+                       StrCat("zstd cannot decompress the record: ", ZSTD_getErrorName(got)));
+  }
+  if (got != e.raw_bytes) {
+    return RecordError(path(), i, key(i),
+                       StrCat("decompressed to ", got, " bytes, index says ", e.raw_bytes));
+  }
+  return absl::OkStatus();
+}
+
+uint64_t MfsShardReader::stored_bytes() const {
+  uint64_t total = 0;
+  for (const mfs::Entry& e : entries_) total += e.stored_bytes;
+  return total;
+}
+
+uint64_t MfsShardReader::raw_bytes() const {
+  uint64_t total = 0;
+  for (const mfs::Entry& e : entries_) total += e.raw_bytes;
+  return total;
+}
+
+}  // namespace maskfeed

@@ -1,0 +1,54 @@
+// Reads native `.mfs` shards (see mfs_format.h): the header, trailer and index are checked on
+// open; every Read() verifies the record's CRC-32C before decompressing it.
+#ifndef MASKFEED_PIPELINE_SHARD_MFS_READER_H_
+#define MASKFEED_PIPELINE_SHARD_MFS_READER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "pipeline/shard/mapped_file.h"
+#include "pipeline/shard/mfs_format.h"
+#include "pipeline/shard/shard_reader.h"
+#include "pipeline/shard/zstd_handles.h"
+
+namespace maskfeed {
+
+class MfsShardReader final : public ShardReader {
+ public:
+  static absl::StatusOr<std::unique_ptr<MfsShardReader>> Open(const std::string& path);
+
+  ShardFormat format() const override { return ShardFormat::kMfs; }
+  const std::string& path() const override { return file_.path(); }
+  uint64_t file_bytes() const override { return file_.size(); }
+  size_t num_records() const override { return entries_.size(); }
+  std::string_view key(size_t i) const override;
+  const RecordLayout& layout() const override { return header_.layout; }
+  int64_t first_dim(size_t i) const override {
+    return static_cast<int64_t>(entries_[i].raw_bytes / row_bytes_);
+  }
+  absl::Status Read(size_t i, Record* out) const override;
+
+  const mfs::Header& header() const { return header_; }
+  // Sum of stored (compressed) record bytes and of raw record bytes.
+  uint64_t stored_bytes() const;
+  uint64_t raw_bytes() const;
+
+ private:
+  explicit MfsShardReader(MappedFile file) : file_(std::move(file)) {}
+  absl::Status ParseIndex(std::string_view index);
+
+  MappedFile file_;
+  mfs::Header header_;
+  size_t row_bytes_ = 1;
+  std::vector<mfs::Entry> entries_;
+  std::vector<uint32_t> key_offsets_;
+  std::string_view keys_;
+  ZstdDDict ddict_;
+};
+
+}  // namespace maskfeed
+
+#endif  // MASKFEED_PIPELINE_SHARD_MFS_READER_H_

@@ -1,0 +1,165 @@
+#include "pipeline/shard/mfs_writer.h"
+
+#include <zdict.h>
+#include <zstd.h>
+
+#include <limits>
+
+#include "pipeline/base/strings.h"
+#include "pipeline/shard/crc32c.h"
+#include "pipeline/shard/output_file.h"
+#include "pipeline/shard/zstd_handles.h"
+
+namespace maskfeed {
+namespace {
+
+// Dictionary training wants many samples; below this the shard is written without one.
+constexpr size_t kMinRecordsForDictionary = 32;
+
+}  // namespace
+
+absl::Status MfsWriterOptions::Validate() const {
+  if (compression != mfs::Compression::kNone && compression != mfs::Compression::kZstd) {
+    return absl::InvalidArgumentError("compression: must be none or zstd");
+  }
+  if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel()) {
+    return absl::InvalidArgumentError(StrCat("level: ", level, " is outside zstd's range ",
+                                                   ZSTD_minCLevel(), "..", ZSTD_maxCLevel()));
+  }
+  if (dictionary_bytes > (1u << 24)) {
+    return absl::InvalidArgumentError(
+        StrCat("dictionary_bytes: ", dictionary_bytes, " is over the 16 MiB limit"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MfsWriter::Add(std::string_view key, DType dtype, const Shape& shape,
+                            const void* data) {
+  if (shape.rank < 1 || shape.rank > mfs::kMaxInnerDims + 1) {
+    return absl::InvalidArgumentError(StrCat(path_, ": record ", keys_.size(), " (key ", key,
+                                                   ") has rank ", shape.rank,
+                                                   "; .mfs records have 1..8 dims"));
+  }
+  if (keys_.empty()) {
+    layout_ = RecordLayout::Of(dtype, shape);
+  } else if (!layout_.Matches(dtype, shape)) {
+    return absl::InvalidArgumentError(StrCat(
+        path_, ": record ", keys_.size(), " (key ", key, ") is ", DTypeName(dtype), " ",
+        shape.ToString(), ", which does not match the shard's ", layout_.ToString()));
+  }
+  const size_t bytes = static_cast<size_t>(shape.NumElements()) * ItemSize(dtype);
+  if (bytes > std::numeric_limits<uint32_t>::max()) {
+    return absl::InvalidArgumentError(StrCat(path_, ": record ", keys_.size(), " (key ",
+                                                   key, ") is over 4 GiB"));
+  }
+  if (raw_offsets_.empty()) raw_offsets_.push_back(0);
+  keys_.emplace_back(key);
+  raw_.append(static_cast<const char*>(data), bytes);
+  raw_offsets_.push_back(raw_.size());
+  return absl::OkStatus();
+}
+
+absl::Status MfsWriter::Finish() {
+  if (absl::Status s = options_.Validate(); !s.ok()) return s;
+  if (keys_.empty()) {
+    return absl::InvalidArgumentError(StrCat(path_, ": a shard needs at least one record"));
+  }
+  const size_t n = keys_.size();
+  const bool zstd = options_.compression == mfs::Compression::kZstd;
+
+  std::string dict;
+  if (zstd && options_.dictionary_bytes > 0 && n >= kMinRecordsForDictionary) {
+    std::vector<size_t> sizes(n);
+    for (size_t i = 0; i < n; ++i) sizes[i] = raw_offsets_[i + 1] - raw_offsets_[i];
+    dict.resize(options_.dictionary_bytes);
+    const size_t got = ZDICT_trainFromBuffer(dict.data(), dict.size(), raw_.data(), sizes.data(),
+                                             static_cast<unsigned>(n));
+    // Training fails on data with too little structure; the shard is then simply written
+    // without a dictionary, which is what such data deserves.
+    dict.resize(ZDICT_isError(got) ? 0 : got);
+  }
+
+  ZstdCCtx cctx;
+  ZstdCDict cdict;
+  if (zstd) {
+    cctx.reset(ZSTD_createCCtx());
+    if (!cctx) return absl::ResourceExhaustedError("cannot allocate a zstd context");
+    if (absl::Status s = CheckZstd(
+            ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, options_.level),
+            "zstd level");
+        !s.ok()) {
+      return s;
+    }
+    // Our index already records sizes, checksums and the dictionary; drop them from frames.
+    ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_dictIDFlag, 0);
+    ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_checksumFlag, 0);
+    if (!dict.empty()) {
+      cdict.reset(ZSTD_createCDict(dict.data(), dict.size(), options_.level));
+      if (!cdict) return absl::ResourceExhaustedError("cannot build the zstd dictionary");
+      ZSTD_CCtx_refCDict(cctx.get(), cdict.get());  // sticky for every frame below
+    }
+  }
+
+  absl::StatusOr<OutputFile> out = OutputFile::Create(path_);
+  if (!out.ok()) return out.status();
+  mfs::Header header;
+  header.layout = layout_;
+  header.compression = options_.compression;
+  header.dict_bytes = static_cast<uint32_t>(dict.size());
+  header.dict_crc = Crc32c(dict.data(), dict.size());
+  header.level = zstd ? options_.level : 0;
+  if (absl::Status s = out->Write(mfs::EncodeHeader(header)); !s.ok()) return s;
+  if (absl::Status s = out->Write(dict); !s.ok()) return s;
+
+  std::vector<mfs::Entry> entries(n);
+  std::string frame(zstd ? ZSTD_compressBound(raw_.size() / n * 4 + 64) : 0, '\0');
+  for (size_t i = 0; i < n; ++i) {
+    std::string_view raw(raw_.data() + raw_offsets_[i], raw_offsets_[i + 1] - raw_offsets_[i]);
+    std::string_view stored = raw;
+    mfs::Entry& e = entries[i];
+    e.flags = mfs::kEntryRaw;
+    if (zstd && !raw.empty()) {
+      if (frame.size() < ZSTD_compressBound(raw.size())) frame.resize(ZSTD_compressBound(raw.size()));
+      const size_t z = ZSTD_compress2(cctx.get(), frame.data(), frame.size(), raw.data(), raw.size());
+      if (absl::Status s = CheckZstd(z, StrCat(path_, ": compressing record ", i)); !s.ok()) {
+        return s;
+      }
+      if (z < raw.size()) {
+        stored = std::string_view(frame.data(), z);
+        e.flags = 0;
+      }
+    }
+    e.offset = out->offset();
+    e.stored_bytes = static_cast<uint32_t>(stored.size());
+    e.raw_bytes = static_cast<uint32_t>(raw.size());
+    e.crc = Crc32c(stored.data(), stored.size());
+    if (absl::Status s = out->Write(stored); !s.ok()) return s;
+  }
+
+  std::string index;
+  mfs::PutU64(&index, n);
+  for (const mfs::Entry& e : entries) {
+    mfs::PutU64(&index, e.offset);
+    mfs::PutU32(&index, e.stored_bytes);
+    mfs::PutU32(&index, e.raw_bytes);
+    mfs::PutU32(&index, e.crc);
+    mfs::PutU32(&index, e.flags);
+  }
+  uint32_t key_offset = 0;
+  for (const std::string& k : keys_) {
+    mfs::PutU32(&index, key_offset);
+    key_offset += static_cast<uint32_t>(k.size());
+  }
+  mfs::PutU32(&index, key_offset);
+  for (const std::string& k : keys_) index.append(k);
+
+  mfs::Trailer trailer;
+  trailer.index_offset = out->offset();
+  trailer.index_bytes = index.size();
+  trailer.index_crc = Crc32c(index.data(), index.size());
+  if (absl::Status s = out->Write(index); !s.ok()) return s;
+  if (absl::Status s = out->Write(mfs::EncodeTrailer(trailer)); !s.ok()) return s;
+  return out->Commit();
+}
+
+}  // namespace maskfeed

@@ -1,0 +1,65 @@
+// Writes one modality shard in the native `.mfs` format (see mfs_format.h).
+//
+// The writer holds the shard's records in memory until Finish(): that is what lets it train a
+// zstd dictionary on the shard's own records before compressing them. Shards are a few MB to a
+// few hundred MB, so this is cheap; write many shards in parallel for speed.
+#ifndef MASKFEED_PIPELINE_SHARD_MFS_WRITER_H_
+#define MASKFEED_PIPELINE_SHARD_MFS_WRITER_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "pipeline/shard/mfs_format.h"
+#include "pipeline/shard/record.h"
+
+namespace maskfeed {
+
+struct MfsWriterOptions {
+  static constexpr int kDefaultLevel = 3;
+  static constexpr uint32_t kDefaultDictionaryBytes = 0;
+
+  mfs::Compression compression = mfs::Compression::kZstd;
+  // zstd level, 1..19 (negative levels are zstd's fast modes).
+  int level = kDefaultLevel;
+  // Size of the per-shard zstd dictionary to train; 0 = none. Training needs a few dozen
+  // records; a shard too small to train on is written without a dictionary.
+  uint32_t dictionary_bytes = kDefaultDictionaryBytes;
+
+  // INVALID_ARGUMENT naming the field.
+  absl::Status Validate() const;
+};
+
+class MfsWriter {
+ public:
+  MfsWriter(std::string path, MfsWriterOptions options)
+      : path_(std::move(path)), options_(options) {}
+
+  // Adds the next record. Every record must share the first one's dtype, rank and inner dims
+  // (INVALID_ARGUMENT otherwise). Requires: `data` holds shape.NumElements() * ItemSize(dtype)
+  // bytes.
+  absl::Status Add(std::string_view key, DType dtype, const Shape& shape, const void* data);
+  absl::Status Add(std::string_view key, const Record& record) {
+    return Add(key, record.dtype, record.shape, record.data.data());
+  }
+
+  // Compresses and writes the shard atomically (to "<path>.tmp", then renamed).
+  absl::Status Finish();
+
+  size_t num_records() const { return keys_.size(); }
+
+ private:
+  std::string path_;
+  MfsWriterOptions options_;
+  RecordLayout layout_;
+  std::vector<std::string> keys_;
+  std::string raw_;                  // every record's bytes, back to back
+  std::vector<size_t> raw_offsets_;  // start of each record in raw_, plus the end
+};
+
+}  // namespace maskfeed
+
+#endif  // MASKFEED_PIPELINE_SHARD_MFS_WRITER_H_

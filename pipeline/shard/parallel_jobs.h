@@ -1,0 +1,24 @@
+// Runs N independent jobs (one per shard, say) on a TBB arena, or serially without one, and
+// returns the error of the lowest-numbered failing job, so the report does not depend on the
+// thread count.
+#ifndef MASKFEED_PIPELINE_SHARD_PARALLEL_JOBS_H_
+#define MASKFEED_PIPELINE_SHARD_PARALLEL_JOBS_H_
+
+#include <cstddef>
+#include <functional>
+
+#include "absl/status/status.h"
+#include "oneapi/tbb/task_arena.h"
+
+namespace maskfeed {
+
+// Called after each finished job, from any thread but never concurrently.
+using JobProgress = std::function<void(size_t jobs_done, size_t jobs_total)>;
+
+absl::Status RunJobs(size_t count, tbb::task_arena* arena,
+                     const std::function<absl::Status(size_t job)>& job,
+                     const JobProgress& progress = nullptr);
+
+}  // namespace maskfeed
+
+#endif  // MASKFEED_PIPELINE_SHARD_PARALLEL_JOBS_H_

@@ -1,0 +1,63 @@
+#include "pipeline/shard/record.h"
+
+#include <algorithm>
+
+#include "pipeline/base/strings.h"
+#include "absl/strings/str_join.h"
+
+namespace maskfeed {
+
+Shape::Shape(std::initializer_list<int64_t> d) {
+  rank = static_cast<int>(std::min<size_t>(d.size(), kMaxRank));
+  std::copy_n(d.begin(), rank, dims.begin());
+}
+
+int64_t Shape::NumElements() const {
+  int64_t n = 1;
+  for (int i = 0; i < rank; ++i) n *= dims[i];
+  return n;
+}
+
+std::string Shape::ToString() const {
+  if (rank == 1) return StrCat("(", dims[0], ",)");
+  return StrCat("(", absl::StrJoin(dims.begin(), dims.begin() + rank, ", "), ")");
+}
+
+bool Shape::operator==(const Shape& other) const {
+  return rank == other.rank && std::equal(dims.begin(), dims.begin() + rank, other.dims.begin());
+}
+
+RecordLayout RecordLayout::Of(DType dtype, const Shape& shape) {
+  RecordLayout layout;
+  layout.dtype = dtype;
+  layout.rank = shape.rank;
+  for (int i = 1; i < shape.rank; ++i) layout.inner[i - 1] = shape.dims[i];
+  return layout;
+}
+
+bool RecordLayout::Matches(DType d, const Shape& shape) const {
+  if (d != dtype || shape.rank != rank) return false;
+  for (int i = 1; i < rank; ++i) {
+    if (shape.dims[i] != inner[i - 1]) return false;
+  }
+  return true;
+}
+
+bool RecordLayout::operator==(const RecordLayout& other) const {
+  return dtype == other.dtype && rank == other.rank && inner == other.inner;
+}
+
+std::string RecordLayout::ToString() const {
+  if (rank == 0) return StrCat(DTypeName(dtype), " ()");
+  std::string s = StrCat(DTypeName(dtype), " (*");
+  for (int i = 1; i < rank; ++i) StrAppend(&s, ", ", inner[i - 1]);
+  return StrCat(s, rank == 1 ? ",)" : ")");
+}
+
+size_t RecordLayout::RowBytes() const {
+  size_t n = ItemSize(dtype);
+  for (int i = 1; i < rank; ++i) n *= static_cast<size_t>(inner[i - 1]);
+  return n;
+}
+
+}  // namespace maskfeed

@@ -1,0 +1,40 @@
+#include "pipeline/shard/shard_reader.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "pipeline/base/strings.h"
+#include "pipeline/shard/mfs_reader.h"
+#include "pipeline/shard/tar_reader.h"
+
+namespace maskfeed {
+
+std::string_view ShardFormatName(ShardFormat format) {
+  return format == ShardFormat::kTar ? "tar" : "mfs";
+}
+
+std::string_view ShardExtension(ShardFormat format) {
+  return format == ShardFormat::kTar ? ".tar" : ".mfs";
+}
+
+absl::StatusOr<std::unique_ptr<ShardReader>> OpenShard(const std::string& path) {
+  if (absl::EndsWith(path, ".tar")) {
+    absl::StatusOr<std::unique_ptr<TarShardReader>> r = TarShardReader::Open(path);
+    if (!r.ok()) return r.status();
+    return std::unique_ptr<ShardReader>(std::move(*r));
+  }
+  if (absl::EndsWith(path, ".mfs")) {
+    absl::StatusOr<std::unique_ptr<MfsShardReader>> r = MfsShardReader::Open(path);
+    if (!r.ok()) return r.status();
+    return std::unique_ptr<ShardReader>(std::move(*r));
+  }
+  return absl::InvalidArgumentError(
+      StrCat(path, ": unknown shard format (expected a .tar or .mfs file)"));
+}
+
+absl::Status RecordError(std::string_view path, size_t index, std::string_view key,
+                         std::string_view message) {
+  return absl::DataLossError(
+      StrCat(path, ": record ", index, " (key ", key, "): ", message));
+}
+
+}  // namespace maskfeed

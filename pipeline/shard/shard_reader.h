@@ -1,0 +1,56 @@
+// The interface every shard format implements: random access to the records of one modality
+// shard, by index, with their sample keys.
+//
+// Two formats exist: 4M's tar of `.npy` members (TarShardReader) and maskfeed's native indexed
+// format (MfsShardReader). OpenShard() picks one by file extension. Readers are immutable after
+// opening and Read() is safe to call from many threads at once.
+#ifndef MASKFEED_PIPELINE_SHARD_SHARD_READER_H_
+#define MASKFEED_PIPELINE_SHARD_SHARD_READER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "pipeline/shard/record.h"
+
+namespace maskfeed {
+
+enum class ShardFormat : uint8_t { kTar = 1, kMfs = 2 };
+
+std::string_view ShardFormatName(ShardFormat format);  // "tar", "mfs"
+// File extension including the dot: ".tar", ".mfs".
+std::string_view ShardExtension(ShardFormat format);
+
+class ShardReader {
+ public:
+  virtual ~ShardReader() = default;
+
+  virtual ShardFormat format() const = 0;
+  virtual const std::string& path() const = 0;
+  virtual uint64_t file_bytes() const = 0;
+  virtual size_t num_records() const = 0;
+  // Sample key of record `i`. Requires: i < num_records().
+  virtual std::string_view key(size_t i) const = 0;
+  // What every record shares. Meaningless when num_records() == 0.
+  virtual const RecordLayout& layout() const = 0;
+  // First dimension of record `i` (crop variants, sequence length), known without decoding.
+  virtual int64_t first_dim(size_t i) const = 0;
+  // Decodes record `i` into `out`, reusing its buffer. Checks integrity where the format can.
+  // DATA_LOSS errors name the file, record and key.
+  virtual absl::Status Read(size_t i, Record* out) const = 0;
+};
+
+// Opens a `.tar` or `.mfs` shard; the whole file is indexed (and checked) here.
+absl::StatusOr<std::unique_ptr<ShardReader>> OpenShard(const std::string& path);
+
+// DATA_LOSS "PATH: record I (key K): MESSAGE".
+absl::Status RecordError(std::string_view path, size_t index, std::string_view key,
+                         std::string_view message);
+
+}  // namespace maskfeed
+
+#endif  // MASKFEED_PIPELINE_SHARD_SHARD_READER_H_

@@ -1,0 +1,51 @@
+// Synthetic datasets shaped like 4M's pre-tokenized training data, for the demo, tests and
+// benchmarks: five 196-token image modalities with several crop variants, caption and
+// detection id sequences of varied lengths, and crop_settings.
+//
+// Content is a pure function of (seed, sample index): the same options give the same files
+// whatever the number of threads.
+#ifndef MASKFEED_PIPELINE_SHARD_SYNTH_DATASET_H_
+#define MASKFEED_PIPELINE_SHARD_SYNTH_DATASET_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "oneapi/tbb/task_arena.h"
+#include "pipeline/shard/mfs_writer.h"
+#include "pipeline/shard/parallel_jobs.h"
+#include "pipeline/shard/shard_reader.h"
+
+namespace maskfeed {
+
+struct SynthOptions {
+  static constexpr int kDefaultCrops = 4;
+
+  // Dataset shape; "4m-7" is the only one so far.
+  std::string preset = "4m-7";
+  size_t samples = 0;
+  size_t shards = 1;
+  std::string out;
+  ShardFormat format = ShardFormat::kTar;
+  uint64_t seed = 0;
+  // Crop variants per sample (rows of crop_settings and of each token array).
+  int crops = kDefaultCrops;
+  MfsWriterOptions mfs;
+  // Writes shards in parallel on this arena when set.
+  tbb::task_arena* arena = nullptr;
+  // Called after each shard is written.
+  JobProgress progress;
+
+  absl::Status Validate() const;
+};
+
+// The modality folders a preset's synthetic dataset has, in sorted order.
+std::vector<std::string> SynthModalities(const std::string& preset);
+
+// Writes the dataset under options.out (created if needed).
+absl::Status SynthesizeDataset(const SynthOptions& options);
+
+}  // namespace maskfeed
+
+#endif  // MASKFEED_PIPELINE_SHARD_SYNTH_DATASET_H_

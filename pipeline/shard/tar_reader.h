@@ -1,0 +1,61 @@
+// Reads 4M's WebDataset shards as they are: a tar whose members are `<key>.npy`, one per sample.
+//
+// Opening maps the file and indexes it once: tar headers (ustar, GNU long names, pax extended
+// headers) and every member's `.npy` header are parsed and checked, so Read() is a copy out of
+// the mapping.
+#ifndef MASKFEED_PIPELINE_SHARD_TAR_READER_H_
+#define MASKFEED_PIPELINE_SHARD_TAR_READER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "pipeline/shard/mapped_file.h"
+#include "pipeline/shard/shard_reader.h"
+
+namespace maskfeed {
+
+// One regular file inside a tar.
+struct TarMember {
+  std::string name;
+  uint64_t data_offset = 0;
+  uint64_t size = 0;
+};
+
+// Lists the regular files of a tar image. DATA_LOSS errors name `path` and the byte offset or
+// member at fault (bad header checksum, truncation, missing end-of-archive marker).
+absl::StatusOr<std::vector<TarMember>> IndexTar(std::string_view bytes, std::string_view path);
+
+class TarShardReader final : public ShardReader {
+ public:
+  static absl::StatusOr<std::unique_ptr<TarShardReader>> Open(const std::string& path);
+
+  ShardFormat format() const override { return ShardFormat::kTar; }
+  const std::string& path() const override { return file_.path(); }
+  uint64_t file_bytes() const override { return file_.size(); }
+  size_t num_records() const override { return records_.size(); }
+  std::string_view key(size_t i) const override { return records_[i].key; }
+  const RecordLayout& layout() const override { return layout_; }
+  int64_t first_dim(size_t i) const override { return records_[i].first_dim; }
+  absl::Status Read(size_t i, Record* out) const override;
+
+ private:
+  struct Entry {
+    std::string key;
+    uint64_t payload_offset;
+    int64_t first_dim;
+  };
+
+  explicit TarShardReader(MappedFile file) : file_(std::move(file)) {}
+
+  MappedFile file_;
+  RecordLayout layout_;
+  std::vector<Entry> records_;
+};
+
+}  // namespace maskfeed
+
+#endif  // MASKFEED_PIPELINE_SHARD_TAR_READER_H_

@@ -1,0 +1,39 @@
+// A small command-line parser shared by maskfeed's programs: `--name value` and `--name=value`
+// flags, boolean `--name` switches, and positional arguments. Errors name the flag.
+#ifndef MASKFEED_TOOLS_CLI_ARGS_H_
+#define MASKFEED_TOOLS_CLI_ARGS_H_
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace maskfeed {
+
+class CliArgs {
+ public:
+  // `value_flags` take a value, `switches` do not; anything else starting with "--" is an
+  // INVALID_ARGUMENT error naming it.
+  static absl::StatusOr<CliArgs> Parse(const std::vector<std::string>& args,
+                                       const std::set<std::string>& value_flags,
+                                       const std::set<std::string>& switches = {});
+
+  bool Has(const std::string& flag) const { return values_.count(flag) > 0; }
+  std::string GetString(const std::string& flag, const std::string& fallback = "") const;
+  // INVALID_ARGUMENT "--flag: 'x' is not an integer in [lo, hi]".
+  absl::StatusOr<int64_t> GetInt(const std::string& flag, int64_t fallback, int64_t lo,
+                                 int64_t hi) const;
+  const std::vector<std::string>& positional() const { return positional_; }
+
+ private:
+  std::map<std::string, std::string> values_;
+  std::vector<std::string> positional_;
+};
+
+}  // namespace maskfeed
+
+#endif  // MASKFEED_TOOLS_CLI_ARGS_H_

@@ -1,0 +1,266 @@
+// maskfeed-shard: create, convert, check and look into maskfeed datasets.
+//
+//   maskfeed-shard synth --preset 4m-7 --samples N --shards K --out DIR [--format tar|mfs]
+//   maskfeed-shard convert SRC DST
+//   maskfeed-shard verify DIR
+//   maskfeed-shard inspect FILE|DIR
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "google/protobuf/text_format.h"
+#include "oneapi/tbb/task_arena.h"
+#include "pipeline/shard/convert_dataset.h"
+#include "pipeline/shard/dataset.h"
+#include "pipeline/shard/mfs_reader.h"
+#include "pipeline/shard/synth_dataset.h"
+#include "pipeline/shard/verify_dataset.h"
+#include "tools/cli_args.h"
+
+namespace maskfeed {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+
+constexpr const char* kUsage = R"(usage: maskfeed-shard COMMAND [ARGS]
+
+commands:
+  synth --preset 4m-7 --samples N --shards K --out DIR [--format tar|mfs]
+        [--seed S] [--crops C] [--level L] [--dict-bytes B] [--threads T]
+      Writes a synthetic dataset shaped like 4M-7's pre-tokenized data.
+  convert SRC DST [--level L] [--dict-bytes B] [--threads T]
+      Converts every modality of dataset SRC (tar or mfs shards) into .mfs shards under DST.
+  verify DIR [--threads T]
+      Checks the layout, alignment and every record of a dataset; exits 1 on any problem,
+      naming file and record.
+  inspect FILE|DIR
+      Describes one shard file, or a whole dataset root.
+
+--threads defaults to the number of cores; --level (zstd, default 3) and --dict-bytes
+(per-shard zstd dictionary, default 0 = none) apply to .mfs output.
+)";
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Progress on stderr: redrawn in place on a terminal, about ten lines otherwise.
+JobProgress ProgressPrinter(std::string what) {
+  const bool tty = ::isatty(STDERR_FILENO);
+  return [what = std::move(what), tty](size_t done, size_t total) {
+    if (tty) {
+      std::fprintf(stderr, "\r%s: %zu/%zu%s", what.c_str(), done, total, done == total ? "\n" : "");
+    } else if (done == total || done * 10 / total != (done - 1) * 10 / total) {
+      std::fprintf(stderr, "%s: %zu/%zu\n", what.c_str(), done, total);
+    }
+  };
+}
+
+absl::StatusOr<MfsWriterOptions> MfsOptionsFrom(const CliArgs& args) {
+  MfsWriterOptions mfs;
+  absl::StatusOr<int64_t> level = args.GetInt("level", MfsWriterOptions::kDefaultLevel, -7, 22);
+  if (!level.ok()) return level.status();
+  absl::StatusOr<int64_t> dict =
+      args.GetInt("dict-bytes", MfsWriterOptions::kDefaultDictionaryBytes, 0, 1 << 24);
+  if (!dict.ok()) return dict.status();
+  mfs.level = static_cast<int>(*level);
+  mfs.dictionary_bytes = static_cast<uint32_t>(*dict);
+  return mfs;
+}
+
+absl::StatusOr<int> ThreadsFrom(const CliArgs& args) {
+  const int64_t cores = std::max(1u, std::thread::hardware_concurrency());
+  absl::StatusOr<int64_t> threads = args.GetInt("threads", cores, 1, 1024);
+  if (!threads.ok()) return threads.status();
+  return static_cast<int>(*threads);
+}
+
+int Fail(const absl::Status& status, int code = kExitFailed) {
+  std::cerr << "maskfeed-shard: " << status.message() << "\n";
+  if (code == kExitUsage) std::cerr << "run 'maskfeed-shard --help' for usage\n";
+  return code;
+}
+
+int Synth(const std::vector<std::string>& argv) {
+  absl::StatusOr<CliArgs> args = CliArgs::Parse(
+      argv, {"preset", "samples", "shards", "out", "format", "seed", "crops", "level",
+             "dict-bytes", "threads"});
+  if (!args.ok()) return Fail(args.status(), kExitUsage);
+  if (!args->positional().empty()) {
+    return Fail(absl::InvalidArgumentError("synth takes no positional arguments"), kExitUsage);
+  }
+  SynthOptions options;
+  options.preset = args->GetString("preset", "4m-7");
+  options.out = args->GetString("out");
+  const std::string format = args->GetString("format", "tar");
+  if (format != "tar" && format != "mfs") {
+    return Fail(absl::InvalidArgumentError("--format: must be tar or mfs"), kExitUsage);
+  }
+  options.format = format == "tar" ? ShardFormat::kTar : ShardFormat::kMfs;
+  absl::StatusOr<int64_t> samples = args->GetInt("samples", 0, 1, int64_t{1} << 40);
+  absl::StatusOr<int64_t> shards = args->GetInt("shards", 1, 1, 99999);
+  absl::StatusOr<int64_t> seed = args->GetInt("seed", 0, 0, INT64_MAX);
+  absl::StatusOr<int64_t> crops = args->GetInt("crops", SynthOptions::kDefaultCrops, 1, 64);
+  absl::StatusOr<MfsWriterOptions> mfs = MfsOptionsFrom(*args);
+  absl::StatusOr<int> threads = ThreadsFrom(*args);
+  for (const absl::Status& s : {samples.status(), shards.status(), seed.status(), crops.status(),
+                                mfs.status(), threads.status()}) {
+    if (!s.ok()) return Fail(s, kExitUsage);
+  }
+  if (!args->Has("samples")) return Fail(absl::InvalidArgumentError("--samples is required"), kExitUsage);
+  options.samples = static_cast<size_t>(*samples);
+  options.shards = static_cast<size_t>(*shards);
+  options.seed = static_cast<uint64_t>(*seed);
+  options.crops = static_cast<int>(*crops);
+  options.mfs = *mfs;
+  if (absl::Status s = options.Validate(); !s.ok()) return Fail(s, kExitUsage);
+  tbb::task_arena arena(*threads);
+  options.arena = &arena;
+  options.progress = ProgressPrinter("synth: shards written");
+  const Clock::time_point start = Clock::now();
+  if (absl::Status s = SynthesizeDataset(options); !s.ok()) return Fail(s);
+  std::printf("synth: %zu samples of preset %s in %zu %s shards under %s (%.2f s)\n",
+              options.samples, options.preset.c_str(), options.shards, format.c_str(),
+              options.out.c_str(), SecondsSince(start));
+  return kExitOk;
+}
+
+int Convert(const std::vector<std::string>& argv) {
+  absl::StatusOr<CliArgs> args = CliArgs::Parse(argv, {"level", "dict-bytes", "threads"});
+  if (!args.ok()) return Fail(args.status(), kExitUsage);
+  if (args->positional().size() != 2) {
+    return Fail(absl::InvalidArgumentError("convert needs SRC and DST directories"), kExitUsage);
+  }
+  absl::StatusOr<MfsWriterOptions> mfs = MfsOptionsFrom(*args);
+  if (!mfs.ok()) return Fail(mfs.status(), kExitUsage);
+  absl::StatusOr<int> threads = ThreadsFrom(*args);
+  if (!threads.ok()) return Fail(threads.status(), kExitUsage);
+  tbb::task_arena arena(*threads);
+  ConvertOptions options;
+  options.src = args->positional()[0];
+  options.dst = args->positional()[1];
+  options.mfs = *mfs;
+  options.arena = &arena;
+  options.progress = ProgressPrinter("convert: shard files written");
+  const Clock::time_point start = Clock::now();
+  absl::StatusOr<ConvertReport> report = ConvertDataset(options);
+  if (!report.ok()) return Fail(report.status());
+  const double seconds = SecondsSince(start);
+  std::printf(
+      "convert: %llu samples (%llu records) from %s to %s in %.2f s: %.1f MB in, %.1f MB raw, "
+      "%.1f MB out (ratio %.2fx of raw)\n",
+      static_cast<unsigned long long>(report->samples),
+      static_cast<unsigned long long>(report->records), options.src.c_str(), options.dst.c_str(),
+      seconds, report->input_bytes / 1e6, report->raw_bytes / 1e6, report->output_bytes / 1e6,
+      report->output_bytes ? static_cast<double>(report->raw_bytes) / report->output_bytes : 0.0);
+  return kExitOk;
+}
+
+int Verify(const std::vector<std::string>& argv) {
+  absl::StatusOr<CliArgs> args = CliArgs::Parse(argv, {"threads"});
+  if (!args.ok()) return Fail(args.status(), kExitUsage);
+  if (args->positional().size() != 1) {
+    return Fail(absl::InvalidArgumentError("verify needs one dataset directory"), kExitUsage);
+  }
+  absl::StatusOr<int> threads = ThreadsFrom(*args);
+  if (!threads.ok()) return Fail(threads.status(), kExitUsage);
+  tbb::task_arena arena(*threads);
+  VerifyOptions options;
+  options.arena = &arena;
+  options.progress = ProgressPrinter("verify: shard files checked");
+  const std::string& root = args->positional()[0];
+  const Clock::time_point start = Clock::now();
+  absl::StatusOr<VerifyReport> report = VerifyDataset(root, options);
+  if (!report.ok()) return Fail(report.status());
+  for (const absl::Status& e : report->errors) std::cerr << "maskfeed-shard: " << e.message() << "\n";
+  std::printf("verify: %s: %llu samples, %llu modalities, %llu shards, %llu records checked, "
+              "%.1f MB, %.2f s: %s\n",
+              root.c_str(), static_cast<unsigned long long>(report->samples),
+              static_cast<unsigned long long>(report->modalities),
+              static_cast<unsigned long long>(report->shards),
+              static_cast<unsigned long long>(report->records_checked),
+              report->bytes_on_disk / 1e6, SecondsSince(start),
+              report->errors.empty() ? "OK" : absl::StrFormat("%zu CORRUPT RECORDS", report->errors.size()).c_str());
+  return report->errors.empty() ? kExitOk : kExitFailed;
+}
+
+int InspectShard(const std::string& path) {
+  absl::StatusOr<std::unique_ptr<ShardReader>> reader = OpenShard(path);
+  if (!reader.ok()) return Fail(reader.status());
+  const ShardReader& r = **reader;
+  std::printf("file:     %s\nformat:   %s\nbytes:    %llu\nrecords:  %zu\n", path.c_str(),
+              std::string(ShardFormatName(r.format())).c_str(),
+              static_cast<unsigned long long>(r.file_bytes()), r.num_records());
+  if (r.num_records() == 0) return kExitOk;
+  std::printf("layout:   %s\n", r.layout().ToString().c_str());
+  int64_t lo = INT64_MAX, hi = 0, sum = 0;
+  for (size_t i = 0; i < r.num_records(); ++i) {
+    lo = std::min(lo, r.first_dim(i));
+    hi = std::max(hi, r.first_dim(i));
+    sum += r.first_dim(i);
+  }
+  std::printf("dim 0:    min %lld, mean %.1f, max %lld\n", static_cast<long long>(lo),
+              static_cast<double>(sum) / r.num_records(), static_cast<long long>(hi));
+  std::printf("keys:     %s .. %s\n", std::string(r.key(0)).c_str(),
+              std::string(r.key(r.num_records() - 1)).c_str());
+  if (const auto* mfs = dynamic_cast<const MfsShardReader*>(&r)) {
+    const mfs::Header& h = mfs->header();
+    std::printf("codec:    %s (level %d), dictionary %u bytes\n",
+                h.compression == mfs::Compression::kZstd ? "zstd" : "none", h.level, h.dict_bytes);
+    std::printf("ratio:    %.2fx (%llu raw bytes stored in %llu)\n",
+                static_cast<double>(mfs->raw_bytes()) / std::max<uint64_t>(1, mfs->stored_bytes()),
+                static_cast<unsigned long long>(mfs->raw_bytes()),
+                static_cast<unsigned long long>(mfs->stored_bytes()));
+  }
+  return kExitOk;
+}
+
+int Inspect(const std::vector<std::string>& argv) {
+  absl::StatusOr<CliArgs> args = CliArgs::Parse(argv, {});
+  if (!args.ok()) return Fail(args.status(), kExitUsage);
+  if (args->positional().size() != 1) {
+    return Fail(absl::InvalidArgumentError("inspect needs one shard file or dataset directory"),
+                kExitUsage);
+  }
+  const std::string& path = args->positional()[0];
+  std::error_code ec;
+  if (!std::filesystem::is_directory(path, ec)) return InspectShard(path);
+  absl::StatusOr<std::unique_ptr<Dataset>> dataset = Dataset::Open(path);
+  if (!dataset.ok()) return Fail(dataset.status());
+  std::string text;
+  google::protobuf::TextFormat::PrintToString((*dataset)->Describe(), &text);
+  std::fputs(text.c_str(), stdout);
+  return kExitOk;
+}
+
+}  // namespace
+}  // namespace maskfeed
+
+int main(int argc, char** argv) {
+  using namespace maskfeed;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::fputs(kUsage, args.empty() ? stderr : stdout);
+    return args.empty() ? kExitUsage : kExitOk;
+  }
+  const std::string command = args[0];
+  args.erase(args.begin());
+  if (command == "synth") return Synth(args);
+  if (command == "convert") return Convert(args);
+  if (command == "verify") return Verify(args);
+  if (command == "inspect") return Inspect(args);
+  std::cerr << "maskfeed-shard: unknown command '" << command << "'\n" << kUsage;
+  return kExitUsage;
+}
