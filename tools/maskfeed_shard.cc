@@ -36,9 +36,9 @@ constexpr const char* kUsage = R"(usage: maskfeed-shard COMMAND [ARGS]
 
 commands:
   synth --preset 4m-7 --samples N --shards K --out DIR [--format tar|mfs]
-        [--seed S] [--crops C] [--level L] [--dict-bytes B] [--threads T]
+        [--seed S] [--crops C] [MFS OPTIONS] [--threads T]
       Writes a synthetic dataset shaped like 4M-7's pre-tokenized data.
-  convert SRC DST [--level L] [--dict-bytes B] [--threads T]
+  convert SRC DST [MFS OPTIONS] [--threads T]
       Converts every modality of dataset SRC (tar or mfs shards) into .mfs shards under DST.
   verify DIR [--threads T]
       Checks the layout, alignment and every record of a dataset; exits 1 on any problem,
@@ -46,8 +46,12 @@ commands:
   inspect FILE|DIR
       Describes one shard file, or a whole dataset root.
 
---threads defaults to the number of cores; --level (zstd, default 3) and --dict-bytes
-(per-shard zstd dictionary, default 0 = none) apply to .mfs output.
+MFS OPTIONS (for .mfs output):
+  --codec none|zstd   raw records (default: fastest reads), or per-record zstd frames
+  --level L           zstd level (default 3)
+  --huffman           Huffman-code literals: smaller files, about 2x slower reads
+  --dict-bytes B      train a per-shard zstd dictionary of B bytes (default 0 = none)
+--threads defaults to the number of cores.
 )";
 
 using Clock = std::chrono::steady_clock;
@@ -75,6 +79,12 @@ absl::StatusOr<MfsWriterOptions> MfsOptionsFrom(const CliArgs& args) {
   absl::StatusOr<int64_t> dict =
       args.GetInt("dict-bytes", MfsWriterOptions::kDefaultDictionaryBytes, 0, 1 << 24);
   if (!dict.ok()) return dict.status();
+  const std::string codec = args.GetString("codec", "none");
+  if (codec != "zstd" && codec != "none") {
+    return absl::InvalidArgumentError("--codec: must be zstd or none");
+  }
+  mfs.compression = codec == "zstd" ? mfs::Compression::kZstd : mfs::Compression::kNone;
+  mfs.compress_literals = args.Has("huffman");
   mfs.level = static_cast<int>(*level);
   mfs.dictionary_bytes = static_cast<uint32_t>(*dict);
   return mfs;
@@ -94,9 +104,11 @@ int Fail(const absl::Status& status, int code = kExitFailed) {
 }
 
 int Synth(const std::vector<std::string>& argv) {
-  absl::StatusOr<CliArgs> args = CliArgs::Parse(
-      argv, {"preset", "samples", "shards", "out", "format", "seed", "crops", "level",
-             "dict-bytes", "threads"});
+  absl::StatusOr<CliArgs> args =
+      CliArgs::Parse(argv,
+                     {"preset", "samples", "shards", "out", "format", "seed", "crops", "codec",
+                      "level", "dict-bytes", "threads"},
+                     {"huffman"});
   if (!args.ok()) return Fail(args.status(), kExitUsage);
   if (!args->positional().empty()) {
     return Fail(absl::InvalidArgumentError("synth takes no positional arguments"), kExitUsage);
@@ -119,7 +131,8 @@ int Synth(const std::vector<std::string>& argv) {
                                 mfs.status(), threads.status()}) {
     if (!s.ok()) return Fail(s, kExitUsage);
   }
-  if (!args->Has("samples")) return Fail(absl::InvalidArgumentError("--samples is required"), kExitUsage);
+  if (!args->Has("samples"))
+    return Fail(absl::InvalidArgumentError("--samples is required"), kExitUsage);
   options.samples = static_cast<size_t>(*samples);
   options.shards = static_cast<size_t>(*shards);
   options.seed = static_cast<uint64_t>(*seed);
@@ -138,7 +151,8 @@ int Synth(const std::vector<std::string>& argv) {
 }
 
 int Convert(const std::vector<std::string>& argv) {
-  absl::StatusOr<CliArgs> args = CliArgs::Parse(argv, {"level", "dict-bytes", "threads"});
+  absl::StatusOr<CliArgs> args =
+      CliArgs::Parse(argv, {"codec", "level", "dict-bytes", "threads"}, {"huffman"});
   if (!args.ok()) return Fail(args.status(), kExitUsage);
   if (args->positional().size() != 2) {
     return Fail(absl::InvalidArgumentError("convert needs SRC and DST directories"), kExitUsage);
@@ -184,15 +198,19 @@ int Verify(const std::vector<std::string>& argv) {
   const Clock::time_point start = Clock::now();
   absl::StatusOr<VerifyReport> report = VerifyDataset(root, options);
   if (!report.ok()) return Fail(report.status());
-  for (const absl::Status& e : report->errors) std::cerr << "maskfeed-shard: " << e.message() << "\n";
-  std::printf("verify: %s: %llu samples, %llu modalities, %llu shards, %llu records checked, "
-              "%.1f MB, %.2f s: %s\n",
-              root.c_str(), static_cast<unsigned long long>(report->samples),
-              static_cast<unsigned long long>(report->modalities),
-              static_cast<unsigned long long>(report->shards),
-              static_cast<unsigned long long>(report->records_checked),
-              report->bytes_on_disk / 1e6, SecondsSince(start),
-              report->errors.empty() ? "OK" : absl::StrFormat("%zu CORRUPT RECORDS", report->errors.size()).c_str());
+  for (const absl::Status& e : report->errors)
+    std::cerr << "maskfeed-shard: " << e.message() << "\n";
+  std::printf(
+      "verify: %s: %llu samples, %llu modalities, %llu shards, %llu records checked, "
+      "%.1f MB, %.2f s: %s\n",
+      root.c_str(), static_cast<unsigned long long>(report->samples),
+      static_cast<unsigned long long>(report->modalities),
+      static_cast<unsigned long long>(report->shards),
+      static_cast<unsigned long long>(report->records_checked), report->bytes_on_disk / 1e6,
+      SecondsSince(start),
+      report->errors.empty()
+          ? "OK"
+          : absl::StrFormat("%zu CORRUPT RECORDS", report->errors.size()).c_str());
   return report->errors.empty() ? kExitOk : kExitFailed;
 }
 

@@ -11,7 +11,8 @@ namespace fs = std::filesystem;
 
 absl::StatusOr<ConvertReport> ConvertDataset(const ConvertOptions& options) {
   if (absl::Status s = options.mfs.Validate(); !s.ok()) return s;
-  if (options.dst.empty()) return absl::InvalidArgumentError("dst: an output directory is required");
+  if (options.dst.empty())
+    return absl::InvalidArgumentError("dst: an output directory is required");
   std::error_code ec;
   if (fs::exists(options.dst, ec) && fs::equivalent(options.src, options.dst, ec)) {
     return absl::InvalidArgumentError("dst: must differ from the source directory");

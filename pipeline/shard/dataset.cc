@@ -55,15 +55,14 @@ absl::StatusOr<FolderListing> ListFolder(const fs::path& dir) {
     auto [it, inserted] = listing.shards.emplace(parsed->first, entry.path().string());
     if (!inserted) {
       return absl::DataLossError(StrCat(dir.string(), ": shard number ", parsed->first,
-                                              " appears twice (", it->second, " and ", file,
-                                              ")"));
+                                        " appears twice (", it->second, " and ", file, ")"));
     }
     listing.formats.insert(parsed->second);
   }
   if (ec) return absl::InternalError(StrCat("cannot list ", dir.string(), ": ", ec.message()));
   if (listing.formats.size() > 1) {
-    return absl::DataLossError(StrCat(
-        dir.string(), ": mixes .tar and .mfs shards; a modality folder holds one format"));
+    return absl::DataLossError(
+        StrCat(dir.string(), ": mixes .tar and .mfs shards; a modality folder holds one format"));
   }
   return listing;
 }
@@ -89,9 +88,9 @@ absl::StatusOr<std::unique_ptr<Dataset>> Dataset::Open(const std::string& root,
       if (!listing->shards.empty()) folders.push_back(std::move(*listing));
     }
     if (folders.empty()) {
-      return absl::NotFoundError(StrCat(
-          "dataset root ", root,
-          " has no modality folders holding shard-NNNNN.tar or shard-NNNNN.mfs files"));
+      return absl::NotFoundError(
+          StrCat("dataset root ", root,
+                 " has no modality folders holding shard-NNNNN.tar or shard-NNNNN.mfs files"));
     }
   } else {
     std::vector<std::string> names = options.modalities;
@@ -100,14 +99,13 @@ absl::StatusOr<std::unique_ptr<Dataset>> Dataset::Open(const std::string& root,
     for (const std::string& name : names) {
       const fs::path dir = fs::path(root) / name;
       if (!fs::is_directory(dir, ec)) {
-        return absl::NotFoundError(
-            StrCat("modality '", name, "': no folder ", dir.string()));
+        return absl::NotFoundError(StrCat("modality '", name, "': no folder ", dir.string()));
       }
       absl::StatusOr<FolderListing> listing = ListFolder(dir);
       if (!listing.ok()) return listing.status();
       if (listing->shards.empty()) {
         return absl::NotFoundError(StrCat("modality '", name, "': ", dir.string(),
-                                                " holds no shard-NNNNN.tar/.mfs files"));
+                                          " holds no shard-NNNNN.tar/.mfs files"));
       }
       folders.push_back(std::move(*listing));
     }
@@ -121,11 +119,11 @@ absl::StatusOr<std::unique_ptr<Dataset>> Dataset::Open(const std::string& root,
   for (const FolderListing& f : folders) {
     for (size_t n : numbers) {
       if (f.shards.count(n)) continue;
-      const FolderListing& other =
-          *std::find_if(folders.begin(), folders.end(), [&](const auto& g) { return g.shards.count(n); });
-      return absl::DataLossError(StrCat(
-          root, "/", f.name, ": shard ", n, " is missing (", other.shards.at(n),
-          " exists); every modality needs the same shards"));
+      const FolderListing& other = *std::find_if(folders.begin(), folders.end(),
+                                                 [&](const auto& g) { return g.shards.count(n); });
+      return absl::DataLossError(StrCat(root, "/", f.name, ": shard ", n, " is missing (",
+                                        other.shards.at(n),
+                                        " exists); every modality needs the same shards"));
     }
   }
 
@@ -180,15 +178,14 @@ absl::Status Dataset::CheckAlignment() {
       const ShardReader& shard = *mod.shards[s];
       if (shard.num_records() != ref.num_records()) {
         return absl::DataLossError(StrCat(shard.path(), " has ", shard.num_records(),
-                                                " records but ", ref.path(), " has ",
-                                                ref.num_records()));
+                                          " records but ", ref.path(), " has ", ref.num_records()));
       }
       for (size_t r = 0; r < shard.num_records(); ++r) {
         if (shard.key(r) != ref.key(r)) {
-          return RecordError(shard.path(), r, shard.key(r),
-                             StrCat("key differs from ", ref.path(), " record ", r,
-                                          " (key ", ref.key(r),
-                                          "); modalities must list the same samples in order"));
+          return RecordError(
+              shard.path(), r, shard.key(r),
+              StrCat("key differs from ", ref.path(), " record ", r, " (key ", ref.key(r),
+                     "); modalities must list the same samples in order"));
         }
       }
     }
@@ -204,8 +201,8 @@ absl::Status Dataset::CheckAlignment() {
       } else if (!(shard->layout() == mod.layout)) {
         return RecordError(shard->path(), 0, shard->key(0),
                            StrCat("records are ", shard->layout().ToString(), " but ",
-                                        layout_source->path(), " holds ", mod.layout.ToString(),
-                                        "; a modality has one dtype and record shape"));
+                                  layout_source->path(), " holds ", mod.layout.ToString(),
+                                  "; a modality has one dtype and record shape"));
       }
     }
   }
@@ -214,9 +211,8 @@ absl::Status Dataset::CheckAlignment() {
   if (!crops) return absl::OkStatus();
   const Modality& crop = modalities_[*crops];
   if (crop.layout.rank != 2 || crop.layout.inner[0] != 5 || !IsInteger(crop.layout.dtype)) {
-    return absl::DataLossError(StrCat(root_, "/", kCropSettings, " holds ",
-                                            crop.layout.ToString(),
-                                            " records; expected integer (n_crops, 5)"));
+    return absl::DataLossError(StrCat(root_, "/", kCropSettings, " holds ", crop.layout.ToString(),
+                                      " records; expected integer (n_crops, 5)"));
   }
   for (const Modality& mod : modalities_) {
     if (&mod == &crop || mod.layout.rank != 2) continue;
@@ -224,9 +220,9 @@ absl::Status Dataset::CheckAlignment() {
       for (size_t r = 0; r < mod.shards[s]->num_records(); ++r) {
         const int64_t want = crop.shards[s]->first_dim(r), got = mod.shards[s]->first_dim(r);
         if (want != got) {
-          return RecordError(mod.shards[s]->path(), r, mod.shards[s]->key(r),
-                             StrCat(got, " crop variants but ", crop.shards[s]->path(),
-                                          " has ", want));
+          return RecordError(
+              mod.shards[s]->path(), r, mod.shards[s]->key(r),
+              StrCat(got, " crop variants but ", crop.shards[s]->path(), " has ", want));
         }
       }
     }

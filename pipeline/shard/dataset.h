@@ -18,8 +18,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "oneapi/tbb/task_arena.h"
 #include "maskfeed/v1/dataset.pb.h"
+#include "oneapi/tbb/task_arena.h"
 #include "pipeline/shard/record.h"
 #include "pipeline/shard/shard_reader.h"
 

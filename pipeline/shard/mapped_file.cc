@@ -38,7 +38,8 @@ absl::StatusOr<MappedFile> MappedFile::Open(const std::string& path) {
   FdCloser closer{fd};
   struct stat st;
   if (::fstat(fd, &st) != 0) return ErrnoError("cannot stat", path, errno);
-  if (!S_ISREG(st.st_mode)) return absl::InvalidArgumentError(StrCat(path, " is not a regular file"));
+  if (!S_ISREG(st.st_mode))
+    return absl::InvalidArgumentError(StrCat(path, " is not a regular file"));
   MappedFile file;
   file.path_ = path;
   file.size_ = static_cast<size_t>(st.st_size);

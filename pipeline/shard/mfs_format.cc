@@ -41,8 +41,8 @@ absl::StatusOr<Header> DecodeHeader(std::string_view bytes, std::string_view pat
   const char* p = bytes.data();
   const uint32_t version = GetU32(p + 8);
   if (version != kVersion) {
-    return Corrupt(path, StrCat("unsupported .mfs version ", version, " (this build reads ",
-                                      kVersion, ")"));
+    return Corrupt(
+        path, StrCat("unsupported .mfs version ", version, " (this build reads ", kVersion, ")"));
   }
   if (Crc32c(p, kHeaderCrcOffset) != GetU32(p + kHeaderCrcOffset)) {
     return Corrupt(path, "header checksum mismatch (corrupt)");
@@ -79,7 +79,7 @@ std::string EncodeTrailer(const Trailer& t) {
 absl::StatusOr<Trailer> DecodeTrailer(std::string_view bytes, std::string_view path) {
   if (bytes.size() < kHeaderBytes + kTrailerBytes) {
     return Corrupt(path, StrCat("file of ", bytes.size(),
-                                      " bytes is too short for an .mfs shard (truncated)"));
+                                " bytes is too short for an .mfs shard (truncated)"));
   }
   const char* p = bytes.data() + bytes.size() - kTrailerBytes;
   if (std::string_view(p + 24, 8) != kTrailerMagic) {
@@ -93,7 +93,7 @@ absl::StatusOr<Trailer> DecodeTrailer(std::string_view bytes, std::string_view p
   if (t.index_offset < kHeaderBytes || t.index_offset > index_end ||
       t.index_bytes != index_end - t.index_offset) {
     return Corrupt(path, StrCat("index location ", t.index_offset, "+", t.index_bytes,
-                                      " does not fit the file (truncated or corrupt)"));
+                                " does not fit the file (truncated or corrupt)"));
   }
   return t;
 }

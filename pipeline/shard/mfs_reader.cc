@@ -63,8 +63,8 @@ absl::Status MfsShardReader::ParseIndex(std::string_view index) {
   const uint64_t n = mfs::GetU64(index.data());
   const uint64_t fixed = 8 + n * (mfs::kEntryBytes + 4) + 4;
   if (n > index.size() || fixed > index.size()) {
-    return absl::DataLossError(StrCat(p, ": index claims ", n, " records but holds ",
-                                            index.size(), " bytes"));
+    return absl::DataLossError(
+        StrCat(p, ": index claims ", n, " records but holds ", index.size(), " bytes"));
   }
   const uint64_t data_begin = mfs::kHeaderBytes + header_.dict_bytes;
   const uint64_t data_end = file_.size() - mfs::kTrailerBytes - index.size();
@@ -81,8 +81,8 @@ absl::Status MfsShardReader::ParseIndex(std::string_view index) {
     if (e.offset < data_begin || e.offset > data_end || e.stored_bytes > data_end - e.offset) {
       bad = StrCat("stored bytes ", e.offset, "+", e.stored_bytes, " lie outside the data");
     } else if (e.raw_bytes % row_bytes_ != 0) {
-      bad = StrCat(e.raw_bytes, " raw bytes are not a whole number of ",
-                         header_.layout.ToString(), " rows");
+      bad = StrCat(e.raw_bytes, " raw bytes are not a whole number of ", header_.layout.ToString(),
+                   " rows");
     } else if ((e.flags & mfs::kEntryRaw) ? e.stored_bytes != e.raw_bytes
                                           : header_.compression != mfs::Compression::kZstd) {
       bad = "entry flags disagree with the stored size or the shard's compression";
@@ -114,7 +114,7 @@ absl::Status MfsShardReader::Read(size_t i, Record* out) const {
   if (crc != e.crc) {
     return RecordError(path(), i, key(i),
                        StrCat("checksum mismatch (stored ", absl::Hex(e.crc), ", computed ",
-                                    absl::Hex(crc), "): the shard is corrupt"));
+                              absl::Hex(crc), "): the shard is corrupt"));
   }
   const RecordLayout& layout = header_.layout;
   out->dtype = layout.dtype;
@@ -123,7 +123,7 @@ absl::Status MfsShardReader::Read(size_t i, Record* out) const {
   for (int d = 1; d < layout.rank; ++d) out->shape.dims[d] = layout.inner[d - 1];
   out->data.resize(e.raw_bytes);
   if (e.flags & mfs::kEntryRaw) {
-    std::memcpy(out->data.data(), stored, e.raw_bytes);
+    if (e.raw_bytes > 0) std::memcpy(out->data.data(), stored, e.raw_bytes);
     return absl::OkStatus();
   }
   ZSTD_DCtx* dctx = ThreadDCtx();

@@ -1,5 +1,10 @@
 #include "pipeline/shard/mfs_writer.h"
 
+// Per-shard dictionaries use fastCover training, and literal compression is switched with
+// ZSTD_c_literalCompressionMode: both are zstd's "static linking only" API, stable across the
+// zstd versions Debian ships (1.5.x); the shared library exports them.
+#define ZDICT_STATIC_LINKING_ONLY
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zdict.h>
 #include <zstd.h>
 
@@ -15,6 +20,13 @@ namespace {
 
 // Dictionary training wants many samples; below this the shard is written without one.
 constexpr size_t kMinRecordsForDictionary = 32;
+// A record is stored compressed only when that saves at least 1/kMinSavingDivisor of it.
+constexpr size_t kMinSavingDivisor = 10;
+// fastCover parameters: segment size, d-mer size and frequency table size (log2), fixed rather
+// than searched because the search costs seconds per shard for little gain on token data.
+constexpr unsigned kDictSegmentBytes = 64;
+constexpr unsigned kDictDmerBytes = 8;
+constexpr unsigned kDictFrequencyLog = 20;
 
 }  // namespace
 
@@ -24,7 +36,7 @@ absl::Status MfsWriterOptions::Validate() const {
   }
   if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel()) {
     return absl::InvalidArgumentError(StrCat("level: ", level, " is outside zstd's range ",
-                                                   ZSTD_minCLevel(), "..", ZSTD_maxCLevel()));
+                                             ZSTD_minCLevel(), "..", ZSTD_maxCLevel()));
   }
   if (dictionary_bytes > (1u << 24)) {
     return absl::InvalidArgumentError(
@@ -37,24 +49,24 @@ absl::Status MfsWriter::Add(std::string_view key, DType dtype, const Shape& shap
                             const void* data) {
   if (shape.rank < 1 || shape.rank > mfs::kMaxInnerDims + 1) {
     return absl::InvalidArgumentError(StrCat(path_, ": record ", keys_.size(), " (key ", key,
-                                                   ") has rank ", shape.rank,
-                                                   "; .mfs records have 1..8 dims"));
+                                             ") has rank ", shape.rank,
+                                             "; .mfs records have 1..8 dims"));
   }
   if (keys_.empty()) {
     layout_ = RecordLayout::Of(dtype, shape);
   } else if (!layout_.Matches(dtype, shape)) {
-    return absl::InvalidArgumentError(StrCat(
-        path_, ": record ", keys_.size(), " (key ", key, ") is ", DTypeName(dtype), " ",
-        shape.ToString(), ", which does not match the shard's ", layout_.ToString()));
+    return absl::InvalidArgumentError(
+        StrCat(path_, ": record ", keys_.size(), " (key ", key, ") is ", DTypeName(dtype), " ",
+               shape.ToString(), ", which does not match the shard's ", layout_.ToString()));
   }
   const size_t bytes = static_cast<size_t>(shape.NumElements()) * ItemSize(dtype);
   if (bytes > std::numeric_limits<uint32_t>::max()) {
-    return absl::InvalidArgumentError(StrCat(path_, ": record ", keys_.size(), " (key ",
-                                                   key, ") is over 4 GiB"));
+    return absl::InvalidArgumentError(
+        StrCat(path_, ": record ", keys_.size(), " (key ", key, ") is over 4 GiB"));
   }
   if (raw_offsets_.empty()) raw_offsets_.push_back(0);
   keys_.emplace_back(key);
-  raw_.append(static_cast<const char*>(data), bytes);
+  if (bytes > 0) raw_.append(static_cast<const char*>(data), bytes);
   raw_offsets_.push_back(raw_.size());
   return absl::OkStatus();
 }
@@ -72,8 +84,14 @@ absl::Status MfsWriter::Finish() {
     std::vector<size_t> sizes(n);
     for (size_t i = 0; i < n; ++i) sizes[i] = raw_offsets_[i + 1] - raw_offsets_[i];
     dict.resize(options_.dictionary_bytes);
-    const size_t got = ZDICT_trainFromBuffer(dict.data(), dict.size(), raw_.data(), sizes.data(),
-                                             static_cast<unsigned>(n));
+    ZDICT_fastCover_params_t params{};
+    params.k = kDictSegmentBytes;
+    params.d = kDictDmerBytes;
+    params.f = kDictFrequencyLog;
+    params.accel = 1;
+    params.zParams.compressionLevel = options_.level;
+    const size_t got = ZDICT_trainFromBuffer_fastCover(
+        dict.data(), dict.size(), raw_.data(), sizes.data(), static_cast<unsigned>(n), params);
     // Training fails on data with too little structure; the shard is then simply written
     // without a dictionary, which is what such data deserves.
     dict.resize(ZDICT_isError(got) ? 0 : got);
@@ -84,15 +102,17 @@ absl::Status MfsWriter::Finish() {
   if (zstd) {
     cctx.reset(ZSTD_createCCtx());
     if (!cctx) return absl::ResourceExhaustedError("cannot allocate a zstd context");
-    if (absl::Status s = CheckZstd(
-            ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, options_.level),
-            "zstd level");
+    if (absl::Status s =
+            CheckZstd(ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, options_.level),
+                      "zstd level");
         !s.ok()) {
       return s;
     }
     // Our index already records sizes, checksums and the dictionary; drop them from frames.
     ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_dictIDFlag, 0);
     ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_checksumFlag, 0);
+    ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_literalCompressionMode,
+                           options_.compress_literals ? ZSTD_ps_enable : ZSTD_ps_disable);
     if (!dict.empty()) {
       cdict.reset(ZSTD_createCDict(dict.data(), dict.size(), options_.level));
       if (!cdict) return absl::ResourceExhaustedError("cannot build the zstd dictionary");
@@ -119,12 +139,15 @@ absl::Status MfsWriter::Finish() {
     mfs::Entry& e = entries[i];
     e.flags = mfs::kEntryRaw;
     if (zstd && !raw.empty()) {
-      if (frame.size() < ZSTD_compressBound(raw.size())) frame.resize(ZSTD_compressBound(raw.size()));
-      const size_t z = ZSTD_compress2(cctx.get(), frame.data(), frame.size(), raw.data(), raw.size());
+      if (frame.size() < ZSTD_compressBound(raw.size()))
+        frame.resize(ZSTD_compressBound(raw.size()));
+      const size_t z =
+          ZSTD_compress2(cctx.get(), frame.data(), frame.size(), raw.data(), raw.size());
       if (absl::Status s = CheckZstd(z, StrCat(path_, ": compressing record ", i)); !s.ok()) {
         return s;
       }
-      if (z < raw.size()) {
+      // A frame that saves little is not worth decoding on every read.
+      if (z <= raw.size() - raw.size() / kMinSavingDivisor) {
         stored = std::string_view(frame.data(), z);
         e.flags = 0;
       }

@@ -43,9 +43,9 @@ class HeaderParser {
         if (!descr) return Malformed("'descr' is not a string (structured dtypes unsupported)");
         std::optional<DType> dtype = DTypeFromNpyDescr(*descr);
         if (!dtype) {
-          return absl::DataLossError(StrCat(
-              "unsupported .npy dtype '", *descr,
-              "' (maskfeed reads little-endian int8/16/32/64, uint8/16/32, float16/32)"));
+          return absl::DataLossError(
+              StrCat("unsupported .npy dtype '", *descr,
+                     "' (maskfeed reads little-endian int8/16/32/64, uint8/16/32, float16/32)"));
         }
         header.dtype = *dtype;
         have_descr = true;
@@ -155,32 +155,29 @@ absl::StatusOr<NpyHeader> ParseNpy(std::string_view file) {
     prelude = kPreludeV2;
   } else {
     return absl::DataLossError(StrCat("unsupported .npy format version ", major, ".",
-                                            static_cast<int>(static_cast<uint8_t>(file[7]))));
+                                      static_cast<int>(static_cast<uint8_t>(file[7]))));
   }
   if (header_len > file.size() - prelude) {
-    return absl::DataLossError(StrCat(".npy header declares ", header_len,
-                                            " bytes but only ", file.size() - prelude,
-                                            " follow (truncated)"));
+    return absl::DataLossError(StrCat(".npy header declares ", header_len, " bytes but only ",
+                                      file.size() - prelude, " follow (truncated)"));
   }
-  absl::StatusOr<NpyHeader> header =
-      HeaderParser(file.substr(prelude, header_len)).Parse();
+  absl::StatusOr<NpyHeader> header = HeaderParser(file.substr(prelude, header_len)).Parse();
   if (!header.ok()) return header.status();
   header->data_offset = prelude + header_len;
-  header->data_bytes =
-      static_cast<size_t>(header->shape.NumElements()) * ItemSize(header->dtype);
+  header->data_bytes = static_cast<size_t>(header->shape.NumElements()) * ItemSize(header->dtype);
   const size_t available = file.size() - header->data_offset;
   if (available != header->data_bytes) {
-    return absl::DataLossError(StrCat(
-        ".npy shape ", header->shape.ToString(), " of ", DTypeName(header->dtype), " needs ",
-        header->data_bytes, " data bytes but the file holds ", available,
-        available < header->data_bytes ? " (truncated)" : ""));
+    return absl::DataLossError(StrCat(".npy shape ", header->shape.ToString(), " of ",
+                                      DTypeName(header->dtype), " needs ", header->data_bytes,
+                                      " data bytes but the file holds ", available,
+                                      available < header->data_bytes ? " (truncated)" : ""));
   }
   return header;
 }
 
 std::string EncodeNpy(DType dtype, const Shape& shape, const void* data) {
   std::string dict = StrCat("{'descr': '", NpyDescr(dtype),
-                                  "', 'fortran_order': False, 'shape': ", shape.ToString(), ", }");
+                            "', 'fortran_order': False, 'shape': ", shape.ToString(), ", }");
   // Pad with spaces so that prelude + header (ending in '\n') is a multiple of 64.
   size_t total = kPreludeV1 + dict.size() + 1;
   dict.append((64 - total % 64) % 64, ' ');
@@ -194,7 +191,7 @@ std::string EncodeNpy(DType dtype, const Shape& shape, const void* data) {
   const uint16_t len = static_cast<uint16_t>(dict.size());
   out.append(reinterpret_cast<const char*>(&len), sizeof(len));
   out.append(dict);
-  out.append(static_cast<const char*>(data), data_bytes);
+  if (data_bytes > 0) out.append(static_cast<const char*>(data), data_bytes);
   return out;
 }
 

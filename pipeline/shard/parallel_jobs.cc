@@ -4,8 +4,8 @@
 #include <mutex>
 #include <vector>
 
-#include "pipeline/base/strings.h"
 #include "oneapi/tbb/parallel_for.h"
+#include "pipeline/base/strings.h"
 
 namespace maskfeed {
 
@@ -27,9 +27,7 @@ absl::Status RunJobs(size_t count, tbb::task_arena* arena,
     }
   };
   if (arena != nullptr) {
-    arena->execute([&] {
-      tbb::parallel_for(size_t{0}, count, run, tbb::simple_partitioner());
-    });
+    arena->execute([&] { tbb::parallel_for(size_t{0}, count, run, tbb::simple_partitioner()); });
   } else {
     for (size_t i = 0; i < count; ++i) run(i);
   }

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "pipeline/base/strings.h"
 #include "absl/strings/str_join.h"
+#include "pipeline/base/strings.h"
 
 namespace maskfeed {
 

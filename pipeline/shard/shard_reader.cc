@@ -33,8 +33,7 @@ absl::StatusOr<std::unique_ptr<ShardReader>> OpenShard(const std::string& path) 
 
 absl::Status RecordError(std::string_view path, size_t index, std::string_view key,
                          std::string_view message) {
-  return absl::DataLossError(
-      StrCat(path, ": record ", index, " (key ", key, "): ", message));
+  return absl::DataLossError(StrCat(path, ": record ", index, " (key ", key, "): ", message));
 }
 
 }  // namespace maskfeed

@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "pipeline/base/strings.h"
 #include "absl/strings/str_format.h"
+#include "pipeline/base/strings.h"
 #include "pipeline/shard/npy.h"
 #include "pipeline/shard/parallel_jobs.h"
 #include "pipeline/shard/tar_writer.h"
@@ -78,9 +78,12 @@ std::vector<int32_t> CropSettings(Rng& rng, int crops) {
   rows.insert(rows.end(), {(h_img - side) / 2, (w_img - side) / 2, side, side, 0});
   for (int c = 1; c < crops; ++c) {
     const double area = h_img * static_cast<double>(w_img) * (0.8 + 0.2 * rng.Uniform());
-    const double ratio = std::exp(std::log(0.75) + rng.Uniform() * (std::log(4.0 / 3) - std::log(0.75)));
-    const int32_t w = std::clamp<int32_t>(static_cast<int32_t>(std::lround(std::sqrt(area * ratio))), 1, w_img);
-    const int32_t h = std::clamp<int32_t>(static_cast<int32_t>(std::lround(std::sqrt(area / ratio))), 1, h_img);
+    const double ratio =
+        std::exp(std::log(0.75) + rng.Uniform() * (std::log(4.0 / 3) - std::log(0.75)));
+    const int32_t w =
+        std::clamp<int32_t>(static_cast<int32_t>(std::lround(std::sqrt(area * ratio))), 1, w_img);
+    const int32_t h =
+        std::clamp<int32_t>(static_cast<int32_t>(std::lround(std::sqrt(area / ratio))), 1, h_img);
     const int32_t top = static_cast<int32_t>(rng.Below(static_cast<uint32_t>(h_img - h + 1)));
     const int32_t left = static_cast<int32_t>(rng.Below(static_cast<uint32_t>(w_img - w + 1)));
     rows.insert(rows.end(), {top, left, h, w, static_cast<int32_t>(rng.Below(2))});
@@ -114,8 +117,9 @@ std::vector<int16_t> ImageTokens(Rng& rng, int crops, int32_t vocab) {
 // than 4M's 256-token limit.
 std::vector<int32_t> Caption(Rng& rng) {
   const uint32_t roll = rng.Below(100);
-  const uint32_t length = roll < 70 ? 8 + rng.Below(33) : roll < 95 ? 40 + rng.Below(81)
-                                                                    : 120 + rng.Below(201);
+  const uint32_t length = roll < 70   ? 8 + rng.Below(33)
+                          : roll < 95 ? 40 + rng.Below(81)
+                                      : 120 + rng.Below(201);
   std::vector<int32_t> ids(length);
   const double span = std::log(static_cast<double>(kVocabSize - kFirstWordId));
   for (int32_t& id : ids) {
@@ -196,7 +200,8 @@ absl::Status WriteShard(const SynthOptions& options, size_t shard) {
       if (!tar.ok()) return tar.status();
       for (size_t i = begin; i < end; ++i) {
         Generated g = Generate(k4m7[m], m, i, options);
-        if (absl::Status s = tar->Add(SampleKey(i) + ".npy", EncodeNpy(g.dtype, g.shape, g.bytes.data()));
+        if (absl::Status s =
+                tar->Add(SampleKey(i) + ".npy", EncodeNpy(g.dtype, g.shape, g.bytes.data()));
             !s.ok()) {
           return s;
         }

@@ -72,8 +72,10 @@ bool AllZero(std::string_view block) {
 uint64_t RoundUp(uint64_t n) { return (n + kBlock - 1) / kBlock * kBlock; }
 
 // Reads "path" and "size" out of a pax extended header ("LEN key=value\n" records).
-absl::Status ParsePax(std::string_view data, std::optional<std::string>* path,
-                      std::optional<uint64_t>* size) {
+// No size override from a pax header.
+constexpr uint64_t kNoSize = ~uint64_t{0};
+
+absl::Status ParsePax(std::string_view data, std::optional<std::string>* path, uint64_t* size) {
   while (!data.empty()) {
     size_t space = data.find(' ');
     // The record length is decimal and counts the whole record, itself included.
@@ -112,18 +114,17 @@ absl::Status ParsePax(std::string_view data, std::optional<std::string>* path,
 absl::StatusOr<std::vector<TarMember>> IndexTar(std::string_view bytes, std::string_view path) {
   std::vector<TarMember> members;
   std::optional<std::string> next_name;
-  std::optional<uint64_t> next_size;
+  uint64_t next_size = kNoSize;
   uint64_t pos = 0;
   auto where = [&](uint64_t offset) {
-    return StrCat(path, ": tar header at byte ", offset, " (after ", members.size(),
-                        " members)");
+    return StrCat(path, ": tar header at byte ", offset, " (after ", members.size(), " members)");
   };
   while (true) {
     if (pos + kBlock > bytes.size()) {
-      return absl::DataLossError(StrCat(
-          where(pos),
-          pos >= bytes.size() ? ": file ends without the end-of-archive marker (truncated?)"
-                              : ": header block is cut short (truncated)"));
+      return absl::DataLossError(
+          StrCat(where(pos), pos >= bytes.size()
+                                 ? ": file ends without the end-of-archive marker (truncated?)"
+                                 : ": header block is cut short (truncated)"));
     }
     std::string_view block = bytes.substr(pos, kBlock);
     if (AllZero(block)) break;  // end-of-archive marker
@@ -144,14 +145,13 @@ absl::StatusOr<std::vector<TarMember>> IndexTar(std::string_view bytes, std::str
       }
     }
     next_name.reset();
-    if (next_size && (type == '0' || type == '\0' || type == '7')) size = *next_size;
-    next_size.reset();
+    if (next_size != kNoSize && (type == '0' || type == '\0' || type == '7')) size = next_size;
+    next_size = kNoSize;
     const uint64_t data_offset = pos + kBlock;
     if (*size > bytes.size() - data_offset) {
-      return absl::DataLossError(StrCat(path, ": member '", name, "' at byte ", pos,
-                                              " declares ", *size, " bytes but only ",
-                                              bytes.size() - data_offset,
-                                              " remain (truncated)"));
+      return absl::DataLossError(StrCat(path, ": member '", name, "' at byte ", pos, " declares ",
+                                        *size, " bytes but only ", bytes.size() - data_offset,
+                                        " remain (truncated)"));
     }
     std::string_view data = bytes.substr(data_offset, *size);
     switch (type) {
@@ -174,8 +174,8 @@ absl::StatusOr<std::vector<TarMember>> IndexTar(std::string_view bytes, std::str
         break;
       default:
         return absl::DataLossError(StrCat(path, ": member '", name, "' has tar type '",
-                                                std::string(1, type),
-                                                "'; shards hold regular files only"));
+                                          std::string(1, type),
+                                          "'; shards hold regular files only"));
     }
     pos = data_offset + RoundUp(*size);
   }
@@ -204,9 +204,9 @@ absl::StatusOr<std::unique_ptr<TarShardReader>> TarShardReader::Open(const std::
     const size_t index = reader->records_.size();
     if (suffix != "npy") {
       return RecordError(path, index, key,
-                         StrCat("member '", m.name, "' is not a .npy record (suffix '",
-                                      suffix, "'); maskfeed serves pre-tokenized shards with one "
-                                      "<key>.npy member per sample"));
+                         StrCat("member '", m.name, "' is not a .npy record (suffix '", suffix,
+                                "'); maskfeed serves pre-tokenized shards with one "
+                                "<key>.npy member per sample"));
     }
     absl::StatusOr<NpyHeader> npy = ParseNpy(bytes.substr(m.data_offset, m.size));
     if (!npy.ok()) return RecordError(path, index, key, ToStd(npy.status().message()));
@@ -216,20 +216,20 @@ absl::StatusOr<std::unique_ptr<TarShardReader>> TarShardReader::Open(const std::
     if (index == 0) {
       reader->layout_ = RecordLayout::Of(npy->dtype, npy->shape);
     } else if (!reader->layout_.Matches(npy->dtype, npy->shape)) {
-      return RecordError(path, index, key,
-                         StrCat(DTypeName(npy->dtype), " ", npy->shape.ToString(),
-                                      " does not match the shard's ",
-                                      reader->layout_.ToString(), " from record 0"));
+      return RecordError(
+          path, index, key,
+          StrCat(DTypeName(npy->dtype), " ", npy->shape.ToString(), " does not match the shard's ",
+                 reader->layout_.ToString(), " from record 0"));
     }
-    reader->records_.push_back({std::move(key), m.data_offset + npy->data_offset,
-                                npy->shape.dims[0]});
+    reader->records_.push_back(
+        {std::move(key), m.data_offset + npy->data_offset, npy->shape.dims[0]});
   }
   for (size_t i = 0; i < reader->records_.size(); ++i) {
     auto [it, inserted] = seen.emplace(reader->records_[i].key, i);
     if (!inserted) {
       return RecordError(path, i, reader->records_[i].key,
                          StrCat("duplicate key (also record ", it->second,
-                                      "); a shard holds one member per sample"));
+                                "); a shard holds one member per sample"));
     }
   }
   return reader;
@@ -243,7 +243,7 @@ absl::Status TarShardReader::Read(size_t i, Record* out) const {
   for (int d = 1; d < layout_.rank; ++d) out->shape.dims[d] = layout_.inner[d - 1];
   const size_t n = static_cast<size_t>(e.first_dim) * layout_.RowBytes();
   out->data.resize(n);
-  std::memcpy(out->data.data(), file_.bytes().data() + e.payload_offset, n);
+  if (n > 0) std::memcpy(out->data.data(), file_.bytes().data() + e.payload_offset, n);
   return absl::OkStatus();
 }
 

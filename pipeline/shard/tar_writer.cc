@@ -35,7 +35,10 @@ absl::Status TarWriter::WriteHeader(std::string_view name, char type, uint64_t s
   PutOctal(h.data() + 136, 12, 0);
   std::memset(h.data() + 148, ' ', 8);
   h[156] = type;
-  std::memcpy(h.data() + 257, "ustar\0" "00", 8);
+  std::memcpy(h.data() + 257,
+              "ustar\0"
+              "00",
+              8);
   uint32_t sum = 0;
   for (char c : h) sum += static_cast<uint8_t>(c);
   std::snprintf(h.data() + 148, 8, "%06o", sum);  // six digits, NUL, then the space stays

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs maskfeed's build and test dependencies from Debian packages (bookworm or later).
+set -euo pipefail
+
+packages=(
+  cmake g++ make pkg-config tar
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  libtbb-dev libzstd-dev libboost-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: run as root or install sudo" >&2; exit 1; }
+  sudo=(sudo)
+fi
+
+echo "install-deps: apt-get update" >&2
+"${sudo[@]}" apt-get update -qq
+echo "install-deps: installing ${#packages[@]} packages" >&2
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+  "${packages[@]}" >/dev/null

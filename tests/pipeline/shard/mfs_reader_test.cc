@@ -1,0 +1,192 @@
+#include "pipeline/shard/mfs_reader.h"
+
+#include <numeric>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "pipeline/base/strings.h"
+#include "pipeline/shard/mfs_writer.h"
+#include "tests/testing/test_util.h"
+
+namespace maskfeed {
+namespace {
+
+using ::maskfeed::testing::FlipByte;
+using ::maskfeed::testing::ReadFile;
+using ::maskfeed::testing::TempDir;
+using ::maskfeed::testing::Truncate;
+using ::maskfeed::testing::WriteFile;
+using ::testing::HasSubstr;
+
+std::string Message(const absl::Status& s) { return std::string(ToStd(s.message())); }
+
+// Record i: a token sequence of length 5 + i % 40 whose values repeat (compressible).
+std::vector<int32_t> Sequence(size_t i) {
+  std::vector<int32_t> v(5 + i % 40);
+  for (size_t j = 0; j < v.size(); ++j) v[j] = static_cast<int32_t>((i * 7 + j / 3) % 50);
+  return v;
+}
+
+constexpr size_t kRecords = 200;
+
+std::string WriteSequences(const TempDir& dir, const MfsWriterOptions& options) {
+  const std::string path = dir / "shard-00000.mfs";
+  MfsWriter writer(path, options);
+  for (size_t i = 0; i < kRecords; ++i) {
+    std::vector<int32_t> v = Sequence(i);
+    EXPECT_TRUE(
+        writer.Add(StrCat("key", i), DType::kInt32, {static_cast<int64_t>(v.size())}, v.data())
+            .ok());
+  }
+  absl::Status s = writer.Finish();
+  EXPECT_TRUE(s.ok()) << s;
+  return path;
+}
+
+struct CodecCase {
+  const char* name;
+  MfsWriterOptions options;
+  friend void PrintTo(const CodecCase& c, std::ostream* os) { *os << c.name; }
+};
+
+MfsWriterOptions Options(mfs::Compression c, int level, uint32_t dict, bool huffman) {
+  MfsWriterOptions o;
+  o.compression = c;
+  o.level = level;
+  o.dictionary_bytes = dict;
+  o.compress_literals = huffman;
+  return o;
+}
+
+class MfsRoundTrip : public ::testing::TestWithParam<CodecCase> {};
+
+TEST_P(MfsRoundTrip, EveryRecordComesBackBitExact) {
+  TempDir dir;
+  const std::string path = WriteSequences(dir, GetParam().options);
+  absl::StatusOr<std::unique_ptr<MfsShardReader>> reader = MfsShardReader::Open(path);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  ASSERT_EQ((*reader)->num_records(), kRecords);
+  EXPECT_EQ((*reader)->layout().ToString(), "int32 (*,)");
+  Record record;
+  for (size_t i = 0; i < kRecords; ++i) {
+    const std::vector<int32_t> want = Sequence(i);
+    EXPECT_EQ((*reader)->key(i), StrCat("key", i));
+    EXPECT_EQ((*reader)->first_dim(i), static_cast<int64_t>(want.size()));
+    ASSERT_TRUE((*reader)->Read(i, &record).ok());
+    EXPECT_EQ(record.shape, (Shape{static_cast<int64_t>(want.size())}));
+    std::span<const int32_t> got = record.as<int32_t>();
+    EXPECT_TRUE(std::equal(got.begin(), got.end(), want.begin(), want.end())) << "record " << i;
+  }
+  if (GetParam().options.compression == mfs::Compression::kZstd) {
+    EXPECT_LT((*reader)->stored_bytes(), (*reader)->raw_bytes()) << "zstd should compress this";
+  } else {
+    EXPECT_EQ((*reader)->stored_bytes(), (*reader)->raw_bytes());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Codecs, MfsRoundTrip,
+    ::testing::Values(CodecCase{"none", Options(mfs::Compression::kNone, 0, 0, false)},
+                      CodecCase{"zstd", Options(mfs::Compression::kZstd, 3, 0, false)},
+                      CodecCase{"zstd_huffman", Options(mfs::Compression::kZstd, 3, 0, true)},
+                      CodecCase{"zstd_dict", Options(mfs::Compression::kZstd, 3, 4096, false)},
+                      CodecCase{"zstd_fast", Options(mfs::Compression::kZstd, -5, 0, false)},
+                      CodecCase{"zstd_19", Options(mfs::Compression::kZstd, 19, 0, true)}),
+    [](const ::testing::TestParamInfo<CodecCase>& info) { return info.param.name; });
+
+TEST(MfsShardReaderTest, DictionaryIsStoredWhenTrainingSucceeds) {
+  TempDir dir;
+  const std::string path = WriteSequences(dir, Options(mfs::Compression::kZstd, 3, 2048, false));
+  absl::StatusOr<std::unique_ptr<MfsShardReader>> reader = MfsShardReader::Open(path);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  EXPECT_GT((*reader)->header().dict_bytes, 0u);
+  EXPECT_LE((*reader)->header().dict_bytes, 2048u);
+}
+
+TEST(MfsShardReaderTest, SameInputGivesSameBytes) {
+  TempDir a, b;
+  const MfsWriterOptions o = Options(mfs::Compression::kZstd, 3, 2048, false);
+  EXPECT_EQ(ReadFile(WriteSequences(a, o)), ReadFile(WriteSequences(b, o)));
+}
+
+TEST(MfsShardReaderTest, FlippedRecordByteIsACorruptRecordNamingKey) {
+  TempDir dir;
+  const std::string path = WriteSequences(dir, Options(mfs::Compression::kZstd, 3, 0, false));
+  // Without a dictionary, record 0's stored bytes start right after the header.
+  FlipByte(path, static_cast<int64_t>(mfs::kHeaderBytes));
+  absl::StatusOr<std::unique_ptr<MfsShardReader>> reader = MfsShardReader::Open(path);
+  ASSERT_TRUE(reader.ok()) << "record damage is found on read, not on open";
+  Record record;
+  absl::Status s = (*reader)->Read(0, &record);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(Message(s), HasSubstr(path + ": record 0 (key key0): checksum mismatch"));
+  EXPECT_TRUE((*reader)->Read(1, &record).ok()) << "other records stay readable";
+}
+
+absl::Status OpenError(const std::string& path) {
+  absl::StatusOr<std::unique_ptr<MfsShardReader>> reader = MfsShardReader::Open(path);
+  return reader.ok() ? absl::OkStatus() : reader.status();
+}
+
+TEST(MfsShardReaderTest, StructuralDamageIsFoundOnOpen) {
+  TempDir dir;
+  const std::string good = WriteSequences(dir, Options(mfs::Compression::kZstd, 3, 0, false));
+  const std::string bytes = ReadFile(good);
+  struct Damage {
+    const char* what;
+    std::function<void(const std::string&)> apply;
+    const char* expected;
+  };
+  const std::vector<Damage> cases = {
+      {"magic", [](const std::string& p) { FlipByte(p, 1); }, "bad magic"},
+      {"version",
+       [&](const std::string& p) {
+         std::string b = bytes;
+         b[8] = 2;
+         WriteFile(p, b);
+       },
+       "unsupported .mfs version 2"},
+      {"header", [](const std::string& p) { FlipByte(p, 20); }, "header checksum mismatch"},
+      {"index", [](const std::string& p) { FlipByte(p, -40); }, "index checksum mismatch"},
+      {"trailer", [](const std::string& p) { FlipByte(p, -2); }, "no index trailer"},
+      {"truncated_tail", [&](const std::string& p) { Truncate(p, bytes.size() - 100); },
+       "no index trailer"},
+      {"truncated_half", [&](const std::string& p) { Truncate(p, bytes.size() / 2); }, "truncated"},
+      {"tiny", [](const std::string& p) { Truncate(p, 10); }, "too short"},
+      {"index_offset", [](const std::string& p) { FlipByte(p, -32 + 5); }, "does not fit"},
+  };
+  for (const Damage& d : cases) {
+    const std::string path = dir / StrCat(d.what, ".mfs");
+    WriteFile(path, bytes);
+    d.apply(path);
+    absl::Status s = OpenError(path);
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << d.what << ": " << s;
+    EXPECT_THAT(Message(s), HasSubstr(path)) << d.what;
+    EXPECT_THAT(Message(s), HasSubstr(d.expected)) << d.what;
+  }
+}
+
+TEST(MfsWriterTest, RejectsMismatchedRecordsAndEmptyShards) {
+  TempDir dir;
+  MfsWriter writer(dir / "a.mfs", MfsWriterOptions());
+  std::vector<int16_t> v(392);
+  ASSERT_TRUE(writer.Add("k0", DType::kInt16, {2, 196}, v.data()).ok());
+  absl::Status s = writer.Add("k1", DType::kInt16, {1, 195}, v.data());
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Message(s), HasSubstr("record 1 (key k1) is int16 (1, 195)"));
+  s = writer.Add("k1", DType::kInt32, {1, 196}, v.data());
+  EXPECT_THAT(Message(s), HasSubstr("does not match the shard's int16 (*, 196)"));
+
+  MfsWriter empty(dir / "b.mfs", MfsWriterOptions());
+  EXPECT_EQ(empty.Finish().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(std::filesystem::exists(dir / "b.mfs"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "b.mfs.tmp"));
+
+  MfsWriterOptions bad;
+  bad.level = 99;
+  EXPECT_THAT(Message(bad.Validate()), HasSubstr("level: 99"));
+}
+
+}  // namespace
+}  // namespace maskfeed

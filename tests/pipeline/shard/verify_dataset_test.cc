@@ -1,0 +1,73 @@
+#include "pipeline/shard/verify_dataset.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "pipeline/base/strings.h"
+#include "pipeline/shard/synth_dataset.h"
+#include "tests/testing/test_util.h"
+
+namespace maskfeed {
+namespace {
+
+using ::maskfeed::testing::FlipByte;
+using ::maskfeed::testing::TempDir;
+using ::testing::HasSubstr;
+
+std::string Message(const absl::Status& s) { return std::string(ToStd(s.message())); }
+
+void Synthesize(const std::string& out, ShardFormat format) {
+  SynthOptions o;
+  o.samples = 40;
+  o.shards = 2;
+  o.out = out;
+  o.format = format;
+  // The default codec stores records raw, so the byte offsets below are predictable.
+  ASSERT_EQ(o.mfs.compression, mfs::Compression::kNone);
+  ASSERT_TRUE(SynthesizeDataset(o).ok());
+}
+
+TEST(VerifyDatasetTest, CleanDatasetChecksEveryRecord) {
+  TempDir dir;
+  Synthesize(dir / "d", ShardFormat::kMfs);
+  tbb::task_arena arena(2);
+  VerifyOptions options;
+  options.arena = &arena;
+  absl::StatusOr<VerifyReport> report = VerifyDataset(dir / "d", options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->errors.empty());
+  EXPECT_EQ(report->samples, 40u);
+  EXPECT_EQ(report->modalities, 8u);
+  EXPECT_EQ(report->shards, 2u);
+  EXPECT_EQ(report->records_checked, 40u * 8);
+}
+
+TEST(VerifyDatasetTest, ListsEveryCorruptRecordByFileAndKey) {
+  TempDir dir;
+  Synthesize(dir / "d", ShardFormat::kMfs);
+  // Raw records follow the 64-byte header back to back: caption record 0 starts at byte 64.
+  const std::string caption = dir / "d/caption/shard-00001.mfs";
+  FlipByte(caption, 64);
+  const std::string rgb = dir / "d/tok_rgb@224/shard-00000.mfs";
+  FlipByte(rgb, 64 + 3 * 4 * 196 * 2 + 10);  // inside record 3
+  absl::StatusOr<VerifyReport> report = VerifyDataset(dir / "d");
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->errors.size(), 2u);
+  EXPECT_EQ(report->records_checked, 40u * 8);
+  // Errors come in (modality, shard) order whatever the thread count.
+  EXPECT_THAT(Message(report->errors[0]), HasSubstr(caption + ": record 0 (key 000000020)"));
+  EXPECT_THAT(Message(report->errors[1]), HasSubstr(rgb + ": record 3 (key 000000003)"));
+  EXPECT_THAT(Message(report->errors[1]), HasSubstr("checksum mismatch"));
+}
+
+TEST(VerifyDatasetTest, LayoutProblemsAreReturnedAsTheStatus) {
+  TempDir dir;
+  Synthesize(dir / "d", ShardFormat::kTar);
+  std::filesystem::remove(dir / "d/det/shard-00001.tar");
+  absl::StatusOr<VerifyReport> report = VerifyDataset(dir / "d");
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(Message(report.status()), HasSubstr("det: shard 1 is missing"));
+}
+
+}  // namespace
+}  // namespace maskfeed
