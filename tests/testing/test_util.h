@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 
+#include "absl/status/status.h"
 #include "gtest/gtest.h"
 
 namespace maskfeed::testing {
@@ -64,6 +65,9 @@ inline void FlipByte(const std::string& path, int64_t offset) {
 inline void Truncate(const std::string& path, size_t size) {
   std::filesystem::resize_file(path, size);
 }
+
+// A status message as a std::string, for matchers.
+inline std::string Message(const absl::Status& s) { return std::string(s.message()); }
 
 // Runs a shell command and returns its exit status (or -1 if it did not exit normally).
 inline int RunCommand(const std::string& command) {

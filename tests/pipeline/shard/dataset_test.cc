@@ -17,11 +17,10 @@ namespace maskfeed {
 namespace {
 
 namespace fs = std::filesystem;
+using ::maskfeed::testing::Message;
 using ::maskfeed::testing::TempDir;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-std::string Message(const absl::Status& s) { return std::string(ToStd(s.message())); }
 
 absl::Status OpenError(const std::string& root, DatasetOptions options = {}) {
   absl::StatusOr<std::unique_ptr<Dataset>> d = Dataset::Open(root, options);

@@ -13,13 +13,12 @@ namespace maskfeed {
 namespace {
 
 using ::maskfeed::testing::FlipByte;
+using ::maskfeed::testing::Message;
 using ::maskfeed::testing::ReadFile;
 using ::maskfeed::testing::TempDir;
 using ::maskfeed::testing::Truncate;
 using ::maskfeed::testing::WriteFile;
 using ::testing::HasSubstr;
-
-std::string Message(const absl::Status& s) { return std::string(ToStd(s.message())); }
 
 // Record i: a token sequence of length 5 + i % 40 whose values repeat (compressible).
 std::vector<int32_t> Sequence(size_t i) {

@@ -7,13 +7,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pipeline/base/strings.h"
+#include "tests/testing/test_util.h"
 
 namespace maskfeed {
 namespace {
 
+using ::maskfeed::testing::Message;
 using ::testing::HasSubstr;
-
-std::string Message(const absl::Status& s) { return std::string(ToStd(s.message())); }
 
 // A .npy file with a hand-written header dict and format version.
 std::string NpyWithHeader(int major, const std::string& dict, size_t data_bytes) {

@@ -14,14 +14,13 @@ namespace maskfeed {
 namespace {
 
 using ::maskfeed::testing::FlipByte;
+using ::maskfeed::testing::Message;
 using ::maskfeed::testing::ReadFile;
 using ::maskfeed::testing::RunCommand;
 using ::maskfeed::testing::TempDir;
 using ::maskfeed::testing::Truncate;
 using ::maskfeed::testing::WriteFile;
 using ::testing::HasSubstr;
-
-std::string Message(const absl::Status& s) { return std::string(ToStd(s.message())); }
 
 std::string TokensNpy(int crops, int16_t base) {
   std::vector<int16_t> v(static_cast<size_t>(crops) * 196);

@@ -10,10 +10,9 @@ namespace maskfeed {
 namespace {
 
 using ::maskfeed::testing::FlipByte;
+using ::maskfeed::testing::Message;
 using ::maskfeed::testing::TempDir;
 using ::testing::HasSubstr;
-
-std::string Message(const absl::Status& s) { return std::string(ToStd(s.message())); }
 
 void Synthesize(const std::string& out, ShardFormat format) {
   SynthOptions o;
