@@ -1,0 +1,230 @@
+// Masking + collation benchmark for 4M-7 samples.
+//
+// First prints one JSON line: masking and collation of whole batches (default 128 samples)
+// on one thread, from records already in memory — the per-core cost of the masking engine
+// alone. Then runs Google Benchmark microbenchmarks of each policy (skip with --json-only).
+//
+//   maskfeed-bench-masking [--preset 4m-7] [--batches N] [--batch-size B] [--json-only]
+//                          [Google Benchmark flags]
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "pipeline/base/strings.h"
+#include "pipeline/batch/collator.h"
+#include "pipeline/masking/image_masking.h"
+#include "pipeline/masking/masker.h"
+#include "pipeline/shard/dataset.h"
+#include "pipeline/shard/synth_dataset.h"
+
+namespace maskfeed {
+namespace {
+
+namespace fs = std::filesystem;
+
+[[noreturn]] void Die(const absl::Status& s) {
+  std::fprintf(stderr, "maskfeed-bench-masking: %s\n", std::string(ToStd(s.message())).c_str());
+  std::exit(1);
+}
+
+// A few thousand synthetic 4M-7 samples, decoded into memory once, records ordered as the
+// masking spec's modalities.
+struct Corpus {
+  MaskingSpec spec;
+  std::vector<std::vector<Record>> samples;
+  std::vector<int64_t> crops;
+
+  explicit Corpus(const std::string& preset, size_t count = 2048) {
+    absl::StatusOr<v1::MaskingConfig> config = PresetMaskingConfig(preset);
+    if (!config.ok()) Die(config.status());
+    absl::StatusOr<MaskingSpec> resolved = ResolveMaskingConfig(*config);
+    if (!resolved.ok()) Die(resolved.status());
+    spec = *resolved;
+    const fs::path dir = fs::temp_directory_path() / StrCat("maskfeed-bench-masking-", ::getpid());
+    SynthOptions synth;
+    synth.samples = count;
+    synth.out = dir.string();
+    synth.format = ShardFormat::kMfs;
+    if (absl::Status s = SynthesizeDataset(synth); !s.ok()) Die(s);
+    absl::StatusOr<std::unique_ptr<Dataset>> dataset = Dataset::Open(dir.string());
+    if (!dataset.ok()) Die(dataset.status());
+    samples.resize(count);
+    for (size_t i = 0; i < count; ++i) {
+      crops.push_back((*dataset)->NumCropVariants(i));
+      for (const ModalitySpec& mod : spec.modalities) {
+        std::optional<size_t> m = (*dataset)->FindModality(mod.name);
+        if (!m) Die(absl::NotFoundError(StrCat("synthetic data lacks ", mod.name)));
+        samples[i].emplace_back();
+        if (absl::Status s = (*dataset)->Read(*m, i, &samples[i].back()); !s.ok()) Die(s);
+      }
+    }
+    fs::remove_all(dir);
+  }
+};
+
+Corpus& Get4m7() {
+  static Corpus corpus("4m-7");
+  return corpus;
+}
+
+// Masks one batch; returns false on error.
+bool MaskBatch(const Corpus& corpus, const Masker& masker, const Collator& collator,
+               int64_t batch_size, uint64_t first_position, Batch* batch, MaskScratch* scratch,
+               std::vector<ModalityRow>* row, std::vector<const Record*>* records,
+               SamplePlan* plan) {
+  *batch = collator.Allocate(batch_size);
+  for (int64_t i = 0; i < batch_size; ++i) {
+    const uint64_t position = first_position + static_cast<uint64_t>(i);
+    const size_t s = position % corpus.samples.size();
+    Rng rng = Rng::ForSample(7, 0, position, 0);
+    masker.Plan(rng, corpus.crops[s], plan, scratch);
+    records->resize(corpus.spec.modalities.size());
+    for (size_t m = 0; m < records->size(); ++m) {
+      (*records)[m] = plan->Needs(m) ? &corpus.samples[s][m] : nullptr;
+    }
+    collator.RowOf(*batch, i, row);
+    if (!masker.Apply(*plan, *records, rng, *row, scratch).ok()) return false;
+  }
+  collator.Finish(batch);
+  return true;
+}
+
+void ThroughputJson(const std::string& preset, int64_t batches, int64_t batch_size) {
+  const Corpus& corpus = Get4m7();
+  Masker masker(corpus.spec);
+  Collator collator(masker.spec(), CollatorOptions());
+  Batch batch;
+  MaskScratch scratch;
+  std::vector<ModalityRow> row;
+  std::vector<const Record*> records;
+  SamplePlan plan;
+  // Warm-up: allocator, caches.
+  for (int i = 0; i < 5; ++i) {
+    MaskBatch(corpus, masker, collator, batch_size, 0, &batch, &scratch, &row, &records, &plan);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t b = 0; b < batches; ++b) {
+    if (!MaskBatch(corpus, masker, collator, batch_size, static_cast<uint64_t>(b * batch_size),
+                   &batch, &scratch, &row, &records, &plan)) {
+      Die(absl::InternalError("masking failed"));
+    }
+    benchmark::DoNotOptimize(batch.modalities[0].tensor.data.data());
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double samples = static_cast<double>(batches * batch_size);
+  std::printf(
+      "{\"bench\": \"masking\", \"preset\": \"%s\", \"batch_size\": %lld, \"batches\": %lld, "
+      "\"samples\": %.0f, \"seconds\": %.4f, \"samples_per_s\": %.0f, \"output_mb_per_s\": %.1f, "
+      "\"output_bytes_per_sample\": %zu, \"threads\": 1, \"cores\": %u}\n",
+      preset.c_str(), static_cast<long long>(batch_size), static_cast<long long>(batches), samples,
+      seconds, samples / seconds, samples * collator.RowBytes() / 1e6 / seconds,
+      collator.RowBytes(), std::max(1u, std::thread::hardware_concurrency()));
+  std::fflush(stdout);
+}
+
+void BM_Plan(benchmark::State& state) {
+  const Corpus& corpus = Get4m7();
+  Masker masker(corpus.spec);
+  SamplePlan plan;
+  MaskScratch scratch;
+  uint64_t position = 0;
+  for (auto _ : state) {
+    Rng rng = Rng::ForSample(7, 0, position++, 0);
+    masker.Plan(rng, 4, &plan, &scratch);
+    benchmark::DoNotOptimize(plan.input_budget.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Plan);
+
+void BM_ImageMask(benchmark::State& state) {
+  std::vector<uint8_t> in(196), tgt(196);
+  std::vector<int32_t> att(196);
+  std::vector<uint16_t> scratch;
+  Rng rng(1);
+  for (auto _ : state) {
+    MaskImage(196, static_cast<int>(state.range(0)), static_cast<int>(state.range(1)), rng,
+              in.data(), tgt.data(), att.data(), &scratch);
+    benchmark::DoNotOptimize(in.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ImageMask)->Args({0, 0})->Args({64, 64})->Args({128, 68});
+
+void BM_SpanMask(benchmark::State& state) {
+  ModalitySpec spec;
+  spec.name = "caption";
+  spec.type = ModalityType::kSeq;
+  spec.max_tokens = 256;
+  SpanScratch s;
+  std::vector<int32_t> tokens(spec.length());
+  std::vector<uint8_t> in(spec.length()), tgt(spec.length());
+  std::vector<int32_t> att(spec.length());
+  Rng rng(1);
+  const size_t length = static_cast<size_t>(state.range(0));
+  for (auto _ : state) {
+    s.ids.resize(length);
+    std::fill_n(s.ids.data(), length, 5000);
+    SplitUnits(length, 0, 0, &s);
+    MaskSpans(spec, KeepScheme::kRandom, static_cast<int>(state.range(1)), 64, false, rng, &s);
+    LayoutSequence(spec, s.input, s.target, static_cast<int>(state.range(1)), tokens.data(),
+                   in.data(), tgt.data(), att.data());
+    benchmark::DoNotOptimize(tokens.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_SpanMask)->Args({48, 32})->Args({48, 4})->Args({256, 64});
+
+void BM_Batch(benchmark::State& state) {
+  const Corpus& corpus = Get4m7();
+  Masker masker(corpus.spec);
+  Collator collator(masker.spec(), CollatorOptions());
+  Batch batch;
+  MaskScratch scratch;
+  std::vector<ModalityRow> row;
+  std::vector<const Record*> records;
+  SamplePlan plan;
+  uint64_t position = 0;
+  for (auto _ : state) {
+    MaskBatch(corpus, masker, collator, state.range(0), position, &batch, &scratch, &row, &records,
+              &plan);
+    position += static_cast<uint64_t>(state.range(0));
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_Batch)->Arg(128);
+
+}  // namespace
+}  // namespace maskfeed
+
+int main(int argc, char** argv) {
+  using namespace maskfeed;
+  int64_t batches = 400, batch_size = 128;
+  bool json_only = false;
+  std::vector<char*> rest = {argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--json-only") {
+      json_only = true;
+    } else if (arg == "--batches" && i + 1 < argc) {
+      batches = std::stoll(argv[++i]);
+    } else if (arg == "--batch-size" && i + 1 < argc) {
+      batch_size = std::stoll(argv[++i]);
+    } else {
+      rest.push_back(argv[i]);
+    }
+  }
+  ThroughputJson("4m-7", batches, batch_size);
+  if (json_only) return 0;
+  int rest_argc = static_cast<int>(rest.size());
+  benchmark::Initialize(&rest_argc, rest.data());
+  benchmark::RunSpecifiedBenchmarks();
+  return 0;
+}

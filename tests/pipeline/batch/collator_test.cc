@@ -1,0 +1,129 @@
+#include "pipeline/batch/collator.h"
+
+#include <map>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "pipeline/shard/crc32c.h"
+#include "tests/pipeline/masking/masking_test_util.h"
+
+namespace maskfeed {
+namespace {
+
+using ::maskfeed::testing::Ids;
+using ::maskfeed::testing::MakeRecord;
+using ::maskfeed::testing::PresetSpec;
+
+// Deterministic 4M-7-like records for sample i, in the spec's modality order.
+std::vector<Record> SampleRecords(const MaskingSpec& spec, int i) {
+  std::vector<Record> records;
+  for (const ModalitySpec& mod : spec.modalities) {
+    if (mod.type == ModalityType::kImg) {
+      std::vector<int16_t> v(2 * 196);
+      for (size_t j = 0; j < v.size(); ++j)
+        v[j] = static_cast<int16_t>((i * 31 + j * 7 + mod.id) % 4096);
+      records.push_back(MakeRecord(DType::kInt16, {2, 196}, v));
+    } else {
+      std::vector<int32_t> ids(static_cast<size_t>(10 + (i * 13 + mod.id) % 90));
+      for (size_t j = 0; j < ids.size(); ++j)
+        ids[j] = 4284 + static_cast<int32_t>((i + j * 11) % 20000);
+      records.push_back(Ids(ids));
+    }
+  }
+  return records;
+}
+
+Batch MaskBatch(const MaskingSpec& spec, const Collator& collator, int64_t size, uint64_t seed) {
+  Masker masker(spec);
+  Batch batch = collator.Allocate(size);
+  std::vector<ModalityRow> row;
+  MaskScratch scratch;
+  SamplePlan plan;
+  for (int64_t i = 0; i < size; ++i) {
+    const std::vector<Record> records = SampleRecords(spec, static_cast<int>(i));
+    std::vector<const Record*> pointers;
+    for (const Record& r : records) pointers.push_back(&r);
+    Rng rng = Rng::ForSample(seed, 0, static_cast<uint64_t>(i), 0);
+    masker.Plan(rng, 2, &plan, &scratch);
+    collator.RowOf(batch, i, &row);
+    EXPECT_TRUE(masker.Apply(plan, pointers, rng, row, &scratch).ok());
+  }
+  collator.Finish(&batch);
+  return batch;
+}
+
+size_t Bytes(const HostTensor& t) { return t.data.size(); }
+
+// Spec §6 shapes and dtypes, one integer dtype per tensor.
+TEST(CollatorTest, ShapesAndDtypesFollowThe4mBatchSchema) {
+  const MaskingSpec spec = PresetSpec("4m-7");
+  Collator collator(spec, CollatorOptions());
+  const Batch batch = MaskBatch(spec, collator, 5, 1);
+  ASSERT_EQ(batch.size, 5);
+  ASSERT_EQ(batch.modalities.size(), 7u);
+  for (size_t m = 0; m < 7; ++m) {
+    const ModalityBatch& mb = batch.modalities[m];
+    EXPECT_EQ(mb.name, spec.modalities[m].name);
+    const int64_t length = spec.modalities[m].type == ModalityType::kImg ? 196 : 514;
+    const std::vector<int64_t> shape = {5, length};
+    EXPECT_EQ(mb.tensor.dtype, DType::kInt32);
+    EXPECT_EQ(mb.tensor.shape, shape);
+    EXPECT_EQ(mb.input_mask.dtype, DType::kUInt8);
+    EXPECT_EQ(mb.input_mask.shape, shape);
+    EXPECT_EQ(mb.target_mask.shape, shape);
+    EXPECT_EQ(mb.decoder_attention_mask.dtype, DType::kInt32);
+    EXPECT_EQ(mb.decoder_attention_mask.shape, shape);
+    EXPECT_EQ(Bytes(mb.tensor), static_cast<size_t>(5 * length * 4));
+    EXPECT_EQ(Bytes(mb.input_mask), static_cast<size_t>(5 * length));
+  }
+  EXPECT_EQ(collator.RowBytes(), 5u * 196 * 10 + 2u * 514 * 10);
+}
+
+TEST(CollatorTest, Int64TokensHoldTheSameValues) {
+  const MaskingSpec spec = PresetSpec("4m-7");
+  Collator narrow(spec, CollatorOptions()), wide(spec, CollatorOptions{.int64_tokens = true});
+  const Batch a = MaskBatch(spec, narrow, 6, 9), b = MaskBatch(spec, wide, 6, 9);
+  for (size_t m = 0; m < 7; ++m) {
+    const HostTensor& ta = a.modalities[m].tensor;
+    const HostTensor& tb = b.modalities[m].tensor;
+    ASSERT_EQ(tb.dtype, DType::kInt64);
+    ASSERT_EQ(Bytes(tb), 2 * Bytes(ta));
+    for (size_t i = 0; i < Bytes(ta) / 4; ++i) ASSERT_EQ(tb.as<int64_t>()[i], ta.as<int32_t>()[i]);
+    EXPECT_EQ(
+        0, std::memcmp(a.modalities[m].input_mask.data.data(),
+                       b.modalities[m].input_mask.data.data(), Bytes(a.modalities[m].input_mask)));
+  }
+}
+
+// Golden bytes: any change to what a fixed seed produces shows up here. If a change is
+// intended, update the table (and say why in the commit).
+TEST(CollatorTest, GoldenBytesFor4m7) {
+  const MaskingSpec spec = PresetSpec("4m-7");
+  Collator collator(spec, CollatorOptions());
+  const Batch batch = MaskBatch(spec, collator, 16, 42);
+  std::map<std::string, std::vector<uint32_t>> got;
+  for (const ModalityBatch& mb : batch.modalities) {
+    for (const HostTensor* t :
+         {&mb.tensor, &mb.input_mask, &mb.target_mask, &mb.decoder_attention_mask}) {
+      got[mb.name].push_back(Crc32c(t->data.data(), t->data.size()));
+    }
+  }
+  const std::map<std::string, std::vector<uint32_t>> golden = {
+      {"caption", {0x46f1b632, 0x99a5783a, 0x2f04e527, 0xae77ef7a}},
+      {"det", {0xea221574, 0xd2298072, 0x19249436, 0xb4799d22}},
+      {"tok_clip@224", {0xe9925a82, 0x6544eeb1, 0xf78fce7c, 0x1f9ec3be}},
+      {"tok_depth@224", {0xd86fa9ea, 0x3d9a7937, 0x04bdf39d, 0x181db781}},
+      {"tok_normal@224", {0xc1fff2ca, 0xf991fad0, 0xdbeeca03, 0x4f1a92ba}},
+      {"tok_rgb@224", {0x294b5563, 0xd2749411, 0xe068f141, 0x474db502}},
+      {"tok_semseg@224", {0x5432bacf, 0xc2353b24, 0x8d7d6e1b, 0x5842c054}},
+  };
+  if (got == golden) return;
+  ADD_FAILURE() << "the bytes for seed 42 changed; if intended, the new table is:";
+  for (const auto& [name, crcs] : got) {
+    std::printf("      {\"%s\", {0x%08x, 0x%08x, 0x%08x, 0x%08x}},\n", name.c_str(), crcs[0],
+                crcs[1], crcs[2], crcs[3]);
+  }
+}
+
+}  // namespace
+}  // namespace maskfeed

@@ -1,0 +1,51 @@
+// Helpers for masking tests: specs built in a line, records made from vectors, and a tolerance
+// for statistical checks derived from the sample size.
+#ifndef MASKFEED_TESTS_PIPELINE_MASKING_MASKING_TEST_UTIL_H_
+#define MASKFEED_TESTS_PIPELINE_MASKING_MASKING_TEST_UTIL_H_
+
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "pipeline/masking/masking_config.h"
+#include "pipeline/shard/record.h"
+
+namespace maskfeed::testing {
+
+// Resolves a text-format MaskingConfig, failing the test on error.
+inline MaskingSpec SpecFromText(const std::string& text) {
+  absl::StatusOr<v1::MaskingConfig> config = ParseMaskingConfig(text);
+  EXPECT_TRUE(config.ok()) << config.status();
+  absl::StatusOr<MaskingSpec> spec = ResolveMaskingConfig(*config);
+  EXPECT_TRUE(spec.ok()) << spec.status();
+  return spec.ok() ? *spec : MaskingSpec();
+}
+
+inline MaskingSpec PresetSpec(const std::string& name) {
+  return SpecFromText("preset: \"" + name + "\"");
+}
+
+template <typename T>
+Record MakeRecord(DType dtype, Shape shape, const std::vector<T>& values) {
+  Record r;
+  r.dtype = dtype;
+  r.shape = shape;
+  r.data.resize(values.size() * sizeof(T));
+  if (!values.empty()) std::memcpy(r.data.data(), values.data(), r.data.size());
+  return r;
+}
+
+inline Record Ids(const std::vector<int32_t>& ids) {
+  return MakeRecord(DType::kInt32, {static_cast<int64_t>(ids.size())}, ids);
+}
+
+// `sigmas` standard errors of a mean of n draws with standard deviation sd.
+inline double Tolerance(double sd, double n, double sigmas = 5) {
+  return sigmas * sd / std::sqrt(n);
+}
+
+}  // namespace maskfeed::testing
+
+#endif  // MASKFEED_TESTS_PIPELINE_MASKING_MASKING_TEST_UTIL_H_
