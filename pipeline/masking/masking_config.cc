@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
@@ -415,6 +417,22 @@ absl::StatusOr<v1::MaskingConfig> ParseMaskingConfig(std::string_view text) {
   v1::MaskingConfig config;
   if (!parser.ParseFromString(std::string(text), &config)) {
     return absl::InvalidArgumentError(StrCat("masking config: ", collector.error));
+  }
+  return config;
+}
+
+}  // namespace maskfeed
+
+namespace maskfeed {
+
+absl::StatusOr<v1::MaskingConfig> LoadMaskingConfigFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(StrCat("cannot read masking config ", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  absl::StatusOr<v1::MaskingConfig> config = ParseMaskingConfig(text.str());
+  if (!config.ok()) {
+    return absl::InvalidArgumentError(StrCat(path, ": ", ToStd(config.status().message())));
   }
   return config;
 }

@@ -90,6 +90,9 @@ std::vector<std::string> PresetNames();
 // Parses protobuf text format; INVALID_ARGUMENT with the parser's line and column.
 absl::StatusOr<v1::MaskingConfig> ParseMaskingConfig(std::string_view text);
 
+// Reads and parses a text-format file; errors name the file (NOT_FOUND when it is missing).
+absl::StatusOr<v1::MaskingConfig> LoadMaskingConfigFile(const std::string& path);
+
 }  // namespace maskfeed
 
 #endif  // MASKFEED_PIPELINE_MASKING_MASKING_CONFIG_H_

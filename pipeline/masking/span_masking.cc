@@ -29,19 +29,35 @@ size_t DrawKeeps(double keep_prob, Rng& rng, SpanScratch* s, size_t limit) {
   s->keep.resize(n);
   uint8_t* keep = s->keep.data();
   const uint32_t* units = s->units.data();
-  // keep iff U[0,1) <= keep_prob, with 32-bit uniforms (resolution 2^-32, far below anything
-  // a keep probability can show); draws are skipped where the outcome is certain.
   const bool all = keep_prob >= 1, none = keep_prob <= 0;
-  const uint64_t threshold =
-      none || all ? 0 : static_cast<uint64_t>(std::ldexp(keep_prob, 32));  // keep iff u32 < t
   size_t length = 0;
+  if (all || none) {  // certain outcomes need no draws
+    std::memset(keep, all, n);
+    if (all) return units[n] - units[0];
+    return n > 0 ? 1 : 0;
+  }
+  // keep iff U[0,1) <= keep_prob, with 32-bit uniforms (resolution 2^-32, far below anything
+  // a keep probability can show), two per 64-bit draw.
+  const uint64_t threshold = static_cast<uint64_t>(std::ldexp(keep_prob, 32));
+  // A kept unit adds its tokens; a dropped unit that starts a run adds its sentinel. The input
+  // length only grows, so a round already over the limit is rejected whatever follows.
   bool previous_kept = true;
-  for (size_t u = 0; u < n; ++u) {
-    const bool kept = all || (!none && rng.Next32() < threshold);
+  size_t u = 0;
+  if (units[n] == n) {  // single-token units: the common case, kept branch-free
+    for (; u + 1 < n; u += 2) {
+      const uint64_t x = rng.Next();
+      const bool k0 = (x & 0xFFFFFFFFu) < threshold, k1 = (x >> 32) < threshold;
+      keep[u] = k0;
+      keep[u + 1] = k1;
+      length += (k0 | previous_kept) + (k1 | k0);
+      previous_kept = k1;
+      if (length > limit) return limit + 1;
+    }
+  }
+  for (; u < n; ++u) {
+    const bool kept = rng.Next32() < threshold;
     keep[u] = kept;
-    // A kept unit adds its tokens; a dropped one starting a run adds its sentinel.
     length += kept ? units[u + 1] - units[u] : previous_kept;
-    // Input length only grows: a round already over the limit is rejected whatever follows.
     if (length > limit) return limit + 1;
     previous_kept = kept;
   }
@@ -49,7 +65,7 @@ size_t DrawKeeps(double keep_prob, Rng& rng, SpanScratch* s, size_t limit) {
 }
 
 void BuildSpans(const ModalitySpec& spec, bool rows, SpanScratch* s) {
-  const size_t n = s->units.size() - 1;
+  size_t n = s->units.size() - 1;
   const size_t tokens = s->ids.size();
   // Bounds: the input holds at most every token plus one sentinel per run; the target every
   // token plus one sentinel per run and the closing one.
@@ -62,6 +78,23 @@ void BuildSpans(const ModalitySpec& spec, bool rows, SpanScratch* s) {
   const uint8_t* keep = s->keep.data();
   int span = 0;
   bool previous_kept = true;
+  if (!rows && units[n] == n) {  // single-token units: the common case
+    for (size_t u = 0; u < n; ++u) {
+      const int32_t id = ids[u];
+      if (keep[u]) {
+        *in++ = id;
+      } else {
+        if (previous_kept) {
+          const int32_t sentinel = spec.sentinel(++span);
+          *in++ = sentinel;
+          *out++ = sentinel;
+        }
+        *out++ = id;
+      }
+      previous_kept = keep[u];
+    }
+    n = 0;  // done; fall through to close the target
+  }
   for (size_t u = 0; u < n; ++u) {
     const uint32_t begin = units[u], end = units[u + 1];
     if (keep[u]) {

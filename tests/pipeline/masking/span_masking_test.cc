@@ -249,6 +249,18 @@ TEST_F(SequenceMasking, ChunksAreNeverSplit) {
   }
 }
 
+// SEQ_TOKEN (spec §4.6): vocab_offset is added and no EOS is appended.
+TEST_F(SequenceMasking, SeqTokenAddsOffsetAndNoEos) {
+  Build(R"pb(modalities { name: "t" type: MODALITY_TYPE_SEQ_TOKEN max_tokens: 8 vocab_offset: 1000 }
+             mixture {})pb");
+  Mask({1, 2, 3}, 8, 8, KeepScheme::kAll, 1);
+  EXPECT_EQ(InputIds(), (std::vector<int32_t>{1001, 1002, 1003}));
+  EXPECT_EQ(TargetIds(8), std::vector<int32_t>{mod().sentinel(1)});
+  // Longer than M: cut to M (a named deviation: the fixed-size tensor needs it).
+  Mask({1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 8, 8, KeepScheme::kAll, 2);
+  EXPECT_EQ(InputIds().size(), 8u);
+}
+
 TEST(SpanPrimitivesTest, AllKeptAndAllDropped) {
   const MaskingSpec spec =
       SpecFromText(R"pb(modalities { name: "t" type: MODALITY_TYPE_SEQ max_tokens: 8 }
