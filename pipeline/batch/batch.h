@@ -55,6 +55,8 @@ struct ModalityBatch {
 struct Batch {
   int64_t size = 0;
   std::vector<ModalityBatch> modalities;
+  // Dataset index of the sample in each row (filled by streams; empty otherwise).
+  std::vector<uint64_t> samples;
 };
 
 }  // namespace maskfeed

@@ -1,0 +1,72 @@
+#include "pipeline/order/sample_order.h"
+
+#include "pipeline/base/strings.h"
+
+namespace maskfeed {
+namespace {
+
+uint64_t Mix(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// Epoch permutations must differ per epoch and per seed.
+uint64_t EpochKey(uint64_t seed, uint64_t epoch) {
+  return Mix(Mix(seed + 0x9E3779B97F4A7C15ull) ^ (epoch * 0xD1B54A32D192ED03ull + 1));
+}
+
+}  // namespace
+
+Permutation::Permutation(uint64_t n, uint64_t key) : n_(n), key_(key) {
+  int bits = 2;
+  while (bits < 64 && (uint64_t{1} << bits) < n) bits += 2;
+  half_bits_ = bits / 2;
+  half_mask_ = (uint64_t{1} << half_bits_) - 1;
+}
+
+uint64_t Permutation::Round(uint64_t half, int round) const {
+  return Mix(half ^ (key_ + static_cast<uint64_t>(round) * 0x9E3779B97F4A7C15ull)) & half_mask_;
+}
+
+uint64_t Permutation::operator()(uint64_t i) const {
+  if (n_ <= 1) return 0;
+  uint64_t x = i;
+  do {
+    uint64_t left = x >> half_bits_, right = x & half_mask_;
+    for (int r = 0; r < 4; ++r) {
+      const uint64_t next = left ^ Round(right, r);
+      left = right;
+      right = next;
+    }
+    x = (left << half_bits_) | right;
+  } while (x >= n_);  // cycle-walk back into range: still a bijection on [0, n)
+  return x;
+}
+
+absl::Status OrderOptions::Validate() const {
+  if (num_samples == 0) return absl::InvalidArgumentError("num_samples: the dataset is empty");
+  if (n_repeats == 0) return absl::InvalidArgumentError("n_repeats: must be >= 1");
+  if (n_repeats > 1024) return absl::InvalidArgumentError("n_repeats: must be <= 1024");
+  return absl::OkStatus();
+}
+
+SampleOrder::SampleOrder(const OrderOptions& options)
+    : options_(options),
+      epoch_size_(options.epoch_size != 0 ? options.epoch_size
+                                          : options.num_samples * options.n_repeats) {}
+
+SampleView SampleOrder::At(uint64_t position) const {
+  SampleView view;
+  view.epoch = position / epoch_size_;
+  const uint64_t within = position % epoch_size_;
+  view.slot = within / options_.n_repeats;
+  view.repeat = static_cast<uint32_t>(within % options_.n_repeats);
+  const uint64_t index = view.slot % options_.num_samples;
+  view.sample = options_.shuffle
+                    ? Permutation(options_.num_samples, EpochKey(options_.seed, view.epoch))(index)
+                    : index;
+  return view;
+}
+
+}  // namespace maskfeed

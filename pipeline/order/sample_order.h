@@ -1,0 +1,79 @@
+// Which sample each position of a stream reads: a seeded permutation of the dataset per epoch,
+// evaluated at any position in O(1) time and memory (no shuffled index array), with each
+// sample repeated `n_repeats` times in a row, and the split of every global batch across
+// ranks.
+//
+// Positions count sample views from the start of training. Rank r of W with per-rank batch
+// size B reads, for its k-th batch, positions [(k * W + r) * B, (k * W + r + 1) * B): together
+// the ranks read every position exactly once, and the global sequence of samples is the same
+// whatever W is.
+#ifndef MASKFEED_PIPELINE_ORDER_SAMPLE_ORDER_H_
+#define MASKFEED_PIPELINE_ORDER_SAMPLE_ORDER_H_
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+
+namespace maskfeed {
+
+// A keyed bijection on [0, n): a 4-round Feistel network on the smallest even number of bits
+// that covers n, walked until it lands inside [0, n) (fewer than 4 steps on average).
+class Permutation {
+ public:
+  Permutation(uint64_t n, uint64_t key);
+  uint64_t operator()(uint64_t i) const;
+  uint64_t size() const { return n_; }
+
+ private:
+  uint64_t Round(uint64_t half, int round) const;
+
+  uint64_t n_;
+  uint64_t key_;
+  int half_bits_;
+  uint64_t half_mask_;
+};
+
+struct OrderOptions {
+  uint64_t num_samples = 0;
+  uint64_t seed = 0;
+  // Consecutive views of each sample, masked independently (4M's wds_n_repeats).
+  uint32_t n_repeats = 1;
+  // Views per epoch; 0 = num_samples * n_repeats (every sample once per epoch). A smaller
+  // value takes a prefix of each epoch's permutation; a larger one wraps around it.
+  uint64_t epoch_size = 0;
+  // false: samples in dataset order (evaluation).
+  bool shuffle = true;
+
+  absl::Status Validate() const;  // INVALID_ARGUMENT naming the field
+};
+
+// One view of one sample at a stream position.
+struct SampleView {
+  uint64_t sample = 0;  // index into the dataset
+  uint64_t epoch = 0;
+  uint64_t slot = 0;    // sample slot within the epoch (position / n_repeats, epoch-relative)
+  uint32_t repeat = 0;  // 0 .. n_repeats - 1
+};
+
+class SampleOrder {
+ public:
+  // Requires: options.Validate().ok().
+  explicit SampleOrder(const OrderOptions& options);
+
+  SampleView At(uint64_t position) const;
+  uint64_t epoch_size() const { return epoch_size_; }
+
+ private:
+  OrderOptions options_;
+  uint64_t epoch_size_;
+};
+
+// First position of row `row` of rank `rank`'s batch `batch`.
+inline uint64_t StreamPosition(uint64_t batch, uint32_t rank, uint32_t world_size,
+                               uint32_t batch_size, uint32_t row) {
+  return (batch * world_size + rank) * batch_size + row;
+}
+
+}  // namespace maskfeed
+
+#endif  // MASKFEED_PIPELINE_ORDER_SAMPLE_ORDER_H_

@@ -1,0 +1,67 @@
+// Builds the batches of one stream: batch k of rank r reads the samples at its positions
+// (SampleOrder), reads only the modalities its masking plan needs, masks each row with the
+// row's own generator, and writes it into the batch. Rows are spread over the TBB arena; each
+// row is a pure function of its position, so the bytes do not depend on the thread count.
+#ifndef MASKFEED_PIPELINE_STREAM_BATCH_PRODUCER_H_
+#define MASKFEED_PIPELINE_STREAM_BATCH_PRODUCER_H_
+
+#include <cstdint>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "oneapi/tbb/enumerable_thread_specific.h"
+#include "oneapi/tbb/task_arena.h"
+#include "pipeline/batch/collator.h"
+#include "pipeline/order/sample_order.h"
+#include "pipeline/stream/stream_metrics.h"
+#include "pipeline/stream/stream_source.h"
+
+namespace maskfeed {
+
+enum class CorruptRecordPolicy {
+  kFail,  // end the stream with DATA_LOSS naming the file and record
+  kSkip,  // mask the sample out entirely (its row ignores everything), count and log it
+};
+
+struct ProducerOptions {
+  uint32_t batch_size = 0;
+  uint32_t rank = 0;
+  uint32_t world_size = 1;
+  uint64_t seed = 0;
+  OrderOptions order;  // num_samples is taken from the dataset
+  CorruptRecordPolicy on_corrupt = CorruptRecordPolicy::kFail;
+  bool int64_tokens = false;
+};
+
+class BatchProducer {
+ public:
+  // Requires: options validated (see StreamOptions).
+  BatchProducer(std::shared_ptr<const StreamSource> source, const ProducerOptions& options,
+                tbb::task_arena* arena, std::shared_ptr<StreamMetrics> metrics);
+
+  // Batch `index` of this rank. Errors name file and record (DATA_LOSS) under kFail.
+  absl::StatusOr<Batch> Produce(uint64_t index);
+
+ private:
+  struct RowScratch {
+    MaskScratch mask;
+    SamplePlan plan;
+    std::vector<Record> records;
+    std::vector<const Record*> pointers;
+    std::vector<ModalityRow> row;
+  };
+
+  absl::Status ProduceRow(Batch& batch, uint64_t index, uint32_t row, RowScratch* scratch);
+
+  std::shared_ptr<const StreamSource> source_;
+  ProducerOptions options_;
+  SampleOrder order_;
+  Collator collator_;
+  tbb::task_arena* arena_;
+  std::shared_ptr<StreamMetrics> metrics_;
+  tbb::enumerable_thread_specific<RowScratch> scratch_;
+};
+
+}  // namespace maskfeed
+
+#endif  // MASKFEED_PIPELINE_STREAM_BATCH_PRODUCER_H_

@@ -1,0 +1,165 @@
+#include "pipeline/stream/stream.h"
+
+#include <chrono>
+
+#include "pipeline/base/strings.h"
+
+namespace maskfeed {
+namespace {
+
+uint64_t NowNs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
+size_t BatchBytes(const Batch& batch) {
+  size_t bytes = 0;
+  for (const ModalityBatch& m : batch.modalities) {
+    bytes += m.tensor.data.size() + m.input_mask.data.size() + m.target_mask.data.size() +
+             m.decoder_attention_mask.data.size();
+  }
+  return bytes;
+}
+
+// The order options are part of what a resume token must match.
+uint64_t OrderFingerprint(uint64_t source, const StreamOptions& o) {
+  uint64_t h = source;
+  for (uint64_t v : {o.seed, uint64_t{o.n_repeats}, o.epoch_size, uint64_t{o.shuffle},
+                     uint64_t{o.int64_tokens}}) {
+    h = (h ^ v) * 0x100000001B3ull;
+    h ^= h >> 29;
+  }
+  return h;
+}
+
+}  // namespace
+
+absl::Status StreamOptions::Validate() const {
+  if (batch_size == 0 || batch_size > kMaxBatchSize) {
+    return absl::InvalidArgumentError(
+        StrCat("batch_size: must be in 1..", kMaxBatchSize, ", got ", batch_size));
+  }
+  if (world_size == 0) return absl::InvalidArgumentError("world_size: must be >= 1");
+  if (rank >= world_size) {
+    return absl::InvalidArgumentError(
+        StrCat("rank: ", rank, " is not below world_size ", world_size));
+  }
+  if (n_repeats == 0 || n_repeats > 1024) {
+    return absl::InvalidArgumentError("n_repeats: must be in 1..1024");
+  }
+  if (queue_depth == 0 || queue_depth > 64) {
+    return absl::InvalidArgumentError("queue_depth: must be in 1..64");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Stream>> Stream::Open(std::shared_ptr<const StreamSource> source,
+                                                     const StreamOptions& options,
+                                                     tbb::task_arena* arena,
+                                                     MetricsRegistry* registry) {
+  if (absl::Status s = options.Validate(); !s.ok()) return s;
+  ResumeState state;
+  state.fingerprint = OrderFingerprint(source->fingerprint(), options);
+  state.rank = options.rank;
+  state.world_size = options.world_size;
+  state.batch_size = options.batch_size;
+  if (!options.resume_token.empty()) {
+    absl::StatusOr<ResumeState> token = DecodeResumeToken(options.resume_token);
+    if (!token.ok()) return token.status();
+    if (absl::Status s = CheckResumeState(*token, state); !s.ok()) return s;
+    state.next_batch = token->next_batch;
+  }
+  StreamOptions resolved = options;
+  if (resolved.id.empty()) resolved.id = StrCat("rank", options.rank, "-", NowNs() % 1000000);
+  std::vector<std::string> names;
+  for (const ModalitySpec& m : source->spec().modalities) names.push_back(m.name);
+  std::shared_ptr<StreamMetrics> metrics = registry != nullptr
+                                               ? registry->Register(resolved.id, names)
+                                               : std::make_shared<StreamMetrics>(names);
+  std::unique_ptr<Stream> stream(
+      new Stream(std::move(source), resolved, arena, registry, std::move(metrics), state));
+  stream->thread_ = std::thread([s = stream.get()] { s->Run(); });
+  return stream;
+}
+
+Stream::Stream(std::shared_ptr<const StreamSource> source, const StreamOptions& options,
+               tbb::task_arena* arena, MetricsRegistry* registry,
+               std::shared_ptr<StreamMetrics> metrics, ResumeState state)
+    : options_(options),
+      registry_(registry),
+      metrics_(std::move(metrics)),
+      state_(state),
+      producer_(std::move(source),
+                ProducerOptions{.batch_size = options.batch_size,
+                                .rank = options.rank,
+                                .world_size = options.world_size,
+                                .seed = options.seed,
+                                .order = {.num_samples = 0,
+                                          .seed = options.seed,
+                                          .n_repeats = options.n_repeats,
+                                          .epoch_size = options.epoch_size,
+                                          .shuffle = options.shuffle},
+                                .on_corrupt = options.on_corrupt,
+                                .int64_tokens = options.int64_tokens},
+                arena, metrics_),
+      queue_(options.queue_depth),
+      last_token_(EncodeResumeToken(state)) {}
+
+Stream::~Stream() {
+  Cancel();
+  if (thread_.joinable()) thread_.join();
+  if (registry_ != nullptr) registry_->Unregister(options_.id);
+}
+
+void Stream::Cancel() {
+  cancelled_ = true;
+  queue_.Cancel();
+}
+
+void Stream::Run() {
+  for (uint64_t produced = 0; !cancelled_; ++produced) {
+    if (options_.max_batches != 0 && produced == options_.max_batches) break;
+    const uint64_t index = state_.next_batch + produced;
+    const uint64_t start = NowNs();
+    absl::StatusOr<Batch> batch = producer_.Produce(index);
+    metrics_->produce_ns += NowNs() - start;
+    if (!batch.ok()) {
+      queue_.Push(batch.status());
+      break;
+    }
+    StreamBatch out;
+    out.sequence = index;
+    ResumeState after = state_;
+    after.next_batch = index + 1;
+    out.resume_token = EncodeResumeToken(after);
+    metrics_->batches += 1;
+    metrics_->samples += batch->size;
+    metrics_->bytes += BatchBytes(*batch);
+    out.batch = std::move(*batch);
+    if (!queue_.Push(std::move(out))) break;  // cancelled while waiting for room
+    metrics_->queue_depth = queue_.size();
+  }
+  queue_.Close();
+}
+
+absl::StatusOr<std::optional<StreamBatch>> Stream::Next() {
+  if (ended_) return std::optional<StreamBatch>();
+  const uint64_t start = NowNs();
+  std::optional<absl::StatusOr<StreamBatch>> item = queue_.Pop();
+  metrics_->consumer_wait_ns += NowNs() - start;
+  metrics_->queue_depth = queue_.size();
+  if (!item.has_value()) {
+    if (cancelled_) return absl::CancelledError("the stream was cancelled");
+    ended_ = true;
+    return std::optional<StreamBatch>();
+  }
+  if (!item->ok()) {
+    ended_ = true;
+    return item->status();
+  }
+  last_token_ = (*item)->resume_token;
+  return std::optional<StreamBatch>(std::move(**item));
+}
+
+}  // namespace maskfeed

@@ -1,0 +1,104 @@
+// A stream: the endless (or max_batches-long), reproducible sequence of batches of one rank,
+// produced ahead of the consumer on the process's shared TBB arena into a bounded queue.
+//
+//   absl::StatusOr<std::unique_ptr<Stream>> stream = Stream::Open(source, options, &arena);
+//   while (true) {
+//     absl::StatusOr<std::optional<StreamBatch>> next = (*stream)->Next();
+//     if (!next.ok()) ...           // the stream ended with this error (DATA_LOSS, ...)
+//     if (!next->has_value()) break;  // max_batches delivered
+//     train((*next)->batch); checkpoint((*next)->resume_token);
+//   }
+//
+// A producer thread builds one batch at a time (its rows in parallel on the arena) and blocks
+// while the queue holds queue_depth batches, so memory stays bounded by the consumer's pace.
+// Cancel() (or destroying the stream) stops it promptly: no work keeps running afterwards.
+#ifndef MASKFEED_PIPELINE_STREAM_STREAM_H_
+#define MASKFEED_PIPELINE_STREAM_STREAM_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "oneapi/tbb/task_arena.h"
+#include "pipeline/stream/batch_producer.h"
+#include "pipeline/stream/bounded_queue.h"
+#include "pipeline/stream/resume_token.h"
+#include "pipeline/stream/stream_metrics.h"
+#include "pipeline/stream/stream_source.h"
+
+namespace maskfeed {
+
+struct StreamOptions {
+  static constexpr uint32_t kDefaultQueueDepth = 2;
+  static constexpr uint32_t kMaxBatchSize = 1 << 16;
+
+  uint32_t batch_size = 0;  // required
+  uint32_t rank = 0;
+  uint32_t world_size = 1;
+  uint64_t seed = 0;
+  uint32_t n_repeats = 1;
+  uint64_t epoch_size = 0;  // views per epoch; 0 = every sample n_repeats times
+  bool shuffle = true;
+  bool int64_tokens = false;
+  CorruptRecordPolicy on_corrupt = CorruptRecordPolicy::kFail;
+  // Continue after the batch this token was issued with; empty = from the start.
+  std::string resume_token;
+  uint32_t queue_depth = kDefaultQueueDepth;
+  // Batches to deliver, then end normally; 0 = endless.
+  uint64_t max_batches = 0;
+  // Label of the stream in metrics; empty = "rank<r>-<n>".
+  std::string id;
+
+  absl::Status Validate() const;  // INVALID_ARGUMENT naming the field
+};
+
+struct StreamBatch {
+  Batch batch;
+  uint64_t sequence = 0;     // this rank's batch index since the start of training
+  std::string resume_token;  // resumes right after this batch
+};
+
+class Stream {
+ public:
+  static absl::StatusOr<std::unique_ptr<Stream>> Open(std::shared_ptr<const StreamSource> source,
+                                                      const StreamOptions& options,
+                                                      tbb::task_arena* arena,
+                                                      MetricsRegistry* registry = nullptr);
+  ~Stream();
+
+  // The next batch; nullopt after max_batches; an error ends the stream.
+  absl::StatusOr<std::optional<StreamBatch>> Next();
+  // Stops production promptly; Next() then returns CANCELLED.
+  void Cancel();
+
+  // The token to resume after the last batch Next() returned (the start, if none yet).
+  const std::string& resume_token() const { return last_token_; }
+  const StreamMetrics& metrics() const { return *metrics_; }
+  // The most batches the queue held at once (never above queue_depth).
+  size_t queue_high_water() const { return queue_.high_water(); }
+
+ private:
+  Stream(std::shared_ptr<const StreamSource> source, const StreamOptions& options,
+         tbb::task_arena* arena, MetricsRegistry* registry, std::shared_ptr<StreamMetrics> metrics,
+         ResumeState state);
+  void Run();
+
+  const StreamOptions options_;
+  MetricsRegistry* registry_;
+  std::shared_ptr<StreamMetrics> metrics_;
+  ResumeState state_;  // next_batch = the first batch to produce
+  BatchProducer producer_;
+  BoundedQueue<absl::StatusOr<StreamBatch>> queue_;
+  std::atomic<bool> cancelled_{false};
+  std::string last_token_;
+  bool ended_ = false;  // consumer side only
+  std::thread thread_;
+};
+
+}  // namespace maskfeed
+
+#endif  // MASKFEED_PIPELINE_STREAM_STREAM_H_

@@ -1,0 +1,91 @@
+#include "pipeline/stream/stream_source.h"
+
+#include <array>
+#include <cstring>
+
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "pipeline/base/strings.h"
+#include "pipeline/masking/sha256.h"
+
+namespace maskfeed {
+namespace {
+
+// Whether a dataset layout can feed a modality; the reason when not.
+std::string LayoutProblem(const ModalitySpec& mod, const RecordLayout& layout) {
+  switch (mod.type) {
+    case ModalityType::kImg: {
+      const int64_t last = layout.rank == 1 ? -1 : layout.inner[layout.rank - 2];
+      if (!IsInteger(layout.dtype)) return "image tokens must be integers";
+      if (layout.rank == 2 && last != mod.max_tokens) {
+        return StrCat("records have ", last, " tokens per crop, max_tokens is ", mod.max_tokens);
+      }
+      if (layout.rank > 2) return "image token records must be (n_crops, n) or (n,)";
+      return "";
+    }
+    case ModalityType::kSeq:
+    case ModalityType::kSeqToken:
+      if (!IsInteger(layout.dtype) || layout.rank != 1) return "sequences must be 1-D integer ids";
+      return "";
+    case ModalityType::kSeqEmb:
+      if (layout.rank != 2 || layout.inner[0] != mod.embedding_dim ||
+          (layout.dtype != DType::kFloat32 && layout.dtype != DType::kFloat16)) {
+        return StrCat("embeddings must be float16/float32 (rows, ", mod.embedding_dim, ")");
+      }
+      return "";
+  }
+  return "";
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const StreamSource>> StreamSource::Create(
+    std::shared_ptr<const Dataset> dataset, const v1::MaskingConfig& config) {
+  absl::StatusOr<MaskingSpec> spec = ResolveMaskingConfig(config);
+  if (!spec.ok()) return spec.status();
+  std::shared_ptr<StreamSource> source(new StreamSource(std::move(dataset), std::move(*spec)));
+  const Dataset& ds = *source->dataset_;
+  for (const ModalitySpec& mod : source->spec().modalities) {
+    std::vector<std::string> candidates;
+    if (!mod.field.empty()) candidates.push_back(mod.field);
+    candidates.push_back(mod.name);
+    if (mod.name.find('@') != std::string::npos)
+      candidates.push_back(mod.name.substr(0, mod.name.find('@')));
+    std::optional<size_t> found;
+    for (const std::string& c : candidates) {
+      if ((found = ds.FindModality(c))) break;
+    }
+    if (!found) {
+      return absl::NotFoundError(StrCat("modality ", mod.name, ": dataset ", ds.root(),
+                                        " has no folder for it (looked for ", candidates[0],
+                                        candidates.size() > 1 ? " and its aliases" : "", ")"));
+    }
+    const std::string problem = LayoutProblem(mod, ds.layout(*found));
+    if (!problem.empty()) {
+      return absl::InvalidArgumentError(StrCat("modality ", mod.name, ": dataset folder ",
+                                               ds.modality_name(*found), " holds ",
+                                               ds.layout(*found).ToString(), ": ", problem));
+    }
+    source->dataset_modality_.push_back(*found);
+  }
+  v1::DatasetInfo info = ds.Describe();
+  info.clear_root();
+  for (v1::ModalityInfo& m : *info.mutable_modalities()) {
+    m.clear_bytes_on_disk();
+    m.clear_format();  // tar and its .mfs conversion serve the same bytes
+  }
+  std::string identity;
+  info.SerializeToString(&identity);
+  std::string masking;
+  google::protobuf::io::StringOutputStream stream(&masking);
+  {
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    config.SerializeToCodedStream(&coded);
+  }
+  const std::array<uint8_t, 32> digest = Sha256(StrCat(identity, "|", masking));
+  std::memcpy(&source->fingerprint_, digest.data(), sizeof(uint64_t));
+  return source;
+}
+
+}  // namespace maskfeed

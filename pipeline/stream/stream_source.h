@@ -1,0 +1,47 @@
+// What streams are made from: an opened Dataset and a resolved masking config, checked against
+// each other once (every masked modality has a folder whose records fit it) and shared,
+// immutable, by every stream over them.
+#ifndef MASKFEED_PIPELINE_STREAM_STREAM_SOURCE_H_
+#define MASKFEED_PIPELINE_STREAM_STREAM_SOURCE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "maskfeed/v1/config.pb.h"
+#include "pipeline/masking/masker.h"
+#include "pipeline/shard/dataset.h"
+
+namespace maskfeed {
+
+class StreamSource {
+ public:
+  // NOT_FOUND naming a masked modality with no dataset folder (tried: `field`, the name, the
+  // name before '@'); INVALID_ARGUMENT for a config error or records that cannot fit.
+  static absl::StatusOr<std::shared_ptr<const StreamSource>> Create(
+      std::shared_ptr<const Dataset> dataset, const v1::MaskingConfig& config);
+
+  const Dataset& dataset() const { return *dataset_; }
+  const Masker& masker() const { return masker_; }
+  const MaskingSpec& spec() const { return masker_.spec(); }
+  // Dataset modality index of masked modality m.
+  size_t dataset_modality(size_t m) const { return dataset_modality_[m]; }
+  // A hash of what determines a stream's bytes apart from the order options: the dataset's
+  // modalities and shard sizes (not its path) and the masking config.
+  uint64_t fingerprint() const { return fingerprint_; }
+
+ private:
+  StreamSource(std::shared_ptr<const Dataset> dataset, MaskingSpec spec)
+      : dataset_(std::move(dataset)), masker_(std::move(spec)) {}
+
+  std::shared_ptr<const Dataset> dataset_;
+  Masker masker_;
+  std::vector<size_t> dataset_modality_;
+  uint64_t fingerprint_ = 0;
+};
+
+}  // namespace maskfeed
+
+#endif  // MASKFEED_PIPELINE_STREAM_STREAM_SOURCE_H_
