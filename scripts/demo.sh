@@ -2,8 +2,9 @@
 # README command 1: installs dependencies, builds, and runs the demo.
 #
 # Today the demo synthesizes a 4M-7-shaped dataset in 4M's tar layout, converts it to the
-# native .mfs format, verifies both, and prints what they hold. (Once the server lands, the
-# same command starts it on that data and streams batches with a client.)
+# native .mfs format, verifies both, prints what they hold, then streams masked batches from
+# it in-process and prints the throughput. (Once the server lands, the same command starts it
+# on that data and streams batches over gRPC.)
 #   MASKFEED_DEMO_DIR   where the demo data lives (default: .cache/demo)
 #   MASKFEED_DEMO_SAMPLES (default 20000)
 set -euo pipefail
@@ -29,3 +30,5 @@ echo "== one shard =="
 "$shard" inspect "$demo/mfs/tok_rgb@224/shard-00000.mfs"
 echo "== the dataset =="
 "$shard" inspect "$demo/mfs"
+echo "== stream 4m-7 masked batches from it (in-process, all cores) =="
+build/client/cpp/maskfeed bench --in-process --data "$demo/mfs" --preset 4m-7 --batches 200 --json
