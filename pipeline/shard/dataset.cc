@@ -253,6 +253,11 @@ absl::Status Dataset::Read(size_t m, size_t sample, Record* out) const {
   return modalities_[m].shards[loc.shard]->Read(loc.record, out);
 }
 
+void Dataset::Prefetch(size_t m, size_t sample) const {
+  const Location loc = Locate(sample);
+  modalities_[m].shards[loc.shard]->Prefetch(loc.record);
+}
+
 absl::Status Dataset::ReadSample(size_t sample, std::vector<Record>* out) const {
   const Location loc = Locate(sample);
   out->resize(modalities_.size());

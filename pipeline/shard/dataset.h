@@ -63,6 +63,8 @@ class Dataset {
   // Reads modality `m` of `sample` into `out`. Requires: m < num_modalities(),
   // sample < num_samples().
   absl::Status Read(size_t m, size_t sample, Record* out) const;
+  // Cache hint: modality m of `sample` will be read soon (see ShardReader::Prefetch).
+  void Prefetch(size_t m, size_t sample) const;
   // Reads every modality of `sample`; out is resized to num_modalities().
   absl::Status ReadSample(size_t sample, std::vector<Record>* out) const;
 

@@ -30,6 +30,9 @@ class MfsShardReader final : public ShardReader {
     return static_cast<int64_t>(entries_[i].raw_bytes / row_bytes_);
   }
   absl::Status Read(size_t i, Record* out) const override;
+  void Prefetch(size_t i) const override {
+    PrefetchBytes(file_.bytes().data() + entries_[i].offset, entries_[i].stored_bytes);
+  }
 
   const mfs::Header& header() const { return header_; }
   // Sum of stored (compressed) record bytes and of raw record bytes.

@@ -31,6 +31,12 @@ absl::StatusOr<std::unique_ptr<ShardReader>> OpenShard(const std::string& path) 
       StrCat(path, ": unknown shard format (expected a .tar or .mfs file)"));
 }
 
+void PrefetchBytes(const void* data, size_t size) {
+  constexpr size_t kLine = 64;
+  const char* p = static_cast<const char*>(data);
+  for (size_t off = 0; off < size; off += kLine) __builtin_prefetch(p + off, 0, 3);
+}
+
 absl::Status RecordError(std::string_view path, size_t index, std::string_view key,
                          std::string_view message) {
   return absl::DataLossError(StrCat(path, ": record ", index, " (key ", key, "): ", message));

@@ -42,7 +42,13 @@ class ShardReader {
   // Decodes record `i` into `out`, reusing its buffer. Checks integrity where the format can.
   // DATA_LOSS errors name the file, record and key.
   virtual absl::Status Read(size_t i, Record* out) const = 0;
+  // Hints that record `i` will be read soon: starts loading its bytes into the CPU cache, so
+  // that reads of randomly placed records overlap their memory latency. No effect on results.
+  virtual void Prefetch(size_t i) const = 0;
 };
+
+// Issues cache prefetches for `size` bytes at `data`.
+void PrefetchBytes(const void* data, size_t size);
 
 // Opens a `.tar` or `.mfs` shard; the whole file is indexed (and checked) here.
 absl::StatusOr<std::unique_ptr<ShardReader>> OpenShard(const std::string& path);

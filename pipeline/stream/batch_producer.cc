@@ -33,12 +33,19 @@ absl::StatusOr<Batch> BatchProducer::Produce(uint64_t index) {
   std::vector<absl::Status> errors(options_.batch_size);
   auto rows = [&](const tbb::blocked_range<uint32_t>& range) {
     RowScratch& scratch = scratch_.local();
+    // Plan every row of the range first and prefetch what they will read, so the reads of
+    // randomly placed records overlap their memory latency instead of paying it one by one.
+    scratch.planned.resize(range.size());
     for (uint32_t r = range.begin(); r != range.end(); ++r) {
-      errors[r] = ProduceRow(batch, index, r, &scratch);
+      PlanRow(batch, index, r, &scratch.planned[r - range.begin()], &scratch);
+    }
+    for (uint32_t r = range.begin(); r != range.end(); ++r) {
+      errors[r] = ProduceRow(batch, index, r, &scratch.planned[r - range.begin()], &scratch);
     }
   };
   arena_->execute([&] {
-    tbb::parallel_for(tbb::blocked_range<uint32_t>(0, options_.batch_size, kRowsPerTask), rows);
+    tbb::parallel_for(tbb::blocked_range<uint32_t>(0, options_.batch_size, kRowsPerTask), rows,
+                      tbb::simple_partitioner());
   });
   for (const absl::Status& s : errors) {  // the first failing row, whatever the threads did
     if (!s.ok()) return s;
@@ -47,28 +54,39 @@ absl::StatusOr<Batch> BatchProducer::Produce(uint64_t index) {
   return batch;
 }
 
-absl::Status BatchProducer::ProduceRow(Batch& batch, uint64_t index, uint32_t row, RowScratch* s) {
+void BatchProducer::PlanRow(Batch& batch, uint64_t index, uint32_t row, PlannedRow* p,
+                            RowScratch* s) const {
+  const Dataset& dataset = source_->dataset();
+  const uint64_t position =
+      StreamPosition(index, options_.rank, options_.world_size, options_.batch_size, row);
+  p->view = order_.At(position);
+  batch.samples[row] = p->view.sample;
+  p->rng = Rng::ForSample(options_.seed, p->view.epoch, p->view.slot, p->view.repeat);
+  source_->masker().Plan(p->rng, dataset.NumCropVariants(p->view.sample), &p->plan, &s->mask);
+  for (size_t m = 0; m < source_->spec().modalities.size(); ++m) {
+    if (p->plan.Needs(m)) dataset.Prefetch(source_->dataset_modality(m), p->view.sample);
+  }
+}
+
+absl::Status BatchProducer::ProduceRow(Batch& batch, uint64_t index, uint32_t row, PlannedRow* p,
+                                       RowScratch* s) {
   const MaskingSpec& spec = source_->spec();
   const Dataset& dataset = source_->dataset();
   const Masker& masker = source_->masker();
   const size_t k = spec.modalities.size();
-  const uint64_t position =
-      StreamPosition(index, options_.rank, options_.world_size, options_.batch_size, row);
-  const SampleView view = order_.At(position);
-  batch.samples[row] = view.sample;
-  Rng rng = Rng::ForSample(options_.seed, view.epoch, view.slot, view.repeat);
-  masker.Plan(rng, dataset.NumCropVariants(view.sample), &s->plan, &s->mask);
+  const SampleView& view = p->view;
+  Rng& rng = p->rng;
   collator_.RowOf(batch, row, &s->row);
   s->records.resize(k);
   s->pointers.assign(k, nullptr);
   absl::Status status;
   for (size_t m = 0; m < k && status.ok(); ++m) {
-    if (!s->plan.Needs(m)) continue;  // not read at all
+    if (!p->plan.Needs(m)) continue;  // not read at all
     status = dataset.Read(source_->dataset_modality(m), view.sample, &s->records[m]);
     s->pointers[m] = &s->records[m];
   }
   if (status.ok()) {
-    status = masker.Apply(s->plan, s->pointers, rng, s->row, &s->mask);
+    status = masker.Apply(p->plan, s->pointers, rng, s->row, &s->mask);
     if (!status.ok()) {  // the masker names the modality; add where the sample lives
       const Dataset::Location loc = dataset.Locate(view.sample);
       status = absl::Status(status.code(), StrCat(dataset.root(), ": shard ", loc.shard, " record ",
@@ -91,8 +109,8 @@ absl::Status BatchProducer::ProduceRow(Batch& batch, uint64_t index, uint32_t ro
   }
   if (metrics_) {
     for (size_t m = 0; m < k; ++m) {
-      metrics_->input_tokens[m] += static_cast<uint64_t>(std::max(0, s->plan.input_budget[m]));
-      metrics_->target_tokens[m] += static_cast<uint64_t>(std::max(0, s->plan.target_budget[m]));
+      metrics_->input_tokens[m] += static_cast<uint64_t>(std::max(0, p->plan.input_budget[m]));
+      metrics_->target_tokens[m] += static_cast<uint64_t>(std::max(0, p->plan.target_budget[m]));
     }
   }
   return absl::OkStatus();

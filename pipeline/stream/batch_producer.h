@@ -43,15 +43,27 @@ class BatchProducer {
   absl::StatusOr<Batch> Produce(uint64_t index);
 
  private:
+  // A row planned but not yet masked: its sample, plan and generator (mid-stream).
+  struct PlannedRow {
+    SampleView view;
+    SamplePlan plan;
+    Rng rng{0};
+  };
+
   struct RowScratch {
     MaskScratch mask;
-    SamplePlan plan;
+    std::vector<PlannedRow> planned;
     std::vector<Record> records;
     std::vector<const Record*> pointers;
     std::vector<ModalityRow> row;
   };
 
-  absl::Status ProduceRow(Batch& batch, uint64_t index, uint32_t row, RowScratch* scratch);
+  // Draws row `row`'s sample and plan, and prefetches the records the plan needs.
+  void PlanRow(Batch& batch, uint64_t index, uint32_t row, PlannedRow* planned,
+               RowScratch* scratch) const;
+  // Reads and masks a planned row into the batch.
+  absl::Status ProduceRow(Batch& batch, uint64_t index, uint32_t row, PlannedRow* planned,
+                          RowScratch* scratch);
 
   std::shared_ptr<const StreamSource> source_;
   ProducerOptions options_;
