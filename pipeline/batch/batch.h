@@ -55,7 +55,9 @@ struct ModalityBatch {
 struct Batch {
   int64_t size = 0;
   std::vector<ModalityBatch> modalities;
-  // Dataset index of the sample in each row (filled by streams; empty otherwise).
+  // Per row, which dataset of a mixture (0 for a single dataset) and which of its samples
+  // (filled by streams; empty otherwise).
+  std::vector<uint32_t> datasets;
   std::vector<uint64_t> samples;
 };
 

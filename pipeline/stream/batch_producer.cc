@@ -13,16 +13,12 @@ constexpr size_t kRowsPerTask = 8;
 
 }  // namespace
 
-BatchProducer::BatchProducer(std::shared_ptr<const StreamSource> source,
+BatchProducer::BatchProducer(std::shared_ptr<const MixtureSource> source, MixtureOrder order,
                              const ProducerOptions& options, tbb::task_arena* arena,
                              std::shared_ptr<StreamMetrics> metrics)
     : source_(std::move(source)),
       options_(options),
-      order_([&] {
-        OrderOptions o = options.order;
-        o.num_samples = source_->dataset().num_samples();
-        return o;
-      }()),
+      order_(std::move(order)),
       collator_(source_->spec(), CollatorOptions{.int64_tokens = options.int64_tokens}),
       arena_(arena),
       metrics_(std::move(metrics)) {}
@@ -30,6 +26,7 @@ BatchProducer::BatchProducer(std::shared_ptr<const StreamSource> source,
 absl::StatusOr<Batch> BatchProducer::Produce(uint64_t index) {
   Batch batch = collator_.Allocate(options_.batch_size);
   batch.samples.resize(options_.batch_size);
+  batch.datasets.resize(options_.batch_size);
   std::vector<absl::Status> errors(options_.batch_size);
   auto rows = [&](const tbb::blocked_range<uint32_t>& range) {
     RowScratch& scratch = scratch_.local();
@@ -56,37 +53,54 @@ absl::StatusOr<Batch> BatchProducer::Produce(uint64_t index) {
 
 void BatchProducer::PlanRow(Batch& batch, uint64_t index, uint32_t row, PlannedRow* p,
                             RowScratch* s) const {
-  const Dataset& dataset = source_->dataset();
   const uint64_t position =
       StreamPosition(index, options_.rank, options_.world_size, options_.batch_size, row);
-  p->view = order_.At(position);
+  const MixtureView mv = order_.At(position);
+  p->dataset = mv.dataset;
+  p->view = mv.view;
+  const StreamSource& source = *source_->entry(mv.dataset).source;
+  const Dataset& dataset = source.dataset();
   batch.samples[row] = p->view.sample;
-  p->rng = Rng::ForSample(options_.seed, p->view.epoch, p->view.slot, p->view.repeat);
-  source_->masker().Plan(p->rng, dataset.NumCropVariants(p->view.sample), &p->plan, &s->mask);
-  for (size_t m = 0; m < source_->spec().modalities.size(); ++m) {
-    if (p->plan.Needs(m)) dataset.Prefetch(source_->dataset_modality(m), p->view.sample);
+  batch.datasets[row] = mv.dataset;
+  // Each dataset of a mixture draws from its own generators (dataset 0 as a lone dataset).
+  p->rng = Rng::ForSample(options_.seed + mv.dataset * 0x9E3779B97F4A7C15ull, p->view.epoch,
+                          p->view.slot, p->view.repeat);
+  source.masker().Plan(p->rng, dataset.NumCropVariants(p->view.sample), &p->plan, &s->mask);
+  for (size_t m = 0; m < source.spec().modalities.size(); ++m) {
+    if (p->plan.Needs(m)) dataset.Prefetch(source.dataset_modality(m), p->view.sample);
   }
 }
 
 absl::Status BatchProducer::ProduceRow(Batch& batch, uint64_t index, uint32_t row, PlannedRow* p,
                                        RowScratch* s) {
-  const MaskingSpec& spec = source_->spec();
-  const Dataset& dataset = source_->dataset();
-  const Masker& masker = source_->masker();
-  const size_t k = spec.modalities.size();
+  const StreamSource& source = *source_->entry(p->dataset).source;
+  const Dataset& dataset = source.dataset();
+  const Masker& masker = source.masker();
+  const size_t k = source.spec().modalities.size();
   const SampleView& view = p->view;
-  Rng& rng = p->rng;
   collator_.RowOf(batch, row, &s->row);
+  // The dataset's modalities write into their places in the batch; the others are
+  // placeholders: fully masked.
+  s->covered.assign(s->row.size(), 0);
+  s->local.resize(k);
+  for (size_t m = 0; m < k; ++m) {
+    const size_t g = source_->global_modality(p->dataset, m);
+    s->local[m] = s->row[g];
+    s->covered[g] = 1;
+  }
+  for (size_t g = 0; g < s->row.size(); ++g) {
+    if (!s->covered[g]) source_->placeholder().WriteMasked(g, s->row[g]);
+  }
   s->records.resize(k);
   s->pointers.assign(k, nullptr);
   absl::Status status;
   for (size_t m = 0; m < k && status.ok(); ++m) {
     if (!p->plan.Needs(m)) continue;  // not read at all
-    status = dataset.Read(source_->dataset_modality(m), view.sample, &s->records[m]);
+    status = dataset.Read(source.dataset_modality(m), view.sample, &s->records[m]);
     s->pointers[m] = &s->records[m];
   }
   if (status.ok()) {
-    status = masker.Apply(p->plan, s->pointers, rng, s->row, &s->mask);
+    status = masker.Apply(p->plan, s->pointers, p->rng, s->local, &s->mask);
     if (!status.ok()) {  // the masker names the modality; add where the sample lives
       const Dataset::Location loc = dataset.Locate(view.sample);
       status = absl::Status(status.code(), StrCat(dataset.root(), ": shard ", loc.shard, " record ",
@@ -99,18 +113,19 @@ absl::Status BatchProducer::ProduceRow(Batch& batch, uint64_t index, uint32_t ro
         status.code() != absl::StatusCode::kDataLoss) {
       return status;
     }
-    for (size_t m = 0; m < k; ++m) masker.WriteMasked(m, s->row[m]);
+    for (size_t g = 0; g < s->row.size(); ++g) source_->placeholder().WriteMasked(g, s->row[g]);
     if (metrics_) ++metrics_->skipped_records;
-    std::fprintf(stderr, "maskfeed: skipped sample %llu (batch %llu row %u): %s\n",
+    std::fprintf(stderr, "maskfeed: skipped sample %llu of %s (batch %llu row %u): %s\n",
                  static_cast<unsigned long long>(view.sample),
-                 static_cast<unsigned long long>(index), row,
-                 std::string(ToStd(status.message())).c_str());
+                 source_->entry(p->dataset).name.c_str(), static_cast<unsigned long long>(index),
+                 row, std::string(ToStd(status.message())).c_str());
     return absl::OkStatus();
   }
   if (metrics_) {
     for (size_t m = 0; m < k; ++m) {
-      metrics_->input_tokens[m] += static_cast<uint64_t>(std::max(0, p->plan.input_budget[m]));
-      metrics_->target_tokens[m] += static_cast<uint64_t>(std::max(0, p->plan.target_budget[m]));
+      const size_t g = source_->global_modality(p->dataset, m);
+      metrics_->input_tokens[g] += static_cast<uint64_t>(std::max(0, p->plan.input_budget[m]));
+      metrics_->target_tokens[g] += static_cast<uint64_t>(std::max(0, p->plan.target_budget[m]));
     }
   }
   return absl::OkStatus();

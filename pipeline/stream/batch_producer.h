@@ -12,7 +12,7 @@
 #include "oneapi/tbb/enumerable_thread_specific.h"
 #include "oneapi/tbb/task_arena.h"
 #include "pipeline/batch/collator.h"
-#include "pipeline/order/sample_order.h"
+#include "pipeline/order/mixture_order.h"
 #include "pipeline/stream/stream_metrics.h"
 #include "pipeline/stream/stream_source.h"
 
@@ -28,16 +28,16 @@ struct ProducerOptions {
   uint32_t rank = 0;
   uint32_t world_size = 1;
   uint64_t seed = 0;
-  OrderOptions order;  // num_samples is taken from the dataset
   CorruptRecordPolicy on_corrupt = CorruptRecordPolicy::kFail;
   bool int64_tokens = false;
 };
 
 class BatchProducer {
  public:
-  // Requires: options validated (see StreamOptions).
-  BatchProducer(std::shared_ptr<const StreamSource> source, const ProducerOptions& options,
-                tbb::task_arena* arena, std::shared_ptr<StreamMetrics> metrics);
+  // Requires: options validated (see StreamOptions) and `order` made for this mixture.
+  BatchProducer(std::shared_ptr<const MixtureSource> source, MixtureOrder order,
+                const ProducerOptions& options, tbb::task_arena* arena,
+                std::shared_ptr<StreamMetrics> metrics);
 
   // Batch `index` of this rank. Errors name file and record (DATA_LOSS) under kFail.
   absl::StatusOr<Batch> Produce(uint64_t index);
@@ -45,6 +45,7 @@ class BatchProducer {
  private:
   // A row planned but not yet masked: its sample, plan and generator (mid-stream).
   struct PlannedRow {
+    uint32_t dataset = 0;
     SampleView view;
     SamplePlan plan;
     Rng rng{0};
@@ -55,7 +56,9 @@ class BatchProducer {
     std::vector<PlannedRow> planned;
     std::vector<Record> records;
     std::vector<const Record*> pointers;
-    std::vector<ModalityRow> row;
+    std::vector<ModalityRow> row;    // every modality of the batch
+    std::vector<ModalityRow> local;  // the sample's dataset's modalities
+    std::vector<uint8_t> covered;    // per batch modality: written by the dataset's masker
   };
 
   // Draws row `row`'s sample and plan, and prefetches the records the plan needs.
@@ -65,9 +68,9 @@ class BatchProducer {
   absl::Status ProduceRow(Batch& batch, uint64_t index, uint32_t row, PlannedRow* planned,
                           RowScratch* scratch);
 
-  std::shared_ptr<const StreamSource> source_;
+  std::shared_ptr<const MixtureSource> source_;
   ProducerOptions options_;
-  SampleOrder order_;
+  MixtureOrder order_;
   Collator collator_;
   tbb::task_arena* arena_;
   std::shared_ptr<StreamMetrics> metrics_;

@@ -54,11 +54,25 @@ absl::Status StreamOptions::Validate() const {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<Stream>> Stream::Open(std::shared_ptr<const StreamSource> source,
+absl::StatusOr<std::unique_ptr<Stream>> Stream::Open(std::shared_ptr<const MixtureSource> source,
                                                      const StreamOptions& options,
                                                      tbb::task_arena* arena,
                                                      MetricsRegistry* registry) {
   if (absl::Status s = options.Validate(); !s.ok()) return s;
+  std::vector<double> weights;
+  std::vector<uint64_t> sizes;
+  for (size_t d = 0; d < source->num_datasets(); ++d) {
+    weights.push_back(source->entry(d).weight);
+    sizes.push_back(source->entry(d).source->dataset().num_samples());
+  }
+  absl::StatusOr<MixtureOrder> order =
+      MixtureOrder::Create(weights, sizes,
+                           OrderOptions{.num_samples = 0,
+                                        .seed = options.seed,
+                                        .n_repeats = options.n_repeats,
+                                        .epoch_size = options.epoch_size,
+                                        .shuffle = options.shuffle});
+  if (!order.ok()) return order.status();
   ResumeState state;
   state.fingerprint = OrderFingerprint(source->fingerprint(), options);
   state.rank = options.rank;
@@ -77,29 +91,24 @@ absl::StatusOr<std::unique_ptr<Stream>> Stream::Open(std::shared_ptr<const Strea
   std::shared_ptr<StreamMetrics> metrics = registry != nullptr
                                                ? registry->Register(resolved.id, names)
                                                : std::make_shared<StreamMetrics>(names);
-  std::unique_ptr<Stream> stream(
-      new Stream(std::move(source), resolved, arena, registry, std::move(metrics), state));
+  std::unique_ptr<Stream> stream(new Stream(std::move(source), std::move(*order), resolved, arena,
+                                            registry, std::move(metrics), state));
   stream->thread_ = std::thread([s = stream.get()] { s->Run(); });
   return stream;
 }
 
-Stream::Stream(std::shared_ptr<const StreamSource> source, const StreamOptions& options,
-               tbb::task_arena* arena, MetricsRegistry* registry,
+Stream::Stream(std::shared_ptr<const MixtureSource> source, MixtureOrder order,
+               const StreamOptions& options, tbb::task_arena* arena, MetricsRegistry* registry,
                std::shared_ptr<StreamMetrics> metrics, ResumeState state)
     : options_(options),
       registry_(registry),
       metrics_(std::move(metrics)),
       state_(state),
-      producer_(std::move(source),
+      producer_(std::move(source), std::move(order),
                 ProducerOptions{.batch_size = options.batch_size,
                                 .rank = options.rank,
                                 .world_size = options.world_size,
                                 .seed = options.seed,
-                                .order = {.num_samples = 0,
-                                          .seed = options.seed,
-                                          .n_repeats = options.n_repeats,
-                                          .epoch_size = options.epoch_size,
-                                          .shuffle = options.shuffle},
                                 .on_corrupt = options.on_corrupt,
                                 .int64_tokens = options.int64_tokens},
                 arena, metrics_),

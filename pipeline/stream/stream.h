@@ -64,10 +64,17 @@ struct StreamBatch {
 
 class Stream {
  public:
-  static absl::StatusOr<std::unique_ptr<Stream>> Open(std::shared_ptr<const StreamSource> source,
+  static absl::StatusOr<std::unique_ptr<Stream>> Open(std::shared_ptr<const MixtureSource> source,
                                                       const StreamOptions& options,
                                                       tbb::task_arena* arena,
                                                       MetricsRegistry* registry = nullptr);
+  // A stream over one dataset.
+  static absl::StatusOr<std::unique_ptr<Stream>> Open(std::shared_ptr<const StreamSource> source,
+                                                      const StreamOptions& options,
+                                                      tbb::task_arena* arena,
+                                                      MetricsRegistry* registry = nullptr) {
+    return Open(MixtureSource::Single(std::move(source)), options, arena, registry);
+  }
   ~Stream();
 
   // The next batch; nullopt after max_batches; an error ends the stream.
@@ -82,9 +89,9 @@ class Stream {
   size_t queue_high_water() const { return queue_.high_water(); }
 
  private:
-  Stream(std::shared_ptr<const StreamSource> source, const StreamOptions& options,
-         tbb::task_arena* arena, MetricsRegistry* registry, std::shared_ptr<StreamMetrics> metrics,
-         ResumeState state);
+  Stream(std::shared_ptr<const MixtureSource> source, MixtureOrder order,
+         const StreamOptions& options, tbb::task_arena* arena, MetricsRegistry* registry,
+         std::shared_ptr<StreamMetrics> metrics, ResumeState state);
   void Run();
 
   const StreamOptions options_;

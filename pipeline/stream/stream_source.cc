@@ -88,4 +88,57 @@ absl::StatusOr<std::shared_ptr<const StreamSource>> StreamSource::Create(
   return source;
 }
 
+absl::StatusOr<std::shared_ptr<const MixtureSource>> MixtureSource::Create(
+    std::vector<MixtureEntry> entries) {
+  if (entries.empty()) return absl::InvalidArgumentError("datasets: at least one is needed");
+  MaskingSpec layout;
+  for (size_t d = 0; d < entries.size(); ++d) {
+    if (entries[d].source == nullptr) {
+      return absl::InvalidArgumentError(StrCat("datasets[", d, "]: no source"));
+    }
+    for (const ModalitySpec& mod : entries[d].source->spec().modalities) {
+      std::optional<size_t> seen = layout.FindModality(mod.name);
+      if (!seen) {
+        layout.modalities.push_back(mod);
+        std::sort(layout.modalities.begin(), layout.modalities.end(),
+                  [](const ModalitySpec& a, const ModalitySpec& b) { return a.name < b.name; });
+        continue;
+      }
+      const ModalitySpec& other = layout.modalities[*seen];
+      if (other.type != mod.type || other.length() != mod.length() ||
+          other.embedding_dim != mod.embedding_dim) {
+        return absl::InvalidArgumentError(
+            StrCat("datasets[", d, "] (", entries[d].name, ") modality ", mod.name,
+                   ": its type or max_tokens differs from another dataset's; a batch has one "
+                   "layout per modality"));
+      }
+    }
+  }
+  std::shared_ptr<MixtureSource> mixture(new MixtureSource(std::move(entries), std::move(layout)));
+  std::string identity;
+  for (const MixtureEntry& e : mixture->entries_) {
+    std::vector<size_t> map;
+    for (const ModalitySpec& mod : e.source->spec().modalities) {
+      map.push_back(*mixture->spec().FindModality(mod.name));
+    }
+    mixture->global_.push_back(std::move(map));
+    identity += StrCat(e.source->fingerprint(), ":", e.weight, ";");
+  }
+  if (mixture->entries_.size() == 1) {
+    mixture->fingerprint_ = mixture->entries_[0].source->fingerprint();
+  } else {
+    const std::array<uint8_t, 32> digest = Sha256(identity);
+    std::memcpy(&mixture->fingerprint_, digest.data(), sizeof(uint64_t));
+  }
+  return std::shared_ptr<const MixtureSource>(std::move(mixture));
+}
+
+std::shared_ptr<const MixtureSource> MixtureSource::Single(
+    std::shared_ptr<const StreamSource> source) {
+  std::vector<MixtureEntry> entries;
+  entries.push_back({"dataset", 1, std::move(source)});
+  absl::StatusOr<std::shared_ptr<const MixtureSource>> mixture = Create(std::move(entries));
+  return *mixture;  // one valid source always makes a valid mixture
+}
+
 }  // namespace maskfeed

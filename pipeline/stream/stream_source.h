@@ -42,6 +42,43 @@ class StreamSource {
   uint64_t fingerprint_ = 0;
 };
 
+struct MixtureEntry {
+  std::string name;  // for messages and metrics
+  double weight = 1;
+  std::shared_ptr<const StreamSource> source;
+};
+
+// Several datasets streamed together (spec §1.6): each sample comes from one dataset, chosen
+// by weight (MixtureOrder), masked with that dataset's own config; the batch holds the sorted
+// union of all datasets' modalities, and a modality the sample's dataset lacks is a fully
+// masked placeholder row. A single dataset is a mixture of one.
+class MixtureSource {
+ public:
+  // INVALID_ARGUMENT when datasets define a modality of the same name differently.
+  static absl::StatusOr<std::shared_ptr<const MixtureSource>> Create(
+      std::vector<MixtureEntry> entries);
+  static std::shared_ptr<const MixtureSource> Single(std::shared_ptr<const StreamSource> source);
+
+  size_t num_datasets() const { return entries_.size(); }
+  const MixtureEntry& entry(size_t d) const { return entries_[d]; }
+  // The batch layout: the union of the datasets' modalities, sorted by name.
+  const MaskingSpec& spec() const { return union_masker_.spec(); }
+  // Writes placeholder rows (global modality indices).
+  const Masker& placeholder() const { return union_masker_; }
+  // Global modality index of dataset d's modality m.
+  size_t global_modality(size_t d, size_t m) const { return global_[d][m]; }
+  uint64_t fingerprint() const { return fingerprint_; }
+
+ private:
+  MixtureSource(std::vector<MixtureEntry> entries, MaskingSpec spec)
+      : entries_(std::move(entries)), union_masker_(std::move(spec)) {}
+
+  std::vector<MixtureEntry> entries_;
+  Masker union_masker_;
+  std::vector<std::vector<size_t>> global_;
+  uint64_t fingerprint_ = 0;
+};
+
 }  // namespace maskfeed
 
 #endif  // MASKFEED_PIPELINE_STREAM_STREAM_SOURCE_H_

@@ -297,6 +297,84 @@ TEST_F(StreamTest, InvalidOptionsAndForeignTokensAreRejectedNamingTheField) {
   EXPECT_THAT(Message(s.status()), HasSubstr("issued for another dataset, masking config"));
 }
 
+// Two datasets: the 4M-7 one, and a caption-only one (another masking config over the same
+// folders). Rows of the second have every other modality as a fully masked placeholder.
+TEST_F(StreamTest, MixturesFollowWeightsAndMaskMissingModalities) {
+  absl::StatusOr<v1::MaskingConfig> captions = ParseMaskingConfig(R"pb(
+    modalities { name: "caption" type: MODALITY_TYPE_SEQ max_tokens: 256 }
+    mixture {
+      input_alpha { key: "caption" value: 1 }
+      target_alpha { key: "caption" value: 1 }
+    }
+  )pb");
+  ASSERT_TRUE(captions.ok());
+  absl::StatusOr<std::shared_ptr<const StreamSource>> caption_source = StreamSource::Create(
+      std::shared_ptr<const Dataset>(std::move(*Dataset::Open(dir_ / "d"))), *captions);
+  ASSERT_TRUE(caption_source.ok()) << caption_source.status();
+  std::vector<MixtureEntry> entries = {{"4m7", 3, source_}, {"captions", 1, *caption_source}};
+  absl::StatusOr<std::shared_ptr<const MixtureSource>> mixture = MixtureSource::Create(entries);
+  ASSERT_TRUE(mixture.ok()) << mixture.status();
+  ASSERT_EQ((*mixture)->spec().modalities.size(), 7u);
+
+  auto drain = [&](const StreamOptions& o, int threads) {
+    tbb::task_arena arena(threads);
+    absl::StatusOr<std::unique_ptr<Stream>> stream = Stream::Open(*mixture, o, &arena);
+    EXPECT_TRUE(stream.ok()) << stream.status();
+    std::vector<StreamBatch> out;
+    while (stream.ok()) {
+      absl::StatusOr<std::optional<StreamBatch>> next = (*stream)->Next();
+      if (!next.ok() || !next->has_value()) break;
+      out.push_back(std::move(**next));
+    }
+    return out;
+  };
+  const std::vector<StreamBatch> batches = drain(Options(128, 8), 2);  // exactly one block
+  ASSERT_EQ(batches.size(), 8u);
+  const size_t caption = *(*mixture)->spec().FindModality("caption");
+  const size_t rgb = *(*mixture)->spec().FindModality("tok_rgb@224");
+  int from_captions = 0;
+  for (const StreamBatch& b : batches) {
+    for (int64_t r = 0; r < b.batch.size; ++r) {
+      if (b.batch.datasets[r] != 1) continue;
+      ++from_captions;
+      const ModalityBatch& img = b.batch.modalities[rgb];
+      for (int j = 0; j < 196; ++j) {
+        ASSERT_EQ(img.input_mask.as<uint8_t>()[r * 196 + j], 1);
+        ASSERT_EQ(img.target_mask.as<uint8_t>()[r * 196 + j], 1);
+        ASSERT_EQ(img.tensor.as<int32_t>()[r * 196 + j], 0);
+      }
+      // The caption dataset gives the caption all the input budget it can take.
+      ASSERT_EQ(b.batch.modalities[caption].input_mask.as<uint8_t>()[r * 514], 0);
+    }
+  }
+  EXPECT_EQ(from_captions, 256) << "a quarter of each 1024-slot block";
+  EXPECT_EQ(AllBytes(drain(Options(128, 8), 1)), AllBytes(batches)) << "thread count";
+  StreamOptions resumed = Options(128, 4);
+  resumed.resume_token = batches[3].resume_token;
+  const std::vector<StreamBatch> rest = drain(resumed, 2);
+  ASSERT_EQ(rest.size(), 4u);
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ(OneBatchBytes(rest[i]), OneBatchBytes(batches[4 + i]));
+  // A single-dataset token does not resume a mixture.
+  StreamOptions foreign = Options(128, 1);
+  foreign.resume_token = Drain(Options(128, 1), 1)[0].resume_token;
+  tbb::task_arena arena(1);
+  EXPECT_FALSE(Stream::Open(*mixture, foreign, &arena).ok());
+}
+
+TEST_F(StreamTest, MixturesRejectConflictingModalityLayouts) {
+  absl::StatusOr<v1::MaskingConfig> short_captions = ParseMaskingConfig(R"pb(
+    modalities { name: "caption" type: MODALITY_TYPE_SEQ max_tokens: 64 }
+    mixture { input_alpha { key: "caption" value: 1 } }
+  )pb");
+  absl::StatusOr<std::shared_ptr<const StreamSource>> other = StreamSource::Create(
+      std::shared_ptr<const Dataset>(std::move(*Dataset::Open(dir_ / "d"))), *short_captions);
+  ASSERT_TRUE(other.ok());
+  absl::StatusOr<std::shared_ptr<const MixtureSource>> mixture =
+      MixtureSource::Create({{"a", 1, source_}, {"b", 1, *other}});
+  ASSERT_FALSE(mixture.ok());
+  EXPECT_THAT(Message(mixture.status()), HasSubstr("datasets[1] (b) modality caption"));
+}
+
 TEST_F(StreamTest, SourceNamesModalitiesTheDatasetLacks) {
   absl::StatusOr<std::unique_ptr<Dataset>> dataset = Dataset::Open(dir_ / "d");
   absl::StatusOr<v1::MaskingConfig> config = PresetMaskingConfig("4m-21");
