@@ -1,6 +1,7 @@
-// The native maskfeed shard format (`.mfs`), version 1: one modality's records, each stored as
-// its own zstd frame (or raw when compression does not pay), with a CRC-32C per stored record,
-// an optional zstd dictionary trained on the shard, and an index at the end.
+// The native maskfeed shard format (`.mfs`), version 2: one modality's records, each stored as
+// its own zstd frame (or raw when compression does not pay), with a CRC-32C per stored record
+// and, for raw records of rank >= 2, one per row (so a single crop variant can be read and
+// checked alone), an optional zstd dictionary trained on the shard, and an index at the end.
 //
 //   [header 64 B][dictionary][record 0][record 1]...[index][trailer 32 B]
 //
@@ -8,7 +9,9 @@
 //          u8 reserved, u32 inner dims[7], u32 dict_bytes, u32 dict_crc, i32 level,
 //          u32 reserved, u32 header_crc (CRC-32C of bytes 0..59)
 // index  : u64 num_records, then per record {u64 offset, u32 stored_bytes, u32 raw_bytes,
-//          u32 crc, u32 flags}, then u32 key_offsets[num_records + 1], then the key bytes
+//          u32 crc, u32 flags}, then u32 key_offsets[num_records + 1], then the key bytes,
+//          then u32 row_crc_offsets[num_records + 1] into the u32 row CRCs that follow (raw
+//          records of rank >= 2 have one per row; other records none)
 // trailer: u64 index_offset, u64 index_bytes, u32 index_crc, u32 version, magic "MFSINDEX"
 //
 // All integers are little-endian. A record's first dimension is raw_bytes / row bytes, so
@@ -31,7 +34,7 @@ static_assert(std::endian::native == std::endian::little, "maskfeed assumes litt
 
 inline constexpr std::string_view kHeaderMagic{"\x89MFS\r\n\x1a\n", 8};
 inline constexpr std::string_view kTrailerMagic{"MFSINDEX", 8};
-inline constexpr uint32_t kVersion = 1;
+inline constexpr uint32_t kVersion = 2;
 inline constexpr size_t kHeaderBytes = 64;
 inline constexpr size_t kTrailerBytes = 32;
 inline constexpr size_t kEntryBytes = 24;

@@ -91,14 +91,36 @@ absl::Status MfsShardReader::ParseIndex(std::string_view index) {
   }
   key_offsets_.resize(n + 1);
   for (uint64_t i = 0; i <= n; ++i, q += 4) key_offsets_[i] = mfs::GetU32(q);
-  keys_ = index.substr(fixed);
   for (uint64_t i = 0; i < n; ++i) {
     if (key_offsets_[i] > key_offsets_[i + 1]) {
       return RecordError(p, i, "?", "bad index: key offsets decrease");
     }
   }
-  if (key_offsets_[0] != 0 || key_offsets_[n] != keys_.size()) {
+  // Keys, then the row CRC offsets (n + 1) and the row CRCs.
+  const uint64_t row_offsets_at = fixed + uint64_t{key_offsets_[n]};
+  if (key_offsets_[0] != 0 || row_offsets_at + (n + 1) * 4 > index.size()) {
     return absl::DataLossError(StrCat(p, ": bad index: key bytes do not add up"));
+  }
+  keys_ = index.substr(fixed, key_offsets_[n]);
+  q = index.data() + row_offsets_at;
+  row_crc_offsets_.resize(n + 1);
+  for (uint64_t i = 0; i <= n; ++i, q += 4) row_crc_offsets_[i] = mfs::GetU32(q);
+  const uint64_t crcs_at = row_offsets_at + (n + 1) * 4;
+  if (row_crc_offsets_[0] != 0 || crcs_at + uint64_t{row_crc_offsets_[n]} * 4 != index.size()) {
+    return absl::DataLossError(StrCat(p, ": bad index: row checksums do not add up"));
+  }
+  for (uint64_t i = 0; i < n; ++i) {
+    const uint32_t rows = row_crc_offsets_[i + 1] - row_crc_offsets_[i];
+    if (row_crc_offsets_[i] > row_crc_offsets_[i + 1] ||
+        (rows != 0 &&
+         (rows != entries_[i].raw_bytes / row_bytes_ || !(entries_[i].flags & mfs::kEntryRaw)))) {
+      return RecordError(p, i, "?", "bad index: row checksums do not match the record");
+    }
+  }
+  row_crcs_.resize(row_crc_offsets_[n]);
+  for (uint32_t& c : row_crcs_) {
+    c = mfs::GetU32(q);
+    q += 4;
   }
   return absl::OkStatus();
 }
@@ -141,6 +163,31 @@ absl::Status MfsShardReader::Read(size_t i, Record* out) const {
                        StrCat("decompressed to ", got, " bytes, index says ", e.raw_bytes));
   }
   return absl::OkStatus();
+}
+
+absl::Status MfsShardReader::ReadRow(size_t i, int64_t row, Record* out) const {
+  const uint32_t first = row_crc_offsets_[i];
+  if (row_crc_offsets_[i + 1] == first) return ShardReader::ReadRow(i, row, out);  // no row CRCs
+  const char* bytes = file_.bytes().data() + entries_[i].offset + row * row_bytes_;
+  const uint32_t crc = Crc32c(bytes, row_bytes_);
+  if (crc != row_crcs_[first + row]) {
+    return RecordError(
+        path(), i, key(i),
+        StrCat("checksum mismatch in row ", row, " (stored ", absl::Hex(row_crcs_[first + row]),
+               ", computed ", absl::Hex(crc), "): the shard is corrupt"));
+  }
+  const RecordLayout& layout = header_.layout;
+  out->dtype = layout.dtype;
+  out->shape.rank = layout.rank - 1;
+  for (int d = 1; d < layout.rank; ++d) out->shape.dims[d - 1] = layout.inner[d - 1];
+  out->data.resize(row_bytes_);
+  std::memcpy(out->data.data(), bytes, row_bytes_);
+  return absl::OkStatus();
+}
+
+void MfsShardReader::PrefetchRow(size_t i, int64_t row) const {
+  if (row_crc_offsets_[i + 1] == row_crc_offsets_[i]) return Prefetch(i);
+  PrefetchBytes(file_.bytes().data() + entries_[i].offset + row * row_bytes_, row_bytes_);
 }
 
 uint64_t MfsShardReader::stored_bytes() const {

@@ -33,6 +33,8 @@ class MfsShardReader final : public ShardReader {
   void Prefetch(size_t i) const override {
     PrefetchBytes(file_.bytes().data() + entries_[i].offset, entries_[i].stored_bytes);
   }
+  absl::Status ReadRow(size_t i, int64_t row, Record* out) const override;
+  void PrefetchRow(size_t i, int64_t row) const override;
 
   const mfs::Header& header() const { return header_; }
   // Sum of stored (compressed) record bytes and of raw record bytes.
@@ -49,6 +51,8 @@ class MfsShardReader final : public ShardReader {
   std::vector<mfs::Entry> entries_;
   std::vector<uint32_t> key_offsets_;
   std::string_view keys_;
+  std::vector<uint32_t> row_crc_offsets_;  // per record, into row_crcs_, plus the end
+  std::vector<uint32_t> row_crcs_;
   ZstdDDict ddict_;
 };
 

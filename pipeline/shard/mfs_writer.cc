@@ -132,6 +132,8 @@ absl::Status MfsWriter::Finish() {
   if (absl::Status s = out->Write(dict); !s.ok()) return s;
 
   std::vector<mfs::Entry> entries(n);
+  const size_t row_bytes = layout_.RowBytes();
+  std::vector<uint32_t> row_crc_offsets = {0}, row_crcs;
   std::string frame(zstd ? ZSTD_compressBound(raw_.size() / n * 4 + 64) : 0, '\0');
   for (size_t i = 0; i < n; ++i) {
     std::string_view raw(raw_.data() + raw_offsets_[i], raw_offsets_[i + 1] - raw_offsets_[i]);
@@ -156,6 +158,12 @@ absl::Status MfsWriter::Finish() {
     e.stored_bytes = static_cast<uint32_t>(stored.size());
     e.raw_bytes = static_cast<uint32_t>(raw.size());
     e.crc = Crc32c(stored.data(), stored.size());
+    if ((e.flags & mfs::kEntryRaw) && layout_.rank >= 2 && row_bytes > 0) {
+      for (size_t off = 0; off + row_bytes <= raw.size(); off += row_bytes) {
+        row_crcs.push_back(Crc32c(raw.data() + off, row_bytes));
+      }
+    }
+    row_crc_offsets.push_back(static_cast<uint32_t>(row_crcs.size()));
     if (absl::Status s = out->Write(stored); !s.ok()) return s;
   }
 
@@ -175,6 +183,8 @@ absl::Status MfsWriter::Finish() {
   }
   mfs::PutU32(&index, key_offset);
   for (const std::string& k : keys_) index.append(k);
+  for (uint32_t o : row_crc_offsets) mfs::PutU32(&index, o);
+  for (uint32_t c : row_crcs) mfs::PutU32(&index, c);
 
   mfs::Trailer trailer;
   trailer.index_offset = out->offset();

@@ -1,5 +1,7 @@
 #include "pipeline/shard/shard_reader.h"
 
+#include <cstring>
+
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "pipeline/base/strings.h"
@@ -29,6 +31,18 @@ absl::StatusOr<std::unique_ptr<ShardReader>> OpenShard(const std::string& path) 
   }
   return absl::InvalidArgumentError(
       StrCat(path, ": unknown shard format (expected a .tar or .mfs file)"));
+}
+
+absl::Status ShardReader::ReadRow(size_t i, int64_t row, Record* out) const {
+  if (absl::Status s = Read(i, out); !s.ok()) return s;
+  const size_t row_bytes = out->data.size() / static_cast<size_t>(out->shape[0]);
+  if (row > 0) {
+    std::memmove(out->data.data(), out->data.data() + row * row_bytes, row_bytes);
+  }
+  out->data.resize(row_bytes);
+  for (int d = 1; d < out->shape.rank; ++d) out->shape.dims[d - 1] = out->shape.dims[d];
+  --out->shape.rank;
+  return absl::OkStatus();
 }
 
 void PrefetchBytes(const void* data, size_t size) {

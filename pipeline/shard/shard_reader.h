@@ -45,6 +45,13 @@ class ShardReader {
   // Hints that record `i` will be read soon: starts loading its bytes into the CPU cache, so
   // that reads of randomly placed records overlap their memory latency. No effect on results.
   virtual void Prefetch(size_t i) const = 0;
+
+  // Reads one row (first-dimension slice) of record `i`, e.g. one crop variant of a
+  // (n_crops, n_tokens) record, as a record of the remaining dims. Formats that can check a
+  // row alone read only its bytes; the default reads the whole record and slices it.
+  // Requires: 0 <= row < first_dim(i), layout().rank >= 2.
+  virtual absl::Status ReadRow(size_t i, int64_t row, Record* out) const;
+  virtual void PrefetchRow(size_t i, int64_t row) const { Prefetch(i); }
 };
 
 // Issues cache prefetches for `size` bytes at `data`.

@@ -247,4 +247,16 @@ absl::Status TarShardReader::Read(size_t i, Record* out) const {
   return absl::OkStatus();
 }
 
+absl::Status TarShardReader::ReadRow(size_t i, int64_t row, Record* out) const {
+  const size_t n = layout_.RowBytes();
+  out->dtype = layout_.dtype;
+  out->shape.rank = layout_.rank - 1;
+  for (int d = 1; d < layout_.rank; ++d) out->shape.dims[d - 1] = layout_.inner[d - 1];
+  out->data.resize(n);
+  if (n > 0) {
+    std::memcpy(out->data.data(), file_.bytes().data() + records_[i].payload_offset + row * n, n);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace maskfeed

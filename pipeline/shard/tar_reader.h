@@ -41,6 +41,11 @@ class TarShardReader final : public ShardReader {
   const RecordLayout& layout() const override { return layout_; }
   int64_t first_dim(size_t i) const override { return records_[i].first_dim; }
   absl::Status Read(size_t i, Record* out) const override;
+  absl::Status ReadRow(size_t i, int64_t row, Record* out) const override;
+  void PrefetchRow(size_t i, int64_t row) const override {
+    PrefetchBytes(file_.bytes().data() + records_[i].payload_offset + row * layout_.RowBytes(),
+                  layout_.RowBytes());
+  }
   void Prefetch(size_t i) const override {
     PrefetchBytes(file_.bytes().data() + records_[i].payload_offset,
                   static_cast<size_t>(records_[i].first_dim) * layout_.RowBytes());

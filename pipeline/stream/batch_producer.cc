@@ -67,7 +67,13 @@ void BatchProducer::PlanRow(Batch& batch, uint64_t index, uint32_t row, PlannedR
                           p->view.slot, p->view.repeat);
   source.masker().Plan(p->rng, dataset.NumCropVariants(p->view.sample), &p->plan, &s->mask);
   for (size_t m = 0; m < source.spec().modalities.size(); ++m) {
-    if (p->plan.Needs(m)) dataset.Prefetch(source.dataset_modality(m), p->view.sample);
+    if (!p->plan.Needs(m)) continue;
+    const size_t dm = source.dataset_modality(m);
+    if (source.reads_crop_row(m) && p->plan.crop < dataset.FirstDim(dm, p->view.sample)) {
+      dataset.PrefetchRow(dm, p->view.sample, p->plan.crop);
+    } else {
+      dataset.Prefetch(dm, p->view.sample);
+    }
   }
 }
 
@@ -96,7 +102,12 @@ absl::Status BatchProducer::ProduceRow(Batch& batch, uint64_t index, uint32_t ro
   absl::Status status;
   for (size_t m = 0; m < k && status.ok(); ++m) {
     if (!p->plan.Needs(m)) continue;  // not read at all
-    status = dataset.Read(source.dataset_modality(m), view.sample, &s->records[m]);
+    const size_t dm = source.dataset_modality(m);
+    // Image tokens: only the drawn crop variant's row (the masker takes it as (n,)). A record
+    // with too few variants is read whole, and the masker reports it.
+    status = source.reads_crop_row(m) && p->plan.crop < dataset.FirstDim(dm, view.sample)
+                 ? dataset.ReadRow(dm, view.sample, p->plan.crop, &s->records[m])
+                 : dataset.Read(dm, view.sample, &s->records[m]);
     s->pointers[m] = &s->records[m];
   }
   if (status.ok()) {

@@ -67,6 +67,8 @@ absl::StatusOr<std::shared_ptr<const StreamSource>> StreamSource::Create(
                                                ds.layout(*found).ToString(), ": ", problem));
     }
     source->dataset_modality_.push_back(*found);
+    source->reads_crop_row_.push_back(mod.type == ModalityType::kImg &&
+                                      ds.layout(*found).rank == 2);
   }
   v1::DatasetInfo info = ds.Describe();
   info.clear_root();

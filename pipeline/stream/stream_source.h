@@ -28,6 +28,9 @@ class StreamSource {
   const MaskingSpec& spec() const { return masker_.spec(); }
   // Dataset modality index of masked modality m.
   size_t dataset_modality(size_t m) const { return dataset_modality_[m]; }
+  // Whether masked modality m needs only the sample's crop variant row of its record (image
+  // tokens stored (n_crops, n)): streams then read and check just that row.
+  bool reads_crop_row(size_t m) const { return reads_crop_row_[m]; }
   // A hash of what determines a stream's bytes apart from the order options: the dataset's
   // modalities and shard sizes (not its path) and the masking config.
   uint64_t fingerprint() const { return fingerprint_; }
@@ -39,6 +42,7 @@ class StreamSource {
   std::shared_ptr<const Dataset> dataset_;
   Masker masker_;
   std::vector<size_t> dataset_modality_;
+  std::vector<bool> reads_crop_row_;
   uint64_t fingerprint_ = 0;
 };
 

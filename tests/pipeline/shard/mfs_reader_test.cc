@@ -142,10 +142,10 @@ TEST(MfsShardReaderTest, StructuralDamageIsFoundOnOpen) {
       {"version",
        [&](const std::string& p) {
          std::string b = bytes;
-         b[8] = 2;
+         b[8] = 3;
          WriteFile(p, b);
        },
-       "unsupported .mfs version 2"},
+       "unsupported .mfs version 3"},
       {"header", [](const std::string& p) { FlipByte(p, 20); }, "header checksum mismatch"},
       {"index", [](const std::string& p) { FlipByte(p, -40); }, "index checksum mismatch"},
       {"trailer", [](const std::string& p) { FlipByte(p, -2); }, "no index trailer"},
@@ -165,6 +165,44 @@ TEST(MfsShardReaderTest, StructuralDamageIsFoundOnOpen) {
     EXPECT_THAT(Message(s), HasSubstr(d.expected)) << d.what;
   }
 }
+
+// (n_crops, n) token records: one crop variant is read, and checked, alone.
+class MfsRowReads : public ::testing::TestWithParam<mfs::Compression> {};
+
+TEST_P(MfsRowReads, ReadRowReturnsOneCheckedRow) {
+  TempDir dir;
+  const std::string path = dir / "rows.mfs";
+  MfsWriter writer(path, Options(GetParam(), 3, 0, false));
+  for (int i = 0; i < 3; ++i) {
+    std::vector<int16_t> v(4 * 196);
+    for (size_t j = 0; j < v.size(); ++j) v[j] = static_cast<int16_t>(i * 1000 + j / 196);
+    ASSERT_TRUE(writer.Add(StrCat("k", i), DType::kInt16, {4, 196}, v.data()).ok());
+  }
+  ASSERT_TRUE(writer.Finish().ok());
+  absl::StatusOr<std::unique_ptr<MfsShardReader>> reader = MfsShardReader::Open(path);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  Record row;
+  for (int i = 0; i < 3; ++i) {
+    for (int c = 0; c < 4; ++c) {
+      ASSERT_TRUE((*reader)->ReadRow(i, c, &row).ok());
+      ASSERT_EQ(row.shape, (Shape{196}));
+      for (int16_t t : row.as<int16_t>()) ASSERT_EQ(t, i * 1000 + c);
+    }
+  }
+  if (GetParam() != mfs::Compression::kNone) return;
+  // Damage row 2 of record 1: that row fails, naming it; row 0 still reads.
+  FlipByte(path, static_cast<int64_t>(mfs::kHeaderBytes + 4 * 196 * 2 + 2 * 196 * 2 + 5));
+  reader = MfsShardReader::Open(path);
+  ASSERT_TRUE(reader.ok());
+  absl::Status s = (*reader)->ReadRow(1, 2, &row);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(Message(s), HasSubstr("record 1 (key k1): checksum mismatch in row 2"));
+  EXPECT_TRUE((*reader)->ReadRow(1, 0, &row).ok());
+  EXPECT_FALSE((*reader)->Read(1, &row).ok()) << "the whole-record checksum sees it too";
+}
+
+INSTANTIATE_TEST_SUITE_P(Codecs, MfsRowReads,
+                         ::testing::Values(mfs::Compression::kNone, mfs::Compression::kZstd));
 
 TEST(MfsWriterTest, RejectsMismatchedRecordsAndEmptyShards) {
   TempDir dir;

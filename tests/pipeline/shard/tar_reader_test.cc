@@ -60,6 +60,17 @@ TEST(TarShardReaderTest, ReadsWhatTheWriterWrote) {
   }
 }
 
+TEST(TarShardReaderTest, ReadRowReturnsOneCropVariant) {
+  TempDir dir;
+  const std::string path = WriteTokenShard(dir, 3);
+  absl::StatusOr<std::unique_ptr<TarShardReader>> reader = TarShardReader::Open(path);
+  ASSERT_TRUE(reader.ok());
+  Record row;
+  ASSERT_TRUE((*reader)->ReadRow(2, 1, &row).ok());
+  EXPECT_EQ(row.shape, (Shape{196}));
+  EXPECT_EQ(row.as<int16_t>()[0], 2 + 196);  // TokensNpy: value = base + flat index
+}
+
 TEST(TarShardReaderTest, WriterOutputIsAValidTarForTheSystemTar) {
   TempDir dir;
   const std::string path = WriteTokenShard(dir, 3);
