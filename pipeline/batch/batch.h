@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -15,18 +16,55 @@
 
 namespace maskfeed {
 
+class BufferPool;
+
 // An uninitialised byte buffer (no zero fill: every byte of a batch is written by masking).
+// A buffer from a BufferPool goes back to it when destroyed, wherever that happens.
 class Buffer {
  public:
   Buffer() = default;
   explicit Buffer(size_t size) : data_(new std::byte[size]), size_(size) {}
-  std::byte* data() { return data_.get(); }
-  const std::byte* data() const { return data_.get(); }
+  Buffer(Buffer&& other) noexcept;
+  Buffer& operator=(Buffer&& other) noexcept;
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  ~Buffer() { Release(); }
+
+  std::byte* data() { return data_; }
+  const std::byte* data() const { return data_; }
   size_t size() const { return size_; }
 
  private:
-  std::unique_ptr<std::byte[]> data_;
+  friend class BufferPool;
+  Buffer(std::byte* data, size_t size, std::shared_ptr<BufferPool> pool)
+      : data_(data), size_(size), pool_(std::move(pool)) {}
+  void Release();
+
+  std::byte* data_ = nullptr;
   size_t size_ = 0;
+  std::shared_ptr<BufferPool> pool_;  // null: plain new[] / delete[]
+};
+
+// Recycles batch buffers: a stream allocates the same sizes batch after batch, and reusing
+// them avoids the kernel zeroing fresh pages (which cost a tenth of a stream's time) and
+// finds them warm in cache. Thread-safe; caches at most `max_cached_bytes`.
+class BufferPool : public std::enable_shared_from_this<BufferPool> {
+ public:
+  static std::shared_ptr<BufferPool> Create(size_t max_cached_bytes);
+  ~BufferPool();
+
+  Buffer Get(size_t size);
+  size_t cached_bytes() const;
+
+ private:
+  explicit BufferPool(size_t max_cached_bytes) : max_cached_bytes_(max_cached_bytes) {}
+  friend class Buffer;
+  void Put(std::byte* data, size_t size);
+
+  const size_t max_cached_bytes_;
+  mutable std::mutex mu_;
+  std::vector<std::pair<size_t, std::byte*>> free_;  // guarded by mu_
+  size_t cached_bytes_ = 0;                          // guarded by mu_
 };
 
 struct HostTensor {

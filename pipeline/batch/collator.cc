@@ -3,13 +3,14 @@
 namespace maskfeed {
 namespace {
 
-HostTensor MakeTensor(DType dtype, std::vector<int64_t> shape) {
+HostTensor MakeTensor(DType dtype, std::vector<int64_t> shape, BufferPool* pool) {
   size_t elements = 1;
   for (int64_t d : shape) elements *= static_cast<size_t>(d);
   HostTensor t;
   t.dtype = dtype;
   t.shape = std::move(shape);
-  t.data = Buffer(elements * ItemSize(dtype));
+  const size_t bytes = elements * ItemSize(dtype);
+  t.data = pool != nullptr ? pool->Get(bytes) : Buffer(bytes);
   return t;
 }
 
@@ -18,7 +19,7 @@ HostTensor MakeTensor(DType dtype, std::vector<int64_t> shape) {
 Collator::Collator(const MaskingSpec& spec, CollatorOptions options)
     : spec_(spec), options_(options) {}
 
-Batch Collator::Allocate(int64_t batch_size) const {
+Batch Collator::Allocate(int64_t batch_size, BufferPool* pool) const {
   Batch batch;
   batch.size = batch_size;
   batch.modalities.reserve(spec_.modalities.size());
@@ -27,15 +28,15 @@ Batch Collator::Allocate(int64_t batch_size) const {
     ModalityBatch mb;
     mb.name = mod.name;
     if (mod.type == ModalityType::kSeqEmb) {
-      mb.tensor = MakeTensor(DType::kFloat32, {batch_size, length, mod.embedding_dim});
+      mb.tensor = MakeTensor(DType::kFloat32, {batch_size, length, mod.embedding_dim}, pool);
     } else {
       // Sized for int64 when asked: rows are written as int32 and widened in place by Finish.
-      mb.tensor =
-          MakeTensor(options_.int64_tokens ? DType::kInt64 : DType::kInt32, {batch_size, length});
+      mb.tensor = MakeTensor(options_.int64_tokens ? DType::kInt64 : DType::kInt32,
+                             {batch_size, length}, pool);
     }
-    mb.input_mask = MakeTensor(DType::kUInt8, {batch_size, length});
-    mb.target_mask = MakeTensor(DType::kUInt8, {batch_size, length});
-    mb.decoder_attention_mask = MakeTensor(DType::kInt32, {batch_size, length});
+    mb.input_mask = MakeTensor(DType::kUInt8, {batch_size, length}, pool);
+    mb.target_mask = MakeTensor(DType::kUInt8, {batch_size, length}, pool);
+    mb.decoder_attention_mask = MakeTensor(DType::kInt32, {batch_size, length}, pool);
     batch.modalities.push_back(std::move(mb));
   }
   return batch;

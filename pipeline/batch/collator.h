@@ -29,8 +29,8 @@ class Collator {
   Collator(const MaskingSpec& spec, CollatorOptions options);
 
   // A batch of `batch_size` rows with every tensor allocated (contents unspecified until
-  // every row is masked). Requires: batch_size > 0.
-  Batch Allocate(int64_t batch_size) const;
+  // every row is masked), from `pool` when given. Requires: batch_size > 0.
+  Batch Allocate(int64_t batch_size, BufferPool* pool = nullptr) const;
 
   // Pointers to row `row` of each modality's tensors.
   void RowOf(Batch& batch, int64_t row, std::vector<ModalityRow>* out) const;

@@ -117,6 +117,10 @@ absl::Status MfsShardReader::ParseIndex(std::string_view index) {
       return RecordError(p, i, "?", "bad index: row checksums do not match the record");
     }
   }
+  first_dims_.resize(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    first_dims_[i] = static_cast<uint32_t>(entries_[i].raw_bytes / row_bytes_);
+  }
   row_crcs_.resize(row_crc_offsets_[n]);
   for (uint32_t& c : row_crcs_) {
     c = mfs::GetU32(q);

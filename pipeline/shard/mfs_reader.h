@@ -26,9 +26,7 @@ class MfsShardReader final : public ShardReader {
   size_t num_records() const override { return entries_.size(); }
   std::string_view key(size_t i) const override;
   const RecordLayout& layout() const override { return header_.layout; }
-  int64_t first_dim(size_t i) const override {
-    return static_cast<int64_t>(entries_[i].raw_bytes / row_bytes_);
-  }
+  int64_t first_dim(size_t i) const override { return first_dims_[i]; }
   absl::Status Read(size_t i, Record* out) const override;
   void Prefetch(size_t i) const override {
     PrefetchBytes(file_.bytes().data() + entries_[i].offset, entries_[i].stored_bytes);
@@ -49,6 +47,7 @@ class MfsShardReader final : public ShardReader {
   mfs::Header header_;
   size_t row_bytes_ = 1;
   std::vector<mfs::Entry> entries_;
+  std::vector<uint32_t> first_dims_;  // raw_bytes / row bytes, computed once (no division per read)
   std::vector<uint32_t> key_offsets_;
   std::string_view keys_;
   std::vector<uint32_t> row_crc_offsets_;  // per record, into row_crcs_, plus the end

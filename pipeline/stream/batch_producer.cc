@@ -10,6 +10,8 @@ namespace {
 
 // Rows per task: enough work to amortise scheduling, small enough to balance two cores.
 constexpr size_t kRowsPerTask = 8;
+// Batches' worth of buffers a stream's pool keeps for reuse.
+constexpr size_t kPooledBatches = 4;
 
 }  // namespace
 
@@ -21,10 +23,13 @@ BatchProducer::BatchProducer(std::shared_ptr<const MixtureSource> source, Mixtur
       order_(std::move(order)),
       collator_(source_->spec(), CollatorOptions{.int64_tokens = options.int64_tokens}),
       arena_(arena),
-      metrics_(std::move(metrics)) {}
+      metrics_(std::move(metrics)),
+      // Enough for the batches a stream has in flight (queue, consumer, one being built).
+      buffers_(BufferPool::Create(kPooledBatches * options.batch_size * collator_.RowBytes() *
+                                  (options.int64_tokens ? 2 : 1))) {}
 
 absl::StatusOr<Batch> BatchProducer::Produce(uint64_t index) {
-  Batch batch = collator_.Allocate(options_.batch_size);
+  Batch batch = collator_.Allocate(options_.batch_size, buffers_.get());
   batch.samples.resize(options_.batch_size);
   batch.datasets.resize(options_.batch_size);
   std::vector<absl::Status> errors(options_.batch_size);

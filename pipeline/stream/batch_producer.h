@@ -74,6 +74,7 @@ class BatchProducer {
   Collator collator_;
   tbb::task_arena* arena_;
   std::shared_ptr<StreamMetrics> metrics_;
+  std::shared_ptr<BufferPool> buffers_;  // recycles the tensors of delivered batches
   tbb::enumerable_thread_specific<RowScratch> scratch_;
 };
 

@@ -1,0 +1,74 @@
+#include <utility>
+
+#include "pipeline/batch/batch.h"
+
+namespace maskfeed {
+
+Buffer::Buffer(Buffer&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)),
+      size_(std::exchange(other.size_, 0)),
+      pool_(std::move(other.pool_)) {}
+
+Buffer& Buffer::operator=(Buffer&& other) noexcept {
+  if (this != &other) {
+    Release();
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    pool_ = std::move(other.pool_);
+  }
+  return *this;
+}
+
+void Buffer::Release() {
+  if (data_ == nullptr) return;
+  if (pool_) {
+    pool_->Put(data_, size_);
+    pool_.reset();
+  } else {
+    delete[] data_;
+  }
+  data_ = nullptr;
+  size_ = 0;
+}
+
+std::shared_ptr<BufferPool> BufferPool::Create(size_t max_cached_bytes) {
+  return std::shared_ptr<BufferPool>(new BufferPool(max_cached_bytes));
+}
+
+BufferPool::~BufferPool() {
+  for (auto& [size, data] : free_) delete[] data;
+}
+
+Buffer BufferPool::Get(size_t size) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t i = 0; i < free_.size(); ++i) {
+      if (free_[i].first != size) continue;
+      std::byte* data = free_[i].second;
+      free_[i] = free_.back();
+      free_.pop_back();
+      cached_bytes_ -= size;
+      return Buffer(data, size, shared_from_this());
+    }
+  }
+  return Buffer(new std::byte[size], size, shared_from_this());
+}
+
+void BufferPool::Put(std::byte* data, size_t size) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cached_bytes_ + size <= max_cached_bytes_) {
+      free_.emplace_back(size, data);
+      cached_bytes_ += size;
+      return;
+    }
+  }
+  delete[] data;
+}
+
+size_t BufferPool::cached_bytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return cached_bytes_;
+}
+
+}  // namespace maskfeed
