@@ -75,6 +75,20 @@ inline int RunCommand(const std::string& command) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+// Runs `program args`, capturing stdout and stderr through files in `dir`.
+struct ProgramOutput {
+  int code = -1;
+  std::string out, err;
+};
+inline ProgramOutput RunProgram(const std::string& program, const std::string& args,
+                                const TempDir& dir) {
+  ProgramOutput r;
+  r.code = RunCommand(program + " " + args + " >" + (dir / "out.txt") + " 2>" + (dir / "err.txt"));
+  r.out = ReadFile(dir / "out.txt");
+  r.err = ReadFile(dir / "err.txt");
+  return r;
+}
+
 }  // namespace maskfeed::testing
 
 #endif  // MASKFEED_TESTS_TESTING_TEST_UTIL_H_

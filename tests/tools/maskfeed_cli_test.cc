@@ -9,8 +9,6 @@
 namespace maskfeed {
 namespace {
 
-using ::maskfeed::testing::ReadFile;
-using ::maskfeed::testing::RunCommand;
 using ::maskfeed::testing::TempDir;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
@@ -18,11 +16,11 @@ using ::testing::MatchesRegex;
 class MaskfeedCliTest : public ::testing::Test {
  protected:
   int Run(const std::string& program, const std::string& args) {
-    const int code =
-        RunCommand(StrCat(program, " ", args, " >", dir_ / "out.txt", " 2>", dir_ / "err.txt"));
-    out_ = ReadFile(dir_ / "out.txt");
-    err_ = ReadFile(dir_ / "err.txt");
-    return code;
+    const ::maskfeed::testing::ProgramOutput r =
+        ::maskfeed::testing::RunProgram(program, args, dir_);
+    out_ = r.out;
+    err_ = r.err;
+    return r.code;
   }
 
   TempDir dir_;

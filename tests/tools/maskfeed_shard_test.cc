@@ -11,8 +11,6 @@ namespace maskfeed {
 namespace {
 
 using ::maskfeed::testing::FlipByte;
-using ::maskfeed::testing::ReadFile;
-using ::maskfeed::testing::RunCommand;
 using ::maskfeed::testing::TempDir;
 using ::testing::HasSubstr;
 
@@ -20,11 +18,11 @@ class MaskfeedShardTest : public ::testing::Test {
  protected:
   // Runs maskfeed-shard with `args`; stdout and stderr land in out_ and err_.
   int Run(const std::string& args) {
-    const int code = RunCommand(
-        StrCat(MASKFEED_SHARD_BIN, " ", args, " >", dir_ / "out.txt", " 2>", dir_ / "err.txt"));
-    out_ = ReadFile(dir_ / "out.txt");
-    err_ = ReadFile(dir_ / "err.txt");
-    return code;
+    const ::maskfeed::testing::ProgramOutput r =
+        ::maskfeed::testing::RunProgram(MASKFEED_SHARD_BIN, args, dir_);
+    out_ = r.out;
+    err_ = r.err;
+    return r.code;
   }
 
   TempDir dir_;
