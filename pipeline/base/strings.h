@@ -28,7 +28,7 @@ void AppendPiece(std::string* out, const T& value) {
     static_assert(!std::is_same_v<T, char>, "pass a string, not a char");
     char buf[24];
     auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), value);
-    out->append(buf, end);
+    out->append(buf, static_cast<size_t>(end - buf));
   } else if constexpr (std::is_enum_v<T>) {
     AppendPiece(out, static_cast<std::underlying_type_t<T>>(value));
   } else {
