@@ -41,7 +41,9 @@ TEST(ImageMaskingTest, CountsDisjointnessAndAttentionValue) {
     int sum = 0;
     for (int32_t a : m.attention) sum += a;
     ASSERT_EQ(sum, targets);
-    if (targets > 0) ASSERT_EQ(m.attention[first_target], targets);
+    if (targets > 0) {
+      ASSERT_EQ(m.attention[first_target], targets);
+    }
   }
 }
 

@@ -70,14 +70,18 @@ class SequenceMasking : public ::testing::Test {
   void CheckLayout(int input, int target) const {
     const size_t n_in = InputIds().size(), n_tgt = TargetIds(input).size();
     ASSERT_LE(n_in, static_cast<size_t>(input));
-    if (target >= 0) ASSERT_LE(n_tgt, static_cast<size_t>(target));
+    if (target >= 0) {
+      ASSERT_LE(n_tgt, static_cast<size_t>(target));
+    }
     for (size_t i = 0; i < tokens_.size(); ++i) {
       const bool is_in = i < n_in;
       const bool is_tgt = i >= static_cast<size_t>(input) && i < input + n_tgt;
       ASSERT_EQ(input_[i], is_in ? 0 : 1) << i;
       ASSERT_EQ(target_[i], is_tgt ? 0 : 1) << i;
       ASSERT_EQ(attention_[i], is_tgt ? 1 : 0) << i;
-      if (!is_in && !is_tgt) ASSERT_EQ(tokens_[i], 0) << "PAD at " << i;
+      if (!is_in && !is_tgt) {
+        ASSERT_EQ(tokens_[i], 0) << "PAD at " << i;
+      }
     }
   }
 
@@ -116,14 +120,20 @@ TEST_F(SequenceMasking, UntruncatedTargetsReconstructTheSequence) {
     for (size_t i = 0; i < in.size(); ++i) {
       if (!mod().is_sentinel(in[i])) continue;
       ASSERT_EQ(in[i], mod().sentinel(++m)) << "seed " << seed;
-      if (i > 0) ASSERT_FALSE(mod().is_sentinel(in[i - 1]));
+      if (i > 0) {
+        ASSERT_FALSE(mod().is_sentinel(in[i - 1]));
+      }
     }
     // Item 18: target starts with S_1, ends with S_{m+1}; inner sentinels are followed by ids.
     ASSERT_FALSE(tgt.empty());
-    if (m > 0) ASSERT_EQ(tgt.front(), mod().sentinel(1));
+    if (m > 0) {
+      ASSERT_EQ(tgt.front(), mod().sentinel(1));
+    }
     ASSERT_EQ(tgt.back(), mod().sentinel(m + 1));
     for (size_t i = 0; i + 1 < tgt.size(); ++i) {
-      if (mod().is_sentinel(tgt[i])) ASSERT_FALSE(mod().is_sentinel(tgt[i + 1])) << "seed " << seed;
+      if (mod().is_sentinel(tgt[i])) {
+        ASSERT_FALSE(mod().is_sentinel(tgt[i + 1])) << "seed " << seed;
+      }
     }
     // Item 19: replacing each S_k by what follows it in the target rebuilds the sequence.
     std::vector<int32_t> rebuilt;

@@ -53,13 +53,17 @@ TEST(SampleOrderTest, EveryEpochVisitsEverySampleOnceWithRepeatsInARow) {
       const SampleView v = order.At(p);
       ASSERT_EQ(v.epoch, epoch);
       ASSERT_EQ(v.repeat, p % 3);
-      if (v.repeat > 0) ASSERT_EQ(v.sample, order.At(p - 1).sample) << "repeats are consecutive";
+      if (v.repeat > 0) {
+        ASSERT_EQ(v.sample, order.At(p - 1).sample) << "repeats are consecutive";
+      }
       samples.insert(v.sample);
       if (v.repeat == 0) sequence.push_back(v.sample);
     }
     for (uint64_t s = 0; s < 50; ++s) ASSERT_EQ(samples.count(s), 3u);
     if (epoch == 0) first_epoch = sequence;
-    if (epoch == 1) EXPECT_NE(sequence, first_epoch) << "each epoch has its own order";
+    if (epoch == 1) {
+      EXPECT_NE(sequence, first_epoch) << "each epoch has its own order";
+    }
   }
 }
 
