@@ -42,11 +42,11 @@ BufferPool::~BufferPool() {
 Buffer BufferPool::Get(size_t size) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (size_t i = 0; i < free_.size(); ++i) {
+    // Most recently returned first: it is the likeliest to still be in cache.
+    for (size_t i = free_.size(); i-- > 0;) {
       if (free_[i].first != size) continue;
       std::byte* data = free_[i].second;
-      free_[i] = free_.back();
-      free_.pop_back();
+      free_.erase(free_.begin() + static_cast<ptrdiff_t>(i));
       cached_bytes_ -= size;
       return Buffer(data, size, shared_from_this());
     }
