@@ -12,6 +12,7 @@
 // A producer thread builds one batch at a time (its rows in parallel on the arena) and blocks
 // while the queue holds queue_depth batches, so memory stays bounded by the consumer's pace.
 // Cancel() (or destroying the stream) stops it promptly: no work keeps running afterwards.
+// One thread consumes a stream (Next); Cancel may be called from any thread.
 #ifndef MASKFEED_PIPELINE_STREAM_STREAM_H_
 #define MASKFEED_PIPELINE_STREAM_STREAM_H_
 
