@@ -74,52 +74,53 @@ Corpus& Get4m7() {
   return corpus;
 }
 
-// Masks one batch; returns false on error.
-bool MaskBatch(const Corpus& corpus, const Masker& masker, const Collator& collator,
-               int64_t batch_size, uint64_t first_position, Batch* batch, MaskScratch* scratch,
-               std::vector<ModalityRow>* row, std::vector<const Record*>* records,
-               SamplePlan* plan) {
-  *batch = collator.Allocate(batch_size);
-  for (int64_t i = 0; i < batch_size; ++i) {
-    const uint64_t position = first_position + static_cast<uint64_t>(i);
-    const size_t s = position % corpus.samples.size();
-    Rng rng = Rng::ForSample(7, 0, position, 0);
-    masker.Plan(rng, corpus.crops[s], plan, scratch);
-    records->resize(corpus.spec.modalities.size());
-    for (size_t m = 0; m < records->size(); ++m) {
-      (*records)[m] = plan->Needs(m) ? &corpus.samples[s][m] : nullptr;
-    }
-    collator.RowOf(*batch, i, row);
-    if (!masker.Apply(*plan, *records, rng, *row, scratch).ok()) return false;
-  }
-  collator.Finish(batch);
-  return true;
-}
+// Everything masking a batch needs, reused from batch to batch.
+struct BatchMasker {
+  explicit BatchMasker(const Corpus& c) : corpus(c), masker(c.spec), collator(masker.spec(), {}) {}
 
-// Masks `batches` batches `repeats` times and reports the median and best pass: this machine
-// shares its cores, so single passes vary by +-15%.
-void ThroughputJson(const std::string& preset, int64_t batches, int64_t batch_size, int repeats) {
-  const Corpus& corpus = Get4m7();
-  Masker masker(corpus.spec);
-  Collator collator(masker.spec(), CollatorOptions());
+  // Masks rows at positions first_position.. into `batch`; false on error.
+  bool Mask(int64_t batch_size, uint64_t first_position) {
+    batch = collator.Allocate(batch_size);
+    for (int64_t i = 0; i < batch_size; ++i) {
+      const uint64_t position = first_position + static_cast<uint64_t>(i);
+      const size_t s = position % corpus.samples.size();
+      Rng rng = Rng::ForSample(7, 0, position, 0);
+      masker.Plan(rng, corpus.crops[s], &plan, &scratch);
+      records.resize(corpus.spec.modalities.size());
+      for (size_t m = 0; m < records.size(); ++m) {
+        records[m] = plan.Needs(m) ? &corpus.samples[s][m] : nullptr;
+      }
+      collator.RowOf(batch, i, &row);
+      if (!masker.Apply(plan, records, rng, row, &scratch).ok()) return false;
+    }
+    collator.Finish(&batch);
+    return true;
+  }
+
+  const Corpus& corpus;
+  Masker masker;
+  Collator collator;
   Batch batch;
   MaskScratch scratch;
   std::vector<ModalityRow> row;
   std::vector<const Record*> records;
   SamplePlan plan;
+};
+
+// Masks `batches` batches `repeats` times and reports the median and best pass: this machine
+// shares its cores, so single passes vary by +-15%.
+void ThroughputJson(const std::string& preset, int64_t batches, int64_t batch_size, int repeats) {
+  BatchMasker masking(Get4m7());
   // Warm-up: allocator, caches.
-  for (int i = 0; i < 5; ++i) {
-    MaskBatch(corpus, masker, collator, batch_size, 0, &batch, &scratch, &row, &records, &plan);
-  }
+  for (int i = 0; i < 5; ++i) masking.Mask(batch_size, 0);
   std::vector<double> times;
   for (int r = 0; r < repeats; ++r) {
     const auto start = std::chrono::steady_clock::now();
     for (int64_t b = 0; b < batches; ++b) {
-      if (!MaskBatch(corpus, masker, collator, batch_size, static_cast<uint64_t>(b * batch_size),
-                     &batch, &scratch, &row, &records, &plan)) {
+      if (!masking.Mask(batch_size, static_cast<uint64_t>(b * batch_size))) {
         Die(absl::InternalError("masking failed"));
       }
-      benchmark::DoNotOptimize(batch.modalities[0].tensor.data.data());
+      benchmark::DoNotOptimize(masking.batch.modalities[0].tensor.data.data());
     }
     times.push_back(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
@@ -134,7 +135,7 @@ void ThroughputJson(const std::string& preset, int64_t batches, int64_t batch_si
       "\"output_bytes_per_sample\": %zu, \"threads\": 1, \"cores\": %u}\n",
       preset.c_str(), static_cast<long long>(batch_size), static_cast<long long>(batches), samples,
       repeats, seconds, samples / seconds, samples / times.front(),
-      samples * collator.RowBytes() / 1e6 / seconds, collator.RowBytes(),
+      samples * masking.collator.RowBytes() / 1e6 / seconds, masking.collator.RowBytes(),
       std::max(1u, std::thread::hardware_concurrency()));
   std::fflush(stdout);
 }
@@ -193,18 +194,10 @@ void BM_SpanMask(benchmark::State& state) {
 BENCHMARK(BM_SpanMask)->Args({48, 32})->Args({48, 4})->Args({256, 64});
 
 void BM_Batch(benchmark::State& state) {
-  const Corpus& corpus = Get4m7();
-  Masker masker(corpus.spec);
-  Collator collator(masker.spec(), CollatorOptions());
-  Batch batch;
-  MaskScratch scratch;
-  std::vector<ModalityRow> row;
-  std::vector<const Record*> records;
-  SamplePlan plan;
+  BatchMasker masking(Get4m7());
   uint64_t position = 0;
   for (auto _ : state) {
-    MaskBatch(corpus, masker, collator, state.range(0), position, &batch, &scratch, &row, &records,
-              &plan);
+    masking.Mask(state.range(0), position);
     position += static_cast<uint64_t>(state.range(0));
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));

@@ -1,6 +1,8 @@
 #include "tools/cli_args.h"
 
 #include <charconv>
+#include <cstdio>
+#include <iostream>
 
 #include "pipeline/base/strings.h"
 
@@ -58,6 +60,23 @@ absl::StatusOr<int64_t> CliArgs::GetInt(const std::string& flag, int64_t fallbac
         StrCat("--", flag, ": '", s, "' is not an integer in [", lo, ", ", hi, "]"));
   }
   return v;
+}
+
+int DispatchCommand(int argc, char** argv, const std::string& program, const char* usage,
+                    const std::map<std::string, CommandHandler>& commands) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::fputs(usage, args.empty() ? stderr : stdout);
+    return args.empty() ? kExitUsage : kExitOk;
+  }
+  const std::string command = args[0];
+  args.erase(args.begin());
+  auto it = commands.find(command);
+  if (it == commands.end()) {
+    std::cerr << program << ": unknown command '" << command << "'\n" << usage;
+    return kExitUsage;
+  }
+  return it->second(args);
 }
 
 }  // namespace maskfeed

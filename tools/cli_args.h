@@ -4,6 +4,7 @@
 #define MASKFEED_TOOLS_CLI_ARGS_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -33,6 +34,18 @@ class CliArgs {
   std::map<std::string, std::string> values_;
   std::vector<std::string> positional_;
 };
+
+// Exit codes shared by maskfeed's programs.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+
+// Runs `program COMMAND ARGS...`: calls the handler named by argv[1] with the remaining
+// arguments. No command prints `usage` to stderr (exit 2); --help / -h / help to stdout
+// (exit 0); an unknown command says so (exit 2).
+using CommandHandler = std::function<int(const std::vector<std::string>& args)>;
+int DispatchCommand(int argc, char** argv, const std::string& program, const char* usage,
+                    const std::map<std::string, CommandHandler>& commands);
 
 }  // namespace maskfeed
 

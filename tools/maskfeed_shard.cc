@@ -28,10 +28,6 @@
 namespace maskfeed {
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
-
 constexpr const char* kUsage = R"(usage: maskfeed-shard COMMAND [ARGS]
 
 commands:
@@ -268,17 +264,7 @@ int Inspect(const std::vector<std::string>& argv) {
 
 int main(int argc, char** argv) {
   using namespace maskfeed;
-  std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-    std::fputs(kUsage, args.empty() ? stderr : stdout);
-    return args.empty() ? kExitUsage : kExitOk;
-  }
-  const std::string command = args[0];
-  args.erase(args.begin());
-  if (command == "synth") return Synth(args);
-  if (command == "convert") return Convert(args);
-  if (command == "verify") return Verify(args);
-  if (command == "inspect") return Inspect(args);
-  std::cerr << "maskfeed-shard: unknown command '" << command << "'\n" << kUsage;
-  return kExitUsage;
+  return DispatchCommand(
+      argc, argv, "maskfeed-shard", kUsage,
+      {{"synth", Synth}, {"convert", Convert}, {"verify", Verify}, {"inspect", Inspect}});
 }

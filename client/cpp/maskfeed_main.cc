@@ -29,7 +29,6 @@
 namespace maskfeed {
 namespace {
 
-constexpr int kExitOk = 0, kExitFailed = 1, kExitUsage = 2;
 constexpr int kWarmupBatches = 2;
 
 constexpr const char* kUsage = R"(usage: maskfeed COMMAND [ARGS]
@@ -197,14 +196,5 @@ int Bench(const std::vector<std::string>& argv) {
 
 int main(int argc, char** argv) {
   using namespace maskfeed;
-  std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-    std::fputs(kUsage, args.empty() ? stderr : stdout);
-    return args.empty() ? kExitUsage : kExitOk;
-  }
-  const std::string command = args[0];
-  args.erase(args.begin());
-  if (command == "bench") return Bench(args);
-  std::cerr << "maskfeed: unknown command '" << command << "'\n" << kUsage;
-  return kExitUsage;
+  return DispatchCommand(argc, argv, "maskfeed", kUsage, {{"bench", Bench}});
 }
