@@ -68,10 +68,10 @@ absl::Status MfsShardReader::ParseIndex(std::string_view index) {
   }
   const uint64_t data_begin = mfs::kHeaderBytes + header_.dict_bytes;
   const uint64_t data_end = file_.size() - mfs::kTrailerBytes - index.size();
-  entries_.resize(n);
+  slots_.resize(n);
   const char* q = index.data() + 8;
   for (uint64_t i = 0; i < n; ++i, q += mfs::kEntryBytes) {
-    mfs::Entry& e = entries_[i];
+    mfs::Entry& e = slots_[i].entry;
     e.offset = mfs::GetU64(q);
     e.stored_bytes = mfs::GetU32(q + 8);
     e.raw_bytes = mfs::GetU32(q + 12);
@@ -103,25 +103,23 @@ absl::Status MfsShardReader::ParseIndex(std::string_view index) {
   }
   keys_ = index.substr(fixed, key_offsets_[n]);
   q = index.data() + row_offsets_at;
-  row_crc_offsets_.resize(n + 1);
-  for (uint64_t i = 0; i <= n; ++i, q += 4) row_crc_offsets_[i] = mfs::GetU32(q);
+  std::vector<uint32_t> row_crc_offsets(n + 1);
+  for (uint64_t i = 0; i <= n; ++i, q += 4) row_crc_offsets[i] = mfs::GetU32(q);
   const uint64_t crcs_at = row_offsets_at + (n + 1) * 4;
-  if (row_crc_offsets_[0] != 0 || crcs_at + uint64_t{row_crc_offsets_[n]} * 4 != index.size()) {
+  if (row_crc_offsets[0] != 0 || crcs_at + uint64_t{row_crc_offsets[n]} * 4 != index.size()) {
     return absl::DataLossError(StrCat(p, ": bad index: row checksums do not add up"));
   }
   for (uint64_t i = 0; i < n; ++i) {
-    const uint32_t rows = row_crc_offsets_[i + 1] - row_crc_offsets_[i];
-    if (row_crc_offsets_[i] > row_crc_offsets_[i + 1] ||
-        (rows != 0 &&
-         (rows != entries_[i].raw_bytes / row_bytes_ || !(entries_[i].flags & mfs::kEntryRaw)))) {
+    Slot& slot = slots_[i];
+    slot.first_dim = static_cast<uint32_t>(slot.entry.raw_bytes / row_bytes_);
+    const uint32_t rows = row_crc_offsets[i + 1] - row_crc_offsets[i];
+    if (row_crc_offsets[i] > row_crc_offsets[i + 1] ||
+        (rows != 0 && (rows != slot.first_dim || !(slot.entry.flags & mfs::kEntryRaw)))) {
       return RecordError(p, i, "?", "bad index: row checksums do not match the record");
     }
+    slot.row_crc_start = rows != 0 ? row_crc_offsets[i] : kNoRowCrcs;
   }
-  first_dims_.resize(n);
-  for (uint64_t i = 0; i < n; ++i) {
-    first_dims_[i] = static_cast<uint32_t>(entries_[i].raw_bytes / row_bytes_);
-  }
-  row_crcs_.resize(row_crc_offsets_[n]);
+  row_crcs_.resize(row_crc_offsets[n]);
   for (uint32_t& c : row_crcs_) {
     c = mfs::GetU32(q);
     q += 4;
@@ -134,7 +132,7 @@ std::string_view MfsShardReader::key(size_t i) const {
 }
 
 absl::Status MfsShardReader::Read(size_t i, Record* out) const {
-  const mfs::Entry& e = entries_[i];
+  const mfs::Entry& e = slots_[i].entry;
   const char* stored = file_.bytes().data() + e.offset;
   const uint32_t crc = Crc32c(stored, e.stored_bytes);
   if (crc != e.crc) {
@@ -170,9 +168,10 @@ absl::Status MfsShardReader::Read(size_t i, Record* out) const {
 }
 
 absl::Status MfsShardReader::ReadRow(size_t i, int64_t row, Record* out) const {
-  const uint32_t first = row_crc_offsets_[i];
-  if (row_crc_offsets_[i + 1] == first) return ShardReader::ReadRow(i, row, out);  // no row CRCs
-  const char* bytes = file_.bytes().data() + entries_[i].offset + row * row_bytes_;
+  const Slot& slot = slots_[i];
+  const uint32_t first = slot.row_crc_start;
+  if (first == kNoRowCrcs) return ShardReader::ReadRow(i, row, out);
+  const char* bytes = file_.bytes().data() + slot.entry.offset + row * row_bytes_;
   const uint32_t crc = Crc32c(bytes, row_bytes_);
   if (crc != row_crcs_[first + row]) {
     return RecordError(
@@ -190,19 +189,21 @@ absl::Status MfsShardReader::ReadRow(size_t i, int64_t row, Record* out) const {
 }
 
 void MfsShardReader::PrefetchRow(size_t i, int64_t row) const {
-  if (row_crc_offsets_[i + 1] == row_crc_offsets_[i]) return Prefetch(i);
-  PrefetchBytes(file_.bytes().data() + entries_[i].offset + row * row_bytes_, row_bytes_);
+  const Slot& slot = slots_[i];
+  if (slot.row_crc_start == kNoRowCrcs) return Prefetch(i);
+  PrefetchBytes(file_.bytes().data() + slot.entry.offset + row * row_bytes_, row_bytes_);
+  __builtin_prefetch(&row_crcs_[slot.row_crc_start + row]);
 }
 
 uint64_t MfsShardReader::stored_bytes() const {
   uint64_t total = 0;
-  for (const mfs::Entry& e : entries_) total += e.stored_bytes;
+  for (const Slot& s : slots_) total += s.entry.stored_bytes;
   return total;
 }
 
 uint64_t MfsShardReader::raw_bytes() const {
   uint64_t total = 0;
-  for (const mfs::Entry& e : entries_) total += e.raw_bytes;
+  for (const Slot& s : slots_) total += s.entry.raw_bytes;
   return total;
 }
 

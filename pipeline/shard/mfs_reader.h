@@ -23,13 +23,13 @@ class MfsShardReader final : public ShardReader {
   ShardFormat format() const override { return ShardFormat::kMfs; }
   const std::string& path() const override { return file_.path(); }
   uint64_t file_bytes() const override { return file_.size(); }
-  size_t num_records() const override { return entries_.size(); }
+  size_t num_records() const override { return slots_.size(); }
   std::string_view key(size_t i) const override;
   const RecordLayout& layout() const override { return header_.layout; }
-  int64_t first_dim(size_t i) const override { return first_dims_[i]; }
+  int64_t first_dim(size_t i) const override { return slots_[i].first_dim; }
   absl::Status Read(size_t i, Record* out) const override;
   void Prefetch(size_t i) const override {
-    PrefetchBytes(file_.bytes().data() + entries_[i].offset, entries_[i].stored_bytes);
+    PrefetchBytes(file_.bytes().data() + slots_[i].entry.offset, slots_[i].entry.stored_bytes);
   }
   absl::Status ReadRow(size_t i, int64_t row, Record* out) const override;
   void PrefetchRow(size_t i, int64_t row) const override;
@@ -46,11 +46,17 @@ class MfsShardReader final : public ShardReader {
   MappedFile file_;
   mfs::Header header_;
   size_t row_bytes_ = 1;
-  std::vector<mfs::Entry> entries_;
-  std::vector<uint32_t> first_dims_;  // raw_bytes / row bytes, computed once (no division per read)
+  // What reading a record needs, together (two records per cache line): reads of random
+  // records then miss the cache once for their metadata, not once per array.
+  struct Slot {
+    mfs::Entry entry;
+    uint32_t first_dim = 0;      // raw_bytes / row bytes, computed once
+    uint32_t row_crc_start = 0;  // into row_crcs_ (first_dim of them), or kNoRowCrcs
+  };
+  static constexpr uint32_t kNoRowCrcs = ~uint32_t{0};
+  std::vector<Slot> slots_;
   std::vector<uint32_t> key_offsets_;
   std::string_view keys_;
-  std::vector<uint32_t> row_crc_offsets_;  // per record, into row_crcs_, plus the end
   std::vector<uint32_t> row_crcs_;
   ZstdDDict ddict_;
 };
