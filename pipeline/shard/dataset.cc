@@ -253,26 +253,6 @@ absl::Status Dataset::Read(size_t m, size_t sample, Record* out) const {
   return modalities_[m].shards[loc.shard]->Read(loc.record, out);
 }
 
-int64_t Dataset::FirstDim(size_t m, size_t sample) const {
-  const Location loc = Locate(sample);
-  return modalities_[m].shards[loc.shard]->first_dim(loc.record);
-}
-
-absl::Status Dataset::ReadRow(size_t m, size_t sample, int64_t row, Record* out) const {
-  const Location loc = Locate(sample);
-  return modalities_[m].shards[loc.shard]->ReadRow(loc.record, row, out);
-}
-
-void Dataset::PrefetchRow(size_t m, size_t sample, int64_t row) const {
-  const Location loc = Locate(sample);
-  modalities_[m].shards[loc.shard]->PrefetchRow(loc.record, row);
-}
-
-void Dataset::Prefetch(size_t m, size_t sample) const {
-  const Location loc = Locate(sample);
-  modalities_[m].shards[loc.shard]->Prefetch(loc.record);
-}
-
 absl::Status Dataset::ReadSample(size_t sample, std::vector<Record>* out) const {
   const Location loc = Locate(sample);
   out->resize(modalities_.size());

@@ -63,13 +63,6 @@ class Dataset {
   // Reads modality `m` of `sample` into `out`. Requires: m < num_modalities(),
   // sample < num_samples().
   absl::Status Read(size_t m, size_t sample, Record* out) const;
-  // First dimension of modality m's record of `sample`, without reading it.
-  int64_t FirstDim(size_t m, size_t sample) const;
-  // One row (crop variant) of modality m of `sample` (see ShardReader::ReadRow).
-  absl::Status ReadRow(size_t m, size_t sample, int64_t row, Record* out) const;
-  // Cache hints: modality m of `sample` (or one row of it) will be read soon.
-  void Prefetch(size_t m, size_t sample) const;
-  void PrefetchRow(size_t m, size_t sample, int64_t row) const;
   // Reads every modality of `sample`; out is resized to num_modalities().
   absl::Status ReadSample(size_t sample, std::vector<Record>* out) const;
 

@@ -71,13 +71,15 @@ void BatchProducer::PlanRow(Batch& batch, uint64_t index, uint32_t row, PlannedR
   p->rng = Rng::ForSample(options_.seed + mv.dataset * 0x9E3779B97F4A7C15ull, p->view.epoch,
                           p->view.slot, p->view.repeat);
   source.masker().Plan(p->rng, dataset.NumCropVariants(p->view.sample), &p->plan, &s->mask);
+  p->location = dataset.Locate(p->view.sample);
   for (size_t m = 0; m < source.spec().modalities.size(); ++m) {
     if (!p->plan.Needs(m)) continue;
-    const size_t dm = source.dataset_modality(m);
-    if (source.reads_crop_row(m) && p->plan.crop < dataset.FirstDim(dm, p->view.sample)) {
-      dataset.PrefetchRow(dm, p->view.sample, p->plan.crop);
+    const ShardReader& shard = dataset.shard(source.dataset_modality(m), p->location.shard);
+    const size_t record = p->location.record;
+    if (source.reads_crop_row(m) && p->plan.crop < shard.first_dim(record)) {
+      shard.PrefetchRow(record, p->plan.crop);
     } else {
-      dataset.Prefetch(dm, p->view.sample);
+      shard.Prefetch(record);
     }
   }
 }
@@ -107,18 +109,19 @@ absl::Status BatchProducer::ProduceRow(Batch& batch, uint64_t index, uint32_t ro
   absl::Status status;
   for (size_t m = 0; m < k && status.ok(); ++m) {
     if (!p->plan.Needs(m)) continue;  // not read at all
-    const size_t dm = source.dataset_modality(m);
+    const ShardReader& shard = dataset.shard(source.dataset_modality(m), p->location.shard);
+    const size_t record = p->location.record;
     // Image tokens: only the drawn crop variant's row (the masker takes it as (n,)). A record
     // with too few variants is read whole, and the masker reports it.
-    status = source.reads_crop_row(m) && p->plan.crop < dataset.FirstDim(dm, view.sample)
-                 ? dataset.ReadRow(dm, view.sample, p->plan.crop, &s->records[m])
-                 : dataset.Read(dm, view.sample, &s->records[m]);
+    status = source.reads_crop_row(m) && p->plan.crop < shard.first_dim(record)
+                 ? shard.ReadRow(record, p->plan.crop, &s->records[m])
+                 : shard.Read(record, &s->records[m]);
     s->pointers[m] = &s->records[m];
   }
   if (status.ok()) {
     status = masker.Apply(p->plan, s->pointers, p->rng, s->local, &s->mask);
     if (!status.ok()) {  // the masker names the modality; add where the sample lives
-      const Dataset::Location loc = dataset.Locate(view.sample);
+      const Dataset::Location& loc = p->location;
       status = absl::Status(status.code(), StrCat(dataset.root(), ": shard ", loc.shard, " record ",
                                                   loc.record, " (key ", dataset.key(view.sample),
                                                   "): ", ToStd(status.message())));

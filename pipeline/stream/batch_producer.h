@@ -47,6 +47,7 @@ class BatchProducer {
   struct PlannedRow {
     uint32_t dataset = 0;
     SampleView view;
+    Dataset::Location location;  // of view.sample, looked up once
     SamplePlan plan;
     Rng rng{0};
   };
