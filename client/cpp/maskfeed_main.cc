@@ -132,10 +132,7 @@ int BenchInProcess(const CliArgs& args) {
       mine.push_back(ms);
       const Batch& b = (*next)->batch;
       samples += static_cast<uint64_t>(b.size);
-      for (const ModalityBatch& m : b.modalities) {
-        bytes += m.tensor.data.size() + m.input_mask.data.size() + m.target_mask.data.size() +
-                 m.decoder_attention_mask.data.size();
-      }
+      bytes += b.bytes();
       const uint64_t done = ++done_batches;
       if (::isatty(STDERR_FILENO) && done % 20 == 0) {
         std::fprintf(stderr, "\rbench: %llu/%llu batches", static_cast<unsigned long long>(done),

@@ -97,6 +97,16 @@ struct Batch {
   // (filled by streams; empty otherwise).
   std::vector<uint32_t> datasets;
   std::vector<uint64_t> samples;
+
+  // Bytes of all tensors.
+  size_t bytes() const {
+    size_t total = 0;
+    for (const ModalityBatch& m : modalities) {
+      total += m.tensor.data.size() + m.input_mask.data.size() + m.target_mask.data.size() +
+               m.decoder_attention_mask.data.size();
+    }
+    return total;
+  }
 };
 
 }  // namespace maskfeed

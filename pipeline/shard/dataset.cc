@@ -264,9 +264,8 @@ absl::Status Dataset::ReadSample(size_t sample, std::vector<Record>* out) const 
   return absl::OkStatus();
 }
 
-int64_t Dataset::NumCropVariants(size_t sample) const {
+int64_t Dataset::NumCropVariants(const Location& loc) const {
   if (!crop_modality_) return 1;
-  const Location loc = Locate(sample);
   return modalities_[*crop_modality_].shards[loc.shard]->first_dim(loc.record);
 }
 

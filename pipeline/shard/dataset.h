@@ -68,7 +68,8 @@ class Dataset {
 
   // Number of crop variants (rows of crop_settings and of every (n_crops, n_tokens) token
   // array) of `sample`; 1 when the dataset has neither.
-  int64_t NumCropVariants(size_t sample) const;
+  int64_t NumCropVariants(size_t sample) const { return NumCropVariants(Locate(sample)); }
+  int64_t NumCropVariants(const Location& location) const;
 
   v1::DatasetInfo Describe() const;
 

@@ -70,16 +70,15 @@ void BatchProducer::PlanRow(Batch& batch, uint64_t index, uint32_t row, PlannedR
   // Each dataset of a mixture draws from its own generators (dataset 0 as a lone dataset).
   p->rng = Rng::ForSample(options_.seed + mv.dataset * 0x9E3779B97F4A7C15ull, p->view.epoch,
                           p->view.slot, p->view.repeat);
-  source.masker().Plan(p->rng, dataset.NumCropVariants(p->view.sample), &p->plan, &s->mask);
   p->location = dataset.Locate(p->view.sample);
+  source.masker().Plan(p->rng, dataset.NumCropVariants(p->location), &p->plan, &s->mask);
   for (size_t m = 0; m < source.spec().modalities.size(); ++m) {
     if (!p->plan.Needs(m)) continue;
     const ShardReader& shard = dataset.shard(source.dataset_modality(m), p->location.shard);
-    const size_t record = p->location.record;
-    if (source.reads_crop_row(m) && p->plan.crop < shard.first_dim(record)) {
-      shard.PrefetchRow(record, p->plan.crop);
+    if (ReadsCropRow(source, m, shard, *p)) {
+      shard.PrefetchRow(p->location.record, p->plan.crop);
     } else {
-      shard.Prefetch(record);
+      shard.Prefetch(p->location.record);
     }
   }
 }
@@ -94,15 +93,10 @@ absl::Status BatchProducer::ProduceRow(Batch& batch, uint64_t index, uint32_t ro
   collator_.RowOf(batch, row, &s->row);
   // The dataset's modalities write into their places in the batch; the others are
   // placeholders: fully masked.
-  s->covered.assign(s->row.size(), 0);
   s->local.resize(k);
-  for (size_t m = 0; m < k; ++m) {
-    const size_t g = source_->global_modality(p->dataset, m);
-    s->local[m] = s->row[g];
-    s->covered[g] = 1;
-  }
-  for (size_t g = 0; g < s->row.size(); ++g) {
-    if (!s->covered[g]) source_->placeholder().WriteMasked(g, s->row[g]);
+  for (size_t m = 0; m < k; ++m) s->local[m] = s->row[source_->global_modality(p->dataset, m)];
+  for (size_t g : source_->missing_modalities(p->dataset)) {
+    source_->placeholder().WriteMasked(g, s->row[g]);
   }
   s->records.resize(k);
   s->pointers.assign(k, nullptr);
@@ -110,12 +104,10 @@ absl::Status BatchProducer::ProduceRow(Batch& batch, uint64_t index, uint32_t ro
   for (size_t m = 0; m < k && status.ok(); ++m) {
     if (!p->plan.Needs(m)) continue;  // not read at all
     const ShardReader& shard = dataset.shard(source.dataset_modality(m), p->location.shard);
-    const size_t record = p->location.record;
-    // Image tokens: only the drawn crop variant's row (the masker takes it as (n,)). A record
-    // with too few variants is read whole, and the masker reports it.
-    status = source.reads_crop_row(m) && p->plan.crop < shard.first_dim(record)
-                 ? shard.ReadRow(record, p->plan.crop, &s->records[m])
-                 : shard.Read(record, &s->records[m]);
+    // Image tokens: only the drawn crop variant's row (the masker takes it as (n,)).
+    status = ReadsCropRow(source, m, shard, *p)
+                 ? shard.ReadRow(p->location.record, p->plan.crop, &s->records[m])
+                 : shard.Read(p->location.record, &s->records[m]);
     s->pointers[m] = &s->records[m];
   }
   if (status.ok()) {

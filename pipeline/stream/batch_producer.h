@@ -59,8 +59,14 @@ class BatchProducer {
     std::vector<const Record*> pointers;
     std::vector<ModalityRow> row;    // every modality of the batch
     std::vector<ModalityRow> local;  // the sample's dataset's modalities
-    std::vector<uint8_t> covered;    // per batch modality: written by the dataset's masker
   };
+
+  // Whether modality m of the planned row's sample is read as one crop row (rather than the
+  // whole record, whose misfit the masker then reports).
+  static bool ReadsCropRow(const StreamSource& source, size_t m, const ShardReader& shard,
+                           const PlannedRow& p) {
+    return source.reads_crop_row(m) && p.plan.crop < shard.first_dim(p.location.record);
+  }
 
   // Draws row `row`'s sample and plan, and prefetches the records the plan needs.
   void PlanRow(Batch& batch, uint64_t index, uint32_t row, PlannedRow* planned,

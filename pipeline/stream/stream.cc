@@ -13,15 +13,6 @@ uint64_t NowNs() {
                                    .count());
 }
 
-size_t BatchBytes(const Batch& batch) {
-  size_t bytes = 0;
-  for (const ModalityBatch& m : batch.modalities) {
-    bytes += m.tensor.data.size() + m.input_mask.data.size() + m.target_mask.data.size() +
-             m.decoder_attention_mask.data.size();
-  }
-  return bytes;
-}
-
 // The order options are part of what a resume token must match.
 uint64_t OrderFingerprint(uint64_t source, const StreamOptions& o) {
   uint64_t h = source;
@@ -144,7 +135,7 @@ void Stream::Run() {
     out.resume_token = EncodeResumeToken(after);
     metrics_->batches += 1;
     metrics_->samples += batch->size;
-    metrics_->bytes += BatchBytes(*batch);
+    metrics_->bytes += batch->bytes();
     out.batch = std::move(*batch);
     if (!queue_.Push(std::move(out))) break;  // cancelled while waiting for room
     metrics_->queue_depth = queue_.size();

@@ -1,5 +1,6 @@
 #include "pipeline/stream/stream_source.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -123,7 +124,12 @@ absl::StatusOr<std::shared_ptr<const MixtureSource>> MixtureSource::Create(
     for (const ModalitySpec& mod : e.source->spec().modalities) {
       map.push_back(*mixture->spec().FindModality(mod.name));
     }
+    std::vector<size_t> missing;
+    for (size_t g = 0; g < mixture->spec().modalities.size(); ++g) {
+      if (std::find(map.begin(), map.end(), g) == map.end()) missing.push_back(g);
+    }
     mixture->global_.push_back(std::move(map));
+    mixture->missing_.push_back(std::move(missing));
     identity += StrCat(e.source->fingerprint(), ":", e.weight, ";");
   }
   if (mixture->entries_.size() == 1) {

@@ -71,6 +71,8 @@ class MixtureSource {
   const Masker& placeholder() const { return union_masker_; }
   // Global modality index of dataset d's modality m.
   size_t global_modality(size_t d, size_t m) const { return global_[d][m]; }
+  // Global modalities dataset d does not have: their rows are placeholders.
+  const std::vector<size_t>& missing_modalities(size_t d) const { return missing_[d]; }
   uint64_t fingerprint() const { return fingerprint_; }
 
  private:
@@ -80,6 +82,7 @@ class MixtureSource {
   std::vector<MixtureEntry> entries_;
   Masker union_masker_;
   std::vector<std::vector<size_t>> global_;
+  std::vector<std::vector<size_t>> missing_;
   uint64_t fingerprint_ = 0;
 };
 
