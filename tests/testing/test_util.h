@@ -75,19 +75,20 @@ inline int RunCommand(const std::string& command) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-// Runs `program args`, capturing stdout and stderr through files in `dir`.
-struct ProgramOutput {
-  int code = -1;
-  std::string out, err;
+// A test that runs programs: Run() captures their stdout and stderr in out_ and err_.
+class ProgramTest : public ::testing::Test {
+ protected:
+  int Run(const std::string& program, const std::string& args) {
+    const int code =
+        RunCommand(program + " " + args + " >" + (dir_ / "out.txt") + " 2>" + (dir_ / "err.txt"));
+    out_ = ReadFile(dir_ / "out.txt");
+    err_ = ReadFile(dir_ / "err.txt");
+    return code;
+  }
+
+  TempDir dir_;
+  std::string out_, err_;
 };
-inline ProgramOutput RunProgram(const std::string& program, const std::string& args,
-                                const TempDir& dir) {
-  ProgramOutput r;
-  r.code = RunCommand(program + " " + args + " >" + (dir / "out.txt") + " 2>" + (dir / "err.txt"));
-  r.out = ReadFile(dir / "out.txt");
-  r.err = ReadFile(dir / "err.txt");
-  return r;
-}
 
 }  // namespace maskfeed::testing
 

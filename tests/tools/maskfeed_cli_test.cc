@@ -9,23 +9,10 @@
 namespace maskfeed {
 namespace {
 
-using ::maskfeed::testing::TempDir;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 
-class MaskfeedCliTest : public ::testing::Test {
- protected:
-  int Run(const std::string& program, const std::string& args) {
-    const ::maskfeed::testing::ProgramOutput r =
-        ::maskfeed::testing::RunProgram(program, args, dir_);
-    out_ = r.out;
-    err_ = r.err;
-    return r.code;
-  }
-
-  TempDir dir_;
-  std::string out_, err_;
-};
+using MaskfeedCliTest = ::maskfeed::testing::ProgramTest;
 
 TEST_F(MaskfeedCliTest, InProcessBenchPrintsAJsonLastLine) {
   ASSERT_EQ(Run(MASKFEED_SHARD_BIN,

@@ -11,22 +11,12 @@ namespace maskfeed {
 namespace {
 
 using ::maskfeed::testing::FlipByte;
-using ::maskfeed::testing::TempDir;
 using ::testing::HasSubstr;
 
-class MaskfeedShardTest : public ::testing::Test {
+class MaskfeedShardTest : public ::maskfeed::testing::ProgramTest {
  protected:
-  // Runs maskfeed-shard with `args`; stdout and stderr land in out_ and err_.
-  int Run(const std::string& args) {
-    const ::maskfeed::testing::ProgramOutput r =
-        ::maskfeed::testing::RunProgram(MASKFEED_SHARD_BIN, args, dir_);
-    out_ = r.out;
-    err_ = r.err;
-    return r.code;
-  }
-
-  TempDir dir_;
-  std::string out_, err_;
+  // Runs maskfeed-shard with `args`.
+  int Run(const std::string& args) { return ProgramTest::Run(MASKFEED_SHARD_BIN, args); }
 };
 
 TEST_F(MaskfeedShardTest, SynthConvertVerifyInspect) {
