@@ -22,7 +22,6 @@ class Permutation {
  public:
   Permutation(uint64_t n, uint64_t key);
   uint64_t operator()(uint64_t i) const;
-  uint64_t size() const { return n_; }
 
  private:
   uint64_t Round(uint64_t half, int round) const;

@@ -47,13 +47,6 @@ std::optional<DType> DTypeFromNpyDescr(std::string_view descr) {
   return std::nullopt;
 }
 
-std::optional<DType> DTypeFromName(std::string_view name) {
-  for (const DTypeFacts& f : kFacts) {
-    if (f.name == name) return f.dtype;
-  }
-  return std::nullopt;
-}
-
 std::optional<DType> DTypeFromCode(uint8_t code) {
   if (code < 1 || code > kFacts.size()) return std::nullopt;
   return static_cast<DType>(code);

@@ -36,9 +36,6 @@ std::string_view NpyDescr(DType dtype);
 // read (big-endian, complex, object, strings, ...).
 std::optional<DType> DTypeFromNpyDescr(std::string_view descr);
 
-// Parses a DTypeName() back; nullopt when unknown.
-std::optional<DType> DTypeFromName(std::string_view name);
-
 // The raw byte, validated (used when reading the native format).
 std::optional<DType> DTypeFromCode(uint8_t code);
 

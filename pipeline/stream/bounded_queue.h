@@ -66,7 +66,6 @@ class BoundedQueue {
     std::lock_guard<std::mutex> lock(mu_);
     return high_water_;
   }
-  size_t capacity() const { return capacity_; }
 
  private:
   const size_t capacity_;
