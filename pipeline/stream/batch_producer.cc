@@ -133,6 +133,7 @@ absl::Status BatchProducer::ProduceRow(Batch& batch, uint64_t index, uint32_t ro
     return absl::OkStatus();
   }
   if (metrics_) {
+    if (!p->plan.budget_met_minimums) ++metrics_->budget_minimums_unmet;
     for (size_t m = 0; m < k; ++m) {
       const size_t g = source_->global_modality(p->dataset, m);
       metrics_->input_tokens[g] += static_cast<uint64_t>(std::max(0, p->plan.input_budget[m]));

@@ -31,6 +31,7 @@ void MetricsRegistry::Unregister(const std::string& id) {
   closed_.samples += m.samples;
   closed_.bytes += m.bytes;
   closed_.skipped += m.skipped_records;
+  closed_.unmet += m.budget_minimums_unmet;
   ++closed_.streams_closed;
   for (size_t i = 0; i < m.modalities.size(); ++i) {
     closed_.input_tokens[m.modalities[i]] += m.input_tokens[i];
@@ -52,6 +53,7 @@ std::string MetricsRegistry::RenderPrometheus() const {
     t.samples += m->samples;
     t.bytes += m->bytes;
     t.skipped += m->skipped_records;
+    t.unmet += m->budget_minimums_unmet;
     for (size_t i = 0; i < m->modalities.size(); ++i) {
       t.input_tokens[m->modalities[i]] += m->input_tokens[i];
       t.target_tokens[m->modalities[i]] += m->target_tokens[i];
@@ -67,6 +69,8 @@ std::string MetricsRegistry::RenderPrometheus() const {
   counter("maskfeed_bytes_total", "Tensor bytes produced.", t.bytes);
   counter("maskfeed_skipped_records_total", "Corrupt samples masked out under the skip policy.",
           t.skipped);
+  counter("maskfeed_budget_minimums_unmet_total",
+          "Samples whose budget draws missed a modality's min_tokens after 100 attempts.", t.unmet);
   counter("maskfeed_streams_closed_total", "Streams that have ended.", t.streams_closed);
   StrAppend(&out, "# HELP maskfeed_active_streams Streams open now.\n",
             "# TYPE maskfeed_active_streams gauge\nmaskfeed_active_streams ", live_.size(), "\n");

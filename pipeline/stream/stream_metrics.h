@@ -20,8 +20,11 @@ struct StreamMetrics {
   const std::vector<std::string> modalities;
   std::atomic<uint64_t> batches{0};
   std::atomic<uint64_t> samples{0};
-  std::atomic<uint64_t> bytes{0};             // tensor bytes produced
-  std::atomic<uint64_t> skipped_records{0};   // corrupt samples masked out under the skip policy
+  std::atomic<uint64_t> bytes{0};            // tensor bytes produced
+  std::atomic<uint64_t> skipped_records{0};  // corrupt samples masked out under the skip policy
+  // Samples whose budget draws never met every modality's min_tokens within 100 attempts
+  // (4M warns and uses the last draw; so do we, and count it).
+  std::atomic<uint64_t> budget_minimums_unmet{0};
   std::atomic<uint64_t> produce_ns{0};        // time spent building batches
   std::atomic<uint64_t> consumer_wait_ns{0};  // time the consumer waited for a batch
   std::atomic<uint64_t> queue_depth{0};       // batches ready, gauge
@@ -44,7 +47,7 @@ class MetricsRegistry {
 
  private:
   struct Totals {
-    uint64_t batches = 0, samples = 0, bytes = 0, skipped = 0, streams_closed = 0;
+    uint64_t batches = 0, samples = 0, bytes = 0, skipped = 0, unmet = 0, streams_closed = 0;
     std::map<std::string, uint64_t> input_tokens, target_tokens;
   };
   mutable std::mutex mu_;

@@ -204,6 +204,7 @@ TEST_F(StreamTest, CancelStopsPromptlyAndNextSaysCancelled) {
   stream->reset();  // joins the producer: nothing keeps running
   EXPECT_EQ(registry.active_streams(), 0u);
   EXPECT_THAT(registry.RenderPrometheus(), HasSubstr("maskfeed_streams_closed_total 1"));
+  EXPECT_THAT(registry.RenderPrometheus(), HasSubstr("maskfeed_budget_minimums_unmet_total 0"));
 }
 
 TEST_F(StreamTest, CorruptRecordEndsTheStreamWithDataLossOrIsSkipped) {
@@ -359,6 +360,26 @@ TEST_F(StreamTest, MixturesFollowWeightsAndMaskMissingModalities) {
   foreign.resume_token = Drain(Options(128, 1), 1)[0].resume_token;
   tbb::task_arena arena(1);
   EXPECT_FALSE(Stream::Open(*mixture, foreign, &arena).ok());
+}
+
+// 4M warns when budget draws never meet min_tokens; we use the last draw and count it.
+TEST_F(StreamTest, UnmetBudgetMinimumsAreCounted) {
+  absl::StatusOr<v1::MaskingConfig> config = ParseMaskingConfig(R"pb(
+    modalities { name: "caption" type: MODALITY_TYPE_SEQ max_tokens: 256 min_tokens: 100 }
+    modalities { name: "det" type: MODALITY_TYPE_SEQ max_tokens: 256 min_tokens: 100 }
+    input_tokens { max: 128 }
+    target_tokens { max: 128 }
+    mixture {}
+  )pb");
+  ASSERT_TRUE(config.ok());
+  absl::StatusOr<std::shared_ptr<const StreamSource>> source = StreamSource::Create(
+      std::shared_ptr<const Dataset>(std::move(*Dataset::Open(dir_ / "d"))), *config);
+  ASSERT_TRUE(source.ok()) << source.status();
+  tbb::task_arena arena(1);
+  absl::StatusOr<std::unique_ptr<Stream>> stream = Stream::Open(*source, Options(4, 1), &arena);
+  ASSERT_TRUE(stream.ok());
+  ASSERT_TRUE((*stream)->Next().ok());
+  EXPECT_EQ((*stream)->metrics().budget_minimums_unmet.load(), 4u) << "200 needed, 128 given";
 }
 
 TEST_F(StreamTest, MixturesRejectConflictingModalityLayouts) {
