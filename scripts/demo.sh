@@ -11,7 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
-scripts/build.sh -DMASKFEED_BUILD_TESTS=OFF
+# Only the two programs: configuring without tests would leave a developer's build/ with stale
+# test binaries.
+BUILD_TARGETS="maskfeed maskfeed-shard" scripts/build.sh
 
 shard=build/tools/maskfeed-shard
 demo=${MASKFEED_DEMO_DIR:-.cache/demo}
