@@ -1,5 +1,8 @@
 #include "tools/cli_args.h"
 
+#include <malloc.h>
+#include <unistd.h>
+
 #include <charconv>
 #include <cstdio>
 #include <iostream>
@@ -36,11 +39,17 @@ absl::StatusOr<CliArgs> CliArgs::Parse(const std::vector<std::string>& args,
         value = args[++i];
       }
       parsed.values_[name] = value;
+      parsed.all_values_[name].push_back(value);
     } else {
       return absl::InvalidArgumentError(StrCat("unknown flag --", name));
     }
   }
   return parsed;
+}
+
+std::vector<std::string> CliArgs::GetAll(const std::string& flag) const {
+  auto it = all_values_.find(flag);
+  return it == all_values_.end() ? std::vector<std::string>() : it->second;
 }
 
 std::string CliArgs::GetString(const std::string& flag, const std::string& fallback) const {
@@ -77,6 +86,22 @@ int DispatchCommand(int argc, char** argv, const std::string& program, const cha
     return kExitUsage;
   }
   return it->second(args);
+}
+
+void KeepLargeAllocationsInHeap() {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's largest allowed value
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+}
+
+std::function<void(size_t, size_t)> ProgressPrinter(std::string what) {
+  const bool tty = ::isatty(STDERR_FILENO);
+  return [what = std::move(what), tty](size_t done, size_t total) {
+    if (tty) {
+      std::fprintf(stderr, "\r%s: %zu/%zu%s", what.c_str(), done, total, done == total ? "\n" : "");
+    } else if (done == total || done * 10 / total != (done - 1) * 10 / total) {
+      std::fprintf(stderr, "%s: %zu/%zu\n", what.c_str(), done, total);
+    }
+  };
 }
 
 }  // namespace maskfeed

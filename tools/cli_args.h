@@ -24,7 +24,10 @@ class CliArgs {
                                        const std::set<std::string>& switches = {});
 
   bool Has(const std::string& flag) const { return values_.count(flag) > 0; }
+  // The last value given for `flag`.
   std::string GetString(const std::string& flag, const std::string& fallback = "") const;
+  // Every value of a flag given several times ("--listen a --listen b"), in order.
+  std::vector<std::string> GetAll(const std::string& flag) const;
   // INVALID_ARGUMENT "--flag: 'x' is not an integer in [lo, hi]".
   absl::StatusOr<int64_t> GetInt(const std::string& flag, int64_t fallback, int64_t lo,
                                  int64_t hi) const;
@@ -32,6 +35,7 @@ class CliArgs {
 
  private:
   std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> all_values_;
   std::vector<std::string> positional_;
 };
 
@@ -46,6 +50,15 @@ inline constexpr int kExitUsage = 2;
 using CommandHandler = std::function<int(const std::vector<std::string>& args)>;
 int DispatchCommand(int argc, char** argv, const std::string& program, const char* usage,
                     const std::map<std::string, CommandHandler>& commands);
+
+// Programs that handle multi-megabyte batches call this first: glibc otherwise maps each
+// large buffer fresh and unmaps it on free, so every batch faults its pages in again (a fifth
+// of a streaming client's time).
+void KeepLargeAllocationsInHeap();
+
+// Progress of a long job on stderr ("what: done/total"): redrawn in place on a terminal,
+// about ten lines otherwise.
+std::function<void(size_t done, size_t total)> ProgressPrinter(std::string what);
 
 }  // namespace maskfeed
 

@@ -56,18 +56,6 @@ double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// Progress on stderr: redrawn in place on a terminal, about ten lines otherwise.
-JobProgress ProgressPrinter(std::string what) {
-  const bool tty = ::isatty(STDERR_FILENO);
-  return [what = std::move(what), tty](size_t done, size_t total) {
-    if (tty) {
-      std::fprintf(stderr, "\r%s: %zu/%zu%s", what.c_str(), done, total, done == total ? "\n" : "");
-    } else if (done == total || done * 10 / total != (done - 1) * 10 / total) {
-      std::fprintf(stderr, "%s: %zu/%zu\n", what.c_str(), done, total);
-    }
-  };
-}
-
 absl::StatusOr<MfsWriterOptions> MfsOptionsFrom(const CliArgs& args) {
   MfsWriterOptions mfs;
   absl::StatusOr<int64_t> level = args.GetInt("level", MfsWriterOptions::kDefaultLevel, -7, 22);

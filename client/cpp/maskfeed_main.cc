@@ -1,12 +1,14 @@
 // maskfeed: the command-line client.
 //
-//   maskfeed bench --in-process --data DIR [--preset 4m-7 | --config FILE] [--threads N]
-//                  [--streams N] [--batches M] [--batch-size B] [--seed S] [--json]
+//   maskfeed bench [--address A] [--streams N] [--batches M] [--batch-size B] [--seed S] [--json]
+//   maskfeed bench --in-process --data DIR [--preset 4m-7 | --config FILE] [--threads N] ...
+//   maskfeed describe [--address A] [--json]
 //
-// `bench --in-process` runs streams without gRPC: N concurrent streams (ranks 0..N-1 of N)
-// consumed by one thread each, after a warm-up of 2 batches per stream, and prints samples/s,
-// bytes/s and batch latency (the time a consumer waited in Next()). With --json the last line
-// is one JSON object.
+// `bench` runs N concurrent streams (ranks 0..N-1 of N), one consumer thread each, over gRPC
+// (one connection per stream) or, with --in-process, straight from the pipeline; after a
+// warm-up of 2 batches per stream it times M batches each and prints samples/s, bytes/s and
+// batch latency (the time a consumer waited for its next batch). With --json the last line is
+// one JSON object.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -14,12 +16,17 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
+#include "client/cpp/feed_client.h"
+#include "google/protobuf/util/json_util.h"
 #include "oneapi/tbb/task_arena.h"
 #include "pipeline/base/strings.h"
 #include "pipeline/masking/masking_config.h"
@@ -30,16 +37,23 @@ namespace maskfeed {
 namespace {
 
 constexpr int kWarmupBatches = 2;
+constexpr char kDefaultAddress[] = "127.0.0.1:50051";
 
 constexpr const char* kUsage = R"(usage: maskfeed COMMAND [ARGS]
 
 commands:
+  bench [--address A] [--dataset NAME] [--streams N] [--batches M] [--batch-size B]
+        [--seed S] [--encoding packed|plain] [--json]
+      Streams from a maskfeed-server over gRPC (address host:port or unix:/path, default
+      127.0.0.1:50051): N concurrent streams, one connection each, M batches each after 2
+      warm-up batches, expanded to plain tensors as a trainer would use them.
+      Defaults: 1 stream, 200 batches, batch size 128, seed 0, packed encoding.
   bench --in-process --data DIR [--preset NAME | --config FILE] [--threads N] [--streams N]
         [--batches M] [--batch-size B] [--seed S] [--json]
-      Measures the pipeline (read + mask + collate) without gRPC: N concurrent streams,
-      M batches each after 2 warm-up batches. Defaults: preset 4m-7, threads = cores,
-      1 stream, 200 batches, batch size 128, seed 0.
-      (Benchmarking a server over gRPC arrives with maskfeed-server.)
+      The same measurement of the pipeline alone (read + mask + collate, no gRPC).
+      Defaults: preset 4m-7, threads = cores.
+  describe [--address A] [--json]
+      What a server serves: datasets, modalities, shapes, dtypes, limits.
 )";
 
 int Fail(const absl::Status& status, int code = kExitFailed) {
@@ -55,72 +69,72 @@ double Percentile(std::vector<double> values, double q) {
   return values[i];
 }
 
-int BenchInProcess(const CliArgs& args) {
-  const std::string data = args.GetString("data");
-  if (data.empty())
-    return Fail(absl::InvalidArgumentError("--data DIR is required with --in-process"), kExitUsage);
-  absl::StatusOr<int64_t> threads =
-      args.GetInt("threads", std::max(1u, std::thread::hardware_concurrency()), 1, 1024);
-  absl::StatusOr<int64_t> streams = args.GetInt("streams", 1, 1, 1024);
-  absl::StatusOr<int64_t> batches = args.GetInt("batches", 200, 1, int64_t{1} << 40);
-  absl::StatusOr<int64_t> batch_size =
-      args.GetInt("batch-size", 128, 1, StreamOptions::kMaxBatchSize);
-  absl::StatusOr<int64_t> seed = args.GetInt("seed", 0, 0, INT64_MAX);
-  for (const absl::Status& s :
-       {threads.status(), streams.status(), batches.status(), batch_size.status(), seed.status()}) {
-    if (!s.ok()) return Fail(s, kExitUsage);
+// What one consumer thread gets per batch.
+struct Delivered {
+  uint64_t samples = 0;
+  uint64_t bytes = 0;       // tensor bytes as the trainer sees them
+  uint64_t wire_bytes = 0;  // message bytes received (gRPC only)
+};
+// Blocks for a stream's next batch; nullopt = the stream ended early (an error is a status).
+using NextBatch = std::function<absl::StatusOr<std::optional<Delivered>>()>;
+
+struct BenchFlags {
+  int64_t threads = 0, streams = 1, batches = 0, batch_size = 0, seed = 0;
+};
+
+absl::StatusOr<BenchFlags> ParseBenchFlags(const CliArgs& args) {
+  BenchFlags f;
+  const std::pair<const char*, std::tuple<int64_t*, int64_t, int64_t, int64_t>> specs[] = {
+      {"threads", {&f.threads, std::max(1u, std::thread::hardware_concurrency()), 1, 1024}},
+      {"streams", {&f.streams, 1, 1, 1024}},
+      {"batches", {&f.batches, 200, 1, int64_t{1} << 40}},
+      {"batch-size", {&f.batch_size, 128, 1, StreamOptions::kMaxBatchSize}},
+      {"seed", {&f.seed, 0, 0, INT64_MAX}},
+  };
+  for (const auto& [flag, spec] : specs) {
+    const auto& [out, fallback, lo, hi] = spec;
+    absl::StatusOr<int64_t> v = args.GetInt(flag, fallback, lo, hi);
+    if (!v.ok()) return v.status();
+    *out = *v;
   }
-  absl::StatusOr<v1::MaskingConfig> config =
-      args.Has("config") ? LoadMaskingConfigFile(args.GetString("config"))
-                         : PresetMaskingConfig(args.GetString("preset", "4m-7"));
-  if (!config.ok()) return Fail(config.status(), kExitUsage);
+  return f;
+}
 
-  tbb::task_arena arena(static_cast<int>(*threads));
-  DatasetOptions open;
-  open.arena = &arena;
-  absl::StatusOr<std::unique_ptr<Dataset>> dataset = Dataset::Open(data, open);
-  if (!dataset.ok()) return Fail(dataset.status());
-  absl::StatusOr<std::shared_ptr<const StreamSource>> source =
-      StreamSource::Create(std::shared_ptr<const Dataset>(std::move(*dataset)), *config);
-  if (!source.ok()) return Fail(source.status());
+struct BenchResult {
+  uint64_t samples = 0, bytes = 0, wire_bytes = 0;
+  double seconds = 0, p50 = 0, p99 = 0;
+};
 
-  const int n = static_cast<int>(*streams);
-  std::vector<std::unique_ptr<Stream>> opened;
-  for (int r = 0; r < n; ++r) {
-    StreamOptions o;
-    o.batch_size = static_cast<uint32_t>(*batch_size);
-    o.rank = static_cast<uint32_t>(r);
-    o.world_size = static_cast<uint32_t>(n);
-    o.seed = static_cast<uint64_t>(*seed);
-    o.max_batches = static_cast<uint64_t>(*batches + kWarmupBatches);
-    absl::StatusOr<std::unique_ptr<Stream>> s = Stream::Open(*source, o, &arena);
-    if (!s.ok()) return Fail(s.status());
-    opened.push_back(std::move(*s));
-  }
-
+// Runs one consumer thread per stream: kWarmupBatches batches each (not timed; the clock
+// starts when every stream is warm), then `batches` timed batches, recording each wait.
+absl::StatusOr<BenchResult> Measure(std::vector<NextBatch> streams, int64_t batches) {
   using Clock = std::chrono::steady_clock;
+  const int n = static_cast<int>(streams.size());
   std::mutex mu;
   std::vector<double> latencies_ms;  // guarded by mu
   absl::Status failure;              // guarded by mu
-  std::atomic<uint64_t> samples{0}, bytes{0}, done_batches{0};
+  std::atomic<uint64_t> samples{0}, bytes{0}, wire_bytes{0}, done_batches{0};
   std::atomic<int> warm{0};
+  std::atomic<bool> started{false}, failed{false};
   Clock::time_point start;
-  std::atomic<bool> started{false};
-  const uint64_t total_batches = static_cast<uint64_t>(n) * static_cast<uint64_t>(*batches);
-  auto consume = [&](Stream* stream) {
+  const uint64_t total_batches = static_cast<uint64_t>(n) * static_cast<uint64_t>(batches);
+  const bool tty = ::isatty(STDERR_FILENO);
+  auto consume = [&](const NextBatch& next_batch) {
     std::vector<double> mine;
-    for (int64_t i = 0; i < *batches + kWarmupBatches; ++i) {
+    for (int64_t i = 0; i < batches + kWarmupBatches; ++i) {
       const Clock::time_point t0 = Clock::now();
-      absl::StatusOr<std::optional<StreamBatch>> next = stream->Next();
+      absl::StatusOr<std::optional<Delivered>> next = next_batch();
       const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
       if (!next.ok() || !next->has_value()) {
         std::lock_guard<std::mutex> lock(mu);
-        if (failure.ok())
-          failure = next.ok() ? absl::InternalError("stream ended early") : next.status();
+        if (failure.ok()) {
+          failure = next.ok() ? absl::InternalError("the stream ended early") : next.status();
+        }
+        failed = true;
+        if (++warm == n) started = true;  // release the others if still warming up
         return;
       }
       if (i + 1 == kWarmupBatches) {
-        // The clock starts when every stream is warm.
         if (++warm == n) {
           start = Clock::now();
           started = true;
@@ -129,69 +143,220 @@ int BenchInProcess(const CliArgs& args) {
         continue;
       }
       if (i < kWarmupBatches) continue;
+      if (failed) return;
       mine.push_back(ms);
-      const Batch& b = (*next)->batch;
-      samples += static_cast<uint64_t>(b.size);
-      bytes += b.bytes();
+      samples += (*next)->samples;
+      bytes += (*next)->bytes;
+      wire_bytes += (*next)->wire_bytes;
       const uint64_t done = ++done_batches;
-      if (::isatty(STDERR_FILENO) && done % 20 == 0) {
-        std::fprintf(stderr, "\rbench: %llu/%llu batches", static_cast<unsigned long long>(done),
-                     static_cast<unsigned long long>(total_batches));
+      if (done % 20 == 0 || done == total_batches) {
+        if (tty) {
+          std::fprintf(stderr, "\rbench: %llu/%llu batches", static_cast<unsigned long long>(done),
+                       static_cast<unsigned long long>(total_batches));
+        } else if (done * 4 / total_batches != (done - 1) * 4 / total_batches) {
+          std::fprintf(stderr, "bench: %llu/%llu batches\n",
+                       static_cast<unsigned long long>(done),
+                       static_cast<unsigned long long>(total_batches));
+        }
       }
     }
     std::lock_guard<std::mutex> lock(mu);
     latencies_ms.insert(latencies_ms.end(), mine.begin(), mine.end());
   };
   std::vector<std::thread> consumers;
-  for (auto& s : opened) consumers.emplace_back(consume, s.get());
+  for (const NextBatch& s : streams) consumers.emplace_back(consume, std::cref(s));
   for (std::thread& t : consumers) t.join();
-  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  if (::isatty(STDERR_FILENO)) std::fprintf(stderr, "\n");
-  if (!failure.ok()) return Fail(failure);
-  opened.clear();
+  if (tty) std::fprintf(stderr, "\n");
+  if (!failure.ok()) return failure;
+  BenchResult r;
+  r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  r.samples = samples;
+  r.bytes = bytes;
+  r.wire_bytes = wire_bytes;
+  r.p50 = Percentile(latencies_ms, 0.5);
+  r.p99 = Percentile(latencies_ms, 0.99);
+  return r;
+}
 
+double PeakRssMb() {
   struct rusage usage;
   getrusage(RUSAGE_SELF, &usage);
-  const double peak_rss_mb = usage.ru_maxrss / 1024.0;
-  const double sps = samples / seconds, bps = bytes / seconds;
-  const double p50 = Percentile(latencies_ms, 0.5), p99 = Percentile(latencies_ms, 0.99);
+  return usage.ru_maxrss / 1024.0;
+}
+
+void Report(const std::string& mode, const std::string& where, const std::string& encoding,
+            const BenchFlags& f, const BenchResult& r, bool json) {
+  const double sps = r.samples / r.seconds, bps = r.bytes / r.seconds;
+  const double rss = PeakRssMb();
   std::printf(
-      "in-process: %d stream(s), %lld threads, batch %lld: %.0f samples/s, %.1f MB/s, "
-      "batch wait p50 %.2f ms, p99 %.2f ms, peak RSS %.0f MB\n",
-      n, static_cast<long long>(*threads), static_cast<long long>(*batch_size), sps, bps / 1e6, p50,
-      p99, peak_rss_mb);
-  if (args.Has("json")) {
-    std::printf(
-        "{\"bench\": \"maskfeed\", \"mode\": \"in-process\", \"streams\": %d, \"threads\": %lld, "
-        "\"batch_size\": %lld, \"batches\": %lld, \"samples\": %llu, \"seconds\": %.4f, "
-        "\"samples_per_s\": %.0f, \"bytes_per_s\": %.0f, \"batch_latency_ms_p50\": %.3f, "
-        "\"batch_latency_ms_p99\": %.3f, \"peak_rss_mb\": %.1f, \"cores\": %u}\n",
-        n, static_cast<long long>(*threads), static_cast<long long>(*batch_size),
-        static_cast<long long>(*batches), static_cast<unsigned long long>(samples.load()), seconds,
-        sps, bps, p50, p99, peak_rss_mb, std::max(1u, std::thread::hardware_concurrency()));
+      "%s%s: %lld stream(s), batch %lld: %.0f samples/s, %.1f MB/s, batch wait p50 %.2f ms, "
+      "p99 %.2f ms, peak RSS %.0f MB\n",
+      mode.c_str(), where.empty() ? "" : (" " + where).c_str(), static_cast<long long>(f.streams),
+      static_cast<long long>(f.batch_size), sps, bps / 1e6, r.p50, r.p99, rss);
+  if (!json) return;
+  std::printf(
+      "{\"bench\": \"maskfeed\", \"mode\": \"%s\", \"address\": \"%s\", \"streams\": %lld, "
+      "\"threads\": %lld, \"batch_size\": %lld, \"batches\": %lld, \"samples\": %llu, "
+      "\"seconds\": %.4f, \"samples_per_s\": %.0f, \"bytes_per_s\": %.0f, "
+      "\"batch_latency_ms_p50\": %.3f, \"batch_latency_ms_p99\": %.3f, \"peak_rss_mb\": %.1f, "
+      "\"wire_bytes_per_s\": %.0f, \"encoding\": \"%s\", \"cores\": %u}\n",
+      mode.c_str(), where.c_str(), static_cast<long long>(f.streams),
+      static_cast<long long>(mode == "in-process" ? f.threads : 0),
+      static_cast<long long>(f.batch_size), static_cast<long long>(f.batches),
+      static_cast<unsigned long long>(r.samples), r.seconds, sps, bps, r.p50, r.p99, rss,
+      r.wire_bytes / r.seconds, encoding.c_str(), std::max(1u, std::thread::hardware_concurrency()));
+}
+
+int BenchInProcess(const CliArgs& args, const BenchFlags& f) {
+  const std::string data = args.GetString("data");
+  if (data.empty())
+    return Fail(absl::InvalidArgumentError("--data DIR is required with --in-process"), kExitUsage);
+  absl::StatusOr<v1::MaskingConfig> config =
+      args.Has("config") ? LoadMaskingConfigFile(args.GetString("config"))
+                         : PresetMaskingConfig(args.GetString("preset", "4m-7"));
+  if (!config.ok()) return Fail(config.status(), kExitUsage);
+
+  tbb::task_arena arena(static_cast<int>(f.threads));
+  DatasetOptions open;
+  open.arena = &arena;
+  absl::StatusOr<std::unique_ptr<Dataset>> dataset = Dataset::Open(data, open);
+  if (!dataset.ok()) return Fail(dataset.status());
+  absl::StatusOr<std::shared_ptr<const StreamSource>> source =
+      StreamSource::Create(std::shared_ptr<const Dataset>(std::move(*dataset)), *config);
+  if (!source.ok()) return Fail(source.status());
+
+  std::vector<std::unique_ptr<Stream>> opened;
+  std::vector<NextBatch> streams;
+  for (int64_t r = 0; r < f.streams; ++r) {
+    StreamOptions o;
+    o.batch_size = static_cast<uint32_t>(f.batch_size);
+    o.rank = static_cast<uint32_t>(r);
+    o.world_size = static_cast<uint32_t>(f.streams);
+    o.seed = static_cast<uint64_t>(f.seed);
+    o.max_batches = static_cast<uint64_t>(f.batches + kWarmupBatches);
+    absl::StatusOr<std::unique_ptr<Stream>> s = Stream::Open(*source, o, &arena);
+    if (!s.ok()) return Fail(s.status());
+    streams.push_back([stream = s->get()]() -> absl::StatusOr<std::optional<Delivered>> {
+      absl::StatusOr<std::optional<StreamBatch>> next = stream->Next();
+      if (!next.ok()) return next.status();
+      if (!next->has_value()) return std::optional<Delivered>();
+      const Batch& b = (*next)->batch;
+      return std::optional<Delivered>(
+          Delivered{.samples = static_cast<uint64_t>(b.size), .bytes = b.bytes()});
+    });
+    opened.push_back(std::move(*s));
   }
+  absl::StatusOr<BenchResult> result = Measure(std::move(streams), f.batches);
+  if (!result.ok()) return Fail(result.status());
+  opened.clear();
+  Report("in-process", "", "none", f, *result, args.Has("json"));
+  return kExitOk;
+}
+
+int BenchGrpc(const CliArgs& args, const BenchFlags& f) {
+  const std::string address = args.GetString("address", kDefaultAddress);
+  const std::string encoding = args.GetString("encoding", "packed");
+  if (encoding != "packed" && encoding != "plain") {
+    return Fail(absl::InvalidArgumentError("--encoding: must be packed or plain"), kExitUsage);
+  }
+  std::vector<std::unique_ptr<BatchReader>> readers;
+  std::vector<NextBatch> streams;
+  for (int64_t r = 0; r < f.streams; ++r) {
+    v1::StreamBatchesRequest request;
+    request.set_dataset(args.GetString("dataset"));
+    request.set_batch_size(static_cast<uint32_t>(f.batch_size));
+    request.set_rank(static_cast<uint32_t>(r));
+    request.set_world_size(static_cast<uint32_t>(f.streams));
+    request.set_seed(static_cast<uint64_t>(f.seed));
+    request.set_max_batches(static_cast<uint64_t>(f.batches + kWarmupBatches));
+    request.set_encoding(encoding == "packed" ? v1::ENCODING_PACKED : v1::ENCODING_PLAIN);
+    // A channel per stream: one TCP / Unix connection each, as separate trainer ranks have.
+    readers.push_back(std::make_unique<BatchReader>(MakeFeedChannel(address), request));
+    streams.push_back([reader = readers.back().get()]() -> absl::StatusOr<std::optional<Delivered>> {
+      absl::StatusOr<std::optional<StreamBatch>> next = reader->Next();
+      if (!next.ok()) return next.status();
+      if (!next->has_value()) return std::optional<Delivered>();
+      const Batch& b = (*next)->batch;
+      return std::optional<Delivered>(Delivered{.samples = static_cast<uint64_t>(b.size),
+                                                .bytes = b.bytes(),
+                                                .wire_bytes = reader->last_wire_bytes()});
+    });
+  }
+  absl::StatusOr<BenchResult> result = Measure(std::move(streams), f.batches);
+  if (!result.ok()) {
+    return Fail(absl::Status(result.status().code(),
+                             StrCat(address, ": ", ToStd(result.status().message()))));
+  }
+  Report("grpc", address, encoding, f, *result, args.Has("json"));
   return kExitOk;
 }
 
 int Bench(const std::vector<std::string>& argv) {
   absl::StatusOr<CliArgs> args = CliArgs::Parse(argv,
                                                 {"address", "streams", "batches", "batch-size",
-                                                 "seed", "data", "preset", "config", "threads"},
+                                                 "seed", "data", "preset", "config", "threads",
+                                                 "dataset", "encoding"},
                                                 {"in-process", "json"});
   if (!args.ok()) return Fail(args.status(), kExitUsage);
-  if (!args->Has("in-process")) {
-    return Fail(absl::UnimplementedError(
-                    "bench over gRPC needs maskfeed-server, which this build does not have yet; "
-                    "use --in-process --data DIR"),
-                kExitUsage);
+  absl::StatusOr<BenchFlags> flags = ParseBenchFlags(*args);
+  if (!flags.ok()) return Fail(flags.status(), kExitUsage);
+  if (args->Has("in-process")) return BenchInProcess(*args, *flags);
+  for (const char* local : {"data", "preset", "config", "threads"}) {
+    if (args->Has(local)) {
+      return Fail(absl::InvalidArgumentError(
+                      StrCat("--", local, " only applies with --in-process (the server owns its "
+                                          "data and threads)")),
+                  kExitUsage);
+    }
   }
-  return BenchInProcess(*args);
+  return BenchGrpc(*args, *flags);
+}
+
+int Describe(const std::vector<std::string>& argv) {
+  absl::StatusOr<CliArgs> args = CliArgs::Parse(argv, {"address"}, {"json"});
+  if (!args.ok()) return Fail(args.status(), kExitUsage);
+  const std::string address = args->GetString("address", kDefaultAddress);
+  absl::StatusOr<v1::DescribeResponse> desc = DescribeFeed(MakeFeedChannel(address));
+  if (!desc.ok()) {
+    return Fail(absl::Status(desc.status().code(),
+                             StrCat(address, ": ", ToStd(desc.status().message()))));
+  }
+  if (args->Has("json")) {
+    std::string json;
+    google::protobuf::util::JsonPrintOptions options;
+    options.preserve_proto_field_names = true;
+    (void)google::protobuf::util::MessageToJsonString(*desc, &json, options);
+    std::printf("%s\n", json.c_str());
+    return kExitOk;
+  }
+  std::printf("maskfeed-server %s at %s\n", desc->version().c_str(), address.c_str());
+  const v1::Limits& l = desc->limits();
+  std::printf("limits: %u streams, batch size <= %u, messages <= %llu bytes, repeats <= %u\n",
+              l.max_streams(), l.max_batch_size(),
+              static_cast<unsigned long long>(l.max_message_bytes()), l.max_repeats());
+  for (const v1::DatasetDescription& d : desc->datasets()) {
+    std::printf("\ndataset '%s': %llu samples, preset %s, input %u / target %u tokens, "
+                "%llu bytes per sample\n",
+                d.name().c_str(), static_cast<unsigned long long>(d.num_samples()),
+                d.preset().empty() ? "-" : d.preset().c_str(), d.input_tokens(), d.target_tokens(),
+                static_cast<unsigned long long>(d.bytes_per_sample()));
+    for (int c = 0; c < d.components_size(); ++c) {
+      std::printf("  component %s weight %g\n", d.components(c).c_str(), d.weights(c));
+    }
+    for (const v1::ModalityLayout& m : d.modalities()) {
+      std::printf("  %-16s %-9s %4u positions  tokens %s  id %u\n", m.name().c_str(),
+                  m.type().c_str(), m.max_tokens(), v1::DType_Name(m.token_dtype()).c_str(),
+                  m.id());
+    }
+  }
+  return kExitOk;
 }
 
 }  // namespace
 }  // namespace maskfeed
 
 int main(int argc, char** argv) {
+  maskfeed::KeepLargeAllocationsInHeap();
   using namespace maskfeed;
-  return DispatchCommand(argc, argv, "maskfeed", kUsage, {{"bench", Bench}});
+  return DispatchCommand(argc, argv, "maskfeed", kUsage, {{"bench", Bench}, {"describe", Describe}});
 }

@@ -2,14 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
-#include "google/protobuf/io/tokenizer.h"
-#include "google/protobuf/text_format.h"
 #include "pipeline/base/strings.h"
+#include "pipeline/base/text_proto.h"
 #include "pipeline/masking/sha256.h"
 
 namespace maskfeed {
@@ -309,8 +306,9 @@ absl::Status ResolveTransfer(const v1::TransferRoles& roles, MaskingSpec* spec) 
   return absl::OkStatus();
 }
 
-// The preset's config with the user's fields laid over it.
-absl::StatusOr<v1::MaskingConfig> Merge(const v1::MaskingConfig& config) {
+}  // namespace
+
+absl::StatusOr<v1::MaskingConfig> ExpandMaskingPreset(const v1::MaskingConfig& config) {
   if (config.preset().empty()) return config;
   absl::StatusOr<v1::MaskingConfig> merged = PresetMaskingConfig(config.preset());
   if (!merged.ok()) return Invalid("preset", ToStd(merged.status().message()));
@@ -327,8 +325,6 @@ absl::StatusOr<v1::MaskingConfig> Merge(const v1::MaskingConfig& config) {
   merged->clear_preset();
   return merged;
 }
-
-}  // namespace
 
 int ModalitySpec::length() const {
   switch (type) {
@@ -350,7 +346,7 @@ std::optional<size_t> MaskingSpec::FindModality(std::string_view name) const {
 }
 
 absl::StatusOr<MaskingSpec> ResolveMaskingConfig(const v1::MaskingConfig& original) {
-  absl::StatusOr<v1::MaskingConfig> merged = Merge(original);
+  absl::StatusOr<v1::MaskingConfig> merged = ExpandMaskingPreset(original);
   if (!merged.ok()) return merged.status();
   const v1::MaskingConfig& config = *merged;
   MaskingSpec spec;
@@ -403,37 +399,14 @@ absl::StatusOr<v1::MaskingConfig> PresetMaskingConfig(std::string_view name) {
 }
 
 absl::StatusOr<v1::MaskingConfig> ParseMaskingConfig(std::string_view text) {
-  // Collects the parser's first error with its position.
-  class Collector : public google::protobuf::io::ErrorCollector {
-   public:
-    void AddError(int line, int column, const std::string& message) override {
-      if (error.empty()) error = StrCat("line ", line + 1, ", column ", column + 1, ": ", message);
-    }
-    std::string error;
-  };
-  Collector collector;
-  google::protobuf::TextFormat::Parser parser;
-  parser.RecordErrorsTo(&collector);
   v1::MaskingConfig config;
-  if (!parser.ParseFromString(std::string(text), &config)) {
-    return absl::InvalidArgumentError(StrCat("masking config: ", collector.error));
-  }
+  if (absl::Status s = ParseTextProto(text, "masking config", &config); !s.ok()) return s;
   return config;
 }
 
-}  // namespace maskfeed
-
-namespace maskfeed {
-
 absl::StatusOr<v1::MaskingConfig> LoadMaskingConfigFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(StrCat("cannot read masking config ", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  absl::StatusOr<v1::MaskingConfig> config = ParseMaskingConfig(text.str());
-  if (!config.ok()) {
-    return absl::InvalidArgumentError(StrCat(path, ": ", ToStd(config.status().message())));
-  }
+  v1::MaskingConfig config;
+  if (absl::Status s = LoadTextProtoFile(path, "masking config", &config); !s.ok()) return s;
   return config;
 }
 

@@ -83,6 +83,10 @@ struct MaskingSpec {
 // INVALID_ARGUMENT naming the field, e.g. "mixture[1].input_alpha["det"]: -0.5 is negative".
 absl::StatusOr<MaskingSpec> ResolveMaskingConfig(const v1::MaskingConfig& config);
 
+// The config with its preset's fields filled in where it leaves them unset, and no preset
+// field: equal configs expand to equal messages however they were written.
+absl::StatusOr<v1::MaskingConfig> ExpandMaskingPreset(const v1::MaskingConfig& config);
+
 // A built-in preset's configuration. NOT_FOUND for an unknown name (the message lists them).
 absl::StatusOr<v1::MaskingConfig> PresetMaskingConfig(std::string_view name);
 std::vector<std::string> PresetNames();

@@ -79,12 +79,15 @@ absl::StatusOr<std::shared_ptr<const StreamSource>> StreamSource::Create(
   }
   std::string identity;
   info.SerializeToString(&identity);
+  // The expanded config, so that a preset name and the preset written out agree.
+  absl::StatusOr<v1::MaskingConfig> expanded = ExpandMaskingPreset(config);
+  if (!expanded.ok()) return expanded.status();
   std::string masking;
   google::protobuf::io::StringOutputStream stream(&masking);
   {
     google::protobuf::io::CodedOutputStream coded(&stream);
     coded.SetSerializationDeterministic(true);
-    config.SerializeToCodedStream(&coded);
+    expanded->SerializeToCodedStream(&coded);
   }
   const std::array<uint8_t, 32> digest = Sha256(StrCat(identity, "|", masking));
   std::memcpy(&source->fingerprint_, digest.data(), sizeof(uint64_t));

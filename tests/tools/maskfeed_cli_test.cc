@@ -1,9 +1,15 @@
-// End-to-end tests of the maskfeed client program's in-process benchmark.
+// End-to-end tests of the maskfeed client program: its benchmarks (in-process and against a
+// real maskfeed-server) and describe.
+#include <signal.h>
+
 #include <string>
 
 #include "gmock/gmock.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "pipeline/base/strings.h"
+#include "tests/testing/subprocess.h"
 #include "tests/testing/test_util.h"
 
 namespace maskfeed {
@@ -38,10 +44,55 @@ TEST_F(MaskfeedCliTest, BenchErrorsSayWhatIsWrong) {
   EXPECT_THAT(err_, HasSubstr("--data DIR is required"));
   EXPECT_EQ(Run(MASKFEED_BIN, StrCat("bench --in-process --data ", dir_ / "missing")), 1);
   EXPECT_THAT(err_, HasSubstr("is not a directory"));
-  EXPECT_EQ(Run(MASKFEED_BIN, "bench --address 127.0.0.1:1"), 2);
-  EXPECT_THAT(err_, HasSubstr("needs maskfeed-server"));
+  EXPECT_EQ(Run(MASKFEED_BIN, "bench --address 127.0.0.1:1 --batches 1"), 1);
+  EXPECT_THAT(err_, HasSubstr("127.0.0.1:1: failed to connect"));
+  EXPECT_EQ(Run(MASKFEED_BIN, "bench --threads 2"), 2);
+  EXPECT_THAT(err_, HasSubstr("--threads only applies with --in-process"));
+  EXPECT_EQ(Run(MASKFEED_BIN, "bench --encoding zip"), 2);
+  EXPECT_THAT(err_, HasSubstr("--encoding"));
   EXPECT_EQ(Run(MASKFEED_BIN, "bench --in-process --data x --preset 4m-99"), 2);
   EXPECT_THAT(err_, HasSubstr("unknown preset '4m-99'"));
+}
+
+TEST_F(MaskfeedCliTest, BenchAndDescribeAgainstARealServer) {
+  ASSERT_EQ(Run(MASKFEED_SHARD_BIN,
+                StrCat("synth --samples 200 --shards 2 --format mfs --out ", dir_ / "d")),
+            0)
+      << err_;
+  const std::string socket = "unix:" + (dir_ / "feed.sock");
+  testing::Subprocess server({MASKFEED_SERVER_BIN, "--data", dir_ / "d", "--listen", socket,
+                              "--metrics-listen", "off", "--threads", "2"},
+                             dir_ / "server.log");
+  ASSERT_TRUE(server.WaitForLog("event=ready", std::chrono::seconds(60))) << server.log();
+  for (const char* encoding : {"packed", "plain"}) {
+    ASSERT_EQ(Run(MASKFEED_BIN, StrCat("bench --address ", socket, " --streams 2 --batches 5 ",
+                                       "--batch-size 16 --encoding ", encoding, " --json")),
+              0)
+        << err_;
+    google::protobuf::Struct json;
+    const std::string last = out_.substr(out_.rfind('{'));
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(last, &json).ok()) << last;
+    const auto& f = json.fields();
+    EXPECT_EQ(f.at("samples").number_value(), 160);
+    EXPECT_EQ(f.at("mode").string_value(), "grpc");
+    EXPECT_EQ(f.at("encoding").string_value(), encoding);
+    for (const char* field : {"seconds", "samples_per_s", "bytes_per_s", "wire_bytes_per_s",
+                              "batch_latency_ms_p50", "batch_latency_ms_p99"}) {
+      ASSERT_TRUE(f.count(field)) << field;
+      EXPECT_GT(f.at(field).number_value(), 0) << field;
+    }
+    // Tensor bytes as the trainer sees them: 16 x 20080 per batch for 4m-7.
+    EXPECT_NEAR(f.at("bytes_per_s").number_value() * f.at("seconds").number_value(),
+                160 * 20080.0, 160 * 20080.0 * 0.02);  // seconds are printed rounded
+  }
+  ASSERT_EQ(Run(MASKFEED_BIN, StrCat("describe --address ", socket)), 0) << err_;
+  EXPECT_THAT(out_, HasSubstr("dataset 'default': 200 samples, preset 4m-7"));
+  EXPECT_THAT(out_, HasSubstr("tok_rgb@224"));
+  ASSERT_EQ(Run(MASKFEED_BIN, StrCat("describe --json --address ", socket)), 0) << err_;
+  google::protobuf::Struct json;
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(out_, &json).ok()) << out_;
+  server.Signal(SIGTERM);
+  EXPECT_EQ(server.Wait(std::chrono::seconds(10)), 0);
 }
 
 }  // namespace

@@ -1,0 +1,171 @@
+#include "server/feed_server.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "boost/asio/executor_work_guard.hpp"
+#include "grpc/grpc.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+#include "pipeline/base/strings.h"
+#include "server/log.h"
+#include "server/server_config.h"
+
+namespace maskfeed {
+namespace {
+
+constexpr char kFeedServiceName[] = "maskfeed.v1.Feed";
+// After every stream has finished its call: how long gRPC may take to flush the last statuses.
+constexpr std::chrono::milliseconds kFinalFlush(500);
+
+// A Unix socket path left behind by a server that died is removed; one a live server listens
+// on is reported.
+absl::Status PrepareUnixSocket(const std::string& address) {
+  const std::string path = address.substr(5);
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return absl::OkStatus();
+  if (!S_ISSOCK(st.st_mode)) {
+    return absl::AlreadyExistsError(StrCat("listen ", address, ": ", path,
+                                           " exists and is not a socket"));
+  }
+  sockaddr_un sun{};
+  sun.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(sun.sun_path)) {
+    return absl::InvalidArgumentError(StrCat("listen ", address, ": socket path too long"));
+  }
+  std::memcpy(sun.sun_path, path.c_str(), path.size() + 1);
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  const bool live = fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&sun), sizeof(sun)) == 0;
+  if (fd >= 0) ::close(fd);
+  if (live) {
+    return absl::AlreadyExistsError(
+        StrCat("listen ", address, ": another server is listening on this socket"));
+  }
+  ::unlink(path.c_str());
+  return absl::OkStatus();
+}
+
+std::string WithPort(const std::string& address, int port) {
+  if (IsUnixAddress(address)) return address;
+  return StrCat(address.substr(0, address.rfind(':')), ":", port);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<FeedServer>> FeedServer::Start(const v1::ServerConfig& config,
+                                                               FeedServerOptions options) {
+  std::unique_ptr<FeedServer> s(new FeedServer());
+  s->config_ = config;
+  s->arena_ = std::make_unique<tbb::task_arena>(static_cast<int>(config.threads()));
+  s->registry_ = std::make_unique<MetricsRegistry>();
+  absl::StatusOr<std::unique_ptr<FeedService>> service =
+      FeedService::Create(config, s->arena_.get(), s->registry_.get());
+  if (!service.ok()) return service.status();
+  s->service_ = std::move(*service);
+  s->grpc_service_ = std::make_unique<GrpcFeedService>(s->service_.get());
+
+  // Keep gRPC initialised for the life of the process: otherwise destroying the last server
+  // shuts the library down, which can wait ~10 s for an idle executor thread (gRPC 1.51).
+  static const bool kGrpcInitialised = [] {
+    grpc_init();
+    return true;
+  }();
+  (void)kGrpcInitialised;
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  std::vector<int> ports(config.listen_size(), 0);
+  for (int i = 0; i < config.listen_size(); ++i) {
+    const std::string& address = config.listen(i);
+    if (IsUnixAddress(address)) {
+      if (absl::Status p = PrepareUnixSocket(address); !p.ok()) return p;
+    }
+    builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &ports[i]);
+  }
+  builder.SetMaxSendMessageSize(static_cast<int>(s->service_->max_message_bytes()));
+  builder.RegisterService(s->grpc_service_.get());
+  s->server_ = builder.BuildAndStart();
+  if (s->server_ == nullptr) {
+    std::string all;
+    for (const std::string& a : config.listen()) StrAppend(&all, all.empty() ? "" : ", ", a);
+    return absl::UnavailableError(
+        StrCat("cannot listen on ", all, " (address in use, or no permission?)"));
+  }
+  for (int i = 0; i < config.listen_size(); ++i) {
+    if (ports[i] == 0) {
+      return absl::UnavailableError(StrCat("cannot listen on ", config.listen(i)));
+    }
+    s->addresses_.push_back(WithPort(config.listen(i), ports[i]));
+  }
+  s->server_->GetHealthCheckService()->SetServingStatus(kFeedServiceName, true);
+
+  if (config.metrics_listen() != "off") {
+    FeedService* feed = s->service_.get();
+    absl::StatusOr<std::unique_ptr<HttpEndpoint>> http = HttpEndpoint::Start(
+        &s->io_, config.metrics_listen(),
+        HttpHandlers{.metrics = [feed] { return feed->RenderPrometheus(); },
+                     .healthy = [feed] { return !feed->draining(); }});
+    if (http.ok()) {
+      s->http_ = std::move(*http);
+    } else if (options.metrics_optional) {
+      LogEvent("warn", "metrics_disabled",
+               {{"reason", std::string(ToStd(http.status().message()))}});
+    } else {
+      return http.status();
+    }
+  }
+  s->io_thread_ = std::thread([io = &s->io_] {
+    auto guard = boost::asio::make_work_guard(*io);
+    io->run();
+  });
+  for (const std::string& a : s->addresses_) LogEvent("info", "listening", {{"address", a}});
+  if (s->http_ != nullptr) {
+    LogEvent("info", "metrics_listening", {{"address", s->http_->address()}});
+  }
+  return s;
+}
+
+FeedServer::~FeedServer() { Shutdown(); }
+
+std::string FeedServer::metrics_address() const {
+  return http_ != nullptr ? http_->address() : "";
+}
+
+void FeedServer::Shutdown() {
+  std::lock_guard<std::mutex> lock(shutdown_mu_);
+  if (shut_down_ || server_ == nullptr) return;
+  shut_down_ = true;
+  const auto start = std::chrono::steady_clock::now();
+  LogEvent("info", "shutdown_begin",
+           {{"active_streams", std::to_string(service_->active_streams())}});
+  service_->BeginShutdown();
+  server_->GetHealthCheckService()->Shutdown();
+  // Streams end on their own now (UNAVAILABLE + token); give them the grace period to send
+  // their last batch and status. gRPC's own graceful shutdown then waits for every client
+  // connection to acknowledge, which an idle client never does, so it gets only a moment.
+  const auto grace = start + std::chrono::seconds(config_.limits().shutdown_grace_s());
+  grpc_service_->WaitForPumpsUntil(grace);
+  const auto moment = std::min(std::chrono::steady_clock::now() + kFinalFlush, grace);
+  server_->Shutdown(std::chrono::system_clock::now() +
+                    (moment - std::chrono::steady_clock::now()));  // gRPC takes system_clock
+  server_->Wait();
+  grpc_service_->WaitForPumps();
+  server_.reset();
+  grpc_service_.reset();
+  io_.stop();
+  if (io_thread_.joinable()) io_thread_.join();
+  http_.reset();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - start)
+                      .count();
+  LogEvent("info", "shutdown_done", {{"ms", std::to_string(ms)}});
+}
+
+}  // namespace maskfeed

@@ -1,0 +1,132 @@
+#include "server/http_endpoint.h"
+
+#include "boost/beast/core.hpp"
+#include "boost/beast/http.hpp"
+#include "pipeline/base/strings.h"
+
+namespace maskfeed {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using tcp = boost::asio::ip::tcp;
+
+constexpr std::chrono::seconds kConnectionTimeout(10);
+
+// One connection: read a request, answer it, repeat while the client keeps it alive.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(tcp::socket socket, std::shared_ptr<const HttpHandlers> handlers)
+      : stream_(std::move(socket)), handlers_(std::move(handlers)) {}
+
+  void Read() {
+    request_ = {};
+    stream_.expires_after(kConnectionTimeout);
+    http::async_read(stream_, buffer_, request_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       if (!ec) self->Respond();
+                     });
+  }
+
+ private:
+  void Respond() {
+    auto response = std::make_shared<http::response<http::string_body>>();
+    response->version(request_.version());
+    response->keep_alive(request_.keep_alive());
+    response->set(http::field::server, "maskfeed");
+    const std::string target(request_.target());
+    const std::string path = target.substr(0, target.find('?'));
+    if (request_.method() != http::verb::get && request_.method() != http::verb::head) {
+      response->result(http::status::method_not_allowed);
+      response->set(http::field::allow, "GET, HEAD");
+      response->body() = "only GET\n";
+    } else if (path == "/metrics") {
+      response->result(http::status::ok);
+      response->set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+      response->body() = handlers_->metrics();
+    } else if (path == "/healthz") {
+      const bool healthy = handlers_->healthy();
+      response->result(healthy ? http::status::ok : http::status::service_unavailable);
+      response->set(http::field::content_type, "text/plain");
+      response->body() = healthy ? "ok\n" : "draining\n";
+    } else {
+      response->result(http::status::not_found);
+      response->set(http::field::content_type, "text/plain");
+      response->body() = "not found: try /metrics or /healthz\n";
+    }
+    response->prepare_payload();
+    if (request_.method() == http::verb::head) response->body().clear();
+    http::async_write(stream_, *response,
+                      [self = shared_from_this(), response](beast::error_code ec, size_t) {
+                        if (ec) return;
+                        if (response->keep_alive()) {
+                          self->Read();
+                        } else {
+                          beast::error_code ignored;
+                          self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                        }
+                      });
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  http::request<http::string_body> request_;
+  std::shared_ptr<const HttpHandlers> handlers_;
+};
+
+}  // namespace
+
+HttpEndpoint::HttpEndpoint(boost::asio::io_context* io, HttpHandlers handlers)
+    : io_(io), acceptor_(*io), handlers_(std::make_shared<const HttpHandlers>(std::move(handlers))) {}
+
+HttpEndpoint::~HttpEndpoint() {
+  beast::error_code ignored;
+  acceptor_.close(ignored);
+}
+
+absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(boost::asio::io_context* io,
+                                                                   const std::string& address,
+                                                                   HttpHandlers handlers) {
+  const size_t colon = address.rfind(':');
+  std::string host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  const std::string port = address.substr(colon + 1);
+  std::unique_ptr<HttpEndpoint> endpoint(new HttpEndpoint(io, std::move(handlers)));
+  beast::error_code ec;
+  tcp::resolver resolver(*io);
+  auto results = resolver.resolve(host, port, tcp::resolver::numeric_service, ec);
+  if (ec || results.empty()) {
+    return absl::UnavailableError(
+        StrCat("metrics address ", address, ": cannot resolve: ", ec.message()));
+  }
+  const tcp::endpoint where = results.begin()->endpoint();
+  endpoint->acceptor_.open(where.protocol(), ec);
+  if (!ec) endpoint->acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) endpoint->acceptor_.bind(where, ec);
+  if (!ec) endpoint->acceptor_.listen(boost::asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return absl::UnavailableError(StrCat("metrics address ", address, ": ", ec.message()));
+  }
+  endpoint->Accept();
+  return endpoint;
+}
+
+std::string HttpEndpoint::address() const {
+  beast::error_code ec;
+  const tcp::endpoint e = acceptor_.local_endpoint(ec);
+  if (ec) return "";
+  const std::string host = e.address().to_string();
+  return e.address().is_v6() ? StrCat("[", host, "]:", e.port()) : StrCat(host, ":", e.port());
+}
+
+void HttpEndpoint::Accept() {
+  acceptor_.async_accept(*io_, [this](beast::error_code ec, tcp::socket socket) {
+    if (ec) return;  // the acceptor was closed
+    std::make_shared<Connection>(std::move(socket), handlers_)->Read();
+    Accept();
+  });
+}
+
+}  // namespace maskfeed

@@ -1,0 +1,47 @@
+// A small HTTP/1.1 endpoint (Boost.Beast over Boost.Asio) for operators: GET /metrics serves
+// Prometheus text, GET /healthz answers 200 "ok" while serving and 503 "draining" during
+// shutdown; anything else is 404. It runs on the io_context it is given (one thread is plenty for
+// a scraper) and never touches the streaming path.
+#ifndef MASKFEED_SERVER_HTTP_ENDPOINT_H_
+#define MASKFEED_SERVER_HTTP_ENDPOINT_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "boost/asio/io_context.hpp"
+#include "boost/asio/ip/tcp.hpp"
+
+namespace maskfeed {
+
+struct HttpHandlers {
+  std::function<std::string()> metrics;  // Prometheus text
+  std::function<bool()> healthy;         // false = 503
+};
+
+class HttpEndpoint {
+ public:
+  // Binds `address` ("host:port", port 0 = any free port) and starts accepting.
+  // UNAVAILABLE naming the address when it cannot bind.
+  static absl::StatusOr<std::unique_ptr<HttpEndpoint>> Start(boost::asio::io_context* io,
+                                                             const std::string& address,
+                                                             HttpHandlers handlers);
+  // Requires: the io_context is no longer running.
+  ~HttpEndpoint();
+
+  // "host:port" actually bound.
+  std::string address() const;
+
+ private:
+  HttpEndpoint(boost::asio::io_context* io, HttpHandlers handlers);
+  void Accept();
+
+  boost::asio::io_context* io_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::shared_ptr<const HttpHandlers> handlers_;
+};
+
+}  // namespace maskfeed
+
+#endif  // MASKFEED_SERVER_HTTP_ENDPOINT_H_

@@ -1,0 +1,22 @@
+// Structured log lines for the server: one line per event on stderr, logfmt style
+// ("ts=... level=info event=stream_open id=s1 rank=0 ..."), so that operators can grep them
+// and log shippers can parse them. Thread-safe: a line is written with one call.
+#ifndef MASKFEED_SERVER_LOG_H_
+#define MASKFEED_SERVER_LOG_H_
+
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace maskfeed {
+
+using LogField = std::pair<std::string_view, std::string>;
+
+// level: "info", "warn" or "error". Values with spaces, quotes or '=' are quoted.
+void LogEvent(std::string_view level, std::string_view event,
+              std::initializer_list<LogField> fields = {});
+
+}  // namespace maskfeed
+
+#endif  // MASKFEED_SERVER_LOG_H_

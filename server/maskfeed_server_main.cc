@@ -1,0 +1,219 @@
+// maskfeed-server: serves masked 4M-style batches over gRPC.
+//
+//   maskfeed-server                              # the embedded demo on 127.0.0.1:50051
+//   maskfeed-server --data DIR --preset 4m-7 --listen unix:/run/maskfeed.sock
+//   maskfeed-server --config server.textproto
+//
+// SIGTERM / SIGINT (through a Boost.Asio signal_set) drain the server: new streams are
+// refused, live ones end with UNAVAILABLE and their resume token, and the process exits 0
+// within limits.shutdown_grace_s (+ a moment).
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "boost/asio/io_context.hpp"
+#include "boost/asio/signal_set.hpp"
+#include "pipeline/base/strings.h"
+#include "pipeline/shard/synth_dataset.h"
+#include "server/feed_server.h"
+#include "server/log.h"
+#include "server/server_config.h"
+#include "tools/cli_args.h"
+
+namespace maskfeed {
+namespace {
+
+constexpr size_t kDemoSamples = 20000;
+constexpr size_t kDemoShards = 8;
+constexpr char kDemoName[] = "demo";
+// Bump when the demo data's shape changes, so old caches are not reused.
+constexpr char kDemoVersion[] = "4m-7-v1";
+
+constexpr const char* kUsage = R"(usage: maskfeed-server [--config FILE] [--data DIR] [--preset NAME]
+                       [--listen ADDR]... [--threads N] [--metrics-listen ADDR|off]
+                       [--max-streams N] [--max-batch-size N] [--skip-corrupt]
+
+Serves masked 4M-style batches over gRPC (service maskfeed.v1.Feed, plus grpc.health.v1 and
+server reflection) and Prometheus text at http://METRICS/metrics and /healthz.
+
+  --config FILE         a ServerConfig in protobuf text format (proto/maskfeed/v1/
+                        server_config.proto): datasets, mixtures, limits, addresses
+  --data DIR            serve this dataset folder (name "default") instead of a config file
+  --preset NAME         masking preset for --data (default 4m-7)
+  --listen ADDR         host:port or unix:/path; repeatable (default 127.0.0.1:50051)
+  --threads N           masking threads shared by all streams (default: cores)
+  --metrics-listen A    host:port of /metrics and /healthz, or off (default 127.0.0.1:9464)
+  --max-streams N       concurrent streams (default 64)
+  --max-batch-size N    largest batch a client may ask for (default 1024)
+  --skip-corrupt        mask out corrupt records (counted, logged) instead of DATA_LOSS
+
+With neither --config nor --data, serves the embedded demo: a synthetic 4m-7 dataset of
+20000 samples, generated into $MASKFEED_CACHE_DIR (default ~/.cache/maskfeed) on first start.
+)";
+
+int Fail(const absl::Status& status, int code = kExitFailed) {
+  LogEvent("error", "startup_failed", {{"message", std::string(ToStd(status.message()))}});
+  std::cerr << "maskfeed-server: " << ToStd(status.message()) << "\n";
+  if (code == kExitUsage) std::cerr << "run 'maskfeed-server --help' for usage\n";
+  return code;
+}
+
+std::filesystem::path CacheDir() {
+  if (const char* dir = std::getenv("MASKFEED_CACHE_DIR"); dir != nullptr && *dir != '\0') {
+    return dir;
+  }
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg != '\0') {
+    return std::filesystem::path(xdg) / "maskfeed";
+  }
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+    return std::filesystem::path(home) / ".cache" / "maskfeed";
+  }
+  return std::filesystem::temp_directory_path() / "maskfeed-cache";
+}
+
+// The demo dataset, synthesized on first start into a temporary folder and renamed into
+// place when complete, so an interrupted start never leaves a half-written cache.
+absl::StatusOr<std::string> EnsureDemoData() {
+  const std::filesystem::path dir = CacheDir() / StrCat("demo-", kDemoVersion);
+  std::error_code ec;
+  if (std::filesystem::exists(dir / "tok_rgb@224", ec)) return dir.string();
+  std::filesystem::create_directories(dir.parent_path(), ec);
+  if (ec) {
+    return absl::PermissionDeniedError(
+        StrCat("cannot create the demo cache ", dir.parent_path().string(), ": ", ec.message(),
+               " (set MASKFEED_CACHE_DIR)"));
+  }
+  const std::filesystem::path tmp = dir.string() + StrCat(".tmp-", ::getpid());
+  std::filesystem::remove_all(tmp, ec);
+  LogEvent("info", "demo_synthesize",
+           {{"samples", std::to_string(kDemoSamples)}, {"dir", dir.string()}});
+  SynthOptions options;
+  options.samples = kDemoSamples;
+  options.shards = kDemoShards;
+  options.out = tmp.string();
+  options.format = ShardFormat::kMfs;
+  tbb::task_arena arena;
+  options.arena = &arena;
+  options.progress = ProgressPrinter("maskfeed-server: synthesizing the demo dataset, shards");
+  if (absl::Status s = SynthesizeDataset(options); !s.ok()) return s;
+  std::filesystem::rename(tmp, dir, ec);
+  if (ec) {
+    std::filesystem::remove_all(tmp, ec);
+    if (!std::filesystem::exists(dir / "tok_rgb@224")) {  // another server may have won
+      return absl::InternalError(StrCat("cannot move the demo data into ", dir.string()));
+    }
+  }
+  return dir.string();
+}
+
+absl::StatusOr<v1::ServerConfig> ConfigFromFlags(const CliArgs& args, bool* metrics_optional) {
+  v1::ServerConfig config;
+  if (args.Has("config")) {
+    absl::StatusOr<v1::ServerConfig> loaded = LoadServerConfigFile(args.GetString("config"));
+    if (!loaded.ok()) return loaded.status();
+    config = std::move(*loaded);
+  }
+  if (args.Has("data")) {
+    if (args.Has("config")) {
+      return absl::InvalidArgumentError("--data and --config: give one or the other");
+    }
+    v1::DatasetConfig* d = config.add_dataset();
+    d->set_name("default");
+    d->set_path(args.GetString("data"));
+    d->set_preset(args.GetString("preset", "4m-7"));
+  } else if (args.Has("preset") && args.Has("config")) {
+    return absl::InvalidArgumentError("--preset goes with --data; a config names its presets");
+  }
+  if (config.dataset_size() == 0) {
+    absl::StatusOr<std::string> demo = EnsureDemoData();
+    if (!demo.ok()) return demo.status();
+    v1::DatasetConfig* d = config.add_dataset();
+    d->set_name(kDemoName);
+    d->set_path(*demo);
+    d->set_preset(args.GetString("preset", "4m-7"));
+  }
+  if (args.Has("skip-corrupt")) {
+    for (v1::DatasetConfig& d : *config.mutable_dataset()) d.set_skip_corrupt_records(true);
+  }
+  const std::vector<std::string> listen = args.GetAll("listen");
+  if (!listen.empty()) {
+    config.clear_listen();
+    for (const std::string& a : listen) config.add_listen(a);
+  }
+  for (auto [flag, setter] :
+       {std::pair<const char*, void (*)(v1::ServerConfig*, uint32_t)>{
+            "threads", [](v1::ServerConfig* c, uint32_t v) { c->set_threads(v); }},
+        {"max-streams",
+         [](v1::ServerConfig* c, uint32_t v) { c->mutable_limits()->set_max_streams(v); }},
+        {"max-batch-size",
+         [](v1::ServerConfig* c, uint32_t v) { c->mutable_limits()->set_max_batch_size(v); }}}) {
+    absl::StatusOr<int64_t> v = args.GetInt(flag, 0, 1, 65536);
+    if (!v.ok()) return v.status();
+    if (*v != 0) setter(&config, static_cast<uint32_t>(*v));
+  }
+  if (args.Has("metrics-listen")) config.set_metrics_listen(args.GetString("metrics-listen"));
+  *metrics_optional = config.metrics_listen().empty();
+  return FinalizeServerConfig(std::move(config));
+}
+
+int Serve(int argc, char** argv) {
+  std::vector<std::string> raw(argv + 1, argv + argc);
+  for (const std::string& a : raw) {
+    if (a == "--help" || a == "-h" || a == "help") {
+      std::cout << kUsage;
+      return kExitOk;
+    }
+  }
+  absl::StatusOr<CliArgs> args = CliArgs::Parse(
+      raw, {"config", "data", "preset", "listen", "threads", "metrics-listen", "max-streams",
+            "max-batch-size"},
+      {"skip-corrupt"});
+  if (!args.ok()) return Fail(args.status(), kExitUsage);
+  if (!args->positional().empty()) {
+    return Fail(absl::InvalidArgumentError(
+                    StrCat("unexpected argument '", args->positional().front(), "'")),
+                kExitUsage);
+  }
+  bool metrics_optional = false;
+  absl::StatusOr<v1::ServerConfig> config = ConfigFromFlags(*args, &metrics_optional);
+  if (!config.ok()) {
+    const bool usage = config.status().code() == absl::StatusCode::kInvalidArgument;
+    return Fail(config.status(), usage ? kExitUsage : kExitFailed);
+  }
+
+  // Signals are routed through Asio before any thread starts, so none of them sees them.
+  boost::asio::io_context io;
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  absl::StatusOr<std::unique_ptr<FeedServer>> server =
+      FeedServer::Start(*config, {.metrics_optional = metrics_optional});
+  if (!server.ok()) return Fail(server.status());
+  const v1::DescribeResponse desc = (*server)->service().Describe();
+  for (const v1::DatasetDescription& d : desc.datasets()) {
+    LogEvent("info", "serving",
+             {{"dataset", d.name()},
+              {"samples", std::to_string(d.num_samples())},
+              {"preset", d.preset()},
+              {"modalities", std::to_string(d.modalities_size())}});
+  }
+  LogEvent("info", "ready", {{"threads", std::to_string(config->threads())},
+                             {"max_streams", std::to_string(config->limits().max_streams())}});
+  int signal_number = 0;
+  signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+    if (!ec) signal_number = signo;
+  });
+  io.run();
+  LogEvent("info", "signal", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  (*server)->Shutdown();
+  return kExitOk;
+}
+
+}  // namespace
+}  // namespace maskfeed
+
+int main(int argc, char** argv) {
+  maskfeed::KeepLargeAllocationsInHeap();
+  return maskfeed::Serve(argc, argv);
+}

@@ -1,0 +1,164 @@
+// maskfeed-server as users run it: a real process, real clients, real signals.
+#include <chrono>
+
+#include "client/cpp/feed_client.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/http_get.h"
+#include "tests/testing/server_fixture.h"
+#include "tests/testing/subprocess.h"
+
+namespace maskfeed {
+namespace {
+
+using ::maskfeed::testing::HttpGet;
+using ::maskfeed::testing::Subprocess;
+using ::maskfeed::testing::TempDir;
+using ::testing::HasSubstr;
+
+constexpr auto kStartTimeout = std::chrono::seconds(60);
+
+class MaskfeedServerTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Subprocess> Spawn(std::vector<std::string> args,
+                                    std::vector<std::string> env = {}) {
+    args.insert(args.begin(), MASKFEED_SERVER_BIN);
+    return std::make_unique<Subprocess>(args, dir_ / ("server-" + std::to_string(++spawned_) + ".log"),
+                                        env);
+  }
+
+  TempDir dir_;
+  int spawned_ = 0;
+};
+
+TEST_F(MaskfeedServerTest, SigtermDuringStreamingExitsZeroAndClientsResume) {
+  testing::SynthSmallDataset(dir_ / "d");
+  const std::string socket = "unix:" + (dir_ / "feed.sock");
+  std::unique_ptr<Subprocess> server =
+      Spawn({"--data", dir_ / "d", "--listen", socket, "--listen", "127.0.0.1:0",
+             "--metrics-listen", "127.0.0.1:0", "--threads", "2"});
+  ASSERT_TRUE(server->WaitForLog("event=ready", kStartTimeout)) << server->log();
+  EXPECT_THAT(server->log(), HasSubstr("event=listening address=" + socket));
+  const std::string metrics = server->LogValue("metrics_listening", "address");
+  EXPECT_EQ(HttpGet(metrics, "/healthz").status, 200);
+
+  v1::StreamBatchesRequest request;
+  request.set_batch_size(16);
+  request.set_seed(2);
+  request.set_encoding(v1::ENCODING_PACKED);
+  BatchReader reader(MakeFeedChannel(socket), request);
+  std::vector<StreamBatch> got;
+  ASSERT_TRUE(testing::ReadBatches(&reader, &got, 3).ok());
+  ASSERT_EQ(got.size(), 3u);
+  server->Signal(SIGTERM);
+  const absl::Status end = testing::ReadBatches(&reader, &got);
+  EXPECT_EQ(end.code(), absl::StatusCode::kUnavailable) << end;
+  EXPECT_EQ(reader.resume_token(), got.back().resume_token);
+  EXPECT_EQ(server->Wait(std::chrono::seconds(10)), 0) << server->log();
+  EXPECT_THAT(server->log(), HasSubstr("event=signal signal=SIGTERM"));
+  EXPECT_THAT(server->log(), HasSubstr("event=stream_close"));
+  EXPECT_THAT(server->log(), HasSubstr("event=shutdown_done"));
+
+  // A fresh server on the same socket path continues the stream exactly.
+  std::unique_ptr<Subprocess> second =
+      Spawn({"--data", dir_ / "d", "--listen", socket, "--metrics-listen", "off"});
+  ASSERT_TRUE(second->WaitForLog("event=ready", kStartTimeout)) << second->log();
+  request.set_resume_token(reader.resume_token());
+  request.set_max_batches(1);
+  BatchReader resumed(MakeFeedChannel(socket), request);
+  absl::StatusOr<std::optional<StreamBatch>> next = resumed.Next();
+  ASSERT_TRUE(next.ok() && next->has_value()) << next.status();
+  EXPECT_EQ((*next)->sequence, got.size());
+  // The same batch an uninterrupted stream gives at that position.
+  v1::StreamBatchesRequest straight = request;
+  straight.clear_resume_token();
+  straight.set_max_batches(got.size() + 1);
+  BatchReader uninterrupted(MakeFeedChannel(socket), straight);
+  std::vector<StreamBatch> all;
+  ASSERT_TRUE(testing::ReadBatches(&uninterrupted, &all).ok());
+  std::optional<StreamBatch> last;
+  if (!all.empty()) last = std::move(all.back());
+  ASSERT_TRUE(last.has_value());
+  EXPECT_TRUE(testing::SameBatch((*next)->batch, last->batch));
+  second->Signal(SIGINT);
+  EXPECT_EQ(second->Wait(std::chrono::seconds(10)), 0);
+}
+
+TEST_F(MaskfeedServerTest, EmbeddedDemoIsSynthesizedOnceIntoTheCache) {
+  const std::string socket = "unix:" + (dir_ / "demo.sock");
+  const std::vector<std::string> env = {"MASKFEED_CACHE_DIR=" + (dir_ / "cache")};
+  for (int run = 0; run < 2; ++run) {
+    std::unique_ptr<Subprocess> server = Spawn({"--listen", socket, "--metrics-listen", "off"}, env);
+    ASSERT_TRUE(server->WaitForLog("event=ready", kStartTimeout)) << server->log();
+    EXPECT_EQ(server->log().find("event=demo_synthesize") != std::string::npos, run == 0)
+        << "run " << run << ": " << server->log();
+    absl::StatusOr<v1::DescribeResponse> d = DescribeFeed(MakeFeedChannel(socket));
+    ASSERT_TRUE(d.ok()) << d.status();
+    ASSERT_EQ(d->datasets_size(), 1);
+    EXPECT_EQ(d->datasets(0).name(), "demo");
+    EXPECT_EQ(d->datasets(0).num_samples(), 20000u);
+    EXPECT_EQ(d->datasets(0).preset(), "4m-7");
+    server->Signal(SIGTERM);
+    EXPECT_EQ(server->Wait(std::chrono::seconds(10)), 0);
+  }
+}
+
+TEST_F(MaskfeedServerTest, BadFlagsAndDataGiveClearErrors) {
+  struct Case {
+    std::vector<std::string> args;
+    int code;
+    std::string text;
+  } cases[] = {
+      {{"--bogus"}, 2, "unknown flag --bogus"},
+      {{"--data", dir_ / "nowhere", "--listen", "unix:" + (dir_ / "x.sock")}, 1, "nowhere"},
+      {{"--data", dir_ / "d", "--listen", "nowhere"}, 2, "listen[0]"},
+      {{"--data", dir_ / "d", "--max-batch-size", "0"}, 2, "--max-batch-size"},
+      {{"--config", dir_ / "missing.textproto"}, 1, "missing.textproto"},
+  };
+  for (const Case& c : cases) {
+    std::unique_ptr<Subprocess> server = Spawn(c.args);
+    EXPECT_EQ(server->Wait(std::chrono::seconds(30)), c.code) << server->log();
+    EXPECT_THAT(server->log(), HasSubstr(c.text));
+  }
+  std::unique_ptr<Subprocess> help = Spawn({"--help"});
+  EXPECT_EQ(help->Wait(std::chrono::seconds(10)), 0);
+  EXPECT_THAT(help->log(), HasSubstr("--metrics-listen"));
+}
+
+TEST_F(MaskfeedServerTest, ServesAConfigFileWithSeveralDatasets) {
+  testing::SynthSmallDataset(dir_ / "a");
+  const std::string socket = "unix:" + (dir_ / "cfg.sock");
+  testing::WriteFile(dir_ / "server.textproto",
+                     "dataset { name: \"a\" path: \"" + (dir_ / "a") + "\" preset: \"4m-7\" }\n"
+                     "dataset { name: \"b\" path: \"" + (dir_ / "a") +
+                         "\" masking { preset: \"4m-7\" input_tokens { max: 64 min: 64 } } }\n"
+                     "mixture { name: \"ab\" component { dataset: \"a\" weight: 1 }"
+                     " component { dataset: \"b\" weight: 1 } }\n"
+                     "listen: \"" + socket + "\"\nmetrics_listen: \"off\"\n"
+                     "limits { max_streams: 2 }\n");
+  std::unique_ptr<Subprocess> server = Spawn({"--config", dir_ / "server.textproto"});
+  ASSERT_TRUE(server->WaitForLog("event=ready", kStartTimeout)) << server->log();
+  absl::StatusOr<v1::DescribeResponse> d = DescribeFeed(MakeFeedChannel(socket));
+  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_EQ(d->datasets_size(), 3);
+  EXPECT_EQ(d->datasets(1).input_tokens(), 64u);
+  EXPECT_EQ(d->limits().max_streams(), 2u);
+  v1::StreamBatchesRequest r;
+  r.set_dataset("ab");
+  r.set_batch_size(8);
+  r.set_max_batches(2);
+  BatchReader reader(MakeFeedChannel(socket), r);
+  for (int i = 0; i < 2; ++i) {
+    absl::StatusOr<std::optional<StreamBatch>> next = reader.Next();
+    ASSERT_TRUE(next.ok() && next->has_value()) << next.status();
+  }
+  {
+    absl::StatusOr<std::optional<StreamBatch>> end = reader.Next();
+    ASSERT_TRUE(end.ok() && !end->has_value());
+  }
+  server->Signal(SIGTERM);
+  EXPECT_EQ(server->Wait(std::chrono::seconds(10)), 0);
+}
+
+}  // namespace
+}  // namespace maskfeed

@@ -1,0 +1,89 @@
+#include "server/server_config.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/test_util.h"
+
+namespace maskfeed {
+namespace {
+
+using ::maskfeed::testing::Message;
+using ::maskfeed::testing::TempDir;
+using ::maskfeed::testing::WriteFile;
+using ::testing::HasSubstr;
+
+v1::ServerConfig Parse(const std::string& text) {
+  absl::StatusOr<v1::ServerConfig> c = ParseServerConfig(text);
+  EXPECT_TRUE(c.ok()) << c.status();
+  return c.ok() ? *c : v1::ServerConfig();
+}
+
+TEST(ServerConfigTest, FillsDefaults) {
+  absl::StatusOr<v1::ServerConfig> c =
+      FinalizeServerConfig(Parse(R"(dataset { name: "a" path: "/data/a" preset: "4m-7" })"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->listen_size(), 1);
+  EXPECT_EQ(c->listen(0), "127.0.0.1:50051") << "loopback by default, never all interfaces";
+  EXPECT_EQ(c->metrics_listen(), "127.0.0.1:9464");
+  EXPECT_GE(c->threads(), 1u);
+  EXPECT_EQ(c->limits().max_streams(), kDefaultMaxStreams);
+  EXPECT_EQ(c->limits().max_batch_size(), kDefaultMaxBatchSize);
+  EXPECT_EQ(c->dataset(0).masking().preset(), "4m-7");
+}
+
+TEST(ServerConfigTest, ErrorsNameTheField) {
+  struct Case {
+    std::string text, field;
+  } cases[] = {
+      {"", "dataset: at least one"},
+      {R"(dataset { path: "/x" preset: "4m-7" })", "dataset[0].name"},
+      {R"(dataset { name: "a" preset: "4m-7" })", "dataset[0].path"},
+      {R"(dataset { name: "a" path: "/x" })", "dataset[0]: needs a preset"},
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7" }
+          dataset { name: "a" path: "/y" preset: "4m-7" })",
+       "dataset[1].name: 'a' is used twice"},
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7" }
+          mixture { name: "m" component { dataset: "zz" weight: 1 } })",
+       "mixture[0].component[0].dataset: 'zz'"},
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7" }
+          mixture { name: "m" component { dataset: "a" weight: 0 } })",
+       "mixture[0].component[0].weight"},
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7" } listen: "nowhere")", "listen[0]"},
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7" } listen: "h:99999")", "listen[0]"},
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7" } metrics_listen: "unix:/m")",
+       "metrics_listen"},
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7" } limits { max_batch_size: 100000 })",
+       "limits.max_batch_size"},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<v1::ServerConfig> r = FinalizeServerConfig(Parse(c.text));
+    ASSERT_FALSE(r.ok()) << c.text;
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << c.text;
+    EXPECT_THAT(Message(r.status()), HasSubstr(c.field)) << c.text;
+  }
+}
+
+TEST(ServerConfigTest, FileErrorsNameTheFileAndPosition) {
+  TempDir dir;
+  EXPECT_EQ(LoadServerConfigFile(dir / "missing.textproto").status().code(),
+            absl::StatusCode::kNotFound);
+  WriteFile(dir / "bad.textproto", "dataset {\n  name: \"a\"\n  bogus: 1\n}\n");
+  absl::StatusOr<v1::ServerConfig> bad = LoadServerConfigFile(dir / "bad.textproto");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(Message(bad.status()), HasSubstr("bad.textproto"));
+  EXPECT_THAT(Message(bad.status()), HasSubstr("line 3"));
+  EXPECT_THAT(Message(bad.status()), HasSubstr("bogus"));
+}
+
+TEST(ServerConfigTest, ListenAddresses) {
+  EXPECT_TRUE(CheckListenAddress("f", "127.0.0.1:0").ok());
+  EXPECT_TRUE(CheckListenAddress("f", "[::1]:50051").ok());
+  EXPECT_TRUE(CheckListenAddress("f", "unix:/run/x.sock").ok());
+  EXPECT_FALSE(CheckListenAddress("f", "unix:").ok());
+  EXPECT_FALSE(CheckListenAddress("f", ":80").ok());
+  EXPECT_TRUE(IsUnixAddress("unix:/a"));
+  EXPECT_FALSE(IsUnixAddress("localhost:1"));
+}
+
+}  // namespace
+}  // namespace maskfeed
