@@ -1,36 +1,49 @@
 #!/usr/bin/env bash
-# README command 1: installs dependencies, builds, and runs the demo.
-#
-# Today the demo synthesizes a 4M-7-shaped dataset in 4M's tar layout, converts it to the
-# native .mfs format, verifies both, prints what they hold, then streams masked batches from
-# it in-process and prints the throughput. (Once the server lands, the same command starts it
-# on that data and streams batches over gRPC.)
-#   MASKFEED_DEMO_DIR   where the demo data lives (default: .cache/demo)
-#   MASKFEED_DEMO_SAMPLES (default 20000)
+# README command 1: installs dependencies, builds, and runs the demo: maskfeed-server serving
+# its embedded 4m-7 dataset (synthesized into a cache on first start), a streaming client that
+# prints throughput, and a clean shutdown of the server.
+#   MASKFEED_CACHE_DIR  where the demo dataset is cached (default: .cache/maskfeed)
+#   MASKFEED_DEMO_BATCHES  batches per stream (default 300)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
-# Only the two programs: configuring without tests would leave a developer's build/ with stale
-# test binaries.
-BUILD_TARGETS="maskfeed maskfeed-shard" scripts/build.sh
+# Only the programs the demo runs: configuring without tests would leave a developer's build/
+# with stale test binaries.
+BUILD_TARGETS="maskfeed maskfeed-server maskfeed-shard" scripts/build.sh
 
-shard=build/tools/maskfeed-shard
-demo=${MASKFEED_DEMO_DIR:-.cache/demo}
-samples=${MASKFEED_DEMO_SAMPLES:-20000}
-rm -rf "$demo/tar" "$demo/mfs"
-mkdir -p "$demo"
+export MASKFEED_CACHE_DIR=${MASKFEED_CACHE_DIR:-$PWD/.cache/maskfeed}
+batches=${MASKFEED_DEMO_BATCHES:-300}
+run=$(mktemp -d)
+socket="unix:$run/feed.sock"
+server_pid=
+cleanup() {
+  if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then kill "$server_pid"; fi
+  rm -rf "$run"
+}
+trap cleanup EXIT
 
-echo "== synthesize $samples 4m-7 samples (4M tar layout) =="
-"$shard" synth --preset 4m-7 --samples "$samples" --shards 8 --out "$demo/tar"
-echo "== convert to native .mfs shards =="
-"$shard" convert "$demo/tar" "$demo/mfs"
-echo "== verify both =="
-"$shard" verify "$demo/tar"
-"$shard" verify "$demo/mfs"
-echo "== one shard =="
-"$shard" inspect "$demo/mfs/tok_rgb@224/shard-00000.mfs"
-echo "== the dataset =="
-"$shard" inspect "$demo/mfs"
-echo "== stream 4m-7 masked batches from it (in-process, all cores) =="
-build/client/cpp/maskfeed bench --in-process --data "$demo/mfs" --preset 4m-7 --batches 200 --json
+echo "== start maskfeed-server (embedded demo) on $socket =="
+build/server/maskfeed-server --listen "$socket" --metrics-listen 127.0.0.1:0 2> >(tee "$run/server.log" >&2) &
+server_pid=$!
+for _ in $(seq 1200); do
+  grep -q "event=ready" "$run/server.log" 2>/dev/null && break
+  kill -0 "$server_pid" 2>/dev/null || { echo "maskfeed-server failed to start" >&2; exit 1; }
+  sleep 0.1
+done
+grep -q "event=ready" "$run/server.log" || { echo "maskfeed-server did not become ready" >&2; exit 1; }
+
+echo "== what it serves =="
+build/client/cpp/maskfeed describe --address "$socket"
+
+echo "== stream masked batches over gRPC: 1 stream, then 2 (ranks 0 and 1 of 2) =="
+build/client/cpp/maskfeed bench --address "$socket" --streams 1 --batches "$batches"
+build/client/cpp/maskfeed bench --address "$socket" --streams 2 --batches "$batches" --json
+
+echo "== stop the server (SIGTERM: drain streams, exit 0) =="
+kill -TERM "$server_pid"
+status=0
+wait "$server_pid" || status=$?
+server_pid=
+echo "maskfeed-server exited with status $status"
+exit "$status"

@@ -1,5 +1,6 @@
 #include "server/batch_wire.h"
 
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <string>
@@ -48,13 +49,24 @@ size_t PackedSize(const std::vector<int64_t>& values) {
   return n;
 }
 
-// A tensor as it goes on the wire: the plain one, or a packed form of it.
+// A tensor as it goes on the wire: the plain one, or a packed form of it (made by the
+// producer, or here when it was not).
 struct WireTensor {
   const HostTensor* plain = nullptr;
   Packing packing = Packing::kNone;
-  std::string packed;  // data when packing != kNone
+  const std::byte* data = nullptr;  // what `data` carries: into the batch, or into `owned`
+  size_t size = 0;
+  std::string owned;
 
-  size_t data_size() const { return packing == Packing::kNone ? plain->data.size() : packed.size(); }
+  void Use(Packing p, const std::byte* bytes, size_t n) {
+    packing = p;
+    data = bytes;
+    size = n;
+  }
+  void Own(Packing p, std::string bytes) {
+    owned = std::move(bytes);
+    Use(p, reinterpret_cast<const std::byte*>(owned.data()), owned.size());
+  }
 };
 
 size_t TensorSize(const WireTensor& w) {
@@ -62,31 +74,38 @@ size_t TensorSize(const WireTensor& w) {
   size_t n = 0;
   if (t.dtype != DType{}) n += 1 + VarintSize(static_cast<uint64_t>(t.dtype));
   if (!t.shape.empty()) n += FieldSize(PackedSize(t.shape));
-  if (w.data_size() > 0) n += FieldSize(w.data_size());
+  if (w.size > 0) n += FieldSize(w.size);
   if (w.packing != Packing::kNone) n += 1 + VarintSize(static_cast<uint64_t>(w.packing));
   return n;
 }
 
 // The four tensors of a modality in the requested encoding.
 std::array<WireTensor, 4> WireTensors(const ModalityBatch& m, bool packed) {
+  const HostTensor* plain[4] = {&m.tensor, &m.input_mask, &m.target_mask,
+                                &m.decoder_attention_mask};
   std::array<WireTensor, 4> w;
-  w[0].plain = &m.tensor;
-  w[1].plain = &m.input_mask;
-  w[2].plain = &m.target_mask;
-  w[3].plain = &m.decoder_attention_mask;
+  for (int i = 0; i < 4; ++i) {
+    w[i].plain = plain[i];
+    w[i].Use(Packing::kNone, plain[i]->data.data(), plain[i]->data.size());
+  }
   if (!packed) return w;
-  auto use = [](WireTensor* t, Packing packing, std::optional<std::string> data) {
-    if (!data.has_value()) return;
-    t->packing = packing;
-    t->packed = std::move(*data);
-  };
-  use(&w[0], Packing::kUint16, PackUint16(m.tensor));
-  use(&w[1], Packing::kBits, PackBits(m.input_mask));
-  use(&w[2], Packing::kBits, PackBits(m.target_mask));
+  const bool prepacked = std::any_of(m.packed.begin(), m.packed.end(), [](const PackedTensor& p) {
+    return p.packing != Packing::kNone;
+  });
+  if (prepacked) {  // packed while the batch was built, rows hot in cache
+    for (int i = 0; i < 4; ++i) {
+      const PackedTensor& p = m.packed[i];
+      if (p.packing != Packing::kNone) w[i].Use(p.packing, p.data.data(), p.data.size());
+    }
+    return w;
+  }
+  if (std::optional<std::string> ids = PackUint16(m.tensor)) w[0].Own(Packing::kUint16, *ids);
+  if (std::optional<std::string> in = PackBits(m.input_mask)) w[1].Own(Packing::kBits, *in);
+  if (std::optional<std::string> tg = PackBits(m.target_mask)) w[2].Own(Packing::kBits, *tg);
   if (FollowsTargetIndicator(m.decoder_attention_mask, m.target_mask)) {
-    w[3].packing = Packing::kTargetIndicator;
+    w[3].Use(Packing::kTargetIndicator, nullptr, 0);
   } else if (FollowsTargetCountAtFirst(m.decoder_attention_mask, m.target_mask)) {
-    w[3].packing = Packing::kTargetCountAtFirst;
+    w[3].Use(Packing::kTargetCountAtFirst, nullptr, 0);
   }
   return w;
 }
@@ -145,13 +164,13 @@ void PutTensor(SliceWriter* w, uint32_t field, const WireTensor& wt) {
     PutVarint(h, PackedSize(t.shape));
     for (int64_t d : t.shape) PutVarint(h, static_cast<uint64_t>(d));
   }
-  if (wt.data_size() > 0) {
+  if (wt.size > 0) {
     PutTag(h, 3, kLengthDelimited);
-    PutVarint(h, wt.data_size());
-    if (wt.packing == Packing::kNone) {
-      w->AddBytes(t.data.data(), t.data.size());
+    PutVarint(h, wt.size);
+    if (wt.owned.empty()) {
+      w->AddBytes(wt.data, wt.size);
     } else {
-      h->append(wt.packed);
+      h->append(wt.owned);
     }
   }
   if (wt.packing != Packing::kNone) {

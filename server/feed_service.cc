@@ -241,6 +241,7 @@ absl::StatusOr<StreamOptions> FeedService::OptionsFor(
   o.n_repeats = std::max<uint32_t>(1, ov.n_repeats());
   o.epoch_size = ov.epoch_size();
   o.int64_tokens = ov.int64_tokens();
+  o.pack_for_wire = request.encoding() == v1::ENCODING_PACKED;
   return o;
 }
 

@@ -5,6 +5,7 @@
 #ifndef MASKFEED_PIPELINE_BATCH_BATCH_H_
 #define MASKFEED_PIPELINE_BATCH_BATCH_H_
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -82,12 +83,30 @@ struct HostTensor {
   }
 };
 
+// Compact wire forms of a tensor (values of feed.proto's Packing; see tensor_packing.h).
+enum class Packing : uint8_t {
+  kNone = 0,
+  kBits = 1,
+  kUint16 = 2,
+  kTargetCountAtFirst = 3,
+  kTargetIndicator = 4,
+};
+
+// A tensor's compact form, made while the batch is built (streams asked to pack for the
+// wire): `packing` is kNone when some row's values did not allow one.
+struct PackedTensor {
+  Packing packing = Packing::kNone;
+  Buffer data;  // empty for the derived attention forms
+};
+
 struct ModalityBatch {
   std::string name;
   HostTensor tensor;
   HostTensor input_mask;
   HostTensor target_mask;
   HostTensor decoder_attention_mask;
+  // Same order as the four tensors above; all kNone unless the producer packed.
+  std::array<PackedTensor, 4> packed;
 };
 
 struct Batch {

@@ -34,17 +34,14 @@ int32_t CountZeros(const uint8_t* row, int64_t n) {
 }
 
 template <typename T>
-std::optional<std::string> NarrowIds(const T* ids, int64_t count) {
-  std::string out(static_cast<size_t>(count) * 2, '\0');
-  auto* dst = reinterpret_cast<uint16_t*>(out.data());
+bool NarrowIds(const T* ids, int64_t count, uint16_t* out) {
   T bad = 0;
   for (int64_t i = 0; i < count; ++i) {
     // Out-of-range values leave a mark in `bad` instead of a branch in the loop.
     bad |= ids[i] & ~T{0xFFFF};
-    dst[i] = static_cast<uint16_t>(ids[i]);
+    out[i] = static_cast<uint16_t>(ids[i]);
   }
-  if (bad != 0) return std::nullopt;
-  return out;
+  return bad == 0;
 }
 
 }  // namespace
@@ -56,53 +53,95 @@ Matrix AsMatrix(const HostTensor& t) {
   return {rows, t.shape.back()};
 }
 
+bool PackBitsRow(const uint8_t* row, int64_t cols, uint8_t* out) {
+  uint64_t bad = 0;
+  int64_t c = 0;
+  for (; c + 8 <= cols; c += 8) {
+    uint64_t x;
+    std::memcpy(&x, row + c, 8);
+    bad |= x & ~kLowBits;
+    // Byte i's low bit lands on bit 56 + i, with no carries between the partial products.
+    out[c >> 3] = static_cast<uint8_t>((x * kGatherLowBits) >> 56);
+  }
+  if (c < cols) {
+    uint8_t last = 0;
+    for (; c < cols; ++c) {
+      bad |= row[c] & 0xFE;
+      last |= static_cast<uint8_t>((row[c] & 1) << (c & 7));
+    }
+    out[(cols - 1) >> 3] = last;
+  }
+  return bad == 0;
+}
+
+bool PackUint16Row(const int32_t* row, int64_t cols, uint16_t* out) {
+  return NarrowIds(row, cols, out);
+}
+
+bool RowFollowsTargetCountAtFirst(const int32_t* attention, const uint8_t* target_mask,
+                                  int64_t cols) {
+  const int64_t first = FirstZero(target_mask, cols);
+  // Every value but the first target's is 0: two plain loops, so both vectorize.
+  const int64_t skip = first < 0 ? cols : first;
+  int32_t others = 0;
+  for (int64_t c = 0; c < skip; ++c) others |= attention[c];
+  for (int64_t c = skip + 1; c < cols; ++c) others |= attention[c];
+  if (others != 0) return false;
+  return first < 0 || attention[first] == CountZeros(target_mask, cols);
+}
+
+bool RowFollowsTargetIndicator(const int32_t* attention, const uint8_t* target_mask,
+                               int64_t cols) {
+  // In blocks, to give up early on image rows (whose first target holds a count) while the
+  // loop over a block still vectorizes.
+  constexpr int64_t kBlock = 32;
+  int64_t c = 0;
+  for (; c + kBlock <= cols; c += kBlock) {
+    int32_t diff = 0;
+    for (int64_t i = c; i < c + kBlock; ++i) {
+      diff |= attention[i] ^ static_cast<int32_t>(target_mask[i] == 0);
+    }
+    if (diff != 0) return false;
+  }
+  int32_t diff = 0;
+  for (; c < cols; ++c) diff |= attention[c] ^ static_cast<int32_t>(target_mask[c] == 0);
+  return diff == 0;
+}
+
 std::optional<std::string> PackBits(const HostTensor& mask) {
   if (mask.dtype != DType::kUInt8) return std::nullopt;
   const Matrix m = AsMatrix(mask);
   const int64_t row_bytes = BytesPerRow(m.cols);
   std::string out(static_cast<size_t>(m.rows * row_bytes), '\0');
-  const uint8_t* src = mask.as<uint8_t>();
-  uint64_t bad = 0;
   for (int64_t r = 0; r < m.rows; ++r) {
-    const uint8_t* row = src + r * m.cols;
-    auto* dst = reinterpret_cast<uint8_t*>(out.data()) + r * row_bytes;
-    int64_t c = 0;
-    for (; c + 8 <= m.cols; c += 8) {
-      uint64_t x;
-      std::memcpy(&x, row + c, 8);
-      bad |= x & ~kLowBits;
-      // Byte i's low bit lands on bit 56 + i, with no carries between the partial products.
-      dst[c >> 3] = static_cast<uint8_t>((x * kGatherLowBits) >> 56);
-    }
-    for (; c < m.cols; ++c) {
-      bad |= row[c] & 0xFE;
-      dst[c >> 3] |= static_cast<uint8_t>((row[c] & 1) << (c & 7));
+    if (!PackBitsRow(mask.as<uint8_t>() + r * m.cols, m.cols,
+                     reinterpret_cast<uint8_t*>(out.data()) + r * row_bytes)) {
+      return std::nullopt;
     }
   }
-  if (bad != 0) return std::nullopt;
   return out;
 }
 
 std::optional<std::string> PackUint16(const HostTensor& ids) {
   const Matrix m = AsMatrix(ids);
-  if (ids.dtype == DType::kInt32) return NarrowIds(ids.as<int32_t>(), m.rows * m.cols);
-  if (ids.dtype == DType::kInt64) return NarrowIds(ids.as<int64_t>(), m.rows * m.cols);
-  return std::nullopt;
+  const int64_t count = m.rows * m.cols;
+  std::string out(static_cast<size_t>(count) * 2, '\0');
+  auto* dst = reinterpret_cast<uint16_t*>(out.data());
+  bool fits = false;
+  if (ids.dtype == DType::kInt32) fits = NarrowIds(ids.as<int32_t>(), count, dst);
+  if (ids.dtype == DType::kInt64) fits = NarrowIds(ids.as<int64_t>(), count, dst);
+  if (!fits) return std::nullopt;
+  return out;
 }
 
 bool FollowsTargetCountAtFirst(const HostTensor& attention, const HostTensor& target_mask) {
   if (!IsAttentionMaskPair(attention, target_mask)) return false;
   const Matrix m = AsMatrix(attention);
-  const int32_t* a = attention.as<int32_t>();
-  const uint8_t* t = target_mask.as<uint8_t>();
   for (int64_t r = 0; r < m.rows; ++r) {
-    const int32_t* arow = a + r * m.cols;
-    const uint8_t* trow = t + r * m.cols;
-    const int64_t first = FirstZero(trow, m.cols);
-    int32_t others = 0;
-    for (int64_t c = 0; c < m.cols; ++c) others |= c == first ? 0 : arow[c];
-    if (others != 0) return false;
-    if (first >= 0 && arow[first] != CountZeros(trow, m.cols)) return false;
+    if (!RowFollowsTargetCountAtFirst(attention.as<int32_t>() + r * m.cols,
+                                      target_mask.as<uint8_t>() + r * m.cols, m.cols)) {
+      return false;
+    }
   }
   return true;
 }
@@ -110,16 +149,94 @@ bool FollowsTargetCountAtFirst(const HostTensor& attention, const HostTensor& ta
 bool FollowsTargetIndicator(const HostTensor& attention, const HostTensor& target_mask) {
   if (!IsAttentionMaskPair(attention, target_mask)) return false;
   const Matrix m = AsMatrix(attention);
-  const int32_t* a = attention.as<int32_t>();
-  const uint8_t* t = target_mask.as<uint8_t>();
-  for (int64_t r = 0; r < m.rows; ++r) {  // a row at a time, to give up early
-    int32_t diff = 0;
-    for (int64_t c = r * m.cols; c < (r + 1) * m.cols; ++c) {
-      diff |= a[c] ^ static_cast<int32_t>(t[c] == 0);
+  for (int64_t r = 0; r < m.rows; ++r) {
+    if (!RowFollowsTargetIndicator(attention.as<int32_t>() + r * m.cols,
+                                   target_mask.as<uint8_t>() + r * m.cols, m.cols)) {
+      return false;
     }
-    if (diff != 0) return false;
   }
   return true;
+}
+
+// ---- Packing while a batch is built ----
+
+namespace {
+
+// PackingState::row_fits bits.
+constexpr uint8_t kIdsFit = 1, kInputBitsFit = 2, kTargetBitsFit = 4, kIndicatorFits = 8,
+                  kCountAtFirstFits = 16;
+
+// Token ids are packable when they are integers laid out (batch, length); during production
+// an int64 tensor still holds int32 values (the collator widens them at the end).
+bool PackableIds(const HostTensor& t) {
+  return (t.dtype == DType::kInt32 || t.dtype == DType::kInt64) && t.shape.size() == 2;
+}
+
+}  // namespace
+
+void BeginPacking(Batch* batch, BufferPool* pool, PackingState* state) {
+  state->row_fits.assign(batch->modalities.size(),
+                         std::vector<uint8_t>(static_cast<size_t>(batch->size), 0));
+  for (ModalityBatch& m : batch->modalities) {
+    const Matrix mask = AsMatrix(m.input_mask);
+    if (PackableIds(m.tensor)) {
+      m.packed[0].data = pool->Get(static_cast<size_t>(mask.rows * mask.cols) * 2);
+    }
+    m.packed[1].data = pool->Get(static_cast<size_t>(mask.rows * BytesPerRow(mask.cols)));
+    m.packed[2].data = pool->Get(static_cast<size_t>(mask.rows * BytesPerRow(mask.cols)));
+  }
+}
+
+void PackRow(Batch* batch, int64_t row, PackingState* state) {
+  for (size_t i = 0; i < batch->modalities.size(); ++i) {
+    ModalityBatch& m = batch->modalities[i];
+    const int64_t cols = AsMatrix(m.input_mask).cols;
+    const int64_t bytes = BytesPerRow(cols);
+    const uint8_t* target = m.target_mask.as<uint8_t>() + row * cols;
+    const int32_t* attention = m.decoder_attention_mask.as<int32_t>() + row * cols;
+    uint8_t fits = 0;
+    if (PackableIds(m.tensor) &&
+        PackUint16Row(m.tensor.as<int32_t>() + row * cols, cols,
+                      reinterpret_cast<uint16_t*>(m.packed[0].data.data()) + row * cols)) {
+      fits |= kIdsFit;
+    }
+    if (PackBitsRow(m.input_mask.as<uint8_t>() + row * cols, cols,
+                    reinterpret_cast<uint8_t*>(m.packed[1].data.data()) + row * bytes)) {
+      fits |= kInputBitsFit;
+    }
+    if (PackBitsRow(target, cols,
+                    reinterpret_cast<uint8_t*>(m.packed[2].data.data()) + row * bytes)) {
+      fits |= kTargetBitsFit;
+    }
+    if (m.decoder_attention_mask.dtype == DType::kInt32 && (fits & kTargetBitsFit)) {
+      // A row follows at most one rule unless it has no more than one target; sequences
+      // follow the first, images the second.
+      if (RowFollowsTargetIndicator(attention, target, cols)) {
+        fits |= kIndicatorFits;
+        if (CountZeros(target, cols) <= 1) fits |= kCountAtFirstFits;
+      } else if (RowFollowsTargetCountAtFirst(attention, target, cols)) {
+        fits |= kCountAtFirstFits;
+      }
+    }
+    state->row_fits[i][static_cast<size_t>(row)] = fits;
+  }
+}
+
+void FinishPacking(Batch* batch, const PackingState& state) {
+  for (size_t i = 0; i < batch->modalities.size(); ++i) {
+    uint8_t all = 0xFF;
+    for (uint8_t f : state.row_fits[i]) all &= f;
+    std::array<PackedTensor, 4>& p = batch->modalities[i].packed;
+    p[0].packing = (all & kIdsFit) ? Packing::kUint16 : Packing::kNone;
+    p[1].packing = (all & kInputBitsFit) ? Packing::kBits : Packing::kNone;
+    p[2].packing = (all & kTargetBitsFit) ? Packing::kBits : Packing::kNone;
+    p[3].packing = (all & kIndicatorFits)      ? Packing::kTargetIndicator
+                   : (all & kCountAtFirstFits) ? Packing::kTargetCountAtFirst
+                                               : Packing::kNone;
+    for (PackedTensor& t : p) {
+      if (t.packing == Packing::kNone) t.data = Buffer();
+    }
+  }
 }
 
 absl::Status UnpackBits(std::string_view packed, Matrix shape, uint8_t* out) {

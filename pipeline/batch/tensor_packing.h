@@ -16,20 +16,33 @@
 
 namespace maskfeed {
 
-// Values of v1::Packing.
-enum class Packing : uint8_t {
-  kNone = 0,
-  kBits = 1,
-  kUint16 = 2,
-  kTargetCountAtFirst = 3,
-  kTargetIndicator = 4,
-};
-
 // Rows and columns of a tensor seen as (product of leading dims, last dim).
 struct Matrix {
   int64_t rows = 0, cols = 0;
 };
 Matrix AsMatrix(const HostTensor& t);
+
+// One row at a time (what producers call on each row right after masking it, while it is in
+// cache). Each returns whether the row's values allow the form; `out` holds the packed row
+// when they do: ceil(cols / 8) bytes for bits, `cols` uint16 for ids.
+bool PackBitsRow(const uint8_t* row, int64_t cols, uint8_t* out);
+bool PackUint16Row(const int32_t* row, int64_t cols, uint16_t* out);
+bool RowFollowsTargetCountAtFirst(const int32_t* attention, const uint8_t* target_mask,
+                                  int64_t cols);
+bool RowFollowsTargetIndicator(const int32_t* attention, const uint8_t* target_mask,
+                               int64_t cols);
+
+// Packs rows [begin, end) of every tensor of `m` into m->packed (allocated from `pool` for the
+// whole batch on first use by BeginPacking) and records per row whether each form fits.
+// BeginPacking before the rows, FinishPacking after all of them (it settles each tensor's
+// form). Rows may be packed concurrently.
+struct PackingState {
+  // Per modality, per row: bit i set = form i of the row's tensors fits (see .cc).
+  std::vector<std::vector<uint8_t>> row_fits;
+};
+void BeginPacking(Batch* batch, BufferPool* pool, PackingState* state);
+void PackRow(Batch* batch, int64_t row, PackingState* state);
+void FinishPacking(Batch* batch, const PackingState& state);
 
 // A uint8 tensor of 0s and 1s, each row in ceil(cols / 8) bytes, least significant bit first.
 std::optional<std::string> PackBits(const HostTensor& mask);

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "oneapi/tbb/parallel_for.h"
+#include "pipeline/batch/tensor_packing.h"
 #include "pipeline/base/strings.h"
 
 namespace maskfeed {
@@ -26,13 +27,16 @@ BatchProducer::BatchProducer(std::shared_ptr<const MixtureSource> source, Mixtur
       metrics_(std::move(metrics)),
       // Enough for the batches a stream has in flight (queue, consumer, one being built).
       buffers_(BufferPool::Create(kPooledBatches * options.batch_size * collator_.RowBytes() *
-                                  (options.int64_tokens ? 2 : 1))) {}
+                                  (options.int64_tokens ? 2 : 1) *
+                                  (options.pack_for_wire ? 5 : 4) / 4)) {}
 
 absl::StatusOr<Batch> BatchProducer::Produce(uint64_t index) {
   Batch batch = collator_.Allocate(options_.batch_size, buffers_.get());
   batch.samples.resize(options_.batch_size);
   batch.datasets.resize(options_.batch_size);
   std::vector<absl::Status> errors(options_.batch_size);
+  PackingState packing;
+  if (options_.pack_for_wire) BeginPacking(&batch, buffers_.get(), &packing);
   auto rows = [&](const tbb::blocked_range<uint32_t>& range) {
     RowScratch& scratch = scratch_.local();
     // Plan every row of the range first and prefetch what they will read, so the reads of
@@ -43,6 +47,7 @@ absl::StatusOr<Batch> BatchProducer::Produce(uint64_t index) {
     }
     for (uint32_t r = range.begin(); r != range.end(); ++r) {
       errors[r] = ProduceRow(batch, index, r, &scratch.planned[r - range.begin()], &scratch);
+      if (options_.pack_for_wire) PackRow(&batch, r, &packing);
     }
   };
   arena_->execute([&] {
@@ -52,6 +57,7 @@ absl::StatusOr<Batch> BatchProducer::Produce(uint64_t index) {
   for (const absl::Status& s : errors) {  // the first failing row, whatever the threads did
     if (!s.ok()) return s;
   }
+  if (options_.pack_for_wire) FinishPacking(&batch, packing);
   collator_.Finish(&batch);
   return batch;
 }

@@ -30,6 +30,9 @@ struct ProducerOptions {
   uint64_t seed = 0;
   CorruptRecordPolicy on_corrupt = CorruptRecordPolicy::kFail;
   bool int64_tokens = false;
+  // Also make each tensor's compact wire form (ModalityBatch::packed), row by row while the
+  // row is in cache.
+  bool pack_for_wire = false;
 };
 
 class BatchProducer {

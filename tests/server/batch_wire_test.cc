@@ -34,12 +34,13 @@ class BatchWireTest : public ::testing::Test {
   }
 
   // The first `n` batches of a stream (the same every call).
-  std::vector<StreamBatch> Batches(int n, bool int64 = false) {
+  std::vector<StreamBatch> Batches(int n, bool int64 = false, bool pack = false) {
     StreamOptions o;
     o.batch_size = 16;
     o.seed = 5;
     o.max_batches = static_cast<uint64_t>(n);
     o.int64_tokens = int64;
+    o.pack_for_wire = pack;
     tbb::task_arena arena(2);
     absl::StatusOr<std::unique_ptr<Stream>> stream = Stream::Open(source_, o, &arena);
     EXPECT_TRUE(stream.ok());
@@ -89,6 +90,22 @@ TEST_F(BatchWireTest, PackedBatchesExpandToTheSameBytesInAQuarterOfTheSpace) {
       absl::StatusOr<Batch> expanded = ExpandBatch(parsed, pool.get());
       ASSERT_TRUE(expanded.ok()) << expanded.status();
       EXPECT_TRUE(SameBatch(*expanded, b[i].batch)) << "batch " << i << " int64 " << int64;
+    }
+  }
+}
+
+TEST_F(BatchWireTest, BatchesPackedWhileBuiltEncodeToTheSameBytes) {
+  for (bool int64 : {false, true}) {
+    std::vector<StreamBatch> prepacked = Batches(3, int64, /*pack=*/true);
+    std::vector<StreamBatch> plain = Batches(3, int64);
+    for (size_t i = 0; i < plain.size(); ++i) {
+      for (const ModalityBatch& m : prepacked[i].batch.modalities) {
+        for (const PackedTensor& p : m.packed) EXPECT_NE(p.packing, Packing::kNone) << m.name;
+      }
+      EXPECT_TRUE(SameBatch(prepacked[i].batch, plain[i].batch)) << "packing leaves tensors be";
+      EXPECT_EQ(Flatten(EncodeBatch(std::move(prepacked[i]), true)),
+                Flatten(EncodeBatch(std::move(plain[i]), true)))
+          << "batch " << i << " int64 " << int64;
     }
   }
 }

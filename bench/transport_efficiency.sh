@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Transport efficiency: the pipeline in-process against the same pipeline behind
+# maskfeed-server over a Unix socket and loopback TCP (1 and 2 streams, batch 128, packed and
+# plain encodings), and a plain Unix-socket copy of the same bytes between two processes (the
+# transport's ceiling here), all in one run. Prints one JSON line per measurement, then a
+# summary line with the ratios the README quotes.
+#   bench/transport_efficiency.sh DATA_DIR [BATCHES]
+set -euo pipefail
+data=${1:?usage: bench/transport_efficiency.sh DATA_DIR [BATCHES]}
+batches=${2:-300}
+build=${BUILD_DIR:-build}
+threads=$(nproc)
+work=$(mktemp -d)
+trap 'kill "$server" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+field() { grep -o "\"$1\": [0-9.]*" | tail -1 | awk '{print $2}'; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+"$build/server/maskfeed-server" --data "$data" --threads "$threads" --metrics-listen off \
+  --listen "unix:$work/feed.sock" --listen 127.0.0.1:0 2>"$work/server.log" &
+server=$!
+for _ in $(seq 600); do grep -q "event=ready" "$work/server.log" && break; sleep 0.1; done
+grep -q "event=ready" "$work/server.log" || { cat "$work/server.log" >&2; exit 1; }
+tcp=$(grep -o "event=listening address=127.0.0.1:[0-9]*" "$work/server.log" | cut -d= -f3)
+
+declare -A sps bps wire
+for streams in 1 2; do
+  line=$("$build/client/cpp/maskfeed" bench --in-process --data "$data" --threads "$threads" \
+    --streams "$streams" --batches "$batches" --json 2>/dev/null | tail -1)
+  echo "$line"
+  sps[inproc-$streams]=$(field samples_per_s <<<"$line")
+  for address in "unix:$work/feed.sock" "$tcp"; do
+    kind=tcp; [[ $address == unix:* ]] && kind=unix
+    for encoding in packed plain; do
+      before=$(cpu_ticks "$server")
+      line=$("$build/client/cpp/maskfeed" bench --address "$address" --streams "$streams" \
+        --batches "$batches" --encoding "$encoding" --json 2>/dev/null | tail -1)
+      after=$(cpu_ticks "$server")
+      echo "${line%\}}, \"transport\": \"$kind\", \"server_cpu_s\": $(awk -v t=$((after - before)) 'BEGIN {print t / 100}')}"
+      sps[$kind-$encoding-$streams]=$(field samples_per_s <<<"$line")
+      bps[$kind-$encoding-$streams]=$(field bytes_per_s <<<"$line")
+      wire[$kind-$encoding-$streams]=$(field wire_bytes_per_s <<<"$line")
+    done
+  done
+  line=$("$build/bench/maskfeed-bench-socket" --streams "$streams" --messages "$batches")
+  echo "$line"
+  sps[socket-$streams]=$(field bytes_per_s <<<"$line")
+done
+
+awk -v ip1="${sps[inproc-1]}" -v ip2="${sps[inproc-2]}" \
+    -v up1="${sps[unix-packed-1]}" -v up2="${sps[unix-packed-2]}" \
+    -v ul1="${sps[unix-plain-1]}" -v ul2="${sps[unix-plain-2]}" \
+    -v tp1="${sps[tcp-packed-1]}" -v tp2="${sps[tcp-packed-2]}" \
+    -v ub1="${bps[unix-packed-1]}" -v ub2="${bps[unix-packed-2]}" \
+    -v lw1="${wire[unix-plain-1]}" -v lw2="${wire[unix-plain-2]}" \
+    -v s1="${sps[socket-1]}" -v s2="${sps[socket-2]}" -v c="$(nproc)" 'BEGIN {
+  printf "{\"bench\": \"transport_efficiency\", \"threads\": %d, ", c
+  printf "\"unix_packed_over_in_process\": [%.2f, %.2f], ", up1 / ip1, up2 / ip2
+  printf "\"unix_plain_over_in_process\": [%.2f, %.2f], ", ul1 / ip1, ul2 / ip2
+  printf "\"tcp_packed_over_in_process\": [%.2f, %.2f], ", tp1 / ip1, tp2 / ip2
+  printf "\"unix_packed_tensor_bytes_over_socket\": [%.2f, %.2f], ", ub1 / s1, ub2 / s2
+  printf "\"unix_plain_wire_bytes_over_socket\": [%.2f, %.2f], ", lw1 / s1, lw2 / s2
+  printf "\"socket_bytes_per_s\": [%.0f, %.0f], \"cores\": %d}\n", s1, s2, c
+}'
