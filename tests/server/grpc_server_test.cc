@@ -9,7 +9,6 @@
 #include "gmock/gmock.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
-#include "pipeline/masking/masking_config.h"
 #include "pipeline/shard/shard_reader.h"
 #include "server/feed_server.h"
 #include "tests/testing/http_get.h"
@@ -59,27 +58,13 @@ class GrpcServerTest : public ::testing::TestWithParam<Transport> {
   // The same stream computed in-process, without gRPC.
   std::vector<StreamBatch> InProcess(uint64_t max_batches, uint32_t rank = 0,
                                      uint32_t world_size = 1) {
-    absl::StatusOr<std::unique_ptr<Dataset>> dataset = Dataset::Open(dir_ / "d");
-    EXPECT_TRUE(dataset.ok());
-    absl::StatusOr<std::shared_ptr<const StreamSource>> source = StreamSource::Create(
-        std::shared_ptr<const Dataset>(std::move(*dataset)), *PresetMaskingConfig("4m-7"));
-    EXPECT_TRUE(source.ok());
     StreamOptions o;
     o.batch_size = 16;
     o.seed = 9;
     o.max_batches = max_batches;
     o.rank = rank;
     o.world_size = world_size;
-    tbb::task_arena arena(1);
-    absl::StatusOr<std::unique_ptr<Stream>> stream = Stream::Open(*source, o, &arena);
-    EXPECT_TRUE(stream.ok());
-    std::vector<StreamBatch> out;
-    while (true) {
-      absl::StatusOr<std::optional<StreamBatch>> next = (*stream)->Next();
-      if (!next.ok() || !next->has_value()) break;
-      out.push_back(std::move(**next));
-    }
-    return out;
+    return testing::InProcessBatches(dir_ / "d", o);
   }
 
   // Every batch of a stream until it ends; its final status in *end.

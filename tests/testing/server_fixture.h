@@ -6,6 +6,7 @@
 #include <string>
 
 #include "client/cpp/feed_client.h"
+#include "pipeline/masking/masking_config.h"
 #include "gtest/gtest.h"
 #include "maskfeed/v1/server_config.pb.h"
 #include "pipeline/batch/batch.h"
@@ -71,6 +72,26 @@ inline ::testing::AssertionResult SameBatch(const Batch& a, const Batch& b) {
     return ::testing::AssertionFailure() << "row provenance differs";
   }
   return ::testing::AssertionSuccess();
+}
+
+// The batches of a stream over `root` (preset 4m-7) computed in-process, without gRPC: what
+// a server must deliver for the same request.
+inline std::vector<StreamBatch> InProcessBatches(const std::string& root, const StreamOptions& o) {
+  absl::StatusOr<std::unique_ptr<Dataset>> dataset = Dataset::Open(root);
+  EXPECT_TRUE(dataset.ok()) << dataset.status();
+  absl::StatusOr<std::shared_ptr<const StreamSource>> source = StreamSource::Create(
+      std::shared_ptr<const Dataset>(std::move(*dataset)), *PresetMaskingConfig("4m-7"));
+  EXPECT_TRUE(source.ok()) << source.status();
+  tbb::task_arena arena(1);
+  absl::StatusOr<std::unique_ptr<Stream>> stream = Stream::Open(*source, o, &arena);
+  EXPECT_TRUE(stream.ok()) << stream.status();
+  std::vector<StreamBatch> out;
+  while (stream.ok()) {
+    absl::StatusOr<std::optional<StreamBatch>> next = (*stream)->Next();
+    if (!next.ok() || !next->has_value()) break;
+    out.push_back(std::move(**next));
+  }
+  return out;
 }
 
 // Appends up to `limit` batches of `reader` to `got`; the stream's end: OK when it ended

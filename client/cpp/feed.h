@@ -1,0 +1,83 @@
+// A trainer's view of a maskfeed stream: batches in order, fetched ahead by a background
+// thread, surviving servers that go away. On UNAVAILABLE (a server shutting down, killed, or
+// unreachable) or RESOURCE_EXHAUSTED (a full server) the feed reconnects — to the next
+// address of its list, with exponential backoff — and resumes from the token of the last
+// batch it received, so the sequence the caller sees has no gap and no repeat.
+//
+//   FeedOptions options;
+//   options.addresses = {"unix:/run/maskfeed/feed.sock", "10.0.0.7:50051"};
+//   options.request.set_batch_size(128);
+//   options.request.set_resume_token(checkpoint.token);  // or empty: from the start
+//   std::unique_ptr<Feed> feed = Feed::Open(options);
+//   while (auto batch = feed->Next(); batch.ok() && batch->has_value()) {
+//     train((*batch)->batch);
+//     checkpoint.token = feed->state();
+//   }
+#ifndef MASKFEED_CLIENT_CPP_FEED_H_
+#define MASKFEED_CLIENT_CPP_FEED_H_
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "client/cpp/feed_client.h"
+#include "pipeline/stream/bounded_queue.h"
+
+namespace maskfeed {
+
+struct FeedOptions {
+  static constexpr uint32_t kDefaultPrefetch = 2;
+
+  // Servers serving the same dataset and config, tried in order (and round again).
+  std::vector<std::string> addresses;
+  // The stream; its resume_token says where to start, its max_batches how many to deliver.
+  v1::StreamBatchesRequest request;
+  // Batches received ahead of the caller.
+  uint32_t prefetch = kDefaultPrefetch;
+  // Backoff between reconnection attempts: doubles from `initial_backoff` up to `max_backoff`.
+  std::chrono::milliseconds initial_backoff{50};
+  std::chrono::milliseconds max_backoff{2000};
+  // Gives up (Next() returns the last error) after this long without receiving a batch.
+  std::chrono::milliseconds reconnect_timeout{60000};
+};
+
+class Feed {
+ public:
+  // INVALID_ARGUMENT without addresses. Connection problems surface from Next().
+  static absl::StatusOr<std::unique_ptr<Feed>> Open(FeedOptions options);
+  ~Feed();  // stops the background thread and its call
+
+  // The next batch; nullopt after request.max_batches. Errors that reconnecting cannot fix
+  // (INVALID_ARGUMENT, NOT_FOUND, DATA_LOSS, or the reconnect timeout) end the feed.
+  absl::StatusOr<std::optional<StreamBatch>> Next();
+  // The token resuming right after the last batch Next() returned (what to checkpoint).
+  const std::string& state() const { return state_; }
+  // Connections opened so far (1 + reconnections), for logs and tests.
+  int connections() const;
+
+ private:
+  explicit Feed(FeedOptions options);
+  void Run();
+  // Sleeps `d` unless stopped; false when stopped.
+  bool Sleep(std::chrono::milliseconds d);
+
+  const FeedOptions options_;
+  BoundedQueue<absl::StatusOr<std::optional<StreamBatch>>> queue_;
+  std::string state_;  // consumer side
+  bool ended_ = false;  // consumer side
+
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;          // guarded by mu_
+  BatchReader* reader_ = nullptr;  // guarded by mu_: the call in progress, to cancel it
+  int connections_ = 0;            // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace maskfeed
+
+#endif  // MASKFEED_CLIENT_CPP_FEED_H_
