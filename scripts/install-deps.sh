@@ -7,6 +7,8 @@ packages=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libtbb-dev libzstd-dev libboost-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  python3 python3-grpcio python3-protobuf python3-numpy python3-pytest python3-venv
+  python3-torch
 )
 
 sudo=()

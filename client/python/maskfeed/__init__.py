@@ -1,0 +1,17 @@
+"""maskfeed: stream masked 4M-style batches from a maskfeed-server into a training loop.
+
+    import maskfeed
+    feed = maskfeed.Feed("unix:/run/maskfeed/feed.sock", batch_size=128, rank=r, world_size=w,
+                         seed=0, resume=checkpoint.get("feed"), output="torch")
+    for batch in feed:                  # {modality: {tensor, input_mask, target_mask,
+        loss = model(batch)             #              decoder_attention_mask}}
+        checkpoint["feed"] = feed.state()
+
+Needs Debian's python3-grpcio, python3-protobuf and python3-numpy; torch only for
+output="torch" and maskfeed.compaction.
+"""
+
+from maskfeed._feed import Feed, FeedError
+
+__all__ = ["Feed", "FeedError"]
+__version__ = "0.1.0"

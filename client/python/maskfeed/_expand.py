@@ -1,0 +1,106 @@
+"""Turns Batch messages (proto/maskfeed/v1/feed.proto) into 4M-layout dicts of numpy arrays.
+
+Plain tensors become zero-copy views of the message's bytes; packed ones (ENCODING_PACKED)
+are expanded with numpy: bit masks unpacked, uint16 ids widened, decoder attention values
+derived from the target mask by the rule the server checked for every row.
+"""
+
+import numpy as np
+
+from maskfeed.v1 import dataset_pb2, feed_pb2
+
+_DTYPES = {
+    dataset_pb2.DTYPE_INT8: np.dtype("<i1"),
+    dataset_pb2.DTYPE_INT16: np.dtype("<i2"),
+    dataset_pb2.DTYPE_INT32: np.dtype("<i4"),
+    dataset_pb2.DTYPE_INT64: np.dtype("<i8"),
+    dataset_pb2.DTYPE_UINT8: np.dtype("u1"),
+    dataset_pb2.DTYPE_UINT16: np.dtype("<u2"),
+    dataset_pb2.DTYPE_UINT32: np.dtype("<u4"),
+    dataset_pb2.DTYPE_FLOAT16: np.dtype("<f2"),
+    dataset_pb2.DTYPE_FLOAT32: np.dtype("<f4"),
+}
+
+_NAMES = ("tensor", "input_mask", "target_mask", "decoder_attention_mask")
+
+
+class WireError(ValueError):
+    """A tensor whose bytes do not fit its dtype, shape or packing."""
+
+
+def _plain(t, where):
+    dtype = _DTYPES.get(t.dtype)
+    if dtype is None:
+        raise WireError(f"{where}: unknown dtype {t.dtype}")
+    shape = tuple(t.shape)
+    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    if t.packing == feed_pb2.PACKING_NONE:
+        if len(t.data) != count * dtype.itemsize:
+            raise WireError(f"{where}: {len(t.data)} bytes for {count} values of {dtype}")
+        return np.frombuffer(t.data, dtype=dtype).reshape(shape)
+    if t.packing == feed_pb2.PACKING_BITS:
+        cols = shape[-1]
+        row_bytes = (cols + 7) // 8
+        packed = np.frombuffer(t.data, dtype=np.uint8)
+        if packed.size * cols != count * row_bytes or packed.size % row_bytes:
+            raise WireError(f"{where}: {packed.size} bit-packed bytes for shape {shape}")
+        bits = np.unpackbits(packed.reshape(-1, row_bytes), axis=1, count=cols,
+                             bitorder="little")
+        return bits.reshape(shape).astype(dtype, copy=False)
+    if t.packing == feed_pb2.PACKING_UINT16:
+        ids = np.frombuffer(t.data, dtype="<u2")
+        if ids.size != count:
+            raise WireError(f"{where}: {ids.size} uint16 ids for {count} values")
+        return ids.astype(dtype).reshape(shape)
+    raise WireError(f"{where}: packing {t.packing} cannot stand alone")
+
+
+def _derived(t, target_mask, where):
+    """Decoder attention values from the (expanded) target mask."""
+    shape = tuple(t.shape)
+    if target_mask.shape != shape:
+        raise WireError(f"{where}: shape {shape} does not match target_mask {target_mask.shape}")
+    targets = target_mask == 0
+    if t.packing == feed_pb2.PACKING_TARGET_INDICATOR:
+        return targets.astype(np.int32)
+    # PACKING_TARGET_COUNT_AT_FIRST: the count at each row's first target, 0 elsewhere.
+    flat = targets.reshape(-1, shape[-1])
+    out = np.zeros(flat.shape, dtype=np.int32)
+    counts = flat.sum(axis=1, dtype=np.int32)
+    rows = np.nonzero(counts)[0]
+    out[rows, flat[rows].argmax(axis=1)] = counts[rows]
+    return out.reshape(shape)
+
+
+def batch_to_numpy(batch):
+    """A Batch message as {modality: {tensor, input_mask, target_mask, decoder_attention_mask}}
+    of numpy arrays, masks as bool (True = excluded), in sorted modality order."""
+    out = {}
+    for m in batch.modalities:
+        where = f"batch {batch.sequence}, {m.name}"
+        tensors = {}
+        for name in ("tensor", "input_mask", "target_mask"):
+            tensors[name] = _plain(getattr(m, name), f"{where}.{name}")
+        dam = m.decoder_attention_mask
+        if dam.packing in (feed_pb2.PACKING_TARGET_INDICATOR,
+                           feed_pb2.PACKING_TARGET_COUNT_AT_FIRST):
+            tensors["decoder_attention_mask"] = _derived(dam, tensors["target_mask"],
+                                                         f"{where}.decoder_attention_mask")
+        else:
+            tensors["decoder_attention_mask"] = _plain(dam, f"{where}.decoder_attention_mask")
+        for name in ("input_mask", "target_mask"):
+            tensors[name] = tensors[name].view(np.bool_)
+        out[m.name] = {name: tensors[name] for name in _NAMES}
+    return out
+
+
+def numpy_to_torch(batch):
+    """The same dict with torch tensors sharing the arrays' memory."""
+    import torch  # optional dependency
+
+    def convert(a):
+        if not a.flags.writeable:  # views of message bytes: torch wants writable memory
+            a = a.copy()
+        return torch.from_numpy(a)
+
+    return {mod: {k: convert(v) for k, v in t.items()} for mod, t in batch.items()}

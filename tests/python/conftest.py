@@ -1,0 +1,59 @@
+"""Fixtures for the Python client's tests: a small synthetic dataset and real maskfeed-server
+processes on Unix sockets (binaries from the build, passed by ctest in the environment)."""
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+SERVER_BIN = os.environ.get("MASKFEED_SERVER_BIN", "build/server/maskfeed-server")
+SHARD_BIN = os.environ.get("MASKFEED_SHARD_BIN", "build/tools/maskfeed-shard")
+CLI_BIN = os.environ.get("MASKFEED_BIN", "build/client/cpp/maskfeed")
+SAMPLES = 96
+
+
+@pytest.fixture(scope="session")
+def dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data") / "d"
+    subprocess.run([SHARD_BIN, "synth", "--samples", str(SAMPLES), "--shards", "3",
+                    "--format", "mfs", "--out", str(root)], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return root
+
+
+class Server:
+    def __init__(self, data, socket_path, log_path):
+        self.address = f"unix:{socket_path}"
+        self.log_path = log_path
+        self._log = open(log_path, "wb")
+        self.process = subprocess.Popen(
+            [SERVER_BIN, "--data", str(data), "--listen", self.address, "--metrics-listen", "off",
+             "--threads", "2"], stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while b"event=ready" not in open(log_path, "rb").read():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"maskfeed-server did not start:\n{open(log_path).read()}")
+            time.sleep(0.02)
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        code = self.process.wait(timeout=30)
+        self._log.close()
+        return code
+
+
+@pytest.fixture
+def start_server(dataset, tmp_path):
+    servers = []
+
+    def start(name="feed"):
+        server = Server(dataset, tmp_path / f"{name}.sock", tmp_path / f"{name}.log")
+        servers.append(server)
+        return server
+
+    yield start
+    for s in servers:
+        s.stop(signal.SIGKILL)

@@ -1,0 +1,131 @@
+"""maskfeed.Feed against real servers: the 4M layout (spec §6), mask invariants (spec §8),
+packed == plain, resume from state(), failover to a second server after a SIGKILL, errors."""
+
+import json
+import signal
+import subprocess
+
+import numpy as np
+import pytest
+
+import maskfeed
+from conftest import CLI_BIN
+
+IMAGES = ["tok_clip@224", "tok_depth@224", "tok_normal@224", "tok_rgb@224", "tok_semseg@224"]
+SEQUENCES = ["caption", "det"]
+
+
+def take(feed, n):
+    out = []
+    for _ in range(n):
+        out.append(next(feed))
+    return out
+
+
+def assert_same(a, b):
+    assert list(a) == list(b)
+    for mod in a:
+        for name in a[mod]:
+            assert a[mod][name].dtype == b[mod][name].dtype, (mod, name)
+            np.testing.assert_array_equal(a[mod][name], b[mod][name], err_msg=f"{mod}.{name}")
+
+
+def test_batches_have_the_4m_layout(start_server):
+    server = start_server()
+    with maskfeed.Feed(server.address, batch_size=16, seed=3, output="numpy",
+                       max_batches=2) as feed:
+        batches = list(feed)
+    assert len(batches) == 2
+    batch = batches[0]
+    assert list(batch) == sorted(IMAGES + SEQUENCES)
+    for mod, t in batch.items():
+        assert list(t) == ["tensor", "input_mask", "target_mask", "decoder_attention_mask"]
+        n = 196 if mod in IMAGES else 2 * 256 + 2
+        assert t["tensor"].shape == (16, n) and t["tensor"].dtype == np.int32
+        assert t["input_mask"].shape == (16, n) and t["input_mask"].dtype == np.bool_
+        assert t["target_mask"].shape == (16, n) and t["target_mask"].dtype == np.bool_
+        assert t["decoder_attention_mask"].dtype == np.int32
+
+
+def test_masks_satisfy_the_reference_invariants(start_server):
+    server = start_server()
+    with maskfeed.Feed(server.address, batch_size=32, seed=5, output="numpy",
+                       max_batches=3) as feed:
+        for batch in feed:
+            inputs = sum((~t["input_mask"]).sum(axis=1) for t in batch.values())
+            targets = sum((~t["target_mask"]).sum(axis=1) for t in batch.values())
+            assert (inputs <= 128).all() and (targets <= 128).all()
+            for mod, t in batch.items():
+                inp, tgt = ~t["input_mask"], ~t["target_mask"]
+                dam = t["decoder_attention_mask"]
+                assert not (inp & tgt).any(), f"{mod}: inputs and targets are disjoint"
+                if mod in IMAGES:
+                    # At most one non-zero entry: the target count at the first target.
+                    assert ((dam != 0).sum(axis=1) <= 1).all()
+                    np.testing.assert_array_equal(dam.sum(axis=1), tgt.sum(axis=1))
+                    rows = np.nonzero(tgt.any(axis=1))[0]
+                    assert (dam[rows, tgt[rows].argmax(axis=1)] == tgt[rows].sum(axis=1)).all()
+                else:
+                    np.testing.assert_array_equal(dam, tgt.astype(np.int32))
+                    assert (t["tensor"][~inp & ~tgt] == 0).all(), f"{mod}: PAD elsewhere"
+
+
+def test_packed_and_plain_encodings_agree(start_server):
+    server = start_server()
+    kwargs = dict(batch_size=16, seed=11, output="numpy", max_batches=3)
+    with maskfeed.Feed(server.address, encoding="packed", **kwargs) as packed, \
+            maskfeed.Feed(server.address, encoding="plain", **kwargs) as plain:
+        for a, b in zip(packed, plain):
+            assert_same(a, b)
+
+
+def test_state_resumes_exactly_in_a_new_feed(start_server):
+    server = start_server()
+    with maskfeed.Feed(server.address, batch_size=16, seed=2, output="numpy") as feed:
+        take(feed, 3)
+        state = feed.state()
+    assert isinstance(state, bytes) and state
+    with maskfeed.Feed(server.address, batch_size=16, seed=2, output="numpy",
+                       resume=state) as resumed, \
+            maskfeed.Feed(server.address, batch_size=16, seed=2, output="numpy") as straight:
+        expected = take(straight, 5)[3:]
+        for got, want in zip(take(resumed, 2), expected):
+            assert_same(got, want)
+
+
+def test_killing_the_server_fails_over_without_gap_or_repeat(start_server):
+    first, second = start_server("first"), start_server("second")
+    with maskfeed.Feed([first.address, second.address], batch_size=16, seed=4, prefetch=1,
+                       output="numpy", initial_backoff=0.01) as feed:
+        got = take(feed, 2)
+        first.stop(signal.SIGKILL)
+        got += take(feed, 5)
+        assert feed.connections >= 2
+    with maskfeed.Feed(second.address, batch_size=16, seed=4, output="numpy") as straight:
+        for a, b in zip(got, take(straight, 7)):
+            assert_same(a, b)
+
+
+def test_errors_name_the_field(start_server):
+    server = start_server()
+    with pytest.raises(maskfeed.FeedError) as err:
+        next(iter(maskfeed.Feed(server.address, batch_size=0, output="numpy")))
+    assert err.value.code.name == "INVALID_ARGUMENT"
+    assert "batch_size" in str(err.value)
+    with pytest.raises(maskfeed.FeedError) as err:
+        next(iter(maskfeed.Feed(server.address, batch_size=4, dataset="nope", output="numpy")))
+    assert err.value.code.name == "NOT_FOUND"
+    with pytest.raises(ValueError):
+        maskfeed.Feed(server.address, batch_size=4, output="pandas")
+
+
+def test_cli_bench_json_parses(start_server):
+    server = start_server()
+    out = subprocess.run([CLI_BIN, "bench", "--address", server.address, "--batches", "3",
+                          "--batch-size", "8", "--json"], check=True, capture_output=True,
+                         text=True).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["samples"] == 24
+    for key in ("seconds", "samples_per_s", "bytes_per_s", "batch_latency_ms_p50",
+                "batch_latency_ms_p99"):
+        assert result[key] > 0
