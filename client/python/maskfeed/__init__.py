@@ -11,7 +11,14 @@ Needs Debian's python3-grpcio, python3-protobuf and python3-numpy; torch only fo
 output="torch" and maskfeed.compaction.
 """
 
-from maskfeed._feed import Feed, FeedError
-
 __all__ = ["Feed", "FeedError"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # Loaded on first use, so that maskfeed.compaction and maskfeed.cuda_compaction work
+    # where grpc is not installed (a GPU box checking the kernel).
+    if name in __all__:
+        from maskfeed import _feed
+        return getattr(_feed, name)
+    raise AttributeError(f"module 'maskfeed' has no attribute {name!r}")
