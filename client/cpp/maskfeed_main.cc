@@ -3,6 +3,8 @@
 //   maskfeed bench [--address A] [--streams N] [--batches M] [--batch-size B] [--seed S] [--json]
 //   maskfeed bench --in-process --data DIR [--preset 4m-7 | --config FILE] [--threads N] ...
 //   maskfeed describe [--address A] [--json]
+//   maskfeed fetch --out DIR [--batches N] ...      (batches as .npz files)
+//   maskfeed preview --out FILE.svg [--rows R] ...  (a picture of one batch's masks)
 //
 // `bench` runs N concurrent streams (ranks 0..N-1 of N), one consumer thread each, over gRPC
 // (one connection per stream) or, with --in-process, straight from the pipeline; after a
@@ -16,16 +18,21 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <tuple>
 #include <vector>
 
 #include "client/cpp/feed_client.h"
+#include "client/cpp/mask_preview.h"
+#include "client/cpp/npz_writer.h"
 #include "google/protobuf/util/json_util.h"
 #include "oneapi/tbb/task_arena.h"
 #include "pipeline/base/strings.h"
@@ -54,6 +61,17 @@ commands:
       Defaults: preset 4m-7, threads = cores.
   describe [--address A] [--json]
       What a server serves: datasets, modalities, shapes, dtypes, limits.
+  fetch --out DIR [--address A] [--dataset NAME] [--batches N] [--batch-size B] [--seed S]
+        [--rank R --world-size W] [--resume FILE]
+      Writes N batches as DIR/batch-SEQUENCE.npz (numpy.load: "<modality>/tensor",
+      ".../input_mask", ".../target_mask", ".../decoder_attention_mask", "sequence",
+      "resume_token", "samples", "datasets") and DIR/resume_token to continue from.
+      Defaults: 1 batch of 128.
+  preview --out FILE.svg [--address A] [--dataset NAME] [--batch-size B] [--rows R]
+          [--seed S] [--rank R --world-size W] [--resume FILE]
+      Draws the masks of the first R samples (default 4) of one batch (default 8 samples):
+      each image modality's token grid and each sequence's positions, coloured as encoder
+      input, decoder target or neither.
 )";
 
 int Fail(const absl::Status& status, int code = kExitFailed) {
@@ -312,6 +330,136 @@ int Bench(const std::vector<std::string>& argv) {
   return BenchGrpc(*args, *flags);
 }
 
+// The StreamBatchesRequest of fetch / preview, from their flags.
+absl::StatusOr<v1::StreamBatchesRequest> RequestFromFlags(const CliArgs& args,
+                                                          int64_t default_batch_size) {
+  v1::StreamBatchesRequest r;
+  r.set_dataset(args.GetString("dataset"));
+  absl::StatusOr<int64_t> batch_size =
+      args.GetInt("batch-size", default_batch_size, 1, StreamOptions::kMaxBatchSize);
+  absl::StatusOr<int64_t> seed = args.GetInt("seed", 0, 0, INT64_MAX);
+  absl::StatusOr<int64_t> world = args.GetInt("world-size", 1, 1, 1 << 20);
+  absl::StatusOr<int64_t> rank = args.GetInt("rank", 0, 0, (1 << 20) - 1);
+  for (const absl::Status& st : {batch_size.status(), seed.status(), world.status(), rank.status()}) {
+    if (!st.ok()) return st;
+  }
+  r.set_batch_size(static_cast<uint32_t>(*batch_size));
+  r.set_seed(static_cast<uint64_t>(*seed));
+  r.set_world_size(static_cast<uint32_t>(*world));
+  r.set_rank(static_cast<uint32_t>(*rank));
+  r.set_encoding(v1::ENCODING_PACKED);
+  if (args.Has("resume")) {
+    std::ifstream in(args.GetString("resume"), std::ios::binary);
+    if (!in) return absl::NotFoundError(StrCat("--resume: cannot read ", args.GetString("resume")));
+    std::stringstream token;
+    token << in.rdbuf();
+    r.set_resume_token(token.str());
+  }
+  return r;
+}
+
+int Fetch(const std::vector<std::string>& argv) {
+  absl::StatusOr<CliArgs> args = CliArgs::Parse(
+      argv, {"address", "dataset", "batches", "batch-size", "seed", "rank", "world-size",
+             "resume", "out"});
+  if (!args.ok()) return Fail(args.status(), kExitUsage);
+  const std::string out = args->GetString("out");
+  if (out.empty()) return Fail(absl::InvalidArgumentError("--out DIR is required"), kExitUsage);
+  absl::StatusOr<int64_t> batches = args->GetInt("batches", 1, 1, 1 << 20);
+  if (!batches.ok()) return Fail(batches.status(), kExitUsage);
+  absl::StatusOr<v1::StreamBatchesRequest> request = RequestFromFlags(*args, 128);
+  if (!request.ok()) {
+    return Fail(request.status(), request.status().code() == absl::StatusCode::kNotFound
+                                      ? kExitFailed : kExitUsage);
+  }
+  request->set_max_batches(static_cast<uint64_t>(*batches));
+  std::error_code ec;
+  std::filesystem::create_directories(out, ec);
+  if (ec) return Fail(absl::InternalError(StrCat("cannot create ", out, ": ", ec.message())));
+  const std::string address = args->GetString("address", kDefaultAddress);
+  BatchReader reader(MakeFeedChannel(address), *request);
+  auto progress = ProgressPrinter("fetch: batches written");
+  for (int64_t i = 0; i < *batches; ++i) {
+    absl::StatusOr<std::optional<StreamBatch>> next = reader.Next();
+    if (!next.ok()) {
+      return Fail(absl::Status(next.status().code(),
+                               StrCat(address, ": ", ToStd(next.status().message()))));
+    }
+    if (!next->has_value()) break;
+    const StreamBatch& b = **next;
+    NpzWriter npz;
+    for (const ModalityBatch& m : b.batch.modalities) {
+      for (auto [name, t] : {std::pair{"tensor", &m.tensor}, std::pair{"input_mask", &m.input_mask},
+                             std::pair{"target_mask", &m.target_mask},
+                             std::pair{"decoder_attention_mask", &m.decoder_attention_mask}}) {
+        npz.Add(StrCat(m.name, "/", name), t->dtype, t->shape, t->data.data());
+      }
+    }
+    const int64_t sequence = static_cast<int64_t>(b.sequence);
+    npz.Add("sequence", DType::kInt64, {}, &sequence);
+    npz.Add("resume_token", DType::kUInt8, {static_cast<int64_t>(b.resume_token.size())},
+            b.resume_token.data());
+    std::vector<int64_t> samples(b.batch.samples.begin(), b.batch.samples.end());
+    npz.Add("samples", DType::kInt64, {static_cast<int64_t>(samples.size())}, samples.data());
+    npz.Add("datasets", DType::kUInt32, {static_cast<int64_t>(b.batch.datasets.size())},
+            b.batch.datasets.data());
+    char name[32];
+    std::snprintf(name, sizeof(name), "batch-%06llu.npz", static_cast<unsigned long long>(b.sequence));
+    if (absl::Status st = npz.Write((std::filesystem::path(out) / name).string()); !st.ok()) {
+      return Fail(st);
+    }
+    progress(static_cast<size_t>(i + 1), static_cast<size_t>(*batches));
+  }
+  std::ofstream token(std::filesystem::path(out) / "resume_token", std::ios::binary | std::ios::trunc);
+  token.write(reader.resume_token().data(), static_cast<std::streamsize>(reader.resume_token().size()));
+  if (!token) return Fail(absl::InternalError(StrCat("cannot write ", out, "/resume_token")));
+  std::printf("fetched into %s (resume with --resume %s/resume_token)\n", out.c_str(), out.c_str());
+  return kExitOk;
+}
+
+int Preview(const std::vector<std::string>& argv) {
+  absl::StatusOr<CliArgs> args = CliArgs::Parse(
+      argv, {"address", "dataset", "batch-size", "seed", "rank", "world-size", "resume", "rows",
+             "out"});
+  if (!args.ok()) return Fail(args.status(), kExitUsage);
+  const std::string out = args->GetString("out");
+  if (out.empty()) return Fail(absl::InvalidArgumentError("--out FILE.svg is required"), kExitUsage);
+  absl::StatusOr<int64_t> rows = args->GetInt("rows", 4, 1, 1024);
+  if (!rows.ok()) return Fail(rows.status(), kExitUsage);
+  absl::StatusOr<v1::StreamBatchesRequest> request = RequestFromFlags(*args, 8);
+  if (!request.ok()) return Fail(request.status(), kExitUsage);
+  request->set_max_batches(1);
+  const std::string address = args->GetString("address", kDefaultAddress);
+  std::shared_ptr<grpc::Channel> channel = MakeFeedChannel(address);
+  absl::StatusOr<v1::DescribeResponse> desc = DescribeFeed(channel);
+  if (!desc.ok()) {
+    return Fail(absl::Status(desc.status().code(), StrCat(address, ": ", ToStd(desc.status().message()))));
+  }
+  std::vector<v1::ModalityLayout> layouts;
+  for (const v1::DatasetDescription& d : desc->datasets()) {
+    if (request->dataset().empty() ? layouts.empty() : d.name() == request->dataset()) {
+      layouts.assign(d.modalities().begin(), d.modalities().end());
+    }
+  }
+  BatchReader reader(channel, *request);
+  absl::StatusOr<std::optional<StreamBatch>> next = reader.Next();
+  if (!next.ok() || !next->has_value()) {
+    const absl::Status st = next.ok() ? absl::InternalError("the server sent no batch") : next.status();
+    return Fail(absl::Status(st.code(), StrCat(address, ": ", ToStd(st.message()))));
+  }
+  const std::string title =
+      StrCat("maskfeed ", request->dataset().empty() ? desc->datasets(0).name() : request->dataset(),
+             ": batch ", (*next)->sequence, ", seed ", request->seed(), ", rank ", request->rank(),
+             "/", request->world_size());
+  const std::string svg = RenderMaskPreview((*next)->batch, layouts, static_cast<int>(*rows), title);
+  std::ofstream file(out, std::ios::binary | std::ios::trunc);
+  file << svg;
+  if (!file) return Fail(absl::InternalError(StrCat("cannot write ", out)));
+  std::printf("wrote %s (%lld samples)\n", out.c_str(),
+              static_cast<long long>(std::min<int64_t>(*rows, (*next)->batch.size)));
+  return kExitOk;
+}
+
 int Describe(const std::vector<std::string>& argv) {
   absl::StatusOr<CliArgs> args = CliArgs::Parse(argv, {"address"}, {"json"});
   if (!args.ok()) return Fail(args.status(), kExitUsage);
@@ -358,5 +506,5 @@ int Describe(const std::vector<std::string>& argv) {
 int main(int argc, char** argv) {
   maskfeed::KeepLargeAllocationsInHeap();
   using namespace maskfeed;
-  return DispatchCommand(argc, argv, "maskfeed", kUsage, {{"bench", Bench}, {"describe", Describe}});
+  return DispatchCommand(argc, argv, "maskfeed", kUsage, {{"bench", Bench}, {"describe", Describe}, {"fetch", Fetch}, {"preview", Preview}});
 }

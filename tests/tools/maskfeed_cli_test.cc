@@ -50,6 +50,15 @@ TEST_F(MaskfeedCliTest, BenchErrorsSayWhatIsWrong) {
   EXPECT_THAT(err_, HasSubstr("--threads only applies with --in-process"));
   EXPECT_EQ(Run(MASKFEED_BIN, "bench --encoding zip"), 2);
   EXPECT_THAT(err_, HasSubstr("--encoding"));
+  EXPECT_EQ(Run(MASKFEED_BIN, "fetch --batches 1"), 2);
+  EXPECT_THAT(err_, HasSubstr("--out DIR is required"));
+  EXPECT_EQ(Run(MASKFEED_BIN, StrCat("fetch --address 127.0.0.1:1 --out ", dir_ / "f")), 1);
+  EXPECT_THAT(err_, HasSubstr("127.0.0.1:1"));
+  EXPECT_EQ(Run(MASKFEED_BIN, StrCat("preview --address 127.0.0.1:1 --out ", dir_ / "p.svg")), 1);
+  EXPECT_THAT(err_, HasSubstr("127.0.0.1:1"));
+  EXPECT_EQ(Run(MASKFEED_BIN, StrCat("fetch --resume ", dir_ / "nothing", " --out ", dir_ / "f")),
+            1);
+  EXPECT_THAT(err_, HasSubstr("--resume: cannot read"));
   EXPECT_EQ(Run(MASKFEED_BIN, "bench --in-process --data x --preset 4m-99"), 2);
   EXPECT_THAT(err_, HasSubstr("unknown preset '4m-99'"));
 }
