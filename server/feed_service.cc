@@ -70,6 +70,8 @@ absl::StatusOr<std::optional<StreamBatch>> FeedStream::Next() {
     return absl::UnavailableError(
         "the server is shutting down; reconnect with the resume token of the last batch");
   };
+  // A stream that has delivered all it was asked for ends normally, draining or not.
+  if (max_batches_ != 0 && batches_ == max_batches_) return std::optional<StreamBatch>();
   if (service_->draining()) return unavailable();
   absl::StatusOr<std::optional<StreamBatch>> next = stream_->Next();
   if (!next.ok()) {
@@ -341,7 +343,8 @@ absl::StatusOr<std::unique_ptr<FeedStream>> FeedService::OpenStream(
               {"message", std::string(ToStd(stream.status().message()))}});
     return stream.status();
   }
-  std::unique_ptr<FeedStream> feed(new FeedStream(this, id, std::move(*stream)));
+  std::unique_ptr<FeedStream> feed(
+      new FeedStream(this, id, std::move(*stream), options->max_batches));
   if (draining_) feed->stream_->Cancel();
   live_.insert(feed.get());
   opened_ += 1;

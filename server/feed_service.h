@@ -48,12 +48,15 @@ class FeedStream {
 
  private:
   friend class FeedService;
-  FeedStream(FeedService* service, std::string id, std::unique_ptr<Stream> stream)
-      : service_(service), id_(std::move(id)), stream_(std::move(stream)) {}
+  FeedStream(FeedService* service, std::string id, std::unique_ptr<Stream> stream,
+             uint64_t max_batches)
+      : service_(service), id_(std::move(id)), stream_(std::move(stream)),
+        max_batches_(max_batches) {}
 
   FeedService* const service_;
   const std::string id_;
   std::unique_ptr<Stream> stream_;
+  const uint64_t max_batches_;  // 0 = endless
   const std::chrono::steady_clock::time_point opened_ = std::chrono::steady_clock::now();
   uint64_t batches_ = 0, samples_ = 0, bytes_ = 0;
   std::atomic<bool> cancelled_{false};

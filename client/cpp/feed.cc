@@ -58,6 +58,10 @@ void Feed::Run() {
   std::chrono::milliseconds backoff = options_.initial_backoff;
   Clock::time_point last_progress = Clock::now();
   while (true) {
+    if (limit != 0 && received == limit) {  // a server may end with an error after the last
+      queue_.Push(std::optional<StreamBatch>());
+      return;
+    }
     v1::StreamBatchesRequest request = options_.request;
     request.set_resume_token(token);
     if (limit != 0) request.set_max_batches(limit - received);

@@ -177,6 +177,18 @@ TEST_F(FeedServiceTest, ShutdownEndsStreamsWithUnavailableAndRefusesNewOnes) {
   EXPECT_THAT(service_->RenderPrometheus(), HasSubstr("maskfeed_server_draining 1"));
 }
 
+TEST_F(FeedServiceTest, AStreamThatDeliveredItsMaxBatchesEndsNormallyWhileDraining) {
+  v1::StreamBatchesRequest r = Request();
+  r.set_max_batches(2);
+  absl::StatusOr<std::unique_ptr<FeedStream>> s = service_->OpenStream(r, "t");
+  ASSERT_TRUE(s.ok());
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE((*s)->Next().ok());
+  service_->BeginShutdown();
+  absl::StatusOr<std::optional<StreamBatch>> end = (*s)->Next();
+  ASSERT_TRUE(end.ok()) << end.status() << ": a client would otherwise reconnect for nothing";
+  EXPECT_FALSE(end->has_value());
+}
+
 TEST_F(FeedServiceTest, CancelledStreamReportsCancelled) {
   absl::StatusOr<std::unique_ptr<FeedStream>> s = service_->OpenStream(Request(), "t");
   ASSERT_TRUE(s.ok());

@@ -141,6 +141,9 @@ class Feed:
         last_progress = time.monotonic()
         options = [("grpc.max_receive_message_length", -1), ("grpc.use_local_subchannel_pool", 1)]
         while not self._stop.is_set():
+            if limit and received == limit:  # a server may end with an error after the last
+                self._put(_END)
+                return
             address = self._addresses[index]
             index = (index + 1) % len(self._addresses)
             request = feed_pb2.StreamBatchesRequest()
