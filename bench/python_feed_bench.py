@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""The Python client's throughput: N concurrent maskfeed.Feed streams (ranks 0..N-1 of N)
-consumed by one thread each, 2 warm-up batches per stream excluded. Prints one JSON line.
+"""The Python client's throughput: N concurrent maskfeed.Feed streams (ranks 0..N-1 of N),
+each consumed in its own process as trainer ranks are (--threads: threads of one process
+instead), 2 warm-up batches per stream excluded. Prints one JSON line.
 
     PYTHONPATH=build/client/python /usr/bin/python3 bench/python_feed_bench.py \
         --address unix:/tmp/feed.sock [--streams 1] [--batches 200] [--batch-size 128] \
@@ -9,6 +10,7 @@ consumed by one thread each, 2 warm-up batches per stream excluded. Prints one J
 
 import argparse
 import json
+import multiprocessing
 import os
 import threading
 import time
@@ -26,7 +28,11 @@ def main():
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--output", choices=["numpy", "torch"], default="numpy")
     p.add_argument("--encoding", choices=["packed", "plain"], default="packed")
+    p.add_argument("--threads", action="store_true",
+                   help="consume the streams on threads of one process (shares the GIL)")
     args = p.parse_args()
+    if not args.threads and args.streams > 1:
+        return by_processes(args)
 
     feeds = [maskfeed.Feed(args.address, batch_size=args.batch_size, rank=r,
                            world_size=args.streams, output=args.output, encoding=args.encoding,
@@ -60,6 +66,39 @@ def main():
                       "samples": sum(samples), "seconds": round(seconds, 4),
                       "samples_per_s": round(sum(samples) / seconds),
                       "bytes_per_s": round(sum(nbytes) / seconds), "cores": os.cpu_count()}))
+
+
+def _one_rank(args, rank, warm, results):
+    feed = maskfeed.Feed(args.address, batch_size=args.batch_size, rank=rank,
+                         world_size=args.streams, output=args.output, encoding=args.encoding,
+                         max_batches=args.batches + WARMUP)
+    for _ in range(WARMUP):
+        next(feed)
+    warm.wait()
+    start, samples = time.monotonic(), 0
+    for batch in feed:
+        samples += len(next(iter(batch.values()))["tensor"])
+    results.put((samples, time.monotonic() - start))
+    feed.close()
+
+
+def by_processes(args):
+    ctx = multiprocessing.get_context("spawn")
+    warm, results = ctx.Barrier(args.streams), ctx.Queue()
+    procs = [ctx.Process(target=_one_rank, args=(args, r, warm, results))
+             for r in range(args.streams)]
+    for proc in procs:
+        proc.start()
+    runs = [results.get() for _ in procs]
+    for proc in procs:
+        proc.join()
+    samples = sum(n for n, _ in runs)
+    seconds = max(t for _, t in runs)
+    print(json.dumps({"bench": "python_feed", "address": args.address, "streams": args.streams,
+                      "processes": args.streams, "output": args.output,
+                      "encoding": args.encoding, "batch_size": args.batch_size,
+                      "batches": args.batches, "samples": samples, "seconds": round(seconds, 4),
+                      "samples_per_s": round(samples / seconds), "cores": os.cpu_count()}))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ are expanded with numpy: bit masks unpacked, uint16 ids widened, decoder attenti
 derived from the target mask by the rule the server checked for every row.
 """
 
+import math
+
 import numpy as np
 
 from maskfeed.v1 import dataset_pb2, feed_pb2
@@ -33,20 +35,22 @@ def _plain(t, where):
     if dtype is None:
         raise WireError(f"{where}: unknown dtype {t.dtype}")
     shape = tuple(t.shape)
-    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    count = math.prod(shape)
     if t.packing == feed_pb2.PACKING_NONE:
         if len(t.data) != count * dtype.itemsize:
             raise WireError(f"{where}: {len(t.data)} bytes for {count} values of {dtype}")
         return np.frombuffer(t.data, dtype=dtype).reshape(shape)
     if t.packing == feed_pb2.PACKING_BITS:
+        if dtype != np.uint8:
+            raise WireError(f"{where}: bit-packed {dtype}")
         cols = shape[-1]
         row_bytes = (cols + 7) // 8
         packed = np.frombuffer(t.data, dtype=np.uint8)
-        if packed.size * cols != count * row_bytes or packed.size % row_bytes:
+        if packed.size != count // cols * row_bytes:
             raise WireError(f"{where}: {packed.size} bit-packed bytes for shape {shape}")
         bits = np.unpackbits(packed.reshape(-1, row_bytes), axis=1, count=cols,
                              bitorder="little")
-        return bits.reshape(shape).astype(dtype, copy=False)
+        return bits.reshape(shape)
     if t.packing == feed_pb2.PACKING_UINT16:
         ids = np.frombuffer(t.data, dtype="<u2")
         if ids.size != count:
@@ -89,6 +93,8 @@ def batch_to_numpy(batch):
         else:
             tensors["decoder_attention_mask"] = _plain(dam, f"{where}.decoder_attention_mask")
         for name in ("input_mask", "target_mask"):
+            if tensors[name].dtype != np.uint8:
+                raise WireError(f"{where}.{name}: masks must be uint8")
             tensors[name] = tensors[name].view(np.bool_)
         out[m.name] = {name: tensors[name] for name in _NAMES}
     return out
