@@ -125,9 +125,9 @@ class SliceWriter {
     }
     Flush();
     auto* owner = new std::shared_ptr<const StreamBatch>(batch_);
-    slices_.emplace_back(const_cast<std::byte*>(data), size,
-                         [](void* p) { delete static_cast<std::shared_ptr<const StreamBatch>*>(p); },
-                         owner);
+    slices_.emplace_back(
+        const_cast<std::byte*>(data), size,
+        [](void* p) { delete static_cast<std::shared_ptr<const StreamBatch>*>(p); }, owner);
   }
 
   grpc::ByteBuffer Finish() {
@@ -140,8 +140,8 @@ class SliceWriter {
   void Flush() {
     if (head_.empty()) return;
     auto* owned = new std::string(std::move(head_));
-    slices_.emplace_back(owned->data(), owned->size(),
-                         [](void* p) { delete static_cast<std::string*>(p); }, owned);
+    slices_.emplace_back(
+        owned->data(), owned->size(), [](void* p) { delete static_cast<std::string*>(p); }, owned);
     head_ = std::string();
   }
 

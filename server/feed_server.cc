@@ -32,8 +32,8 @@ absl::Status PrepareUnixSocket(const std::string& address) {
   struct stat st;
   if (::lstat(path.c_str(), &st) != 0) return absl::OkStatus();
   if (!S_ISSOCK(st.st_mode)) {
-    return absl::AlreadyExistsError(StrCat("listen ", address, ": ", path,
-                                           " exists and is not a socket"));
+    return absl::AlreadyExistsError(
+        StrCat("listen ", address, ": ", path, " exists and is not a socket"));
   }
   sockaddr_un sun{};
   sun.sun_family = AF_UNIX;
@@ -60,7 +60,7 @@ std::string WithPort(const std::string& address, int port) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<FeedServer>> FeedServer::Start(const v1::ServerConfig& config,
-                                                               FeedServerOptions options) {
+                                                              FeedServerOptions options) {
   std::unique_ptr<FeedServer> s(new FeedServer());
   s->config_ = config;
   s->arena_ = std::make_unique<tbb::task_arena>(static_cast<int>(config.threads()));
@@ -108,10 +108,10 @@ absl::StatusOr<std::unique_ptr<FeedServer>> FeedServer::Start(const v1::ServerCo
 
   if (config.metrics_listen() != "off") {
     FeedService* feed = s->service_.get();
-    absl::StatusOr<std::unique_ptr<HttpEndpoint>> http = HttpEndpoint::Start(
-        &s->io_, config.metrics_listen(),
-        HttpHandlers{.metrics = [feed] { return feed->RenderPrometheus(); },
-                     .healthy = [feed] { return !feed->draining(); }});
+    absl::StatusOr<std::unique_ptr<HttpEndpoint>> http =
+        HttpEndpoint::Start(&s->io_, config.metrics_listen(),
+                            HttpHandlers{.metrics = [feed] { return feed->RenderPrometheus(); },
+                                         .healthy = [feed] { return !feed->draining(); }});
     if (http.ok()) {
       s->http_ = std::move(*http);
     } else if (options.metrics_optional) {
@@ -134,9 +134,7 @@ absl::StatusOr<std::unique_ptr<FeedServer>> FeedServer::Start(const v1::ServerCo
 
 FeedServer::~FeedServer() { Shutdown(); }
 
-std::string FeedServer::metrics_address() const {
-  return http_ != nullptr ? http_->address() : "";
-}
+std::string FeedServer::metrics_address() const { return http_ != nullptr ? http_->address() : ""; }
 
 void FeedServer::Shutdown() {
   std::lock_guard<std::mutex> lock(shutdown_mu_);

@@ -100,8 +100,8 @@ void FeedStream::Cancel() {
 // ---- FeedService ----
 
 absl::StatusOr<std::unique_ptr<FeedService>> FeedService::Create(const v1::ServerConfig& config,
-                                                                  tbb::task_arena* arena,
-                                                                  MetricsRegistry* registry) {
+                                                                 tbb::task_arena* arena,
+                                                                 MetricsRegistry* registry) {
   std::unique_ptr<FeedService> service(new FeedService(config, arena, registry));
   std::vector<Component> opened;
   for (const v1::DatasetConfig& d : config.dataset()) {
@@ -112,21 +112,26 @@ absl::StatusOr<std::unique_ptr<FeedService>> FeedService::Create(const v1::Serve
     options.arena = arena;
     absl::StatusOr<std::unique_ptr<Dataset>> dataset = Dataset::Open(d.path(), options);
     if (!dataset.ok()) return fail(dataset.status());
-    Component c{.name = d.name(), .weight = 1, .dataset = std::move(*dataset),
-                .masking = d.masking(), .source = nullptr};
+    Component c{.name = d.name(),
+                .weight = 1,
+                .dataset = std::move(*dataset),
+                .masking = d.masking(),
+                .source = nullptr};
     absl::StatusOr<std::shared_ptr<const StreamSource>> source =
         StreamSource::Create(c.dataset, c.masking);
     if (!source.ok()) return fail(source.status());
     c.source = std::move(*source);
-    Served served{.name = d.name(), .preset = d.preset(), .components = {c},
+    Served served{.name = d.name(),
+                  .preset = d.preset(),
+                  .components = {c},
                   .mixture = MixtureSource::Single(c.source),
                   .skip_corrupt = d.skip_corrupt_records()};
     service->served_.push_back(std::move(served));
     opened.push_back(std::move(c));
   }
   for (const v1::MixtureConfig& m : config.mixture()) {
-    Served served{.name = m.name(), .preset = "", .components = {}, .mixture = nullptr,
-                  .skip_corrupt = true};
+    Served served{
+        .name = m.name(), .preset = "", .components = {}, .mixture = nullptr, .skip_corrupt = true};
     std::vector<MixtureEntry> entries;
     for (const v1::MixtureComponentRef& ref : m.component()) {
       auto it = std::find_if(opened.begin(), opened.end(),
@@ -211,8 +216,7 @@ absl::StatusOr<StreamOptions> FeedService::OptionsFor(
   const v1::ServerLimits& limits = config_.limits();
   StreamOptions o;
   if (request.batch_size() == 0) {
-    return absl::InvalidArgumentError(
-        StrCat("batch_size: required, 1..", limits.max_batch_size()));
+    return absl::InvalidArgumentError(StrCat("batch_size: required, 1..", limits.max_batch_size()));
   }
   if (request.batch_size() > limits.max_batch_size()) {
     return absl::InvalidArgumentError(StrCat("batch_size: ", request.batch_size(),
@@ -263,8 +267,7 @@ absl::StatusOr<std::shared_ptr<const MixtureSource>> FeedService::SourceFor(
       if (value == 0) continue;
       if (value > room) {
         return absl::InvalidArgumentError(StrCat(field, ": ", value, " exceeds the ", room,
-                                                 " tokens the modalities of '", c.name,
-                                                 "' hold"));
+                                                 " tokens the modalities of '", c.name, "' hold"));
       }
       range->set_max(value);
       range->set_min(value);
@@ -306,12 +309,13 @@ absl::StatusOr<std::unique_ptr<FeedStream>> FeedService::OpenStream(
   if (served == nullptr) {
     std::string names;
     for (const Served& s : served_) StrAppend(&names, names.empty() ? "" : ", ", s.name);
-    return reject(absl::NotFoundError(StrCat("dataset: '", request.dataset(),
-                                             "' is not served here (served: ", names, ")")));
+    return reject(absl::NotFoundError(
+        StrCat("dataset: '", request.dataset(), "' is not served here (served: ", names, ")")));
   }
   absl::StatusOr<StreamOptions> options = OptionsFor(request);
   if (!options.ok()) return reject(options.status());
-  options->on_corrupt = served->skip_corrupt ? CorruptRecordPolicy::kSkip : CorruptRecordPolicy::kFail;
+  options->on_corrupt =
+      served->skip_corrupt ? CorruptRecordPolicy::kSkip : CorruptRecordPolicy::kFail;
   const std::string id = StrCat("s", next_id_++, "-rank", options->rank);
   options->id = id;
   absl::StatusOr<std::shared_ptr<const MixtureSource>> source =
@@ -412,8 +416,7 @@ std::string FeedService::RenderPrometheus() const {
   metric("maskfeed_server_batches_sent_total", "counter", "Batches handed to clients.", batches_);
   metric("maskfeed_server_samples_sent_total", "counter", "Samples handed to clients.", samples_);
   metric("maskfeed_server_bytes_sent_total", "counter", "Tensor bytes handed to clients.", bytes_);
-  metric("maskfeed_server_draining", "gauge", "1 while the server shuts down.",
-         draining_ ? 1 : 0);
+  metric("maskfeed_server_draining", "gauge", "1 while the server shuts down.", draining_ ? 1 : 0);
   return text;
 }
 

@@ -50,7 +50,9 @@ class FeedStream {
   friend class FeedService;
   FeedStream(FeedService* service, std::string id, std::unique_ptr<Stream> stream,
              uint64_t max_batches)
-      : service_(service), id_(std::move(id)), stream_(std::move(stream)),
+      : service_(service),
+        id_(std::move(id)),
+        stream_(std::move(stream)),
         max_batches_(max_batches) {}
 
   FeedService* const service_;

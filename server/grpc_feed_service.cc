@@ -31,7 +31,10 @@ class BatchWriter final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   BatchWriter(GrpcFeedService* owner, grpc::CallbackServerContext* context,
               std::unique_ptr<FeedStream> stream, bool packed)
-      : owner_(owner), context_(context), stream_(std::move(stream)), packed_(packed),
+      : owner_(owner),
+        context_(context),
+        stream_(std::move(stream)),
+        packed_(packed),
         last_token_(stream_->resume_token()) {
     owner_->PumpStarted();
     std::thread([this] { Pump(); }).detach();

@@ -77,7 +77,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 }  // namespace
 
 HttpEndpoint::HttpEndpoint(boost::asio::io_context* io, HttpHandlers handlers)
-    : io_(io), acceptor_(*io), handlers_(std::make_shared<const HttpHandlers>(std::move(handlers))) {}
+    : io_(io),
+      acceptor_(*io),
+      handlers_(std::make_shared<const HttpHandlers>(std::move(handlers))) {}
 
 HttpEndpoint::~HttpEndpoint() {
   beast::error_code ignored;
@@ -85,8 +87,8 @@ HttpEndpoint::~HttpEndpoint() {
 }
 
 absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(boost::asio::io_context* io,
-                                                                   const std::string& address,
-                                                                   HttpHandlers handlers) {
+                                                                  const std::string& address,
+                                                                  HttpHandlers handlers) {
   const size_t colon = address.rfind(':');
   std::string host = address.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {

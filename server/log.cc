@@ -9,8 +9,7 @@ namespace maskfeed {
 namespace {
 
 void AppendValue(std::string* line, const std::string& value) {
-  const bool quote =
-      value.empty() || value.find_first_of(" \t\"=\n") != std::string::npos;
+  const bool quote = value.empty() || value.find_first_of(" \t\"=\n") != std::string::npos;
   if (!quote) {
     *line += value;
     return;

@@ -32,7 +32,8 @@ constexpr char kDemoName[] = "demo";
 // Bump when the demo data's shape changes, so old caches are not reused.
 constexpr char kDemoVersion[] = "4m-7-v1";
 
-constexpr const char* kUsage = R"(usage: maskfeed-server [--config FILE] [--data DIR] [--preset NAME]
+constexpr const char* kUsage =
+    R"(usage: maskfeed-server [--config FILE] [--data DIR] [--preset NAME]
                        [--listen ADDR]... [--threads N] [--metrics-listen ADDR|off]
                        [--max-streams N] [--max-batch-size N] [--skip-corrupt]
 
@@ -82,9 +83,9 @@ absl::StatusOr<std::string> EnsureDemoData() {
   if (std::filesystem::exists(dir / "tok_rgb@224", ec)) return dir.string();
   std::filesystem::create_directories(dir.parent_path(), ec);
   if (ec) {
-    return absl::PermissionDeniedError(
-        StrCat("cannot create the demo cache ", dir.parent_path().string(), ": ", ec.message(),
-               " (set MASKFEED_CACHE_DIR)"));
+    return absl::PermissionDeniedError(StrCat("cannot create the demo cache ",
+                                              dir.parent_path().string(), ": ", ec.message(),
+                                              " (set MASKFEED_CACHE_DIR)"));
   }
   const std::filesystem::path tmp = dir.string() + StrCat(".tmp-", ::getpid());
   std::filesystem::remove_all(tmp, ec);
@@ -145,11 +146,11 @@ absl::StatusOr<v1::ServerConfig> ConfigFromFlags(const CliArgs& args, bool* metr
   }
   for (auto [flag, setter] :
        {std::pair<const char*, void (*)(v1::ServerConfig*, uint32_t)>{
-            "threads", [](v1::ServerConfig* c, uint32_t v) { c->set_threads(v); }},
+            "threads", [](v1::ServerConfig*c, uint32_t v) { c->set_threads(v); }},
         {"max-streams",
-         [](v1::ServerConfig* c, uint32_t v) { c->mutable_limits()->set_max_streams(v); }},
+         [](v1::ServerConfig*c, uint32_t v) { c->mutable_limits()->set_max_streams(v); }},
         {"max-batch-size",
-         [](v1::ServerConfig* c, uint32_t v) { c->mutable_limits()->set_max_batch_size(v); }}}) {
+         [](v1::ServerConfig*c, uint32_t v) { c->mutable_limits()->set_max_batch_size(v); }}}) {
     absl::StatusOr<int64_t> v = args.GetInt(flag, 0, 1, 65536);
     if (!v.ok()) return v.status();
     if (*v != 0) setter(&config, static_cast<uint32_t>(*v));
@@ -167,10 +168,10 @@ int Serve(int argc, char** argv) {
       return kExitOk;
     }
   }
-  absl::StatusOr<CliArgs> args = CliArgs::Parse(
-      raw, {"config", "data", "preset", "listen", "threads", "metrics-listen", "max-streams",
-            "max-batch-size"},
-      {"skip-corrupt"});
+  absl::StatusOr<CliArgs> args = CliArgs::Parse(raw,
+                                                {"config", "data", "preset", "listen", "threads",
+                                                 "metrics-listen", "max-streams", "max-batch-size"},
+                                                {"skip-corrupt"});
   if (!args.ok()) return Fail(args.status(), kExitUsage);
   if (!args->positional().empty()) {
     return Fail(absl::InvalidArgumentError(
@@ -198,8 +199,9 @@ int Serve(int argc, char** argv) {
               {"preset", d.preset()},
               {"modalities", std::to_string(d.modalities_size())}});
   }
-  LogEvent("info", "ready", {{"threads", std::to_string(config->threads())},
-                             {"max_streams", std::to_string(config->limits().max_streams())}});
+  LogEvent("info", "ready",
+           {{"threads", std::to_string(config->threads())},
+            {"max_streams", std::to_string(config->limits().max_streams())}});
   int signal_number = 0;
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (!ec) signal_number = signo;

@@ -24,7 +24,8 @@ bool IsUnixAddress(std::string_view address) { return address.rfind("unix:", 0) 
 
 absl::Status CheckListenAddress(std::string_view field, std::string_view address) {
   if (IsUnixAddress(address)) {
-    if (address.size() <= 5) return absl::InvalidArgumentError(StrCat(field, ": empty socket path"));
+    if (address.size() <= 5)
+      return absl::InvalidArgumentError(StrCat(field, ": empty socket path"));
     return absl::OkStatus();
   }
   const size_t colon = address.rfind(':');
@@ -36,8 +37,7 @@ absl::Status CheckListenAddress(std::string_view field, std::string_view address
   int value = -1;
   auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
   if (ec != std::errc() || end != port.data() + port.size() || value < 0 || value > 65535) {
-    return absl::InvalidArgumentError(
-        StrCat(field, ": '", address, "' has no port in 0..65535"));
+    return absl::InvalidArgumentError(StrCat(field, ": '", address, "' has no port in 0..65535"));
   }
   return absl::OkStatus();
 }
@@ -111,11 +111,13 @@ absl::StatusOr<v1::ServerConfig> FinalizeServerConfig(v1::ServerConfig config) {
   if (l.max_repeats() == 0) l.set_max_repeats(kDefaultMaxRepeats);
   if (l.queue_depth() == 0) l.set_queue_depth(kDefaultServerQueueDepth);
   if (l.shutdown_grace_s() == 0) l.set_shutdown_grace_s(kDefaultShutdownGraceS);
-  if (l.max_streams() > 4096) return absl::InvalidArgumentError("limits.max_streams: must be <= 4096");
+  if (l.max_streams() > 4096)
+    return absl::InvalidArgumentError("limits.max_streams: must be <= 4096");
   if (l.max_batch_size() > 65536) {
     return absl::InvalidArgumentError("limits.max_batch_size: must be <= 65536");
   }
-  if (l.max_repeats() > 1024) return absl::InvalidArgumentError("limits.max_repeats: must be <= 1024");
+  if (l.max_repeats() > 1024)
+    return absl::InvalidArgumentError("limits.max_repeats: must be <= 1024");
   if (l.queue_depth() > 64) return absl::InvalidArgumentError("limits.queue_depth: must be <= 64");
   return config;
 }

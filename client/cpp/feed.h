@@ -67,7 +67,7 @@ class Feed {
 
   const FeedOptions options_;
   BoundedQueue<absl::StatusOr<std::optional<StreamBatch>>> queue_;
-  std::string state_;  // consumer side
+  std::string state_;   // consumer side
   bool ended_ = false;  // consumer side
 
   mutable std::mutex mu_;

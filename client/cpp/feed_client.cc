@@ -1,13 +1,13 @@
 #include "client/cpp/feed_client.h"
 
+#include <cstring>
+#include <tuple>
+
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
 #include "pipeline/base/strings.h"
 #include "pipeline/batch/tensor_packing.h"
-
-#include <cstring>
-#include <tuple>
 
 namespace maskfeed {
 
@@ -58,8 +58,8 @@ absl::Status ExpandTensor(const v1::Tensor& t, const HostTensor* target_mask, Bu
   switch (t.packing()) {
     case v1::PACKING_NONE:
       if (t.data().size() != bytes) {
-        return absl::InvalidArgumentError(
-            StrCat(t.data().size(), " bytes for ", count, " values of ", v1::DType_Name(t.dtype())));
+        return absl::InvalidArgumentError(StrCat(t.data().size(), " bytes for ", count,
+                                                 " values of ", v1::DType_Name(t.dtype())));
       }
       std::memcpy(dst, t.data().data(), bytes);
       return absl::OkStatus();
@@ -75,7 +75,8 @@ absl::Status ExpandTensor(const v1::Tensor& t, const HostTensor* target_mask, Bu
     case v1::PACKING_TARGET_INDICATOR:
       if (out->dtype != DType::kInt32 || target_mask == nullptr ||
           target_mask->shape != out->shape) {
-        return absl::InvalidArgumentError("derived attention values without a matching target_mask");
+        return absl::InvalidArgumentError(
+            "derived attention values without a matching target_mask");
       }
       if (t.packing() == v1::PACKING_TARGET_INDICATOR) {
         DeriveTargetIndicator(target_mask->as<uint8_t>(), m, reinterpret_cast<int32_t*>(dst));
@@ -99,12 +100,11 @@ absl::StatusOr<Batch> ExpandBatch(const v1::Batch& wire, BufferPool* pool) {
     ModalityBatch& m = batch.modalities[static_cast<size_t>(i)];
     m.name = w.name();
     // The target mask first: attention values may derive from it.
-    for (auto [from, to, what] :
-         {std::tuple{&w.target_mask(), &m.target_mask, "target_mask"},
-          std::tuple{&w.tensor(), &m.tensor, "tensor"},
-          std::tuple{&w.input_mask(), &m.input_mask, "input_mask"},
-          std::tuple{&w.decoder_attention_mask(), &m.decoder_attention_mask,
-                     "decoder_attention_mask"}}) {
+    for (auto [from, to, what] : {std::tuple{&w.target_mask(), &m.target_mask, "target_mask"},
+                                  std::tuple{&w.tensor(), &m.tensor, "tensor"},
+                                  std::tuple{&w.input_mask(), &m.input_mask, "input_mask"},
+                                  std::tuple{&w.decoder_attention_mask(), &m.decoder_attention_mask,
+                                             "decoder_attention_mask"}}) {
       if (absl::Status s = ExpandTensor(*from, &m.target_mask, pool, to); !s.ok()) {
         return absl::InvalidArgumentError(
             StrCat("batch ", wire.sequence(), ", ", w.name(), ".", what, ": ", ToStd(s.message())));

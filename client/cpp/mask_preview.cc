@@ -8,11 +8,11 @@
 namespace maskfeed {
 namespace {
 
-constexpr int kImageCell = 6;     // px per image token
-constexpr int kSeqCell = 4;       // px per sequence position
-constexpr int kSeqPerLine = 64;   // sequence positions per strip line
-constexpr int kGap = 18;          // px between blocks
-constexpr int kLabel = 14;        // px of label above blocks
+constexpr int kImageCell = 6;    // px per image token
+constexpr int kSeqCell = 4;      // px per sequence position
+constexpr int kSeqPerLine = 64;  // sequence positions per strip line
+constexpr int kGap = 18;         // px between blocks
+constexpr int kLabel = 14;       // px of label above blocks
 
 const char* Role(uint8_t input_mask, uint8_t target_mask) {
   if (input_mask == 0) return "input";
@@ -23,11 +23,16 @@ const char* Role(uint8_t input_mask, uint8_t target_mask) {
 std::string Escape(const std::string& s) {
   std::string out;
   for (char c : s) {
-    if (c == '<') out += "&lt;";
-    else if (c == '>') out += "&gt;";
-    else if (c == '&') out += "&amp;";
-    else if (c == '"') out += "&quot;";
-    else out += c;
+    if (c == '<')
+      out += "&lt;";
+    else if (c == '>')
+      out += "&gt;";
+    else if (c == '&')
+      out += "&amp;";
+    else if (c == '"')
+      out += "&quot;";
+    else
+      out += c;
   }
   return out;
 }
@@ -40,9 +45,8 @@ struct Block {
 
 }  // namespace
 
-std::string RenderMaskPreview(const Batch& batch,
-                              const std::vector<v1::ModalityLayout>& layouts, int rows,
-                              const std::string& title) {
+std::string RenderMaskPreview(const Batch& batch, const std::vector<v1::ModalityLayout>& layouts,
+                              int rows, const std::string& title) {
   std::vector<Block> blocks;
   for (const ModalityBatch& m : batch.modalities) {
     Block b;
@@ -71,17 +75,21 @@ std::string RenderMaskPreview(const Batch& batch,
   const int height = header + samples * (row_height + kLabel + kGap) + 2 * kLabel;
   std::string svg = StrCat(
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" ",
-      "width=\"", width, "\" height=\"", height, "\" font-family=\"sans-serif\" font-size=\"11\">\n",
+      "width=\"", width, "\" height=\"", height,
+      "\" font-family=\"sans-serif\" font-size=\"11\">\n",
       "<style>.input{fill:#1f77b4}.target{fill:#ff7f0e}.ignored{fill:#dddddd}</style>\n",
       "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n", "<text x=\"", kGap, "\" y=\"",
       kLabel, "\" font-size=\"13\">", Escape(title), "</text>\n");
   // Legend.
   int lx = kGap;
   for (const char* role : {"input", "target", "ignored"}) {
-    StrAppend(&svg, "<rect x=\"", lx, "\" y=\"", kLabel + 6, "\" width=\"10\" height=\"10\" class=\"",
-              role, "\"/><text x=\"", lx + 14, "\" y=\"", kLabel + 15, "\">",
-              std::string(role) == "input" ? "encoder input" :
-              std::string(role) == "target" ? "decoder target" : "neither", "</text>\n");
+    StrAppend(&svg, "<rect x=\"", lx, "\" y=\"", kLabel + 6,
+              "\" width=\"10\" height=\"10\" class=\"", role, "\"/><text x=\"", lx + 14, "\" y=\"",
+              kLabel + 15, "\">",
+              std::string(role) == "input"    ? "encoder input"
+              : std::string(role) == "target" ? "decoder target"
+                                              : "neither",
+              "</text>\n");
     lx += 110;
   }
   for (int r = 0; r < samples; ++r) {

@@ -16,9 +16,8 @@ namespace maskfeed {
 
 // `layouts`: the dataset's modalities from Describe (their type decides grid or strip).
 // Renders min(rows, batch.size) samples.
-std::string RenderMaskPreview(const Batch& batch,
-                              const std::vector<v1::ModalityLayout>& layouts, int rows,
-                              const std::string& title);
+std::string RenderMaskPreview(const Batch& batch, const std::vector<v1::ModalityLayout>& layouts,
+                              int rows, const std::string& title);
 
 }  // namespace maskfeed
 

@@ -172,8 +172,7 @@ absl::StatusOr<BenchResult> Measure(std::vector<NextBatch> streams, int64_t batc
           std::fprintf(stderr, "\rbench: %llu/%llu batches", static_cast<unsigned long long>(done),
                        static_cast<unsigned long long>(total_batches));
         } else if (done * 4 / total_batches != (done - 1) * 4 / total_batches) {
-          std::fprintf(stderr, "bench: %llu/%llu batches\n",
-                       static_cast<unsigned long long>(done),
+          std::fprintf(stderr, "bench: %llu/%llu batches\n", static_cast<unsigned long long>(done),
                        static_cast<unsigned long long>(total_batches));
         }
       }
@@ -222,7 +221,8 @@ void Report(const std::string& mode, const std::string& where, const std::string
       static_cast<long long>(mode == "in-process" ? f.threads : 0),
       static_cast<long long>(f.batch_size), static_cast<long long>(f.batches),
       static_cast<unsigned long long>(r.samples), r.seconds, sps, bps, r.p50, r.p99, rss,
-      r.wire_bytes / r.seconds, encoding.c_str(), std::max(1u, std::thread::hardware_concurrency()));
+      r.wire_bytes / r.seconds, encoding.c_str(),
+      std::max(1u, std::thread::hardware_concurrency()));
 }
 
 int BenchInProcess(const CliArgs& args, const BenchFlags& f) {
@@ -290,15 +290,16 @@ int BenchGrpc(const CliArgs& args, const BenchFlags& f) {
     request.set_encoding(encoding == "packed" ? v1::ENCODING_PACKED : v1::ENCODING_PLAIN);
     // A channel per stream: one TCP / Unix connection each, as separate trainer ranks have.
     readers.push_back(std::make_unique<BatchReader>(MakeFeedChannel(address), request));
-    streams.push_back([reader = readers.back().get()]() -> absl::StatusOr<std::optional<Delivered>> {
-      absl::StatusOr<std::optional<StreamBatch>> next = reader->Next();
-      if (!next.ok()) return next.status();
-      if (!next->has_value()) return std::optional<Delivered>();
-      const Batch& b = (*next)->batch;
-      return std::optional<Delivered>(Delivered{.samples = static_cast<uint64_t>(b.size),
-                                                .bytes = b.bytes(),
-                                                .wire_bytes = reader->last_wire_bytes()});
-    });
+    streams.push_back(
+        [reader = readers.back().get()]() -> absl::StatusOr<std::optional<Delivered>> {
+          absl::StatusOr<std::optional<StreamBatch>> next = reader->Next();
+          if (!next.ok()) return next.status();
+          if (!next->has_value()) return std::optional<Delivered>();
+          const Batch& b = (*next)->batch;
+          return std::optional<Delivered>(Delivered{.samples = static_cast<uint64_t>(b.size),
+                                                    .bytes = b.bytes(),
+                                                    .wire_bytes = reader->last_wire_bytes()});
+        });
   }
   absl::StatusOr<BenchResult> result = Measure(std::move(streams), f.batches);
   if (!result.ok()) {
@@ -310,21 +311,22 @@ int BenchGrpc(const CliArgs& args, const BenchFlags& f) {
 }
 
 int Bench(const std::vector<std::string>& argv) {
-  absl::StatusOr<CliArgs> args = CliArgs::Parse(argv,
-                                                {"address", "streams", "batches", "batch-size",
-                                                 "seed", "data", "preset", "config", "threads",
-                                                 "dataset", "encoding"},
-                                                {"in-process", "json"});
+  absl::StatusOr<CliArgs> args =
+      CliArgs::Parse(argv,
+                     {"address", "streams", "batches", "batch-size", "seed", "data", "preset",
+                      "config", "threads", "dataset", "encoding"},
+                     {"in-process", "json"});
   if (!args.ok()) return Fail(args.status(), kExitUsage);
   absl::StatusOr<BenchFlags> flags = ParseBenchFlags(*args);
   if (!flags.ok()) return Fail(flags.status(), kExitUsage);
   if (args->Has("in-process")) return BenchInProcess(*args, *flags);
   for (const char* local : {"data", "preset", "config", "threads"}) {
     if (args->Has(local)) {
-      return Fail(absl::InvalidArgumentError(
-                      StrCat("--", local, " only applies with --in-process (the server owns its "
-                                          "data and threads)")),
-                  kExitUsage);
+      return Fail(
+          absl::InvalidArgumentError(StrCat("--", local,
+                                            " only applies with --in-process (the server owns its "
+                                            "data and threads)")),
+          kExitUsage);
     }
   }
   return BenchGrpc(*args, *flags);
@@ -340,7 +342,8 @@ absl::StatusOr<v1::StreamBatchesRequest> RequestFromFlags(const CliArgs& args,
   absl::StatusOr<int64_t> seed = args.GetInt("seed", 0, 0, INT64_MAX);
   absl::StatusOr<int64_t> world = args.GetInt("world-size", 1, 1, 1 << 20);
   absl::StatusOr<int64_t> rank = args.GetInt("rank", 0, 0, (1 << 20) - 1);
-  for (const absl::Status& st : {batch_size.status(), seed.status(), world.status(), rank.status()}) {
+  for (const absl::Status& st :
+       {batch_size.status(), seed.status(), world.status(), rank.status()}) {
     if (!st.ok()) return st;
   }
   r.set_batch_size(static_cast<uint32_t>(*batch_size));
@@ -359,9 +362,9 @@ absl::StatusOr<v1::StreamBatchesRequest> RequestFromFlags(const CliArgs& args,
 }
 
 int Fetch(const std::vector<std::string>& argv) {
-  absl::StatusOr<CliArgs> args = CliArgs::Parse(
-      argv, {"address", "dataset", "batches", "batch-size", "seed", "rank", "world-size",
-             "resume", "out"});
+  absl::StatusOr<CliArgs> args =
+      CliArgs::Parse(argv, {"address", "dataset", "batches", "batch-size", "seed", "rank",
+                            "world-size", "resume", "out"});
   if (!args.ok()) return Fail(args.status(), kExitUsage);
   const std::string out = args->GetString("out");
   if (out.empty()) return Fail(absl::InvalidArgumentError("--out DIR is required"), kExitUsage);
@@ -369,8 +372,8 @@ int Fetch(const std::vector<std::string>& argv) {
   if (!batches.ok()) return Fail(batches.status(), kExitUsage);
   absl::StatusOr<v1::StreamBatchesRequest> request = RequestFromFlags(*args, 128);
   if (!request.ok()) {
-    return Fail(request.status(), request.status().code() == absl::StatusCode::kNotFound
-                                      ? kExitFailed : kExitUsage);
+    return Fail(request.status(),
+                request.status().code() == absl::StatusCode::kNotFound ? kExitFailed : kExitUsage);
   }
   request->set_max_batches(static_cast<uint64_t>(*batches));
   std::error_code ec;
@@ -404,14 +407,17 @@ int Fetch(const std::vector<std::string>& argv) {
     npz.Add("datasets", DType::kUInt32, {static_cast<int64_t>(b.batch.datasets.size())},
             b.batch.datasets.data());
     char name[32];
-    std::snprintf(name, sizeof(name), "batch-%06llu.npz", static_cast<unsigned long long>(b.sequence));
+    std::snprintf(name, sizeof(name), "batch-%06llu.npz",
+                  static_cast<unsigned long long>(b.sequence));
     if (absl::Status st = npz.Write((std::filesystem::path(out) / name).string()); !st.ok()) {
       return Fail(st);
     }
     progress(static_cast<size_t>(i + 1), static_cast<size_t>(*batches));
   }
-  std::ofstream token(std::filesystem::path(out) / "resume_token", std::ios::binary | std::ios::trunc);
-  token.write(reader.resume_token().data(), static_cast<std::streamsize>(reader.resume_token().size()));
+  std::ofstream token(std::filesystem::path(out) / "resume_token",
+                      std::ios::binary | std::ios::trunc);
+  token.write(reader.resume_token().data(),
+              static_cast<std::streamsize>(reader.resume_token().size()));
   if (!token) return Fail(absl::InternalError(StrCat("cannot write ", out, "/resume_token")));
   std::printf("fetched into %s (resume with --resume %s/resume_token)\n", out.c_str(), out.c_str());
   return kExitOk;
@@ -419,11 +425,12 @@ int Fetch(const std::vector<std::string>& argv) {
 
 int Preview(const std::vector<std::string>& argv) {
   absl::StatusOr<CliArgs> args = CliArgs::Parse(
-      argv, {"address", "dataset", "batch-size", "seed", "rank", "world-size", "resume", "rows",
-             "out"});
+      argv,
+      {"address", "dataset", "batch-size", "seed", "rank", "world-size", "resume", "rows", "out"});
   if (!args.ok()) return Fail(args.status(), kExitUsage);
   const std::string out = args->GetString("out");
-  if (out.empty()) return Fail(absl::InvalidArgumentError("--out FILE.svg is required"), kExitUsage);
+  if (out.empty())
+    return Fail(absl::InvalidArgumentError("--out FILE.svg is required"), kExitUsage);
   absl::StatusOr<int64_t> rows = args->GetInt("rows", 4, 1, 1024);
   if (!rows.ok()) return Fail(rows.status(), kExitUsage);
   absl::StatusOr<v1::StreamBatchesRequest> request = RequestFromFlags(*args, 8);
@@ -433,7 +440,8 @@ int Preview(const std::vector<std::string>& argv) {
   std::shared_ptr<grpc::Channel> channel = MakeFeedChannel(address);
   absl::StatusOr<v1::DescribeResponse> desc = DescribeFeed(channel);
   if (!desc.ok()) {
-    return Fail(absl::Status(desc.status().code(), StrCat(address, ": ", ToStd(desc.status().message()))));
+    return Fail(
+        absl::Status(desc.status().code(), StrCat(address, ": ", ToStd(desc.status().message()))));
   }
   std::vector<v1::ModalityLayout> layouts;
   for (const v1::DatasetDescription& d : desc->datasets()) {
@@ -444,14 +452,16 @@ int Preview(const std::vector<std::string>& argv) {
   BatchReader reader(channel, *request);
   absl::StatusOr<std::optional<StreamBatch>> next = reader.Next();
   if (!next.ok() || !next->has_value()) {
-    const absl::Status st = next.ok() ? absl::InternalError("the server sent no batch") : next.status();
+    const absl::Status st =
+        next.ok() ? absl::InternalError("the server sent no batch") : next.status();
     return Fail(absl::Status(st.code(), StrCat(address, ": ", ToStd(st.message()))));
   }
-  const std::string title =
-      StrCat("maskfeed ", request->dataset().empty() ? desc->datasets(0).name() : request->dataset(),
-             ": batch ", (*next)->sequence, ", seed ", request->seed(), ", rank ", request->rank(),
-             "/", request->world_size());
-  const std::string svg = RenderMaskPreview((*next)->batch, layouts, static_cast<int>(*rows), title);
+  const std::string title = StrCat(
+      "maskfeed ", request->dataset().empty() ? desc->datasets(0).name() : request->dataset(),
+      ": batch ", (*next)->sequence, ", seed ", request->seed(), ", rank ", request->rank(), "/",
+      request->world_size());
+  const std::string svg =
+      RenderMaskPreview((*next)->batch, layouts, static_cast<int>(*rows), title);
   std::ofstream file(out, std::ios::binary | std::ios::trunc);
   file << svg;
   if (!file) return Fail(absl::InternalError(StrCat("cannot write ", out)));
@@ -466,8 +476,8 @@ int Describe(const std::vector<std::string>& argv) {
   const std::string address = args->GetString("address", kDefaultAddress);
   absl::StatusOr<v1::DescribeResponse> desc = DescribeFeed(MakeFeedChannel(address));
   if (!desc.ok()) {
-    return Fail(absl::Status(desc.status().code(),
-                             StrCat(address, ": ", ToStd(desc.status().message()))));
+    return Fail(
+        absl::Status(desc.status().code(), StrCat(address, ": ", ToStd(desc.status().message()))));
   }
   if (args->Has("json")) {
     std::string json;
@@ -483,11 +493,12 @@ int Describe(const std::vector<std::string>& argv) {
               l.max_streams(), l.max_batch_size(),
               static_cast<unsigned long long>(l.max_message_bytes()), l.max_repeats());
   for (const v1::DatasetDescription& d : desc->datasets()) {
-    std::printf("\ndataset '%s': %llu samples, preset %s, input %u / target %u tokens, "
-                "%llu bytes per sample\n",
-                d.name().c_str(), static_cast<unsigned long long>(d.num_samples()),
-                d.preset().empty() ? "-" : d.preset().c_str(), d.input_tokens(), d.target_tokens(),
-                static_cast<unsigned long long>(d.bytes_per_sample()));
+    std::printf(
+        "\ndataset '%s': %llu samples, preset %s, input %u / target %u tokens, "
+        "%llu bytes per sample\n",
+        d.name().c_str(), static_cast<unsigned long long>(d.num_samples()),
+        d.preset().empty() ? "-" : d.preset().c_str(), d.input_tokens(), d.target_tokens(),
+        static_cast<unsigned long long>(d.bytes_per_sample()));
     for (int c = 0; c < d.components_size(); ++c) {
       std::printf("  component %s weight %g\n", d.components(c).c_str(), d.weights(c));
     }
@@ -506,5 +517,7 @@ int Describe(const std::vector<std::string>& argv) {
 int main(int argc, char** argv) {
   maskfeed::KeepLargeAllocationsInHeap();
   using namespace maskfeed;
-  return DispatchCommand(argc, argv, "maskfeed", kUsage, {{"bench", Bench}, {"describe", Describe}, {"fetch", Fetch}, {"preview", Preview}});
+  return DispatchCommand(
+      argc, argv, "maskfeed", kUsage,
+      {{"bench", Bench}, {"describe", Describe}, {"fetch", Fetch}, {"preview", Preview}});
 }

@@ -56,7 +56,8 @@ absl::Status NpzWriter::Write(const std::string& path) const {
   for (const Member& m : members_) {
     const uint32_t crc = Crc32Ieee(m.bytes.data(), m.bytes.size());
     if (m.bytes.size() >= kZipLimit || offset >= kZipLimit) {
-      return absl::InvalidArgumentError(StrCat(path, ": over 4 GiB, which .npz without zip64 "
+      return absl::InvalidArgumentError(StrCat(path,
+                                               ": over 4 GiB, which .npz without zip64 "
                                                "cannot hold; fetch smaller batches"));
     }
     const auto size = static_cast<uint32_t>(m.bytes.size());

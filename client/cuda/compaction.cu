@@ -1,8 +1,8 @@
-#include "client/cuda/compaction.h"
-
 #include <cuda_runtime.h>
 
 #include <cub/block/block_scan.cuh>
+
+#include "client/cuda/compaction.h"
 
 namespace {
 
@@ -51,8 +51,8 @@ __global__ void CompactKernel(const uint8_t* mask, int64_t length, int64_t keep,
   Scan(scan).ExclusiveSum(valid, valid_before, block_valid);
   if (threadIdx.x == 0) total_valid = block_valid;
   __syncthreads();
-  int v = valid_before;                                       // valid positions before i
-  int u = static_cast<int>(begin) - valid_before;             // masked positions before i
+  int v = valid_before;                            // valid positions before i
+  int u = static_cast<int>(begin) - valid_before;  // masked positions before i
   for (int64_t i = begin; i < end; ++i) {
     const bool masked = m[i] != 0;
     const int64_t slot = masked ? total_valid + u : v;
@@ -71,8 +71,8 @@ __global__ void CompactKernel(const uint8_t* mask, int64_t length, int64_t keep,
     const char* src = t.src[k] + row * length * bytes;
     char* dst = t.dst[k] + row * keep * bytes;
     const bool wide = ((reinterpret_cast<uintptr_t>(t.src[k]) |
-                        reinterpret_cast<uintptr_t>(t.dst[k]) |
-                        static_cast<uintptr_t>(bytes)) & 15) == 0;
+                        reinterpret_cast<uintptr_t>(t.dst[k]) | static_cast<uintptr_t>(bytes)) &
+                       15) == 0;
     if (wide) {
       GatherRows<uint4>(src, dst, bytes, keep, slot_source, m);
     } else {
@@ -88,8 +88,8 @@ extern "C" int maskfeed_compact(const uint8_t* mask, int64_t batch, int64_t leng
                                 const int64_t* row_bytes, int32_t* index_out,
                                 uint8_t* kept_mask_out, void* stream) {
   if (batch < 0 || length <= 0 || length > 65536 || keep <= 0 || keep > length ||
-      keep > MASKFEED_COMPACT_MAX_KEEP ||
-      n_tensors < 0 || n_tensors > MASKFEED_COMPACT_MAX_TENSORS || mask == nullptr) {
+      keep > MASKFEED_COMPACT_MAX_KEEP || n_tensors < 0 ||
+      n_tensors > MASKFEED_COMPACT_MAX_TENSORS || mask == nullptr) {
     return cudaErrorInvalidValue;
   }
   if (batch == 0) return 0;

@@ -23,9 +23,10 @@ extern "C" {
 /* mask: uint8 (B, L), nonzero = excluded. For each of the n_tensors tensors t, src[t] is
  * (B, L, row_bytes[t]) bytes and dst[t] receives (B, N, row_bytes[t]); slots whose position is
  * masked are zero. index_out (B, N) int32 gets the source position of each slot and
- * kept_mask_out (B, N) uint8 its mask; either may be null. Requires: 0 < N <= L <= 65536, N <= MASKFEED_COMPACT_MAX_KEEP,
- * n_tensors <= MASKFEED_COMPACT_MAX_TENSORS, all pointers on the current device. `stream` is
- * a cudaStream_t (null: the default stream). Asynchronous: returns after the launch. */
+ * kept_mask_out (B, N) uint8 its mask; either may be null. Requires: 0 < N <= L <= 65536, N <=
+ * MASKFEED_COMPACT_MAX_KEEP, n_tensors <= MASKFEED_COMPACT_MAX_TENSORS, all pointers on the current
+ * device. `stream` is a cudaStream_t (null: the default stream). Asynchronous: returns after the
+ * launch. */
 int maskfeed_compact(const uint8_t* mask, int64_t batch, int64_t length, int64_t keep,
                      int n_tensors, const void* const* src, void* const* dst,
                      const int64_t* row_bytes, int32_t* index_out, uint8_t* kept_mask_out,

@@ -22,13 +22,13 @@
 
 namespace {
 
-#define CHECK(call)                                                                   \
-  do {                                                                                \
-    cudaError_t e_ = (call);                                                          \
-    if (e_ != cudaSuccess) {                                                          \
+#define CHECK(call)                                                                         \
+  do {                                                                                      \
+    cudaError_t e_ = (call);                                                                \
+    if (e_ != cudaSuccess) {                                                                \
       std::fprintf(stderr, "maskfeed-cuda-check: %s: %s\n", #call, cudaGetErrorString(e_)); \
-      std::exit(1);                                                                   \
-    }                                                                                 \
+      std::exit(1);                                                                         \
+    }                                                                                       \
   } while (0)
 
 // 4M's key: mask + 1e-6 * index, sorted ascending per row.
@@ -103,8 +103,8 @@ int main(int argc, char** argv) {
   void* dst[] = {d_out};
   const int64_t row_bytes[] = {dim * 2};
   auto run = [&] {
-    const int err = maskfeed_compact(d_mask, batch, length, keep, 1, src, dst, row_bytes,
-                                     d_index, d_kept, nullptr);
+    const int err = maskfeed_compact(d_mask, batch, length, keep, 1, src, dst, row_bytes, d_index,
+                                     d_kept, nullptr);
     if (err != 0) {
       std::fprintf(stderr, "maskfeed_compact: %s\n", maskfeed_cuda_error_string(err));
       std::exit(1);
@@ -152,15 +152,15 @@ int main(int argc, char** argv) {
   CHECK(cudaMemcpy(d_offsets, offsets.data(), offsets.size() * 4, cudaMemcpyHostToDevice));
   size_t temp_bytes = 0;
   CHECK(cub::DeviceSegmentedRadixSort::SortPairs(nullptr, temp_bytes, d_keys, d_keys_sorted,
-                                                  d_values, d_order, batch * length, batch,
-                                                  d_offsets, d_offsets + 1));
+                                                 d_values, d_order, batch * length, batch,
+                                                 d_offsets, d_offsets + 1));
   void* d_temp;
   CHECK(cudaMalloc(&d_temp, temp_bytes));
   auto baseline = [&] {
     MakeKeys<<<batch, 256>>>(d_mask, length, d_keys, d_values);
     CHECK(cub::DeviceSegmentedRadixSort::SortPairs(d_temp, temp_bytes, d_keys, d_keys_sorted,
-                                                    d_values, d_order, batch * length, batch,
-                                                    d_offsets, d_offsets + 1));
+                                                   d_values, d_order, batch * length, batch,
+                                                   d_offsets, d_offsets + 1));
     GatherSorted<<<batch, 256>>>(d_x, d_order, d_mask, length, keep, dim, d_base);
   };
   baseline();

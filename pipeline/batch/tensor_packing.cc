@@ -90,8 +90,7 @@ bool RowFollowsTargetCountAtFirst(const int32_t* attention, const uint8_t* targe
   return first < 0 || attention[first] == CountZeros(target_mask, cols);
 }
 
-bool RowFollowsTargetIndicator(const int32_t* attention, const uint8_t* target_mask,
-                               int64_t cols) {
+bool RowFollowsTargetIndicator(const int32_t* attention, const uint8_t* target_mask, int64_t cols) {
   // In blocks, to give up early on image rows (whose first target holds a count) while the
   // loop over a block still vectorizes.
   constexpr int64_t kBlock = 32;
@@ -242,8 +241,8 @@ void FinishPacking(Batch* batch, const PackingState& state) {
 absl::Status UnpackBits(std::string_view packed, Matrix shape, uint8_t* out) {
   const int64_t row_bytes = BytesPerRow(shape.cols);
   if (static_cast<int64_t>(packed.size()) != shape.rows * row_bytes) {
-    return absl::InvalidArgumentError(StrCat("bit-packed mask: ", packed.size(),
-                                             " bytes for ", shape.rows, " rows of ", shape.cols));
+    return absl::InvalidArgumentError(StrCat("bit-packed mask: ", packed.size(), " bytes for ",
+                                             shape.rows, " rows of ", shape.cols));
   }
   static const std::array<uint64_t, 256> kSpread = [] {
     std::array<uint64_t, 256> table{};

@@ -29,8 +29,7 @@ bool PackBitsRow(const uint8_t* row, int64_t cols, uint8_t* out);
 bool PackUint16Row(const int32_t* row, int64_t cols, uint16_t* out);
 bool RowFollowsTargetCountAtFirst(const int32_t* attention, const uint8_t* target_mask,
                                   int64_t cols);
-bool RowFollowsTargetIndicator(const int32_t* attention, const uint8_t* target_mask,
-                               int64_t cols);
+bool RowFollowsTargetIndicator(const int32_t* attention, const uint8_t* target_mask, int64_t cols);
 
 // Packs rows [begin, end) of every tensor of `m` into m->packed (allocated from `pool` for the
 // whole batch on first use by BeginPacking) and records per row whether each form fits.

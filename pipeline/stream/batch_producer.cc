@@ -3,8 +3,8 @@
 #include <cstdio>
 
 #include "oneapi/tbb/parallel_for.h"
-#include "pipeline/batch/tensor_packing.h"
 #include "pipeline/base/strings.h"
+#include "pipeline/batch/tensor_packing.h"
 
 namespace maskfeed {
 namespace {
@@ -27,8 +27,8 @@ BatchProducer::BatchProducer(std::shared_ptr<const MixtureSource> source, Mixtur
       metrics_(std::move(metrics)),
       // Enough for the batches a stream has in flight (queue, consumer, one being built).
       buffers_(BufferPool::Create(kPooledBatches * options.batch_size * collator_.RowBytes() *
-                                  (options.int64_tokens ? 2 : 1) *
-                                  (options.pack_for_wire ? 5 : 4) / 4)) {}
+                                  (options.int64_tokens ? 2 : 1) * (options.pack_for_wire ? 5 : 4) /
+                                  4)) {}
 
 absl::StatusOr<Batch> BatchProducer::Produce(uint64_t index) {
   Batch batch = collator_.Allocate(options_.batch_size, buffers_.get());

@@ -88,8 +88,8 @@ TEST_F(FeedTest, FailsOverToTheNextServerWithoutGapOrRepeat) {
 }
 
 TEST_F(FeedTest, SurvivesAServerKilledMidStream) {
-  testing::Subprocess killed({MASKFEED_SERVER_BIN, "--data", dir_ / "d", "--listen",
-                              Address("k"), "--metrics-listen", "off"},
+  testing::Subprocess killed({MASKFEED_SERVER_BIN, "--data", dir_ / "d", "--listen", Address("k"),
+                              "--metrics-listen", "off"},
                              dir_ / "k.log");
   ASSERT_TRUE(killed.WaitForLog("event=ready", std::chrono::seconds(60))) << killed.log();
   std::unique_ptr<FeedServer> spare = Start("spare");

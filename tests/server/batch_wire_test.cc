@@ -17,7 +17,8 @@ std::string Flatten(const grpc::ByteBuffer& buffer) {
   std::vector<grpc::Slice> slices;
   EXPECT_TRUE(buffer.Dump(&slices).ok());
   std::string out;
-  for (const grpc::Slice& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  for (const grpc::Slice& s : slices)
+    out.append(reinterpret_cast<const char*>(s.begin()), s.size());
   return out;
 }
 
@@ -80,8 +81,8 @@ TEST_F(BatchWireTest, PackedBatchesExpandToTheSameBytesInAQuarterOfTheSpace) {
       ASSERT_TRUE(parsed.ParseFromString(wire));
       int packed = 0;
       for (const v1::ModalityBatch& m : parsed.modalities()) {
-        for (const v1::Tensor* t : {&m.tensor(), &m.input_mask(), &m.target_mask(),
-                                    &m.decoder_attention_mask()}) {
+        for (const v1::Tensor* t :
+             {&m.tensor(), &m.input_mask(), &m.target_mask(), &m.decoder_attention_mask()}) {
           packed += t->packing() != v1::PACKING_NONE;
         }
       }

@@ -194,7 +194,8 @@ TEST_F(FeedServiceTest, CancelledStreamReportsCancelled) {
   ASSERT_TRUE(s.ok());
   (*s)->Cancel();
   absl::Status st = absl::OkStatus();
-  for (int i = 0; i < 10 && st.ok(); ++i) st = (*s)->Next().status();  // queued batches may come first
+  for (int i = 0; i < 10 && st.ok(); ++i)
+    st = (*s)->Next().status();  // queued batches may come first
   EXPECT_EQ(st.code(), absl::StatusCode::kCancelled);
 }
 
@@ -227,7 +228,8 @@ TEST(FeedServiceCreateTest, MixturesAreServedByName) {
   ASSERT_TRUE(finalized.ok()) << finalized.status();
   tbb::task_arena arena(2);
   MetricsRegistry registry;
-  absl::StatusOr<std::unique_ptr<FeedService>> s = FeedService::Create(*finalized, &arena, &registry);
+  absl::StatusOr<std::unique_ptr<FeedService>> s =
+      FeedService::Create(*finalized, &arena, &registry);
   ASSERT_TRUE(s.ok()) << s.status();
   const v1::DescribeResponse d = (*s)->Describe();
   ASSERT_EQ(d.datasets_size(), 3);

@@ -141,10 +141,12 @@ TEST_P(GrpcServerTest, ClientThatCancelsFreesItsStream) {
   }
   EXPECT_TRUE(WaitForNoStreams()) << "the server freed the stream";
   EXPECT_THAT(server_->service().RenderPrometheus(), HasSubstr("maskfeed_active_streams 0"));
-  EXPECT_THAT(server_->service().RenderPrometheus(),
-              HasSubstr("maskfeed_server_active_streams 0"));
+  EXPECT_THAT(server_->service().RenderPrometheus(), HasSubstr("maskfeed_server_active_streams 0"));
   // A client that simply disconnects (channel and reader destroyed mid-stream) too.
-  { BatchReader reader(MakeFeedChannel(address_), Request(0)); ASSERT_TRUE(reader.Next().ok()); }
+  {
+    BatchReader reader(MakeFeedChannel(address_), Request(0));
+    ASSERT_TRUE(reader.Next().ok());
+  }
   EXPECT_TRUE(WaitForNoStreams());
 }
 
@@ -214,7 +216,8 @@ int HealthStatus(const std::string& address, const std::string& service) {
   std::vector<grpc::Slice> slices;
   if (!out.Dump(&slices).ok()) return -1;
   std::string bytes;
-  for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  for (const grpc::Slice& s : slices)
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
   if (bytes.size() == 2 && bytes[0] == 0x08) return bytes[1];  // field 1, varint
   return bytes.empty() ? 0 : -1;
 }
@@ -234,7 +237,8 @@ TEST_P(GrpcServerTest, MetricsEndpointServesPrometheusText) {
   ASSERT_EQ(reply.status, 200);
   const std::regex sample(
       R"(^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"]*")*\})? -?[0-9.eE+-]+$)");
-  const std::regex comment(R"(^# (HELP [a-zA-Z_:][a-zA-Z0-9_:]* .+|TYPE [a-zA-Z_:][a-zA-Z0-9_:]* (counter|gauge|histogram|summary|untyped))$)");
+  const std::regex comment(
+      R"(^# (HELP [a-zA-Z_:][a-zA-Z0-9_:]* .+|TYPE [a-zA-Z_:][a-zA-Z0-9_:]* (counter|gauge|histogram|summary|untyped))$)");
   std::istringstream lines(reply.body);
   int samples = 0;
   for (std::string line; std::getline(lines, line);) {

@@ -23,8 +23,8 @@ class MaskfeedServerTest : public ::testing::Test {
   std::unique_ptr<Subprocess> Spawn(std::vector<std::string> args,
                                     std::vector<std::string> env = {}) {
     args.insert(args.begin(), MASKFEED_SERVER_BIN);
-    return std::make_unique<Subprocess>(args, dir_ / ("server-" + std::to_string(++spawned_) + ".log"),
-                                        env);
+    return std::make_unique<Subprocess>(
+        args, dir_ / ("server-" + std::to_string(++spawned_) + ".log"), env);
   }
 
   TempDir dir_;
@@ -88,7 +88,8 @@ TEST_F(MaskfeedServerTest, EmbeddedDemoIsSynthesizedOnceIntoTheCache) {
   const std::string socket = "unix:" + (dir_ / "demo.sock");
   const std::vector<std::string> env = {"MASKFEED_CACHE_DIR=" + (dir_ / "cache")};
   for (int run = 0; run < 2; ++run) {
-    std::unique_ptr<Subprocess> server = Spawn({"--listen", socket, "--metrics-listen", "off"}, env);
+    std::unique_ptr<Subprocess> server =
+        Spawn({"--listen", socket, "--metrics-listen", "off"}, env);
     ASSERT_TRUE(server->WaitForLog("event=ready", kStartTimeout)) << server->log();
     EXPECT_EQ(server->log().find("event=demo_synthesize") != std::string::npos, run == 0)
         << "run " << run << ": " << server->log();
@@ -129,13 +130,17 @@ TEST_F(MaskfeedServerTest, ServesAConfigFileWithSeveralDatasets) {
   testing::SynthSmallDataset(dir_ / "a");
   const std::string socket = "unix:" + (dir_ / "cfg.sock");
   testing::WriteFile(dir_ / "server.textproto",
-                     "dataset { name: \"a\" path: \"" + (dir_ / "a") + "\" preset: \"4m-7\" }\n"
-                     "dataset { name: \"b\" path: \"" + (dir_ / "a") +
+                     "dataset { name: \"a\" path: \"" + (dir_ / "a") +
+                         "\" preset: \"4m-7\" }\n"
+                         "dataset { name: \"b\" path: \"" +
+                         (dir_ / "a") +
                          "\" masking { preset: \"4m-7\" input_tokens { max: 64 min: 64 } } }\n"
-                     "mixture { name: \"ab\" component { dataset: \"a\" weight: 1 }"
-                     " component { dataset: \"b\" weight: 1 } }\n"
-                     "listen: \"" + socket + "\"\nmetrics_listen: \"off\"\n"
-                     "limits { max_streams: 2 }\n");
+                         "mixture { name: \"ab\" component { dataset: \"a\" weight: 1 }"
+                         " component { dataset: \"b\" weight: 1 } }\n"
+                         "listen: \"" +
+                         socket +
+                         "\"\nmetrics_listen: \"off\"\n"
+                         "limits { max_streams: 2 }\n");
   std::unique_ptr<Subprocess> server = Spawn({"--config", dir_ / "server.textproto"});
   ASSERT_TRUE(server->WaitForLog("event=ready", kStartTimeout)) << server->log();
   absl::StatusOr<v1::DescribeResponse> d = DescribeFeed(MakeFeedChannel(socket));

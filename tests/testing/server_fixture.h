@@ -6,10 +6,10 @@
 #include <string>
 
 #include "client/cpp/feed_client.h"
-#include "pipeline/masking/masking_config.h"
 #include "gtest/gtest.h"
 #include "maskfeed/v1/server_config.pb.h"
 #include "pipeline/batch/batch.h"
+#include "pipeline/masking/masking_config.h"
 #include "pipeline/shard/synth_dataset.h"
 #include "server/server_config.h"
 #include "tests/testing/test_util.h"
@@ -56,10 +56,8 @@ inline ::testing::AssertionResult SameBatch(const Batch& a, const Batch& b) {
     const ModalityBatch& x = a.modalities[i];
     const ModalityBatch& y = b.modalities[i];
     if (x.name != y.name) return ::testing::AssertionFailure() << x.name << " vs " << y.name;
-    const HostTensor* xs[] = {&x.tensor, &x.input_mask, &x.target_mask,
-                              &x.decoder_attention_mask};
-    const HostTensor* ys[] = {&y.tensor, &y.input_mask, &y.target_mask,
-                              &y.decoder_attention_mask};
+    const HostTensor* xs[] = {&x.tensor, &x.input_mask, &x.target_mask, &x.decoder_attention_mask};
+    const HostTensor* ys[] = {&y.tensor, &y.input_mask, &y.target_mask, &y.decoder_attention_mask};
     for (int t = 0; t < 4; ++t) {
       if (xs[t]->dtype != ys[t]->dtype || xs[t]->shape != ys[t]->shape ||
           xs[t]->data.size() != ys[t]->data.size() ||

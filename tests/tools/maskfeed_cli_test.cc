@@ -91,8 +91,8 @@ TEST_F(MaskfeedCliTest, BenchAndDescribeAgainstARealServer) {
       EXPECT_GT(f.at(field).number_value(), 0) << field;
     }
     // Tensor bytes as the trainer sees them: 16 x 20080 per batch for 4m-7.
-    EXPECT_NEAR(f.at("bytes_per_s").number_value() * f.at("seconds").number_value(),
-                160 * 20080.0, 160 * 20080.0 * 0.02);  // seconds are printed rounded
+    EXPECT_NEAR(f.at("bytes_per_s").number_value() * f.at("seconds").number_value(), 160 * 20080.0,
+                160 * 20080.0 * 0.02);  // seconds are printed rounded
   }
   ASSERT_EQ(Run(MASKFEED_BIN, StrCat("describe --address ", socket)), 0) << err_;
   EXPECT_THAT(out_, HasSubstr("dataset 'default': 200 samples, preset 4m-7"));

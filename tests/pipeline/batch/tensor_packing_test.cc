@@ -57,7 +57,10 @@ TEST(TensorPackingTest, Uint16RoundTripAndRangeCheck) {
     const bool wide = dtype == DType::kInt64;
     for (int i = 0; i < 10; ++i) {
       const int64_t v = i * 7000;  // up to 63000
-      if (wide) ids.as<int64_t>()[i] = v; else ids.as<int32_t>()[i] = static_cast<int32_t>(v);
+      if (wide)
+        ids.as<int64_t>()[i] = v;
+      else
+        ids.as<int32_t>()[i] = static_cast<int32_t>(v);
     }
     std::optional<std::string> packed = PackUint16(ids);
     ASSERT_TRUE(packed.has_value());
@@ -66,7 +69,10 @@ TEST(TensorPackingTest, Uint16RoundTripAndRangeCheck) {
     ASSERT_TRUE(UnpackUint16(*packed, AsMatrix(ids), wide, back.data()).ok());
     EXPECT_EQ(std::memcmp(back.data(), ids.data.data(), back.size()), 0);
     for (int64_t bad : {int64_t{65536}, int64_t{-1}}) {
-      if (wide) ids.as<int64_t>()[3] = bad; else ids.as<int32_t>()[3] = static_cast<int32_t>(bad);
+      if (wide)
+        ids.as<int64_t>()[3] = bad;
+      else
+        ids.as<int32_t>()[3] = static_cast<int32_t>(bad);
       EXPECT_FALSE(PackUint16(ids).has_value()) << bad;
     }
   }
