@@ -62,6 +62,16 @@ class FeedTest : public ::testing::Test {
     }
   }
 
+  // Batches the first server had already sent stay buffered in the client after it went
+  // away (flow-control windows hold several), so reads continue until the feed has
+  // reconnected, then `after` more.
+  static void ReadPastReconnection(Feed* feed, size_t after, std::vector<StreamBatch>* got) {
+    constexpr size_t kMaxBuffered = 500;
+    for (size_t i = 0; i < kMaxBuffered && feed->connections() < 2; ++i) Read(feed, 1, got);
+    ASSERT_GE(feed->connections(), 2) << "the feed reconnected";
+    Read(feed, after, got);
+  }
+
   static void ExpectSequence(const std::vector<StreamBatch>& got,
                              const std::vector<StreamBatch>& expected) {
     ASSERT_LE(got.size(), expected.size());
@@ -81,9 +91,8 @@ TEST_F(FeedTest, FailsOverToTheNextServerWithoutGapOrRepeat) {
   std::vector<StreamBatch> got;
   Read(feed->get(), 3, &got);
   a->Shutdown();  // drains: UNAVAILABLE + token
-  Read(feed->get(), 6, &got);
-  ExpectSequence(got, Expected(9));
-  EXPECT_GE((*feed)->connections(), 2);
+  ReadPastReconnection(feed->get(), 3, &got);
+  ExpectSequence(got, Expected(got.size()));
   EXPECT_EQ((*feed)->state(), got.back().resume_token);
 }
 
@@ -100,9 +109,8 @@ TEST_F(FeedTest, SurvivesAServerKilledMidStream) {
   std::vector<StreamBatch> got;
   Read(feed->get(), 2, &got);
   killed.Signal(SIGKILL);  // no goodbye, no trailing token: the feed resumes from its own
-  Read(feed->get(), 6, &got);
-  ExpectSequence(got, Expected(8));
-  EXPECT_GE((*feed)->connections(), 2);
+  ReadPastReconnection(feed->get(), 3, &got);
+  ExpectSequence(got, Expected(got.size()));
 }
 
 TEST_F(FeedTest, StateResumesInANewFeed) {
