@@ -214,7 +214,7 @@ void Report(const std::string& mode, const std::string& where, const std::string
   std::printf(
       "{\"bench\": \"maskfeed\", \"mode\": \"%s\", \"address\": \"%s\", \"streams\": %lld, "
       "\"threads\": %lld, \"batch_size\": %lld, \"batches\": %lld, \"samples\": %llu, "
-      "\"seconds\": %.4f, \"samples_per_s\": %.0f, \"bytes_per_s\": %.0f, "
+      "\"seconds\": %.6f, \"samples_per_s\": %.0f, \"bytes_per_s\": %.0f, "
       "\"batch_latency_ms_p50\": %.3f, \"batch_latency_ms_p99\": %.3f, \"peak_rss_mb\": %.1f, "
       "\"wire_bytes_per_s\": %.0f, \"encoding\": \"%s\", \"cores\": %u}\n",
       mode.c_str(), where.c_str(), static_cast<long long>(f.streams),
