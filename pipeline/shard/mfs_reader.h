@@ -33,6 +33,7 @@ class MfsShardReader final : public ShardReader {
   }
   absl::Status ReadRow(size_t i, int64_t row, Record* out) const override;
   void PrefetchRow(size_t i, int64_t row) const override;
+  void PrefetchIndex(size_t i) const override { __builtin_prefetch(&slots_[i]); }
 
   const mfs::Header& header() const { return header_; }
   // Sum of stored (compressed) record bytes and of raw record bytes.

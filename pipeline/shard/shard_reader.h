@@ -52,6 +52,9 @@ class ShardReader {
   // Requires: 0 <= row < first_dim(i), layout().rank >= 2.
   virtual absl::Status ReadRow(size_t i, int64_t row, Record* out) const;
   virtual void PrefetchRow(size_t i, int64_t row) const { Prefetch(i); }
+  // Hints that record `i`'s index entry (where it lives, its size and checksums) will be
+  // looked up soon. No effect on results.
+  virtual void PrefetchIndex(size_t i) const = 0;
 };
 
 // Issues cache prefetches for `size` bytes at `data`.

@@ -50,6 +50,7 @@ class TarShardReader final : public ShardReader {
     PrefetchBytes(file_.bytes().data() + records_[i].payload_offset,
                   static_cast<size_t>(records_[i].first_dim) * layout_.RowBytes());
   }
+  void PrefetchIndex(size_t i) const override { __builtin_prefetch(&records_[i].payload_offset); }
 
  private:
   struct Entry {

@@ -39,15 +39,19 @@ absl::StatusOr<Batch> BatchProducer::Produce(uint64_t index) {
   if (options_.pack_for_wire) BeginPacking(&batch, buffers_.get(), &packing);
   auto rows = [&](const tbb::blocked_range<uint32_t>& range) {
     RowScratch& scratch = scratch_.local();
-    // Plan every row of the range first and prefetch what they will read, so the reads of
-    // randomly placed records overlap their memory latency instead of paying it one by one.
-    scratch.planned.resize(range.size());
-    for (uint32_t r = range.begin(); r != range.end(); ++r) {
-      PlanRow(batch, index, r, &scratch.planned[r - range.begin()], &scratch);
-    }
-    for (uint32_t r = range.begin(); r != range.end(); ++r) {
-      errors[r] = ProduceRow(batch, index, r, &scratch.planned[r - range.begin()], &scratch);
-      if (options_.pack_for_wire) PackRow(&batch, r, &packing);
+    const uint32_t first = range.begin();
+    const uint32_t n = static_cast<uint32_t>(range.size());
+    scratch.planned.resize(n);
+    // Software-pipelined so that each row's reads of randomly placed memory are in flight
+    // while an earlier row is masked: every row's sample is located and its index entries
+    // prefetched first; then row i + 1 is planned (its records prefetched) before row i is
+    // read and masked.
+    for (uint32_t i = 0; i < n; ++i) LocateRow(batch, index, first + i, &scratch.planned[i]);
+    PlanRow(&scratch.planned[0], &scratch);
+    for (uint32_t i = 0; i < n; ++i) {
+      if (i + 1 < n) PlanRow(&scratch.planned[i + 1], &scratch);
+      errors[first + i] = ProduceRow(batch, index, first + i, &scratch.planned[i], &scratch);
+      if (options_.pack_for_wire) PackRow(&batch, first + i, &packing);
     }
   };
   arena_->execute([&] {
@@ -62,8 +66,7 @@ absl::StatusOr<Batch> BatchProducer::Produce(uint64_t index) {
   return batch;
 }
 
-void BatchProducer::PlanRow(Batch& batch, uint64_t index, uint32_t row, PlannedRow* p,
-                            RowScratch* s) const {
+void BatchProducer::LocateRow(Batch& batch, uint64_t index, uint32_t row, PlannedRow* p) const {
   const uint64_t position =
       StreamPosition(index, options_.rank, options_.world_size, options_.batch_size, row);
   const MixtureView mv = order_.At(position);
@@ -77,6 +80,14 @@ void BatchProducer::PlanRow(Batch& batch, uint64_t index, uint32_t row, PlannedR
   p->rng = Rng::ForSample(options_.seed + mv.dataset * 0x9E3779B97F4A7C15ull, p->view.epoch,
                           p->view.slot, p->view.repeat);
   p->location = dataset.Locate(p->view.sample);
+  for (size_t m = 0; m < source.spec().modalities.size(); ++m) {
+    dataset.shard(source.dataset_modality(m), p->location.shard).PrefetchIndex(p->location.record);
+  }
+}
+
+void BatchProducer::PlanRow(PlannedRow* p, RowScratch* s) const {
+  const StreamSource& source = *source_->entry(p->dataset).source;
+  const Dataset& dataset = source.dataset();
   source.masker().Plan(p->rng, dataset.NumCropVariants(p->location), &p->plan, &s->mask);
   for (size_t m = 0; m < source.spec().modalities.size(); ++m) {
     if (!p->plan.Needs(m)) continue;

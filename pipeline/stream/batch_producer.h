@@ -71,9 +71,10 @@ class BatchProducer {
     return source.reads_crop_row(m) && p.plan.crop < shard.first_dim(p.location.record);
   }
 
-  // Draws row `row`'s sample and plan, and prefetches the records the plan needs.
-  void PlanRow(Batch& batch, uint64_t index, uint32_t row, PlannedRow* planned,
-               RowScratch* scratch) const;
+  // Finds row `row`'s sample and generator, and prefetches the index entries of its records.
+  void LocateRow(Batch& batch, uint64_t index, uint32_t row, PlannedRow* planned) const;
+  // Draws a located row's plan and prefetches the records the plan needs.
+  void PlanRow(PlannedRow* planned, RowScratch* scratch) const;
   // Reads and masks a planned row into the batch.
   absl::Status ProduceRow(Batch& batch, uint64_t index, uint32_t row, PlannedRow* planned,
                           RowScratch* scratch);
