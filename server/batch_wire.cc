@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "grpcpp/support/slice.h"
-#include "pipeline/batch/tensor_packing.h"
 
 namespace maskfeed {
 namespace {
@@ -49,24 +48,12 @@ size_t PackedSize(const std::vector<int64_t>& values) {
   return n;
 }
 
-// A tensor as it goes on the wire: the plain one, or a packed form of it (made by the
-// producer, or here when it was not).
+// A tensor as it goes on the wire: the plain one, or the packed form the producer made.
 struct WireTensor {
   const HostTensor* plain = nullptr;
   Packing packing = Packing::kNone;
-  const std::byte* data = nullptr;  // what `data` carries: into the batch, or into `owned`
+  const std::byte* data = nullptr;  // into the batch
   size_t size = 0;
-  std::string owned;
-
-  void Use(Packing p, const std::byte* bytes, size_t n) {
-    packing = p;
-    data = bytes;
-    size = n;
-  }
-  void Own(Packing p, std::string bytes) {
-    owned = std::move(bytes);
-    Use(p, reinterpret_cast<const std::byte*>(owned.data()), owned.size());
-  }
 };
 
 size_t TensorSize(const WireTensor& w) {
@@ -79,33 +66,22 @@ size_t TensorSize(const WireTensor& w) {
   return n;
 }
 
-// The four tensors of a modality in the requested encoding.
-std::array<WireTensor, 4> WireTensors(const ModalityBatch& m, bool packed) {
+// The four tensors of a modality: packed forms where the producer made them, plain otherwise.
+std::array<WireTensor, 4> WireTensors(const ModalityBatch& m) {
   const HostTensor* plain[4] = {&m.tensor, &m.input_mask, &m.target_mask,
                                 &m.decoder_attention_mask};
   std::array<WireTensor, 4> w;
   for (int i = 0; i < 4; ++i) {
+    const PackedTensor& p = m.packed[i];
     w[i].plain = plain[i];
-    w[i].Use(Packing::kNone, plain[i]->data.data(), plain[i]->data.size());
-  }
-  if (!packed) return w;
-  const bool prepacked = std::any_of(m.packed.begin(), m.packed.end(), [](const PackedTensor& p) {
-    return p.packing != Packing::kNone;
-  });
-  if (prepacked) {  // packed while the batch was built, rows hot in cache
-    for (int i = 0; i < 4; ++i) {
-      const PackedTensor& p = m.packed[i];
-      if (p.packing != Packing::kNone) w[i].Use(p.packing, p.data.data(), p.data.size());
+    if (p.packing != Packing::kNone) {
+      w[i].packing = p.packing;
+      w[i].data = p.data.data();
+      w[i].size = p.data.size();
+    } else {
+      w[i].data = plain[i]->data.data();
+      w[i].size = plain[i]->data.size();
     }
-    return w;
-  }
-  if (std::optional<std::string> ids = PackUint16(m.tensor)) w[0].Own(Packing::kUint16, *ids);
-  if (std::optional<std::string> in = PackBits(m.input_mask)) w[1].Own(Packing::kBits, *in);
-  if (std::optional<std::string> tg = PackBits(m.target_mask)) w[2].Own(Packing::kBits, *tg);
-  if (FollowsTargetIndicator(m.decoder_attention_mask, m.target_mask)) {
-    w[3].Use(Packing::kTargetIndicator, nullptr, 0);
-  } else if (FollowsTargetCountAtFirst(m.decoder_attention_mask, m.target_mask)) {
-    w[3].Use(Packing::kTargetCountAtFirst, nullptr, 0);
   }
   return w;
 }
@@ -167,11 +143,7 @@ void PutTensor(SliceWriter* w, uint32_t field, const WireTensor& wt) {
   if (wt.size > 0) {
     PutTag(h, 3, kLengthDelimited);
     PutVarint(h, wt.size);
-    if (wt.owned.empty()) {
-      w->AddBytes(wt.data, wt.size);
-    } else {
-      h->append(wt.owned);
-    }
+    w->AddBytes(wt.data, wt.size);
   }
   if (wt.packing != Packing::kNone) {
     PutTag(h, 4, kVarint);
@@ -191,7 +163,7 @@ void PutPacked(std::string* h, uint32_t field, const std::vector<T>& values) {
 
 }  // namespace
 
-grpc::ByteBuffer EncodeBatch(StreamBatch batch, bool packed) {
+grpc::ByteBuffer EncodeBatch(StreamBatch batch) {
   auto owned = std::make_shared<const StreamBatch>(std::move(batch));
   const StreamBatch& b = *owned;
   SliceWriter w(owned);
@@ -211,7 +183,7 @@ grpc::ByteBuffer EncodeBatch(StreamBatch batch, bool packed) {
     PutVarint(h, static_cast<uint64_t>(b.batch.size));
   }
   for (const ModalityBatch& m : b.batch.modalities) {
-    const std::array<WireTensor, 4> tensors = WireTensors(m, packed);
+    const std::array<WireTensor, 4> tensors = WireTensors(m);
     size_t size = m.name.empty() ? 0 : FieldSize(m.name.size());
     for (const WireTensor& t : tensors) size += FieldSize(TensorSize(t));
     PutTag(h, 4, kLengthDelimited);

@@ -12,9 +12,10 @@
 
 namespace maskfeed {
 
-// Serializes `batch`; the returned buffer owns it. Plain tensors are not copied. With `packed`
-// (ENCODING_PACKED), tensors whose values allow it travel in a Packing form.
-grpc::ByteBuffer EncodeBatch(StreamBatch batch, bool packed = false);
+// Serializes `batch`; the returned buffer owns it. No tensor bytes are copied. Tensors the
+// producer packed (streams with pack_for_wire, i.e. ENCODING_PACKED requests) travel in their
+// Packing form, the others plain.
+grpc::ByteBuffer EncodeBatch(StreamBatch batch);
 
 // The same message built the ordinary way (copies every tensor): for tests and tools.
 v1::Batch BatchToProto(const StreamBatch& batch);

@@ -30,11 +30,10 @@ class RejectedWriter final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
 class BatchWriter final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   BatchWriter(GrpcFeedService* owner, grpc::CallbackServerContext* context,
-              std::unique_ptr<FeedStream> stream, bool packed)
+              std::unique_ptr<FeedStream> stream)
       : owner_(owner),
         context_(context),
         stream_(std::move(stream)),
-        packed_(packed),
         last_token_(stream_->resume_token()) {
     owner_->PumpStarted();
     std::thread([this] { Pump(); }).detach();
@@ -68,7 +67,7 @@ class BatchWriter final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
       }
       if (!next->has_value()) break;  // max_batches sent
       std::string token = (*next)->resume_token;
-      grpc::ByteBuffer message = EncodeBatch(std::move(**next), packed_);
+      grpc::ByteBuffer message = EncodeBatch(std::move(**next));
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [&] { return !writing_ || broken_; });
       if (broken_) {
@@ -111,7 +110,6 @@ class BatchWriter final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   grpc::CallbackServerContext* const context_;
   // Set once; reset only by the pump, under mu_, which OnCancel holds while cancelling it.
   std::unique_ptr<FeedStream> stream_;
-  const bool packed_;
   std::atomic<int> refs_{2};  // the pump thread and gRPC
 
   std::mutex mu_;
@@ -176,8 +174,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* GrpcFeedService::StreamBatches(
   absl::StatusOr<std::unique_ptr<FeedStream>> stream =
       service_->OpenStream(parsed, context->peer());
   if (!stream.ok()) return new RejectedWriter(stream.status());
-  return new BatchWriter(this, context, std::move(*stream),
-                         parsed.encoding() == v1::ENCODING_PACKED);
+  return new BatchWriter(this, context, std::move(*stream));
 }
 
 }  // namespace maskfeed

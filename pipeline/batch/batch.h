@@ -73,6 +73,14 @@ struct HostTensor {
   std::vector<int64_t> shape;
   Buffer data;
 
+  // Bytes of the plain tensor (its shape and dtype), whether or not `data` holds them: a
+  // tensor that the producer packed for the wire gives its plain buffer back.
+  size_t nbytes() const {
+    size_t n = ItemSize(dtype);
+    for (int64_t d : shape) n *= static_cast<size_t>(d);
+    return n;
+  }
+
   template <typename T>
   T* as() {
     return reinterpret_cast<T*>(data.data());
@@ -117,12 +125,12 @@ struct Batch {
   std::vector<uint32_t> datasets;
   std::vector<uint64_t> samples;
 
-  // Bytes of all tensors.
+  // Bytes of all tensors in their plain form (as a trainer receives them).
   size_t bytes() const {
     size_t total = 0;
     for (const ModalityBatch& m : modalities) {
-      total += m.tensor.data.size() + m.input_mask.data.size() + m.target_mask.data.size() +
-               m.decoder_attention_mask.data.size();
+      total += m.tensor.nbytes() + m.input_mask.nbytes() + m.target_mask.nbytes() +
+               m.decoder_attention_mask.nbytes();
     }
     return total;
   }

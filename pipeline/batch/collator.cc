@@ -63,6 +63,42 @@ void Collator::RowOf(Batch& batch, int64_t row, std::vector<ModalityRow>* out) c
   }
 }
 
+void Collator::ScratchRowOf(std::vector<std::byte>* storage, std::vector<ModalityRow>* out) const {
+  // Each modality's 4-byte values first, then its masks; every block 64-byte aligned.
+  constexpr size_t kAlign = 64;
+  const auto round_up = [](size_t n) { return (n + kAlign - 1) / kAlign * kAlign; };
+  size_t bytes = 0;
+  for (const ModalitySpec& mod : spec_.modalities) {
+    const size_t length = static_cast<size_t>(mod.length());
+    const size_t width = mod.type == ModalityType::kSeqEmb ? mod.embedding_dim : 1;
+    bytes += round_up(length * width * 4) + round_up(length * 4) + 2 * round_up(length);
+  }
+  if (storage->size() < bytes + kAlign) storage->resize(bytes + kAlign);
+  auto at = reinterpret_cast<uintptr_t>(storage->data());
+  at = (at + kAlign - 1) / kAlign * kAlign;
+  const auto take = [&](size_t n) {
+    std::byte* p = reinterpret_cast<std::byte*>(at);
+    at += round_up(n);
+    return p;
+  };
+  out->resize(spec_.modalities.size());
+  for (size_t m = 0; m < spec_.modalities.size(); ++m) {
+    const ModalitySpec& mod = spec_.modalities[m];
+    const size_t length = static_cast<size_t>(mod.length());
+    ModalityRow& r = (*out)[m];
+    if (mod.type == ModalityType::kSeqEmb) {
+      r.embeddings = reinterpret_cast<float*>(take(length * mod.embedding_dim * sizeof(float)));
+      r.tokens = nullptr;
+    } else {
+      r.tokens = reinterpret_cast<int32_t*>(take(length * sizeof(int32_t)));
+      r.embeddings = nullptr;
+    }
+    r.decoder_attention = reinterpret_cast<int32_t*>(take(length * sizeof(int32_t)));
+    r.input_mask = reinterpret_cast<uint8_t*>(take(length));
+    r.target_mask = reinterpret_cast<uint8_t*>(take(length));
+  }
+}
+
 void Collator::Finish(Batch* batch) const {
   if (!options_.int64_tokens) return;
   for (size_t m = 0; m < spec_.modalities.size(); ++m) {

@@ -34,6 +34,9 @@ class Collator {
 
   // Pointers to row `row` of each modality's tensors.
   void RowOf(Batch& batch, int64_t row, std::vector<ModalityRow>* out) const;
+  // Pointers to one row of each modality's tensors laid out in `storage` (resized to fit):
+  // a scratch row that stays in cache, for rows that are packed rather than kept plain.
+  void ScratchRowOf(std::vector<std::byte>* storage, std::vector<ModalityRow>* out) const;
 
   // Completes a batch whose rows are all written.
   void Finish(Batch* batch) const;

@@ -21,12 +21,6 @@ int64_t FirstZero(const uint8_t* row, int64_t n) {
   return at == nullptr ? -1 : static_cast<const uint8_t*>(at) - row;
 }
 
-// int32 attention values and a uint8 target mask of the same shape.
-bool IsAttentionMaskPair(const HostTensor& attention, const HostTensor& target_mask) {
-  return attention.dtype == DType::kInt32 && target_mask.dtype == DType::kUInt8 &&
-         attention.shape == target_mask.shape;
-}
-
 int32_t CountZeros(const uint8_t* row, int64_t n) {
   int32_t count = 0;
   for (int64_t c = 0; c < n; ++c) count += row[c] == 0;  // vectorizes
@@ -107,56 +101,6 @@ bool RowFollowsTargetIndicator(const int32_t* attention, const uint8_t* target_m
   return diff == 0;
 }
 
-std::optional<std::string> PackBits(const HostTensor& mask) {
-  if (mask.dtype != DType::kUInt8) return std::nullopt;
-  const Matrix m = AsMatrix(mask);
-  const int64_t row_bytes = BytesPerRow(m.cols);
-  std::string out(static_cast<size_t>(m.rows * row_bytes), '\0');
-  for (int64_t r = 0; r < m.rows; ++r) {
-    if (!PackBitsRow(mask.as<uint8_t>() + r * m.cols, m.cols,
-                     reinterpret_cast<uint8_t*>(out.data()) + r * row_bytes)) {
-      return std::nullopt;
-    }
-  }
-  return out;
-}
-
-std::optional<std::string> PackUint16(const HostTensor& ids) {
-  const Matrix m = AsMatrix(ids);
-  const int64_t count = m.rows * m.cols;
-  std::string out(static_cast<size_t>(count) * 2, '\0');
-  auto* dst = reinterpret_cast<uint16_t*>(out.data());
-  bool fits = false;
-  if (ids.dtype == DType::kInt32) fits = NarrowIds(ids.as<int32_t>(), count, dst);
-  if (ids.dtype == DType::kInt64) fits = NarrowIds(ids.as<int64_t>(), count, dst);
-  if (!fits) return std::nullopt;
-  return out;
-}
-
-bool FollowsTargetCountAtFirst(const HostTensor& attention, const HostTensor& target_mask) {
-  if (!IsAttentionMaskPair(attention, target_mask)) return false;
-  const Matrix m = AsMatrix(attention);
-  for (int64_t r = 0; r < m.rows; ++r) {
-    if (!RowFollowsTargetCountAtFirst(attention.as<int32_t>() + r * m.cols,
-                                      target_mask.as<uint8_t>() + r * m.cols, m.cols)) {
-      return false;
-    }
-  }
-  return true;
-}
-
-bool FollowsTargetIndicator(const HostTensor& attention, const HostTensor& target_mask) {
-  if (!IsAttentionMaskPair(attention, target_mask)) return false;
-  const Matrix m = AsMatrix(attention);
-  for (int64_t r = 0; r < m.rows; ++r) {
-    if (!RowFollowsTargetIndicator(attention.as<int32_t>() + r * m.cols,
-                                   target_mask.as<uint8_t>() + r * m.cols, m.cols)) {
-      return false;
-    }
-  }
-  return true;
-}
-
 // ---- Packing while a batch is built ----
 
 namespace {
@@ -169,6 +113,14 @@ constexpr uint8_t kIdsFit = 1, kInputBitsFit = 2, kTargetBitsFit = 4, kIndicator
 // an int64 tensor still holds int32 values (the collator widens them at the end).
 bool PackableIds(const HostTensor& t) {
   return (t.dtype == DType::kInt32 || t.dtype == DType::kInt64) && t.shape.size() == 2;
+}
+
+// Bytes of one row of a token or embedding tensor while the batch is built (ids are int32
+// until the collator widens them).
+size_t TensorRowBytes(const HostTensor& t) {
+  size_t elements = 1;
+  for (size_t d = 1; d < t.shape.size(); ++d) elements *= static_cast<size_t>(t.shape[d]);
+  return elements * 4;
 }
 
 }  // namespace
@@ -186,54 +138,108 @@ void BeginPacking(Batch* batch, BufferPool* pool, PackingState* state) {
   }
 }
 
-void PackRow(Batch* batch, int64_t row, PackingState* state) {
+void PackRow(Batch* batch, int64_t row, const std::vector<ModalityRow>& src, PackingState* state) {
   for (size_t i = 0; i < batch->modalities.size(); ++i) {
     ModalityBatch& m = batch->modalities[i];
+    const ModalityRow& s = src[i];
     const int64_t cols = AsMatrix(m.input_mask).cols;
     const int64_t bytes = BytesPerRow(cols);
-    const uint8_t* target = m.target_mask.as<uint8_t>() + row * cols;
-    const int32_t* attention = m.decoder_attention_mask.as<int32_t>() + row * cols;
     uint8_t fits = 0;
     if (PackableIds(m.tensor) &&
-        PackUint16Row(m.tensor.as<int32_t>() + row * cols, cols,
+        PackUint16Row(s.tokens, cols,
                       reinterpret_cast<uint16_t*>(m.packed[0].data.data()) + row * cols)) {
       fits |= kIdsFit;
     }
-    if (PackBitsRow(m.input_mask.as<uint8_t>() + row * cols, cols,
+    if (PackBitsRow(s.input_mask, cols,
                     reinterpret_cast<uint8_t*>(m.packed[1].data.data()) + row * bytes)) {
       fits |= kInputBitsFit;
     }
-    if (PackBitsRow(target, cols,
+    if (PackBitsRow(s.target_mask, cols,
                     reinterpret_cast<uint8_t*>(m.packed[2].data.data()) + row * bytes)) {
       fits |= kTargetBitsFit;
     }
     if (m.decoder_attention_mask.dtype == DType::kInt32 && (fits & kTargetBitsFit)) {
       // A row follows at most one rule unless it has no more than one target; sequences
       // follow the first, images the second.
-      if (RowFollowsTargetIndicator(attention, target, cols)) {
+      if (RowFollowsTargetIndicator(s.decoder_attention, s.target_mask, cols)) {
         fits |= kIndicatorFits;
-        if (CountZeros(target, cols) <= 1) fits |= kCountAtFirstFits;
-      } else if (RowFollowsTargetCountAtFirst(attention, target, cols)) {
+        if (CountZeros(s.target_mask, cols) <= 1) fits |= kCountAtFirstFits;
+      } else if (RowFollowsTargetCountAtFirst(s.decoder_attention, s.target_mask, cols)) {
         fits |= kCountAtFirstFits;
       }
     }
-    state->row_fits[i][static_cast<size_t>(row)] = fits;
+    // Values that no form fits go to the batch's plain tensors (the rest are rebuilt from
+    // their packed form by FinishPacking, should another row leave the tensor plain).
+    const size_t r = static_cast<size_t>(row), n = static_cast<size_t>(cols);
+    if (!(fits & kIdsFit)) {
+      const size_t row_bytes = TensorRowBytes(m.tensor);
+      const void* values = s.tokens != nullptr ? static_cast<const void*>(s.tokens) : s.embeddings;
+      std::memcpy(m.tensor.data.data() + r * row_bytes, values, row_bytes);
+    }
+    if (!(fits & kInputBitsFit)) std::memcpy(m.input_mask.as<uint8_t>() + r * n, s.input_mask, n);
+    if (!(fits & kTargetBitsFit))
+      std::memcpy(m.target_mask.as<uint8_t>() + r * n, s.target_mask, n);
+    if (!(fits & (kIndicatorFits | kCountAtFirstFits))) {
+      std::memcpy(m.decoder_attention_mask.as<int32_t>() + r * n, s.decoder_attention,
+                  n * sizeof(int32_t));
+    }
+    state->row_fits[i][r] = fits;
   }
 }
 
 void FinishPacking(Batch* batch, const PackingState& state) {
+  std::vector<uint8_t> target;
   for (size_t i = 0; i < batch->modalities.size(); ++i) {
+    ModalityBatch& m = batch->modalities[i];
+    const std::vector<uint8_t>& row_fits = state.row_fits[i];
     uint8_t all = 0xFF;
-    for (uint8_t f : state.row_fits[i]) all &= f;
-    std::array<PackedTensor, 4>& p = batch->modalities[i].packed;
+    for (uint8_t f : row_fits) all &= f;
+    std::array<PackedTensor, 4>& p = m.packed;
     p[0].packing = (all & kIdsFit) ? Packing::kUint16 : Packing::kNone;
     p[1].packing = (all & kInputBitsFit) ? Packing::kBits : Packing::kNone;
     p[2].packing = (all & kTargetBitsFit) ? Packing::kBits : Packing::kNone;
     p[3].packing = (all & kIndicatorFits)      ? Packing::kTargetIndicator
                    : (all & kCountAtFirstFits) ? Packing::kTargetCountAtFirst
                                                : Packing::kNone;
-    for (PackedTensor& t : p) {
-      if (t.packing == Packing::kNone) t.data = Buffer();
+    // A tensor that travels plain needs the rows that were only packed back in the batch.
+    const int64_t cols = AsMatrix(m.input_mask).cols;
+    const int64_t bytes = BytesPerRow(cols);
+    const Matrix one_row{1, cols};
+    target.resize(static_cast<size_t>(cols));
+    for (int64_t r = 0; r < static_cast<int64_t>(row_fits.size()); ++r) {
+      const uint8_t fits = row_fits[static_cast<size_t>(r)];
+      auto packed_row = [&](int k, int64_t row_bytes) {
+        return std::string_view(reinterpret_cast<const char*>(p[k].data.data()) + r * row_bytes,
+                                static_cast<size_t>(row_bytes));
+      };
+      if (p[0].packing == Packing::kNone && (fits & kIdsFit)) {
+        (void)UnpackUint16(packed_row(0, cols * 2), one_row, false,
+                           m.tensor.as<int32_t>() + r * cols);
+      }
+      if (p[1].packing == Packing::kNone && (fits & kInputBitsFit)) {
+        (void)UnpackBits(packed_row(1, bytes), one_row, m.input_mask.as<uint8_t>() + r * cols);
+      }
+      if (p[2].packing == Packing::kNone && (fits & kTargetBitsFit)) {
+        (void)UnpackBits(packed_row(2, bytes), one_row, m.target_mask.as<uint8_t>() + r * cols);
+      }
+      if (p[3].packing == Packing::kNone && (fits & (kIndicatorFits | kCountAtFirstFits))) {
+        (void)UnpackBits(packed_row(2, bytes), one_row, target.data());  // rules need bits
+        int32_t* out = m.decoder_attention_mask.as<int32_t>() + r * cols;
+        if (fits & kIndicatorFits) {
+          DeriveTargetIndicator(target.data(), one_row, out);
+        } else {
+          DeriveTargetCountAtFirst(target.data(), one_row, out);
+        }
+      }
+    }
+    // Each tensor now lives in one form: plain buffers of packed tensors are given back.
+    HostTensor* plain[4] = {&m.tensor, &m.input_mask, &m.target_mask, &m.decoder_attention_mask};
+    for (int k = 0; k < 4; ++k) {
+      if (p[k].packing == Packing::kNone) {
+        p[k].data = Buffer();
+      } else {
+        plain[k]->data = Buffer();
+      }
     }
   }
 }

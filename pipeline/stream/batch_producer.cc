@@ -51,7 +51,7 @@ absl::StatusOr<Batch> BatchProducer::Produce(uint64_t index) {
     for (uint32_t i = 0; i < n; ++i) {
       if (i + 1 < n) PlanRow(&scratch.planned[i + 1], &scratch);
       errors[first + i] = ProduceRow(batch, index, first + i, &scratch.planned[i], &scratch);
-      if (options_.pack_for_wire) PackRow(&batch, first + i, &packing);
+      if (options_.pack_for_wire) PackRow(&batch, first + i, scratch.row, &packing);
     }
   };
   arena_->execute([&] {
@@ -107,7 +107,13 @@ absl::Status BatchProducer::ProduceRow(Batch& batch, uint64_t index, uint32_t ro
   const Masker& masker = source.masker();
   const size_t k = source.spec().modalities.size();
   const SampleView& view = p->view;
-  collator_.RowOf(batch, row, &s->row);
+  // Rows packed for the wire are masked into a scratch row that stays in cache: the batch
+  // keeps only their packed form (and plain values no form fits).
+  if (options_.pack_for_wire) {
+    collator_.ScratchRowOf(&s->scratch_row, &s->row);
+  } else {
+    collator_.RowOf(batch, row, &s->row);
+  }
   // The dataset's modalities write into their places in the batch; the others are
   // placeholders: fully masked.
   s->local.resize(k);

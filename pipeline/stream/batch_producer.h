@@ -30,8 +30,9 @@ struct ProducerOptions {
   uint64_t seed = 0;
   CorruptRecordPolicy on_corrupt = CorruptRecordPolicy::kFail;
   bool int64_tokens = false;
-  // Also make each tensor's compact wire form (ModalityBatch::packed), row by row while the
-  // row is in cache.
+  // Build each tensor in its compact wire form (ModalityBatch::packed) where every row
+  // allows one: rows are masked into a scratch row and packed from it; a packed tensor's
+  // plain buffer is released (see FinishPacking).
   bool pack_for_wire = false;
 };
 
@@ -60,8 +61,9 @@ class BatchProducer {
     std::vector<PlannedRow> planned;
     std::vector<Record> records;
     std::vector<const Record*> pointers;
-    std::vector<ModalityRow> row;    // every modality of the batch
-    std::vector<ModalityRow> local;  // the sample's dataset's modalities
+    std::vector<std::byte> scratch_row;  // a row's plain values, when packing for the wire
+    std::vector<ModalityRow> row;        // every modality of the batch
+    std::vector<ModalityRow> local;      // the sample's dataset's modalities
   };
 
   // Whether modality m of the planned row's sample is read as one crop row (rather than the

@@ -45,8 +45,9 @@ struct StreamOptions {
   uint64_t epoch_size = 0;  // views per epoch; 0 = every sample n_repeats times
   bool shuffle = true;
   bool int64_tokens = false;
-  // Fill each batch's compact wire forms too (for ENCODING_PACKED streams); no effect on the
-  // tensors or the resume token.
+  // Build batches in their compact wire forms (for ENCODING_PACKED streams): tensors that
+  // pack have ModalityBatch::packed set and no plain buffer. The same values and resume
+  // tokens as an unpacked stream.
   bool pack_for_wire = false;
   CorruptRecordPolicy on_corrupt = CorruptRecordPolicy::kFail;
   // Continue after the batch this token was issued with; empty = from the start.

@@ -1,111 +1,109 @@
 #include "pipeline/batch/tensor_packing.h"
 
 #include <cstring>
+#include <optional>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 
 namespace maskfeed {
 namespace {
 
-HostTensor MakeTensor(DType dtype, std::vector<int64_t> shape) {
-  HostTensor t;
-  t.dtype = dtype;
-  t.shape = std::move(shape);
-  int64_t n = 1;
-  for (int64_t d : t.shape) n *= d;
-  t.data = Buffer(static_cast<size_t>(n) * ItemSize(dtype));
-  return t;
+// A (rows, cols) mask packed row by row as producers do; nullopt if some row does not pack.
+std::optional<std::string> PackMask(const uint8_t* mask, Matrix m) {
+  const int64_t row_bytes = (m.cols + 7) / 8;
+  std::string out(static_cast<size_t>(m.rows * row_bytes), '\0');
+  for (int64_t r = 0; r < m.rows; ++r) {
+    if (!PackBitsRow(mask + r * m.cols, m.cols,
+                     reinterpret_cast<uint8_t*>(out.data()) + r * row_bytes)) {
+      return std::nullopt;
+    }
+  }
+  return out;
+}
+
+using RowRule = bool (*)(const int32_t*, const uint8_t*, int64_t);
+
+bool EveryRowFollows(RowRule rule, const int32_t* attention, const uint8_t* target, Matrix m) {
+  for (int64_t r = 0; r < m.rows; ++r) {
+    if (!rule(attention + r * m.cols, target + r * m.cols, m.cols)) return false;
+  }
+  return true;
 }
 
 TEST(TensorPackingTest, BitsRoundTripForEveryRowLength) {
   std::mt19937 rng(1);
   for (int64_t cols = 1; cols <= 40; ++cols) {
-    HostTensor mask = MakeTensor(DType::kUInt8, {3, cols});
-    for (int64_t i = 0; i < 3 * cols; ++i) mask.as<uint8_t>()[i] = rng() & 1;
-    std::optional<std::string> packed = PackBits(mask);
+    std::vector<uint8_t> mask(static_cast<size_t>(3 * cols));
+    for (uint8_t& v : mask) v = rng() & 1;
+    std::optional<std::string> packed = PackMask(mask.data(), {3, cols});
     ASSERT_TRUE(packed.has_value());
     EXPECT_EQ(packed->size(), static_cast<size_t>(3 * ((cols + 7) / 8)));
-    std::vector<uint8_t> back(static_cast<size_t>(3 * cols), 9);
-    ASSERT_TRUE(UnpackBits(*packed, AsMatrix(mask), back.data()).ok());
-    EXPECT_EQ(std::memcmp(back.data(), mask.data.data(), back.size()), 0) << "cols " << cols;
+    std::vector<uint8_t> back(mask.size(), 9);
+    ASSERT_TRUE(UnpackBits(*packed, {3, cols}, back.data()).ok());
+    EXPECT_EQ(back, mask) << "cols " << cols;
   }
 }
 
 TEST(TensorPackingTest, BitsUseLittleEndianBitOrderPerRow) {
-  HostTensor mask = MakeTensor(DType::kUInt8, {2, 9});
-  const uint8_t values[] = {1, 0, 0, 0, 0, 0, 0, 1, 1, /**/ 0, 1, 0, 0, 0, 0, 0, 0, 0};
-  std::memcpy(mask.data.data(), values, sizeof(values));
-  std::optional<std::string> packed = PackBits(mask);
+  const uint8_t mask[] = {1, 0, 0, 0, 0, 0, 0, 1, 1, /**/ 0, 1, 0, 0, 0, 0, 0, 0, 0};
+  std::optional<std::string> packed = PackMask(mask, {2, 9});
   ASSERT_TRUE(packed.has_value());
   EXPECT_EQ(*packed, std::string("\x81\x01\x02\x00", 4));
 }
 
 TEST(TensorPackingTest, NonBinaryMasksStayPlain) {
   for (int64_t at : {0, 7, 12}) {  // inside the 8-byte blocks and in the tail
-    HostTensor mask = MakeTensor(DType::kUInt8, {1, 13});
-    std::memset(mask.data.data(), 1, 13);
-    mask.as<uint8_t>()[at] = 2;
-    EXPECT_FALSE(PackBits(mask).has_value()) << at;
+    std::vector<uint8_t> mask(13, 1);
+    mask[static_cast<size_t>(at)] = 2;
+    EXPECT_FALSE(PackMask(mask.data(), {1, 13}).has_value()) << at;
   }
-  EXPECT_FALSE(PackBits(MakeTensor(DType::kInt32, {1, 4})).has_value());
 }
 
 TEST(TensorPackingTest, Uint16RoundTripAndRangeCheck) {
-  for (DType dtype : {DType::kInt32, DType::kInt64}) {
-    HostTensor ids = MakeTensor(dtype, {2, 5});
-    const bool wide = dtype == DType::kInt64;
-    for (int i = 0; i < 10; ++i) {
-      const int64_t v = i * 7000;  // up to 63000
-      if (wide)
-        ids.as<int64_t>()[i] = v;
-      else
-        ids.as<int32_t>()[i] = static_cast<int32_t>(v);
-    }
-    std::optional<std::string> packed = PackUint16(ids);
-    ASSERT_TRUE(packed.has_value());
-    EXPECT_EQ(packed->size(), 20u);
-    std::vector<std::byte> back(ids.data.size());
-    ASSERT_TRUE(UnpackUint16(*packed, AsMatrix(ids), wide, back.data()).ok());
-    EXPECT_EQ(std::memcmp(back.data(), ids.data.data(), back.size()), 0);
-    for (int64_t bad : {int64_t{65536}, int64_t{-1}}) {
-      if (wide)
-        ids.as<int64_t>()[3] = bad;
-      else
-        ids.as<int32_t>()[3] = static_cast<int32_t>(bad);
-      EXPECT_FALSE(PackUint16(ids).has_value()) << bad;
-    }
+  std::vector<int32_t> ids(10);
+  for (int i = 0; i < 10; ++i) ids[static_cast<size_t>(i)] = i * 7000;  // up to 63000
+  std::vector<uint16_t> packed(10);
+  for (int r = 0; r < 2; ++r) ASSERT_TRUE(PackUint16Row(&ids[r * 5], 5, &packed[r * 5]));
+  const std::string_view bytes(reinterpret_cast<const char*>(packed.data()), 20);
+  std::vector<int32_t> narrow(10, -1);
+  ASSERT_TRUE(UnpackUint16(bytes, {2, 5}, /*int64=*/false, narrow.data()).ok());
+  EXPECT_EQ(narrow, ids);
+  std::vector<int64_t> wide(10, -1);
+  ASSERT_TRUE(UnpackUint16(bytes, {2, 5}, /*int64=*/true, wide.data()).ok());
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(wide[static_cast<size_t>(i)], i * 7000);
+  for (int32_t bad : {65536, -1}) {
+    ids[3] = bad;
+    EXPECT_FALSE(PackUint16Row(ids.data(), 5, packed.data())) << bad;
   }
   EXPECT_FALSE(UnpackUint16("abc", Matrix{1, 2}, false, nullptr).ok());
 }
 
 TEST(TensorPackingTest, AttentionRulesAreCheckedAndDerived) {
-  HostTensor target = MakeTensor(DType::kUInt8, {3, 6});
+  const Matrix m{3, 6};
   const uint8_t t[] = {1, 0, 0, 1, 0, 1, /**/ 1, 1, 1, 1, 1, 1, /**/ 0, 0, 0, 0, 0, 0};
-  std::memcpy(target.data.data(), t, sizeof(t));
-
-  HostTensor image = MakeTensor(DType::kInt32, {3, 6});
-  const int32_t img[] = {0, 3, 0, 0, 0, 0, /**/ 0, 0, 0, 0, 0, 0, /**/ 6, 0, 0, 0, 0, 0};
-  std::memcpy(image.data.data(), img, sizeof(img));
-  EXPECT_TRUE(FollowsTargetCountAtFirst(image, target));
-  EXPECT_FALSE(FollowsTargetIndicator(image, target));
+  int32_t image[] = {0, 3, 0, 0, 0, 0, /**/ 0, 0, 0, 0, 0, 0, /**/ 6, 0, 0, 0, 0, 0};
+  EXPECT_TRUE(EveryRowFollows(RowFollowsTargetCountAtFirst, image, t, m));
+  EXPECT_FALSE(EveryRowFollows(RowFollowsTargetIndicator, image, t, m));
   std::vector<int32_t> derived(18, -1);
-  DeriveTargetCountAtFirst(target.as<uint8_t>(), AsMatrix(target), derived.data());
-  EXPECT_EQ(std::memcmp(derived.data(), img, sizeof(img)), 0);
+  DeriveTargetCountAtFirst(t, m, derived.data());
+  EXPECT_EQ(std::memcmp(derived.data(), image, sizeof(image)), 0);
 
-  HostTensor seq = MakeTensor(DType::kInt32, {3, 6});
-  for (int i = 0; i < 18; ++i) seq.as<int32_t>()[i] = t[i] == 0;
-  EXPECT_TRUE(FollowsTargetIndicator(seq, target));
-  DeriveTargetIndicator(target.as<uint8_t>(), AsMatrix(target), derived.data());
-  EXPECT_EQ(std::memcmp(derived.data(), seq.data.data(), 18 * 4), 0);
+  int32_t seq[18];
+  for (int i = 0; i < 18; ++i) seq[i] = t[i] == 0;
+  EXPECT_TRUE(EveryRowFollows(RowFollowsTargetIndicator, seq, t, m));
+  DeriveTargetIndicator(t, m, derived.data());
+  EXPECT_EQ(std::memcmp(derived.data(), seq, sizeof(seq)), 0);
 
-  image.as<int32_t>()[5] = 1;  // a stray value
-  EXPECT_FALSE(FollowsTargetCountAtFirst(image, target));
-  image.as<int32_t>()[5] = 0;
-  image.as<int32_t>()[1] = 2;  // the wrong count
-  EXPECT_FALSE(FollowsTargetCountAtFirst(image, target));
-  seq.as<int32_t>()[17] = 0;
-  EXPECT_FALSE(FollowsTargetIndicator(seq, target));
+  image[5] = 1;  // a stray value
+  EXPECT_FALSE(EveryRowFollows(RowFollowsTargetCountAtFirst, image, t, m));
+  image[5] = 0;
+  image[1] = 2;  // the wrong count
+  EXPECT_FALSE(EveryRowFollows(RowFollowsTargetCountAtFirst, image, t, m));
+  seq[17] = 0;
+  EXPECT_FALSE(EveryRowFollows(RowFollowsTargetIndicator, seq, t, m));
 }
 
 }  // namespace
