@@ -19,6 +19,7 @@
 
 #include "pipeline/base/strings.h"
 #include "pipeline/batch/collator.h"
+#include "pipeline/batch/tensor_packing.h"
 #include "pipeline/masking/image_masking.h"
 #include "pipeline/masking/masker.h"
 #include "pipeline/shard/dataset.h"
@@ -203,6 +204,27 @@ void BM_Batch(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 BENCHMARK(BM_Batch)->Arg(128);
+
+// Packing a masked batch's rows for the wire (ENCODING_PACKED streams), per row.
+void BM_PackRows(benchmark::State& state) {
+  BatchMasker masking(Get4m7());
+  masking.Mask(128, 0);
+  std::shared_ptr<BufferPool> pool = BufferPool::Create(size_t{64} << 20);
+  std::vector<ModalityRow> rows;
+  for (auto _ : state) {
+    Batch packed = masking.collator.Allocate(128, pool.get());
+    PackingState packing;
+    BeginPacking(&packed, pool.get(), &packing);
+    for (int64_t r = 0; r < 128; ++r) {
+      masking.collator.RowOf(masking.batch, r, &rows);
+      PackRow(&packed, r, rows, &packing);
+    }
+    FinishPacking(&packed, packing);
+    benchmark::DoNotOptimize(packed.modalities[0].packed[1].data.data());
+  }
+  state.SetItemsProcessed(state.iterations() * 128);
+}
+BENCHMARK(BM_PackRows);
 
 }  // namespace
 }  // namespace maskfeed

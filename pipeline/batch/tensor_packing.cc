@@ -3,6 +3,10 @@
 #include <array>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "pipeline/base/strings.h"
 
 namespace maskfeed {
@@ -27,12 +31,27 @@ int32_t CountZeros(const uint8_t* row, int64_t n) {
   return count;
 }
 
-template <typename T>
-bool NarrowIds(const T* ids, int64_t count, uint16_t* out) {
-  T bad = 0;
-  for (int64_t i = 0; i < count; ++i) {
-    // Out-of-range values leave a mark in `bad` instead of a branch in the loop.
-    bad |= ids[i] & ~T{0xFFFF};
+bool NarrowIds(const int32_t* ids, int64_t count, uint16_t* out) {
+  // Out-of-range values leave a mark in `bad` instead of a branch in the loop.
+  int32_t bad = 0;
+  int64_t i = 0;
+#if defined(__SSE2__)
+  // Eight at a time. SSE2 only packs with signed saturation, so values are shifted into the
+  // int16 range and back: exact for 0..65535, and anything else is marked bad.
+  const __m128i bias = _mm_set1_epi32(32768);
+  const __m128i flip = _mm_set1_epi16(static_cast<int16_t>(0x8000));
+  __m128i high = _mm_setzero_si128();
+  for (; i + 8 <= count; i += 8) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(ids + i));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(ids + i + 4));
+    high = _mm_or_si128(high, _mm_srli_epi32(_mm_or_si128(a, b), 16));
+    const __m128i narrow = _mm_packs_epi32(_mm_sub_epi32(a, bias), _mm_sub_epi32(b, bias));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm_xor_si128(narrow, flip));
+  }
+  bad |= _mm_movemask_epi8(_mm_cmpeq_epi32(high, _mm_setzero_si128())) != 0xFFFF;
+#endif
+  for (; i < count; ++i) {
+    bad |= ids[i] & ~int32_t{0xFFFF};
     out[i] = static_cast<uint16_t>(ids[i]);
   }
   return bad == 0;
@@ -50,6 +69,20 @@ Matrix AsMatrix(const HostTensor& t) {
 bool PackBitsRow(const uint8_t* row, int64_t cols, uint8_t* out) {
   uint64_t bad = 0;
   int64_t c = 0;
+#if defined(__SSE2__)
+  // Sixteen bytes at a time: shifting each byte's low bit up to its top bit lets movemask
+  // gather them, element c + i on bit i.
+  __m128i high = _mm_setzero_si128();
+  for (; c + 16 <= cols; c += 16) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + c));
+    high = _mm_or_si128(high, x);
+    const auto bits = static_cast<uint16_t>(_mm_movemask_epi8(_mm_slli_epi16(x, 7)));
+    std::memcpy(out + (c >> 3), &bits, 2);  // little-endian: elements c..c+7 first
+  }
+  alignas(16) uint64_t seen[2];
+  _mm_store_si128(reinterpret_cast<__m128i*>(seen), high);
+  bad |= (seen[0] | seen[1]) & ~kLowBits;
+#endif
   for (; c + 8 <= cols; c += 8) {
     uint64_t x;
     std::memcpy(&x, row + c, 8);
