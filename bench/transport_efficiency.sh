@@ -3,7 +3,8 @@
 # maskfeed-server over a Unix socket and loopback TCP (1 and 2 streams, batch 128, packed and
 # plain encodings), and a plain Unix-socket copy of the same bytes between two processes (the
 # transport's ceiling here), all in one run. Prints one JSON line per measurement, then a
-# summary line with the ratios the README quotes.
+# summary line with the ratios the README quotes (in_process_tensor_bytes_over_socket: what
+# the pipeline alone produces, with no transport at all, against the socket copy).
 #   bench/transport_efficiency.sh DATA_DIR [BATCHES]
 set -euo pipefail
 data=${1:?usage: bench/transport_efficiency.sh DATA_DIR [BATCHES]}
@@ -28,6 +29,7 @@ for streams in 1 2; do
     --streams "$streams" --batches "$batches" --json 2>/dev/null | tail -1)
   echo "$line"
   sps[inproc-$streams]=$(field samples_per_s <<<"$line")
+  bps[inproc-$streams]=$(field bytes_per_s <<<"$line")
   for address in "unix:$work/feed.sock" "$tcp"; do
     kind=tcp; [[ $address == unix:* ]] && kind=unix
     for encoding in packed plain; do
@@ -52,6 +54,7 @@ awk -v ip1="${sps[inproc-1]}" -v ip2="${sps[inproc-2]}" \
     -v tp1="${sps[tcp-packed-1]}" -v tp2="${sps[tcp-packed-2]}" \
     -v ub1="${bps[unix-packed-1]}" -v ub2="${bps[unix-packed-2]}" \
     -v lw1="${wire[unix-plain-1]}" -v lw2="${wire[unix-plain-2]}" \
+    -v ib1="${bps[inproc-1]}" -v ib2="${bps[inproc-2]}" \
     -v s1="${sps[socket-1]}" -v s2="${sps[socket-2]}" -v c="$(nproc)" 'BEGIN {
   printf "{\"bench\": \"transport_efficiency\", \"threads\": %d, ", c
   printf "\"unix_packed_over_in_process\": [%.2f, %.2f], ", up1 / ip1, up2 / ip2
@@ -59,5 +62,6 @@ awk -v ip1="${sps[inproc-1]}" -v ip2="${sps[inproc-2]}" \
   printf "\"tcp_packed_over_in_process\": [%.2f, %.2f], ", tp1 / ip1, tp2 / ip2
   printf "\"unix_packed_tensor_bytes_over_socket\": [%.2f, %.2f], ", ub1 / s1, ub2 / s2
   printf "\"unix_plain_wire_bytes_over_socket\": [%.2f, %.2f], ", lw1 / s1, lw2 / s2
+  printf "\"in_process_tensor_bytes_over_socket\": [%.2f, %.2f], ", ib1 / s1, ib2 / s2
   printf "\"socket_bytes_per_s\": [%.0f, %.0f], \"cores\": %d}\n", s1, s2, c
 }'
