@@ -1,14 +1,16 @@
 """Turns Batch messages (proto/maskfeed/v1/feed.proto) into 4M-layout dicts of numpy arrays.
 
 Plain tensors become zero-copy views of the message's bytes; packed ones (ENCODING_PACKED)
-are expanded with numpy: bit masks unpacked, uint16 ids widened, decoder attention values
-derived from the target mask by the rule the server checked for every row.
+are expanded: bit masks unpacked, uint16 ids widened, decoder attention values derived from
+the target mask by the rule the server checked for every row — by the C++ library when
+_native finds it, by numpy otherwise (the same results).
 """
 
 import math
 
 import numpy as np
 
+from maskfeed import _native
 from maskfeed.v1 import dataset_pb2, feed_pb2
 
 _DTYPES = {
@@ -45,17 +47,29 @@ def _plain(t, where):
             raise WireError(f"{where}: bit-packed {dtype}")
         cols = shape[-1]
         row_bytes = (cols + 7) // 8
-        packed = np.frombuffer(t.data, dtype=np.uint8)
-        if packed.size != count // cols * row_bytes:
-            raise WireError(f"{where}: {packed.size} bit-packed bytes for shape {shape}")
+        data = t.data
+        if len(data) != count // cols * row_bytes:
+            raise WireError(f"{where}: {len(data)} bit-packed bytes for shape {shape}")
+        lib = _native.load()
+        if lib is not None:
+            out = np.empty(shape, dtype=np.uint8)
+            lib.maskfeed_unpack_bits(data, len(data), count // cols, cols, out.ctypes.data)
+            return out
+        packed = np.frombuffer(data, dtype=np.uint8)
         bits = np.unpackbits(packed.reshape(-1, row_bytes), axis=1, count=cols,
                              bitorder="little")
         return bits.reshape(shape)
     if t.packing == feed_pb2.PACKING_UINT16:
-        ids = np.frombuffer(t.data, dtype="<u2")
-        if ids.size != count:
-            raise WireError(f"{where}: {ids.size} uint16 ids for {count} values")
-        return ids.astype(dtype).reshape(shape)
+        data = t.data
+        if len(data) != count * 2:
+            raise WireError(f"{where}: {len(data) / 2:g} uint16 ids for {count} values")
+        lib = _native.load()
+        if lib is not None and dtype in (np.int32, np.int64) and count:
+            out = np.empty(shape, dtype=dtype)
+            lib.maskfeed_unpack_uint16(data, len(data), count // shape[-1], shape[-1],
+                                       dtype == np.int64, out.ctypes.data)
+            return out
+        return np.frombuffer(data, dtype="<u2").astype(dtype).reshape(shape)
     raise WireError(f"{where}: packing {t.packing} cannot stand alone")
 
 
@@ -64,6 +78,15 @@ def _derived(t, target_mask, where):
     shape = tuple(t.shape)
     if target_mask.shape != shape:
         raise WireError(f"{where}: shape {shape} does not match target_mask {target_mask.shape}")
+    lib = _native.load()
+    if lib is not None and target_mask.size:
+        mask = np.ascontiguousarray(target_mask, dtype=np.uint8)
+        out = np.empty(shape, dtype=np.int32)
+        derive = (lib.maskfeed_derive_target_indicator
+                  if t.packing == feed_pb2.PACKING_TARGET_INDICATOR
+                  else lib.maskfeed_derive_target_count_at_first)
+        derive(mask.ctypes.data, mask.size // shape[-1], shape[-1], out.ctypes.data)
+        return out
     targets = target_mask == 0
     if t.packing == feed_pb2.PACKING_TARGET_INDICATOR:
         return targets.astype(np.int32)

@@ -14,17 +14,10 @@ tree.
 import ctypes
 import os
 
+from maskfeed import _native
+
 _MAX_TENSORS = 8
 _lib = None
-
-
-def _candidates():
-    if os.environ.get("MASKFEED_CUDA_LIB"):
-        yield os.environ["MASKFEED_CUDA_LIB"]
-    here = os.path.dirname(os.path.abspath(__file__))
-    yield os.path.join(here, "libmaskfeed_cuda.so")
-    # The build tree: build/client/python/maskfeed -> build/client/cuda.
-    yield os.path.join(here, os.pardir, os.pardir, "cuda", "libmaskfeed_cuda.so")
 
 
 def load():
@@ -33,8 +26,7 @@ def load():
     if _lib is not None:
         return _lib
     tried = []
-    for path in _candidates():
-        path = os.path.normpath(path)
+    for path in _native.candidates("MASKFEED_CUDA_LIB", "libmaskfeed_cuda.so", "cuda"):
         tried.append(path)
         if os.path.exists(path):
             lib = ctypes.CDLL(path)
