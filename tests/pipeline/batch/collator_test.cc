@@ -1,9 +1,13 @@
 #include "pipeline/batch/collator.h"
 
+#include <cstring>
 #include <map>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "pipeline/batch/tensor_packing.h"
 #include "pipeline/shard/crc32c.h"
 #include "tests/pipeline/masking/masking_test_util.h"
 
@@ -13,6 +17,7 @@ namespace {
 using ::maskfeed::testing::Ids;
 using ::maskfeed::testing::MakeRecord;
 using ::maskfeed::testing::PresetSpec;
+using ::maskfeed::testing::SpecFromText;
 
 // Deterministic 4M-7-like records for sample i, in the spec's modality order.
 std::vector<Record> SampleRecords(const MaskingSpec& spec, int i) {
@@ -123,6 +128,117 @@ TEST(CollatorTest, GoldenBytesFor4m7) {
     std::printf("      {\"%s\", {0x%08x, 0x%08x, 0x%08x, 0x%08x}},\n", name.c_str(), crcs[0],
                 crcs[1], crcs[2], crcs[3]);
   }
+}
+
+// Rows masked into a scratch row and packed (what packed streams do) equal the same rows masked
+// in place, tensor by tensor, for token, sequence and embedding modalities: the scratch row's
+// regions do not overlap, and embeddings (which never pack) reach the plain tensor.
+TEST(CollatorTest, ScratchRowsPackToTheRowsMaskedInPlace) {
+  const MaskingSpec spec = SpecFromText(R"pb(
+    modalities { name: "i" type: MODALITY_TYPE_IMG max_tokens: 16 }
+    modalities { name: "s" type: MODALITY_TYPE_SEQ max_tokens: 9 }
+    modalities { name: "e" type: MODALITY_TYPE_SEQ_EMB max_tokens: 6 embedding_dim: 3 }
+    mixture {
+      input_alpha { key: "i" value: 1 }
+      input_alpha { key: "s" value: 1 }
+      input_alpha { key: "e" value: 1 }
+      target_alpha { key: "i" value: 1 }
+      target_alpha { key: "s" value: 1 }
+    }
+    input_tokens { max: 12 }
+    target_tokens { max: 12 }
+  )pb");
+  Collator collator(spec, CollatorOptions());
+  Masker masker(spec);
+  constexpr int64_t kRows = 24;
+  Batch in_place = collator.Allocate(kRows);
+  Batch packed = collator.Allocate(kRows);
+  for (ModalityBatch& m : packed.modalities) {  // garbage wherever nothing is written
+    for (HostTensor* t : {&m.tensor, &m.input_mask, &m.target_mask, &m.decoder_attention_mask}) {
+      std::memset(t->data.data(), 0xAB, t->data.size());
+    }
+  }
+  std::shared_ptr<BufferPool> pool = BufferPool::Create(0);
+  PackingState packing;
+  BeginPacking(&packed, pool.get(), &packing);
+  std::vector<std::byte> storage;
+  std::vector<ModalityRow> row;
+  MaskScratch scratch;
+  SamplePlan plan;
+  for (int64_t r = 0; r < kRows; ++r) {
+    std::vector<int16_t> tokens(16);
+    for (size_t j = 0; j < tokens.size(); ++j) tokens[j] = static_cast<int16_t>(r * 16 + j);
+    std::vector<float> embeddings(5 * 3);
+    for (size_t j = 0; j < embeddings.size(); ++j) embeddings[j] = 0.5f + r + j;
+    const std::map<std::string, Record> records = {
+        {"i", MakeRecord(DType::kInt16, {1, 16}, tokens)},
+        {"s", Ids({4300, 4301 + static_cast<int32_t>(r), 4302})},
+        {"e", MakeRecord(DType::kFloat32, {5, 3}, embeddings)}};
+    std::vector<const Record*> pointers;  // in the spec's modality order
+    for (const ModalitySpec& mod : spec.modalities) pointers.push_back(&records.at(mod.name));
+    for (bool to_scratch : {false, true}) {
+      Rng rng = Rng::ForSample(3, 0, static_cast<uint64_t>(r), 0);
+      masker.Plan(rng, 1, &plan, &scratch);
+      if (to_scratch) {
+        collator.ScratchRowOf(&storage, &row);
+      } else {
+        collator.RowOf(in_place, r, &row);
+      }
+      const absl::Status applied = masker.Apply(plan, pointers, rng, row, &scratch);
+      ASSERT_TRUE(applied.ok()) << applied;
+    }
+    PackRow(&packed, r, row, &packing);
+  }
+  FinishPacking(&packed, packing);
+
+  for (size_t m = 0; m < spec.modalities.size(); ++m) {
+    const ModalityBatch& want = in_place.modalities[m];
+    const ModalityBatch& got = packed.modalities[m];
+    const Matrix shape = AsMatrix(want.input_mask);
+    const HostTensor* plain[4] = {&got.tensor, &got.input_mask, &got.target_mask,
+                                  &got.decoder_attention_mask};
+    const HostTensor* expected[4] = {&want.tensor, &want.input_mask, &want.target_mask,
+                                     &want.decoder_attention_mask};
+    std::vector<uint8_t> target(static_cast<size_t>(shape.rows * shape.cols));
+    ASSERT_EQ(got.packed[2].packing, Packing::kBits) << want.name;
+    ASSERT_TRUE(
+        UnpackBits(std::string_view(reinterpret_cast<const char*>(got.packed[2].data.data()),
+                                    got.packed[2].data.size()),
+                   shape, target.data())
+            .ok());
+    for (int k = 0; k < 4; ++k) {
+      const PackedTensor& p = got.packed[k];
+      const std::string_view bytes(reinterpret_cast<const char*>(p.data.data()), p.data.size());
+      std::vector<std::byte> expanded(expected[k]->data.size());
+      switch (p.packing) {
+        case Packing::kNone:
+          ASSERT_EQ(plain[k]->data.size(), expanded.size()) << want.name << " " << k;
+          std::memcpy(expanded.data(), plain[k]->data.data(), expanded.size());
+          break;
+        case Packing::kUint16:
+          ASSERT_TRUE(UnpackUint16(bytes, shape, false, expanded.data()).ok());
+          break;
+        case Packing::kBits:
+          ASSERT_TRUE(UnpackBits(bytes, shape, reinterpret_cast<uint8_t*>(expanded.data())).ok());
+          break;
+        case Packing::kTargetIndicator:
+          DeriveTargetIndicator(target.data(), shape, reinterpret_cast<int32_t*>(expanded.data()));
+          break;
+        case Packing::kTargetCountAtFirst:
+          DeriveTargetCountAtFirst(target.data(), shape,
+                                   reinterpret_cast<int32_t*>(expanded.data()));
+          break;
+      }
+      EXPECT_EQ(std::memcmp(expanded.data(), expected[k]->data.data(), expanded.size()), 0)
+          << want.name << " tensor " << k;
+    }
+  }
+  std::map<std::string, const ModalityBatch*> by_name;
+  for (const ModalityBatch& m : packed.modalities) by_name[m.name] = &m;
+  EXPECT_EQ(by_name.at("e")->packed[0].packing, Packing::kNone) << "embeddings stay plain";
+  EXPECT_EQ(by_name.at("i")->packed[0].packing, Packing::kUint16);
+  EXPECT_EQ(by_name.at("i")->packed[3].packing, Packing::kTargetCountAtFirst);
+  EXPECT_EQ(by_name.at("s")->packed[3].packing, Packing::kTargetIndicator);
 }
 
 }  // namespace
