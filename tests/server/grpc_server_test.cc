@@ -285,7 +285,6 @@ TEST_P(GrpcServerTest, CorruptShardEndsTheStreamWithDataLossNamingTheFile) {
 }
 
 TEST_P(GrpcServerTest, ShutdownEndsStreamsWithUnavailableAndATokenThatResumes) {
-  const std::vector<StreamBatch> expected = InProcess(40);
   BatchReader reader(MakeFeedChannel(address_), Request(0, /*packed=*/true));
   std::vector<StreamBatch> got;
   ASSERT_TRUE(testing::ReadBatches(&reader, &got, 3).ok());
@@ -309,6 +308,8 @@ TEST_P(GrpcServerTest, ShutdownEndsStreamsWithUnavailableAndATokenThatResumes) {
   std::vector<StreamBatch> rest = Drain(resume, &resumed_end, second->addresses().front());
   EXPECT_TRUE(resumed_end.ok()) << resumed_end;
   ASSERT_EQ(rest.size(), 2u);
+  // How far the first server got before the shutdown depends on the machine's speed.
+  const std::vector<StreamBatch> expected = InProcess(got.size() + rest.size());
   for (size_t i = 0; i < rest.size(); ++i) {
     const size_t k = got.size() + i;
     ASSERT_LT(k, expected.size());
