@@ -1,6 +1,5 @@
 #include "server/batch_wire.h"
 
-#include <algorithm>
 #include <array>
 #include <memory>
 #include <string>

@@ -80,6 +80,11 @@ int Fail(const absl::Status& status, int code = kExitFailed) {
   return code;
 }
 
+// `status` with the server's address in front of its message.
+absl::Status AtAddress(const std::string& address, const absl::Status& status) {
+  return absl::Status(status.code(), StrCat(address, ": ", ToStd(status.message())));
+}
+
 double Percentile(std::vector<double> values, double q) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());
@@ -303,8 +308,7 @@ int BenchGrpc(const CliArgs& args, const BenchFlags& f) {
   }
   absl::StatusOr<BenchResult> result = Measure(std::move(streams), f.batches);
   if (!result.ok()) {
-    return Fail(absl::Status(result.status().code(),
-                             StrCat(address, ": ", ToStd(result.status().message()))));
+    return Fail(AtAddress(address, result.status()));
   }
   Report("grpc", address, encoding, f, *result, args.Has("json"));
   return kExitOk;
@@ -385,8 +389,7 @@ int Fetch(const std::vector<std::string>& argv) {
   for (int64_t i = 0; i < *batches; ++i) {
     absl::StatusOr<std::optional<StreamBatch>> next = reader.Next();
     if (!next.ok()) {
-      return Fail(absl::Status(next.status().code(),
-                               StrCat(address, ": ", ToStd(next.status().message()))));
+      return Fail(AtAddress(address, next.status()));
     }
     if (!next->has_value()) break;
     const StreamBatch& b = **next;
@@ -440,8 +443,7 @@ int Preview(const std::vector<std::string>& argv) {
   std::shared_ptr<grpc::Channel> channel = MakeFeedChannel(address);
   absl::StatusOr<v1::DescribeResponse> desc = DescribeFeed(channel);
   if (!desc.ok()) {
-    return Fail(
-        absl::Status(desc.status().code(), StrCat(address, ": ", ToStd(desc.status().message()))));
+    return Fail(AtAddress(address, desc.status()));
   }
   std::vector<v1::ModalityLayout> layouts;
   for (const v1::DatasetDescription& d : desc->datasets()) {
@@ -454,7 +456,7 @@ int Preview(const std::vector<std::string>& argv) {
   if (!next.ok() || !next->has_value()) {
     const absl::Status st =
         next.ok() ? absl::InternalError("the server sent no batch") : next.status();
-    return Fail(absl::Status(st.code(), StrCat(address, ": ", ToStd(st.message()))));
+    return Fail(AtAddress(address, st));
   }
   const std::string title = StrCat(
       "maskfeed ", request->dataset().empty() ? desc->datasets(0).name() : request->dataset(),
@@ -476,8 +478,7 @@ int Describe(const std::vector<std::string>& argv) {
   const std::string address = args->GetString("address", kDefaultAddress);
   absl::StatusOr<v1::DescribeResponse> desc = DescribeFeed(MakeFeedChannel(address));
   if (!desc.ok()) {
-    return Fail(
-        absl::Status(desc.status().code(), StrCat(address, ": ", ToStd(desc.status().message()))));
+    return Fail(AtAddress(address, desc.status()));
   }
   if (args->Has("json")) {
     std::string json;

@@ -107,10 +107,10 @@ absl::Status BatchProducer::ProduceRow(Batch& batch, uint64_t index, uint32_t ro
   const Masker& masker = source.masker();
   const size_t k = source.spec().modalities.size();
   const SampleView& view = p->view;
-  // Rows packed for the wire are masked into a scratch row that stays in cache: the batch
-  // keeps only their packed form (and plain values no form fits).
+  // Rows packed for the wire are masked into a scratch row that stays in cache (laid out once
+  // per thread): the batch keeps only their packed form (and plain values no form fits).
   if (options_.pack_for_wire) {
-    collator_.ScratchRowOf(&s->scratch_row, &s->row);
+    if (s->scratch_row.empty()) collator_.ScratchRowOf(&s->scratch_row, &s->row);
   } else {
     collator_.RowOf(batch, row, &s->row);
   }

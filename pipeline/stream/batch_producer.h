@@ -62,7 +62,7 @@ class BatchProducer {
     std::vector<Record> records;
     std::vector<const Record*> pointers;
     std::vector<std::byte> scratch_row;  // a row's plain values, when packing for the wire
-    std::vector<ModalityRow> row;        // every modality of the batch
+    std::vector<ModalityRow> row;        // every modality of the batch, or of scratch_row
     std::vector<ModalityRow> local;      // the sample's dataset's modalities
   };
 

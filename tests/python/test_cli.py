@@ -14,14 +14,18 @@ def cli(*args):
     return subprocess.run([CLI_BIN, *args], check=True, capture_output=True, text=True)
 
 
+def feed_batches(server, n, **request):
+    """The first n batches maskfeed.Feed receives for the same request, as numpy arrays."""
+    with maskfeed.Feed(server.address, output="numpy", max_batches=n, **request) as feed:
+        return list(feed)
+
+
 def test_fetch_writes_npz_that_numpy_loads(start_server, tmp_path):
     server = start_server()
     out = tmp_path / "batches"
     cli("fetch", "--address", server.address, "--batches", "2", "--batch-size", "8",
         "--seed", "6", "--out", str(out))
-    with maskfeed.Feed(server.address, batch_size=8, seed=6, output="numpy",
-                       max_batches=3) as feed:
-        expected = list(feed)
+    expected = feed_batches(server, 3, batch_size=8, seed=6)
     for k in range(2):
         z = np.load(out / f"batch-{k:06d}.npz")
         assert int(z["sequence"]) == k
@@ -41,9 +45,7 @@ def test_preview_draws_every_mask_cell(start_server, tmp_path):
     svg = tmp_path / "masks.svg"
     cli("preview", "--address", server.address, "--batch-size", "8", "--rows", "3",
         "--seed", "2", "--out", str(svg))
-    with maskfeed.Feed(server.address, batch_size=8, seed=2, output="numpy",
-                       max_batches=1) as feed:
-        batch = next(feed)
+    batch = feed_batches(server, 1, batch_size=8, seed=2)[0]
     ns = {"svg": "http://www.w3.org/2000/svg"}
     groups = ET.parse(svg).getroot().findall("svg:g", ns)
     assert len(groups) == 3 * len(batch)

@@ -38,16 +38,16 @@ def _plain(t, where):
         raise WireError(f"{where}: unknown dtype {t.dtype}")
     shape = tuple(t.shape)
     count = math.prod(shape)
+    data = t.data  # a protobuf bytes field is copied on every access: read it once
     if t.packing == feed_pb2.PACKING_NONE:
-        if len(t.data) != count * dtype.itemsize:
-            raise WireError(f"{where}: {len(t.data)} bytes for {count} values of {dtype}")
-        return np.frombuffer(t.data, dtype=dtype).reshape(shape)
+        if len(data) != count * dtype.itemsize:
+            raise WireError(f"{where}: {len(data)} bytes for {count} values of {dtype}")
+        return np.frombuffer(data, dtype=dtype).reshape(shape)
     if t.packing == feed_pb2.PACKING_BITS:
         if dtype != np.uint8:
             raise WireError(f"{where}: bit-packed {dtype}")
         cols = shape[-1]
         row_bytes = (cols + 7) // 8
-        data = t.data
         if len(data) != count // cols * row_bytes:
             raise WireError(f"{where}: {len(data)} bit-packed bytes for shape {shape}")
         lib = _native.load()
@@ -60,7 +60,6 @@ def _plain(t, where):
                              bitorder="little")
         return bits.reshape(shape)
     if t.packing == feed_pb2.PACKING_UINT16:
-        data = t.data
         if len(data) != count * 2:
             raise WireError(f"{where}: {len(data) / 2:g} uint16 ids for {count} values")
         lib = _native.load()
