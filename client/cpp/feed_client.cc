@@ -1,6 +1,5 @@
 #include "client/cpp/feed_client.h"
 
-#include <cstring>
 #include <tuple>
 
 #include "grpcpp/create_channel.h"
@@ -61,7 +60,7 @@ absl::Status ExpandTensor(const v1::Tensor& t, const HostTensor* target_mask, Bu
         return absl::InvalidArgumentError(StrCat(t.data().size(), " bytes for ", count,
                                                  " values of ", v1::DType_Name(t.dtype())));
       }
-      std::memcpy(dst, t.data().data(), bytes);
+      CopyUncached(dst, t.data().data(), bytes);
       return absl::OkStatus();
     case v1::PACKING_BITS:
       if (out->dtype != DType::kUInt8) return absl::InvalidArgumentError("bit-packed non-uint8");

@@ -1,5 +1,6 @@
 #include "pipeline/batch/tensor_packing.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -105,33 +106,84 @@ bool PackUint16Row(const int32_t* row, int64_t cols, uint16_t* out) {
   return NarrowIds(row, cols, out);
 }
 
-bool RowFollowsTargetCountAtFirst(const int32_t* attention, const uint8_t* target_mask,
-                                  int64_t cols) {
-  const int64_t first = FirstZero(target_mask, cols);
-  // Every value but the first target's is 0: two plain loops, so both vectorize.
-  const int64_t skip = first < 0 ? cols : first;
-  int32_t others = 0;
-  for (int64_t c = 0; c < skip; ++c) others |= attention[c];
-  for (int64_t c = skip + 1; c < cols; ++c) others |= attention[c];
-  if (others != 0) return false;
-  return first < 0 || attention[first] == CountZeros(target_mask, cols);
-}
-
-bool RowFollowsTargetIndicator(const int32_t* attention, const uint8_t* target_mask, int64_t cols) {
-  // In blocks, to give up early on image rows (whose first target holds a count) while the
-  // loop over a block still vectorizes.
-  constexpr int64_t kBlock = 32;
+TargetRowFit PackTargetRow(const uint8_t* target, const int32_t* attention, int64_t cols,
+                           uint8_t* out) {
+  // One pass, without branches on the values (targets fall at random, so branches on them
+  // would mispredict): the ORs of all target and attention values, whether attention is
+  // nonzero exactly where the target is 0, and how many targets and nonzero values there are.
+  uint32_t target_or = 0, attention_or = 0, mismatch = 0;
+  int64_t targets = 0, nonzero = 0;
   int64_t c = 0;
-  for (; c + kBlock <= cols; c += kBlock) {
-    int32_t diff = 0;
-    for (int64_t i = c; i < c + kBlock; ++i) {
-      diff |= attention[i] ^ static_cast<int32_t>(target_mask[i] == 0);
-    }
-    if (diff != 0) return false;
+#if defined(__SSE2__)
+  // Sixteen columns at a time: the target's bits as PackBitsRow gathers them, and its zeros
+  // and the attention's nonzeros as 16-bit masks and as 0/1 bytes that psadbw counts.
+  const __m128i zero = _mm_setzero_si128(), one = _mm_set1_epi8(1);
+  __m128i target_or16 = zero, attention_or16 = zero, targets16 = zero, nonzero16 = zero;
+  for (; c + 16 <= cols; c += 16) {
+    const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(target + c));
+    target_or16 = _mm_or_si128(target_or16, t);
+    const auto bits = static_cast<uint16_t>(_mm_movemask_epi8(_mm_slli_epi16(t, 7)));
+    std::memcpy(out + (c >> 3), &bits, 2);
+    const __m128i t_zero = _mm_cmpeq_epi8(t, zero);
+    targets16 = _mm_add_epi64(targets16, _mm_sad_epu8(_mm_and_si128(t_zero, one), zero));
+    if (attention == nullptr) continue;
+    const auto* a = reinterpret_cast<const __m128i*>(attention + c);
+    const __m128i a0 = _mm_loadu_si128(a), a1 = _mm_loadu_si128(a + 1), a2 = _mm_loadu_si128(a + 2),
+                  a3 = _mm_loadu_si128(a + 3);
+    attention_or16 =
+        _mm_or_si128(attention_or16, _mm_or_si128(_mm_or_si128(a0, a1), _mm_or_si128(a2, a3)));
+    // Zero lanes compare to -1, which the signed packs keep as -1 bytes.
+    const __m128i a_zero =
+        _mm_packs_epi16(_mm_packs_epi32(_mm_cmpeq_epi32(a0, zero), _mm_cmpeq_epi32(a1, zero)),
+                        _mm_packs_epi32(_mm_cmpeq_epi32(a2, zero), _mm_cmpeq_epi32(a3, zero)));
+    nonzero16 = _mm_add_epi64(nonzero16, _mm_sad_epu8(_mm_andnot_si128(a_zero, one), zero));
+    // Where the target is 0, attention must be nonzero, and the reverse.
+    mismatch |= static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(t_zero, a_zero)));
   }
-  int32_t diff = 0;
-  for (; c < cols; ++c) diff |= attention[c] ^ static_cast<int32_t>(target_mask[c] == 0);
-  return diff == 0;
+  alignas(16) uint32_t lanes[2][4];
+  _mm_store_si128(reinterpret_cast<__m128i*>(lanes[0]), target_or16);
+  _mm_store_si128(reinterpret_cast<__m128i*>(lanes[1]), attention_or16);
+  for (int i = 0; i < 4; ++i) {
+    // A target byte may only set its bit 0: any other bit marks the OR as not a mask.
+    target_or |= (lanes[0][i] & ~0x01010101u) != 0 ? 2u : lanes[0][i] & 1u;
+    attention_or |= lanes[1][i];
+  }
+  alignas(16) int64_t counts[2][2];
+  _mm_store_si128(reinterpret_cast<__m128i*>(counts[0]), targets16);
+  _mm_store_si128(reinterpret_cast<__m128i*>(counts[1]), nonzero16);
+  targets = counts[0][0] + counts[0][1];
+  nonzero = counts[1][0] + counts[1][1];
+#endif
+  // The rest, eight columns per packed byte.
+  for (; c < cols; c += 8) {
+    const int64_t n = std::min<int64_t>(8, cols - c);
+    uint8_t bits = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const uint8_t v = target[c + i];
+      target_or |= v;
+      bits |= static_cast<uint8_t>((v & 1) << i);
+      targets += v == 0;
+      if (attention == nullptr) continue;
+      const int32_t a = attention[c + i];
+      attention_or |= static_cast<uint32_t>(a);
+      nonzero += a != 0;
+      mismatch |= (v == 0) == (a == 0);
+    }
+    out[c >> 3] = bits;
+  }
+  TargetRowFit fit;
+  fit.bits = (target_or & ~1u) == 0;
+  if (attention == nullptr || !fit.bits) return fit;
+  fit.indicator = mismatch == 0 && (attention_or & ~1u) == 0;
+  // Every value 0 but the first target's, which holds the number of targets: then the one
+  // nonzero value equals the count, and is at the first target.
+  if (targets == 0) {
+    fit.count_at_first = nonzero == 0;
+  } else if (nonzero == 1) {
+    const int64_t first = FirstZero(target, cols);
+    fit.count_at_first = attention[first] == targets;
+  }
+  return fit;
 }
 
 // ---- Packing while a batch is built ----
@@ -187,20 +239,13 @@ void PackRow(Batch* batch, int64_t row, const std::vector<ModalityRow>& src, Pac
                     reinterpret_cast<uint8_t*>(m.packed[1].data.data()) + row * bytes)) {
       fits |= kInputBitsFit;
     }
-    if (PackBitsRow(s.target_mask, cols,
-                    reinterpret_cast<uint8_t*>(m.packed[2].data.data()) + row * bytes)) {
-      fits |= kTargetBitsFit;
-    }
-    if (m.decoder_attention_mask.dtype == DType::kInt32 && (fits & kTargetBitsFit)) {
-      // A row follows at most one rule unless it has no more than one target; sequences
-      // follow the first, images the second.
-      if (RowFollowsTargetIndicator(s.decoder_attention, s.target_mask, cols)) {
-        fits |= kIndicatorFits;
-        if (CountZeros(s.target_mask, cols) <= 1) fits |= kCountAtFirstFits;
-      } else if (RowFollowsTargetCountAtFirst(s.decoder_attention, s.target_mask, cols)) {
-        fits |= kCountAtFirstFits;
-      }
-    }
+    const bool rules = m.decoder_attention_mask.dtype == DType::kInt32;
+    const TargetRowFit target =
+        PackTargetRow(s.target_mask, rules ? s.decoder_attention : nullptr, cols,
+                      reinterpret_cast<uint8_t*>(m.packed[2].data.data()) + row * bytes);
+    if (target.bits) fits |= kTargetBitsFit;
+    if (target.indicator) fits |= kIndicatorFits;
+    if (target.count_at_first) fits |= kCountAtFirstFits;
     // Values that no form fits go to the batch's plain tensors (the rest are rebuilt from
     // their packed form by FinishPacking, should another row leave the tensor plain).
     const size_t r = static_cast<size_t>(row), n = static_cast<size_t>(cols);
@@ -277,26 +322,70 @@ void FinishPacking(Batch* batch, const PackingState& state) {
   }
 }
 
+void CopyUncached(void* dst, const void* src, size_t size) {
+  auto* out = static_cast<uint8_t*>(dst);
+  const auto* in = static_cast<const uint8_t*>(src);
+#if defined(__SSE2__)
+  // Up to the first 16-byte boundary and after the last one with ordinary stores.
+  const size_t head = std::min(size, (16 - reinterpret_cast<uintptr_t>(out) % 16) % 16);
+  std::memcpy(out, in, head);
+  size_t i = head;
+  for (; i + 16 <= size; i += 16) {
+    _mm_stream_si128(reinterpret_cast<__m128i*>(out + i),
+                     _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i)));
+  }
+  std::memcpy(out + i, in + i, size - i);
+  _mm_sfence();  // the streamed stores are visible before whatever this thread does next
+#else
+  std::memcpy(out, in, size);
+#endif
+}
+
+namespace {
+
+// kSpread[b]: byte i is bit i of b.
+constexpr std::array<uint64_t, 256> SpreadTable() {
+  std::array<uint64_t, 256> table{};
+  for (int b = 0; b < 256; ++b) {
+    for (int i = 0; i < 8; ++i) table[b] |= uint64_t((b >> i) & 1) << (8 * i);
+  }
+  return table;
+}
+constexpr std::array<uint64_t, 256> kSpread = SpreadTable();
+
+// One row of bits into `cols` 0/1 bytes.
+void UnpackBitsRow(const uint8_t* row, int64_t cols, uint8_t* dst) {
+  int64_t c = 0;
+#if defined(__SSE2__)
+  // Byte i of a 16-byte block tests bit i % 8 of packed byte i / 8.
+  const __m128i select = _mm_set1_epi64x(static_cast<int64_t>(0x8040201008040201ull));
+  const __m128i one = _mm_set1_epi8(1);
+  for (; c + 16 <= cols; c += 16) {
+    uint16_t two;
+    std::memcpy(&two, row + (c >> 3), 2);
+    __m128i x = _mm_cvtsi32_si128(two);
+    x = _mm_unpacklo_epi8(x, x);   // b0 b0 b1 b1
+    x = _mm_unpacklo_epi16(x, x);  // b0 x4, b1 x4
+    x = _mm_unpacklo_epi32(x, x);  // b0 x8, b1 x8
+    const __m128i hit = _mm_cmpeq_epi8(_mm_and_si128(x, select), select);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + c), _mm_and_si128(hit, one));
+  }
+#endif
+  for (; c + 8 <= cols; c += 8) std::memcpy(dst + c, &kSpread[row[c >> 3]], 8);
+  for (; c < cols; ++c) dst[c] = (row[c >> 3] >> (c & 7)) & 1;
+}
+
+}  // namespace
+
 absl::Status UnpackBits(std::string_view packed, Matrix shape, uint8_t* out) {
   const int64_t row_bytes = BytesPerRow(shape.cols);
   if (static_cast<int64_t>(packed.size()) != shape.rows * row_bytes) {
     return absl::InvalidArgumentError(StrCat("bit-packed mask: ", packed.size(), " bytes for ",
                                              shape.rows, " rows of ", shape.cols));
   }
-  static const std::array<uint64_t, 256> kSpread = [] {
-    std::array<uint64_t, 256> table{};
-    for (int b = 0; b < 256; ++b) {
-      for (int i = 0; i < 8; ++i) table[b] |= uint64_t((b >> i) & 1) << (8 * i);
-    }
-    return table;
-  }();
   const auto* src = reinterpret_cast<const uint8_t*>(packed.data());
   for (int64_t r = 0; r < shape.rows; ++r) {
-    const uint8_t* row = src + r * row_bytes;
-    uint8_t* dst = out + r * shape.cols;
-    int64_t c = 0;
-    for (; c + 8 <= shape.cols; c += 8) std::memcpy(dst + c, &kSpread[row[c >> 3]], 8);
-    for (; c < shape.cols; ++c) dst[c] = (row[c >> 3] >> (c & 7)) & 1;
+    UnpackBitsRow(src + r * row_bytes, shape.cols, out + r * shape.cols);
   }
   return absl::OkStatus();
 }
@@ -308,27 +397,70 @@ absl::Status UnpackUint16(std::string_view packed, Matrix shape, bool int64, voi
         StrCat("uint16 ids: ", packed.size(), " bytes for ", count, " values"));
   }
   const auto* src = reinterpret_cast<const uint16_t*>(packed.data());
+  int64_t i = 0;
+#if defined(__SSE2__)
+  // Widened eight at a time and streamed past the cache (see CopyUncached), when `out` is
+  // 16-byte aligned as pool buffers are.
+  if (reinterpret_cast<uintptr_t>(out) % 16 == 0) {
+    const __m128i zero = _mm_setzero_si128();
+    auto* dst = static_cast<__m128i*>(out);
+    for (; i + 8 <= count; i += 8) {
+      const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
+      const __m128i lo = _mm_unpacklo_epi16(x, zero), hi = _mm_unpackhi_epi16(x, zero);
+      if (int64) {
+        _mm_stream_si128(dst++, _mm_unpacklo_epi32(lo, zero));
+        _mm_stream_si128(dst++, _mm_unpackhi_epi32(lo, zero));
+        _mm_stream_si128(dst++, _mm_unpacklo_epi32(hi, zero));
+        _mm_stream_si128(dst++, _mm_unpackhi_epi32(hi, zero));
+      } else {
+        _mm_stream_si128(dst++, lo);
+        _mm_stream_si128(dst++, hi);
+      }
+    }
+    _mm_sfence();
+  }
+#endif
   if (int64) {
     auto* dst = static_cast<int64_t*>(out);
-    for (int64_t i = 0; i < count; ++i) dst[i] = src[i];
+    for (; i < count; ++i) dst[i] = src[i];
   } else {
     auto* dst = static_cast<int32_t*>(out);
-    for (int64_t i = 0; i < count; ++i) dst[i] = src[i];
+    for (; i < count; ++i) dst[i] = src[i];
   }
   return absl::OkStatus();
 }
 
 void DeriveTargetCountAtFirst(const uint8_t* target_mask, Matrix shape, int32_t* out) {
-  std::memset(out, 0, static_cast<size_t>(shape.rows * shape.cols) * sizeof(int32_t));
+  // Row by row, so each row is written once, while it is in cache.
   for (int64_t r = 0; r < shape.rows; ++r) {
     const uint8_t* trow = target_mask + r * shape.cols;
+    int32_t* orow = out + r * shape.cols;
+    std::memset(orow, 0, static_cast<size_t>(shape.cols) * sizeof(int32_t));
     const int64_t first = FirstZero(trow, shape.cols);
-    if (first >= 0) out[r * shape.cols + first] = CountZeros(trow, shape.cols);
+    if (first >= 0) orow[first] = CountZeros(trow, shape.cols);
   }
 }
 
 void DeriveTargetIndicator(const uint8_t* target_mask, Matrix shape, int32_t* out) {
-  for (int64_t i = 0; i < shape.rows * shape.cols; ++i) out[i] = target_mask[i] == 0;
+  const int64_t count = shape.rows * shape.cols;
+  int64_t i = 0;
+#if defined(__SSE2__)
+  if (reinterpret_cast<uintptr_t>(out) % 16 == 0) {
+    const __m128i zero = _mm_setzero_si128(), one = _mm_set1_epi8(1);
+    auto* dst = reinterpret_cast<__m128i*>(out);
+    for (; i + 16 <= count; i += 16) {
+      const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(target_mask + i));
+      const __m128i bytes = _mm_and_si128(_mm_cmpeq_epi8(t, zero), one);
+      const __m128i lo = _mm_unpacklo_epi8(bytes, zero), hi = _mm_unpackhi_epi8(bytes, zero);
+      _mm_stream_si128(dst++, _mm_unpacklo_epi16(lo, zero));
+      _mm_stream_si128(dst++, _mm_unpackhi_epi16(lo, zero));
+      _mm_stream_si128(dst++, _mm_unpacklo_epi16(hi, zero));
+      _mm_stream_si128(dst++, _mm_unpackhi_epi16(hi, zero));
+    }
+    _mm_sfence();
+  }
+#endif
+  for (; i < count; ++i) out[i] = target_mask[i] == 0;
 }
 
 }  // namespace maskfeed

@@ -26,9 +26,16 @@ Matrix AsMatrix(const HostTensor& t);
 // when they do: ceil(cols / 8) bytes for bits, `cols` uint16 for ids.
 bool PackBitsRow(const uint8_t* row, int64_t cols, uint8_t* out);
 bool PackUint16Row(const int32_t* row, int64_t cols, uint16_t* out);
-bool RowFollowsTargetCountAtFirst(const int32_t* attention, const uint8_t* target_mask,
-                                  int64_t cols);
-bool RowFollowsTargetIndicator(const int32_t* attention, const uint8_t* target_mask, int64_t cols);
+// The target mask row packed as PackBitsRow packs it, and which of 4M's rules the row's
+// decoder attention values follow (`attention` may be null: no rule is checked), in one pass:
+// `indicator`, 1 where the target mask is 0 and 0 elsewhere; `count_at_first`, 0 everywhere
+// but at the first 0 of the target mask, which holds the number of its 0s. The rules hold
+// only for rows whose target mask `bits` fit.
+struct TargetRowFit {
+  bool bits = false, indicator = false, count_at_first = false;
+};
+TargetRowFit PackTargetRow(const uint8_t* target_mask, const int32_t* attention, int64_t cols,
+                           uint8_t* out);
 
 // Packing while a batch is built, row by row: BeginPacking allocates m->packed of every
 // modality from `pool`; PackRow packs one row from `src` (the row as the masker wrote it, in
@@ -45,11 +52,20 @@ void PackRow(Batch* batch, int64_t row, const std::vector<ModalityRow>& src, Pac
 void FinishPacking(Batch* batch, const PackingState& state);
 
 // Inverses, writing the plain tensor into `out` (`rows * cols` elements of the plain dtype).
-// INVALID_ARGUMENT when `packed` has the wrong size for the shape.
+// INVALID_ARGUMENT when `packed` has the wrong size for the shape. Ids and indicators (4 or 8
+// bytes per value, most of an expanded batch) are written around the cache as CopyUncached
+// writes; masks, which the attention rules read back, through it.
 absl::Status UnpackBits(std::string_view packed, Matrix shape, uint8_t* out);
 absl::Status UnpackUint16(std::string_view packed, Matrix shape, bool int64, void* out);
 void DeriveTargetCountAtFirst(const uint8_t* target_mask, Matrix shape, int32_t* out);
 void DeriveTargetIndicator(const uint8_t* target_mask, Matrix shape, int32_t* out);
+
+// memcpy with non-temporal stores: the bytes go to memory without first reading each line
+// into the cache, and without evicting what the cache holds. For large outputs that this
+// thread will not read again, such as a batch expanded for its consumer: an expanded batch
+// is larger than the cache, and writing it through the cache costs both the client and the
+// server beside it (measured: bench/transport_efficiency.sh, README).
+void CopyUncached(void* dst, const void* src, size_t size);
 
 }  // namespace maskfeed
 
