@@ -13,11 +13,6 @@
 namespace maskfeed {
 namespace {
 
-// Eight 0/1 bytes: only their low bits may be set. Multiplying by kGatherLowBits moves the
-// low bit of byte i to bit 56 + i.
-constexpr uint64_t kLowBits = 0x0101010101010101ull;
-constexpr uint64_t kGatherLowBits = 0x0102040810204080ull;
-
 int64_t BytesPerRow(int64_t cols) { return (cols + 7) / 8; }
 
 // Index of the first 0 of a mask row, or -1.
@@ -67,41 +62,6 @@ Matrix AsMatrix(const HostTensor& t) {
   return {rows, t.shape.back()};
 }
 
-bool PackBitsRow(const uint8_t* row, int64_t cols, uint8_t* out) {
-  uint64_t bad = 0;
-  int64_t c = 0;
-#if defined(__SSE2__)
-  // Sixteen bytes at a time: shifting each byte's low bit up to its top bit lets movemask
-  // gather them, element c + i on bit i.
-  __m128i high = _mm_setzero_si128();
-  for (; c + 16 <= cols; c += 16) {
-    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + c));
-    high = _mm_or_si128(high, x);
-    const auto bits = static_cast<uint16_t>(_mm_movemask_epi8(_mm_slli_epi16(x, 7)));
-    std::memcpy(out + (c >> 3), &bits, 2);  // little-endian: elements c..c+7 first
-  }
-  alignas(16) uint64_t seen[2];
-  _mm_store_si128(reinterpret_cast<__m128i*>(seen), high);
-  bad |= (seen[0] | seen[1]) & ~kLowBits;
-#endif
-  for (; c + 8 <= cols; c += 8) {
-    uint64_t x;
-    std::memcpy(&x, row + c, 8);
-    bad |= x & ~kLowBits;
-    // Byte i's low bit lands on bit 56 + i, with no carries between the partial products.
-    out[c >> 3] = static_cast<uint8_t>((x * kGatherLowBits) >> 56);
-  }
-  if (c < cols) {
-    uint8_t last = 0;
-    for (; c < cols; ++c) {
-      bad |= row[c] & 0xFE;
-      last |= static_cast<uint8_t>((row[c] & 1) << (c & 7));
-    }
-    out[(cols - 1) >> 3] = last;
-  }
-  return bad == 0;
-}
-
 bool PackUint16Row(const int32_t* row, int64_t cols, uint16_t* out) {
   return NarrowIds(row, cols, out);
 }
@@ -115,18 +75,19 @@ TargetRowFit PackTargetRow(const uint8_t* target, const int32_t* attention, int6
   int64_t targets = 0, nonzero = 0;
   int64_t c = 0;
 #if defined(__SSE2__)
-  // Sixteen columns at a time: the target's bits as PackBitsRow gathers them, and its zeros
-  // and the attention's nonzeros as 16-bit masks and as 0/1 bytes that psadbw counts.
+  // Sixteen columns at a time: the target's bits (shifting each byte's low bit up to its top
+  // bit lets movemask gather them, column c + i on bit i), and, for the rules, its zeros and
+  // the attention's nonzeros as 16-bit masks and as 0/1 bytes that psadbw counts.
   const __m128i zero = _mm_setzero_si128(), one = _mm_set1_epi8(1);
   __m128i target_or16 = zero, attention_or16 = zero, targets16 = zero, nonzero16 = zero;
   for (; c + 16 <= cols; c += 16) {
     const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(target + c));
     target_or16 = _mm_or_si128(target_or16, t);
     const auto bits = static_cast<uint16_t>(_mm_movemask_epi8(_mm_slli_epi16(t, 7)));
-    std::memcpy(out + (c >> 3), &bits, 2);
+    std::memcpy(out + (c >> 3), &bits, 2);  // little-endian: columns c..c+7 first
+    if (attention == nullptr) continue;
     const __m128i t_zero = _mm_cmpeq_epi8(t, zero);
     targets16 = _mm_add_epi64(targets16, _mm_sad_epu8(_mm_and_si128(t_zero, one), zero));
-    if (attention == nullptr) continue;
     const auto* a = reinterpret_cast<const __m128i*>(attention + c);
     const __m128i a0 = _mm_loadu_si128(a), a1 = _mm_loadu_si128(a + 1), a2 = _mm_loadu_si128(a + 2),
                   a3 = _mm_loadu_si128(a + 3);
@@ -184,6 +145,10 @@ TargetRowFit PackTargetRow(const uint8_t* target, const int32_t* attention, int6
     fit.count_at_first = attention[first] == targets;
   }
   return fit;
+}
+
+bool PackBitsRow(const uint8_t* row, int64_t cols, uint8_t* out) {
+  return PackTargetRow(row, nullptr, cols, out).bits;
 }
 
 // ---- Packing while a batch is built ----
