@@ -11,15 +11,17 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "pipeline/base/json_line.h"
 #include "pipeline/base/strings.h"
-#include "pipeline/batch/collator.h"
-#include "pipeline/batch/tensor_packing.h"
+#include "pipeline/collate/collator.h"
+#include "pipeline/collate/tensor_packing.h"
 #include "pipeline/masking/image_masking.h"
 #include "pipeline/masking/masker.h"
 #include "pipeline/shard/dataset.h"
@@ -129,15 +131,23 @@ void ThroughputJson(const std::string& preset, int64_t batches, int64_t batch_si
   std::sort(times.begin(), times.end());
   const double seconds = times[times.size() / 2];
   const double samples = static_cast<double>(batches * batch_size);
-  std::printf(
-      "{\"bench\": \"masking\", \"preset\": \"%s\", \"batch_size\": %lld, \"batches\": %lld, "
-      "\"samples\": %.0f, \"repeats\": %d, \"seconds\": %.4f, \"samples_per_s\": %.0f, "
-      "\"samples_per_s_best\": %.0f, \"output_mb_per_s\": %.1f, "
-      "\"output_bytes_per_sample\": %zu, \"threads\": 1, \"cores\": %u}\n",
-      preset.c_str(), static_cast<long long>(batch_size), static_cast<long long>(batches), samples,
-      repeats, seconds, samples / seconds, samples / times.front(),
-      samples * masking.collator.RowBytes() / 1e6 / seconds, masking.collator.RowBytes(),
-      std::max(1u, std::thread::hardware_concurrency()));
+  auto rate = [](double amount, double s) { return s > 0 ? amount / s : 0.0; };
+  const nlohmann::ordered_json line = {
+      {"bench", "masking"},
+      {"preset", preset},
+      {"batch_size", batch_size},
+      {"batches", batches},
+      {"samples", std::llround(samples)},
+      {"repeats", repeats},
+      {"seconds", std::round(seconds * 1e4) / 1e4},
+      {"samples_per_s", std::llround(rate(samples, seconds))},
+      {"samples_per_s_best", std::llround(rate(samples, times.front()))},
+      {"output_mb_per_s",
+       std::round(rate(samples * masking.collator.RowBytes() / 1e6, seconds) * 10) / 10},
+      {"output_bytes_per_sample", masking.collator.RowBytes()},
+      {"threads", 1},
+      {"cores", std::max(1u, std::thread::hardware_concurrency())}};
+  std::printf("%s\n", JsonLine(line).c_str());
   std::fflush(stdout);
 }
 

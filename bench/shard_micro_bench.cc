@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/shard/crc32c.h"
+#include "pipeline/base/crc32c.h"
 #include "pipeline/shard/mfs_reader.h"
 #include "pipeline/shard/mfs_writer.h"
 #include "pipeline/shard/npy.h"

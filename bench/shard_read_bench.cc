@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <numeric>
@@ -16,17 +17,29 @@
 #include <vector>
 
 #include "oneapi/tbb/task_arena.h"
+#include "pipeline/base/cli_args.h"
+#include "pipeline/base/json_line.h"
 #include "pipeline/base/strings.h"
 #include "pipeline/shard/convert_dataset.h"
 #include "pipeline/shard/dataset.h"
 #include "pipeline/shard/synth_dataset.h"
-#include "tools/cli_args.h"
 
 namespace maskfeed {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
+
+// a / b, or 0 when nothing was measured (JSON has no infinity).
+double Ratio(double a, double b) { return b > 0 ? a / b : 0; }
+double Round(double v, int digits) {
+  const double scale = std::pow(10.0, digits);
+  return std::round(v * scale) / scale;
+}
+void PrintLine(const nlohmann::ordered_json& line) {
+  std::printf("%s\n", JsonLine(line).c_str());
+  std::fflush(stdout);
+}
 
 struct Variant {
   std::string name;   // folder and label
@@ -131,16 +144,21 @@ int main(int argc, char** argv) {
       absl::StatusOr<ConvertReport> report = ConvertDataset(convert);
       if (!report.ok()) Die(report.status());
       const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-      std::printf(
-          "{\"bench\": \"mfs_write\", \"variant\": \"%s\", \"codec\": \"%s\", \"level\": %d, "
-          "\"dict_bytes\": %u, \"huffman_literals\": %s, \"samples\": %llu, \"raw_mb\": %.2f, "
-          "\"file_mb\": %.2f, "
-          "\"ratio\": %.3f, \"seconds\": %.3f, \"write_raw_mb_per_s\": %.1f, \"threads\": 1, "
-          "\"cores\": %u}\n",
-          v.name.c_str(), v.codec.c_str(), v.level, v.dict_bytes, v.literals ? "true" : "false",
-          static_cast<unsigned long long>(report->samples), report->raw_bytes / 1e6,
-          report->output_bytes / 1e6, static_cast<double>(report->raw_bytes) / report->output_bytes,
-          seconds, report->raw_bytes / 1e6 / seconds, cores);
+      const double raw_mb = report->raw_bytes / 1e6;
+      PrintLine({{"bench", "mfs_write"},
+                 {"variant", v.name},
+                 {"codec", v.codec},
+                 {"level", v.level},
+                 {"dict_bytes", v.dict_bytes},
+                 {"huffman_literals", v.literals},
+                 {"samples", report->samples},
+                 {"raw_mb", Round(raw_mb, 2)},
+                 {"file_mb", Round(report->output_bytes / 1e6, 2)},
+                 {"ratio", Round(Ratio(report->raw_bytes, report->output_bytes), 3)},
+                 {"seconds", Round(seconds, 3)},
+                 {"write_raw_mb_per_s", Round(Ratio(raw_mb, seconds), 1)},
+                 {"threads", 1},
+                 {"cores", cores}});
     }
     absl::StatusOr<std::unique_ptr<Dataset>> dataset = Dataset::Open(root.string());
     if (!dataset.ok()) Die(dataset.status());
@@ -149,13 +167,17 @@ int main(int argc, char** argv) {
           {"random", &random}}) {
       ReadAll(**dataset, *order, 1);  // warm the page cache
       const ReadResult r = ReadAll(**dataset, *order, static_cast<int>(*repeat));
-      std::printf(
-          "{\"bench\": \"shard_read\", \"variant\": \"%s\", \"access\": \"%s\", \"samples\": %zu, "
-          "\"modalities\": %zu, \"seconds\": %.4f, \"samples_per_s\": %.0f, "
-          "\"decoded_mb_per_s\": %.1f, \"file_mb\": %.2f, \"threads\": 1, \"cores\": %u}\n",
-          v.name.c_str(), access, order->size(), (*dataset)->num_modalities(), r.seconds,
-          order->size() / r.seconds, r.bytes / 1e6 / r.seconds, DirBytes(root) / 1e6, cores);
-      std::fflush(stdout);
+      PrintLine({{"bench", "shard_read"},
+                 {"variant", v.name},
+                 {"access", access},
+                 {"samples", order->size()},
+                 {"modalities", (*dataset)->num_modalities()},
+                 {"seconds", Round(r.seconds, 4)},
+                 {"samples_per_s", std::llround(Ratio(order->size(), r.seconds))},
+                 {"decoded_mb_per_s", Round(Ratio(r.bytes / 1e6, r.seconds), 1)},
+                 {"file_mb", Round(DirBytes(root) / 1e6, 2)},
+                 {"threads", 1},
+                 {"cores", cores}});
     }
   }
   if (own_dir) fs::remove_all(dir);

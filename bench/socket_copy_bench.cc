@@ -11,13 +11,15 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <thread>
 #include <vector>
 
-#include "tools/cli_args.h"
+#include "pipeline/base/cli_args.h"
+#include "pipeline/base/json_line.h"
 
 namespace maskfeed {
 namespace {
@@ -93,12 +95,15 @@ int Main(int argc, char** argv) {
     std::cerr << "maskfeed-bench-socket: received " << total << " bytes, expected more\n";
     return kExitFailed;
   }
-  std::printf(
-      "{\"bench\": \"socket_copy\", \"streams\": %lld, \"message_bytes\": %lld, \"messages\": "
-      "%lld, \"seconds\": %.4f, \"bytes_per_s\": %.0f, \"cores\": %u}\n",
-      static_cast<long long>(*streams), static_cast<long long>(*size),
-      static_cast<long long>(*messages), seconds, total / seconds,
-      std::max(1u, std::thread::hardware_concurrency()));
+  const nlohmann::ordered_json line = {
+      {"bench", "socket_copy"},
+      {"streams", *streams},
+      {"message_bytes", *size},
+      {"messages", *messages},
+      {"seconds", std::round(seconds * 1e4) / 1e4},
+      {"bytes_per_s", std::llround(seconds > 0 ? total / seconds : 0)},
+      {"cores", std::max(1u, std::thread::hardware_concurrency())}};
+  std::printf("%s\n", JsonLine(line).c_str());
   return kExitOk;
 }
 

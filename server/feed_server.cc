@@ -14,8 +14,10 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "pipeline/base/address.h"
+#include "pipeline/base/log.h"
 #include "pipeline/base/strings.h"
-#include "server/log.h"
+#include "pipeline/base/unique_fd.h"
 #include "server/server_config.h"
 
 namespace maskfeed {
@@ -27,8 +29,7 @@ constexpr std::chrono::milliseconds kFinalFlush(500);
 
 // A Unix socket path left behind by a server that died is removed; one a live server listens
 // on is reported.
-absl::Status PrepareUnixSocket(const std::string& address) {
-  const std::string path = address.substr(5);
+absl::Status PrepareUnixSocket(const std::string& address, const std::string& path) {
   struct stat st;
   if (::lstat(path.c_str(), &st) != 0) return absl::OkStatus();
   if (!S_ISSOCK(st.st_mode)) {
@@ -41,20 +42,13 @@ absl::Status PrepareUnixSocket(const std::string& address) {
     return absl::InvalidArgumentError(StrCat("listen ", address, ": socket path too long"));
   }
   std::memcpy(sun.sun_path, path.c_str(), path.size() + 1);
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
-  const bool live = fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&sun), sizeof(sun)) == 0;
-  if (fd >= 0) ::close(fd);
-  if (live) {
+  const UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (probe && ::connect(probe.get(), reinterpret_cast<sockaddr*>(&sun), sizeof(sun)) == 0) {
     return absl::AlreadyExistsError(
         StrCat("listen ", address, ": another server is listening on this socket"));
   }
   ::unlink(path.c_str());
   return absl::OkStatus();
-}
-
-std::string WithPort(const std::string& address, int port) {
-  if (IsUnixAddress(address)) return address;
-  return StrCat(address.substr(0, address.rfind(':')), ":", port);
 }
 
 }  // namespace
@@ -82,11 +76,15 @@ absl::StatusOr<std::unique_ptr<FeedServer>> FeedServer::Start(const v1::ServerCo
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   std::vector<int> ports(config.listen_size(), 0);
+  std::vector<Address> bound;
   for (int i = 0; i < config.listen_size(); ++i) {
     const std::string& address = config.listen(i);
-    if (IsUnixAddress(address)) {
-      if (absl::Status p = PrepareUnixSocket(address); !p.ok()) return p;
+    absl::StatusOr<Address> parsed = ParseAddress(StrCat("listen[", i, "]"), address);
+    if (!parsed.ok()) return parsed.status();
+    if (parsed->is_unix()) {
+      if (absl::Status p = PrepareUnixSocket(address, parsed->path); !p.ok()) return p;
     }
+    bound.push_back(*parsed);
     builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &ports[i]);
   }
   builder.SetMaxSendMessageSize(static_cast<int>(s->service_->max_message_bytes()));
@@ -102,7 +100,8 @@ absl::StatusOr<std::unique_ptr<FeedServer>> FeedServer::Start(const v1::ServerCo
     if (ports[i] == 0) {
       return absl::UnavailableError(StrCat("cannot listen on ", config.listen(i)));
     }
-    s->addresses_.push_back(WithPort(config.listen(i), ports[i]));
+    if (!bound[i].is_unix()) bound[i].port = static_cast<uint16_t>(ports[i]);
+    s->addresses_.push_back(bound[i].ToString());
   }
   s->server_->GetHealthCheckService()->SetServingStatus(kFeedServiceName, true);
 

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <climits>
 
+#include "pipeline/base/log.h"
 #include "pipeline/base/strings.h"
-#include "pipeline/batch/collator.h"
-#include "server/log.h"
+#include "pipeline/collate/collator.h"
 
 namespace maskfeed {
 namespace {

@@ -2,6 +2,7 @@
 
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
+#include "pipeline/base/address.h"
 #include "pipeline/base/strings.h"
 
 namespace maskfeed {
@@ -89,16 +90,16 @@ HttpEndpoint::~HttpEndpoint() {
 absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(boost::asio::io_context* io,
                                                                   const std::string& address,
                                                                   HttpHandlers handlers) {
-  const size_t colon = address.rfind(':');
-  std::string host = address.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
+  absl::StatusOr<Address> parsed = ParseAddress("metrics address", address);
+  if (!parsed.ok()) return parsed.status();
+  if (parsed->is_unix()) {
+    return absl::InvalidArgumentError(StrCat("metrics address ", address, ": must be host:port"));
   }
-  const std::string port = address.substr(colon + 1);
   std::unique_ptr<HttpEndpoint> endpoint(new HttpEndpoint(io, std::move(handlers)));
   beast::error_code ec;
   tcp::resolver resolver(*io);
-  auto results = resolver.resolve(host, port, tcp::resolver::numeric_service, ec);
+  auto results = resolver.resolve(parsed->host, std::to_string(parsed->port),
+                                  tcp::resolver::numeric_service, ec);
   if (ec || results.empty()) {
     return absl::UnavailableError(
         StrCat("metrics address ", address, ": cannot resolve: ", ec.message()));
@@ -119,8 +120,7 @@ std::string HttpEndpoint::address() const {
   beast::error_code ec;
   const tcp::endpoint e = acceptor_.local_endpoint(ec);
   if (ec) return "";
-  const std::string host = e.address().to_string();
-  return e.address().is_v6() ? StrCat("[", host, "]:", e.port()) : StrCat(host, ":", e.port());
+  return Address{.host = e.address().to_string(), .port = e.port(), .path = ""}.ToString();
 }
 
 void HttpEndpoint::Accept() {

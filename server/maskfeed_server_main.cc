@@ -16,12 +16,14 @@
 
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/signal_set.hpp"
+#include "pipeline/base/cli_args.h"
+#include "pipeline/base/log.h"
+#include "pipeline/base/malloc_tuning.h"
+#include "pipeline/base/progress.h"
 #include "pipeline/base/strings.h"
 #include "pipeline/shard/synth_dataset.h"
 #include "server/feed_server.h"
-#include "server/log.h"
 #include "server/server_config.h"
-#include "tools/cli_args.h"
 
 namespace maskfeed {
 namespace {

@@ -1,9 +1,10 @@
 #include "server/server_config.h"
 
-#include <charconv>
 #include <set>
 #include <thread>
 
+#include "pipeline/base/address.h"
+#include "pipeline/base/limits.h"
 #include "pipeline/base/strings.h"
 #include "pipeline/base/text_proto.h"
 
@@ -18,28 +19,6 @@ absl::StatusOr<v1::ServerConfig> LoadServerConfigFile(const std::string& path) {
   v1::ServerConfig config;
   if (absl::Status s = LoadTextProtoFile(path, "server config", &config); !s.ok()) return s;
   return config;
-}
-
-bool IsUnixAddress(std::string_view address) { return address.rfind("unix:", 0) == 0; }
-
-absl::Status CheckListenAddress(std::string_view field, std::string_view address) {
-  if (IsUnixAddress(address)) {
-    if (address.size() <= 5)
-      return absl::InvalidArgumentError(StrCat(field, ": empty socket path"));
-    return absl::OkStatus();
-  }
-  const size_t colon = address.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) {
-    return absl::InvalidArgumentError(
-        StrCat(field, ": '", address, "' is not host:port or unix:/path"));
-  }
-  std::string_view port = address.substr(colon + 1);
-  int value = -1;
-  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (ec != std::errc() || end != port.data() + port.size() || value < 0 || value > 65535) {
-    return absl::InvalidArgumentError(StrCat(field, ": '", address, "' has no port in 0..65535"));
-  }
-  return absl::OkStatus();
 }
 
 absl::StatusOr<v1::ServerConfig> FinalizeServerConfig(v1::ServerConfig config) {
@@ -90,19 +69,20 @@ absl::StatusOr<v1::ServerConfig> FinalizeServerConfig(v1::ServerConfig config) {
   }
   if (config.listen_size() == 0) config.add_listen(kDefaultListen);
   for (int i = 0; i < config.listen_size(); ++i) {
-    if (absl::Status s = CheckListenAddress(StrCat("listen[", i, "]"), config.listen(i)); !s.ok()) {
-      return s;
-    }
+    absl::StatusOr<Address> a = ParseAddress(StrCat("listen[", i, "]"), config.listen(i));
+    if (!a.ok()) return a.status();
   }
   if (config.threads() == 0) config.set_threads(std::max(1u, std::thread::hardware_concurrency()));
-  if (config.threads() > 1024) return absl::InvalidArgumentError("threads: must be <= 1024");
+  if (absl::Status s = limits::CheckRange("threads", config.threads(), 1, limits::kMaxThreads);
+      !s.ok()) {
+    return s;
+  }
   if (config.metrics_listen().empty()) config.set_metrics_listen(kDefaultMetricsListen);
   if (config.metrics_listen() != "off") {
-    if (IsUnixAddress(config.metrics_listen())) {
+    absl::StatusOr<Address> a = ParseAddress("metrics_listen", config.metrics_listen());
+    if (!a.ok()) return a.status();
+    if (a->is_unix()) {
       return absl::InvalidArgumentError("metrics_listen: must be host:port (or \"off\")");
-    }
-    if (absl::Status s = CheckListenAddress("metrics_listen", config.metrics_listen()); !s.ok()) {
-      return s;
     }
   }
   v1::ServerLimits& l = *config.mutable_limits();
@@ -111,14 +91,13 @@ absl::StatusOr<v1::ServerConfig> FinalizeServerConfig(v1::ServerConfig config) {
   if (l.max_repeats() == 0) l.set_max_repeats(kDefaultMaxRepeats);
   if (l.queue_depth() == 0) l.set_queue_depth(kDefaultServerQueueDepth);
   if (l.shutdown_grace_s() == 0) l.set_shutdown_grace_s(kDefaultShutdownGraceS);
-  if (l.max_streams() > 4096)
-    return absl::InvalidArgumentError("limits.max_streams: must be <= 4096");
-  if (l.max_batch_size() > 65536) {
-    return absl::InvalidArgumentError("limits.max_batch_size: must be <= 65536");
+  for (const auto& [field, value, max] :
+       {std::tuple{"limits.max_streams", uint64_t{l.max_streams()}, limits::kMaxStreams},
+        std::tuple{"limits.max_batch_size", uint64_t{l.max_batch_size()}, limits::kMaxBatchSize},
+        std::tuple{"limits.max_repeats", uint64_t{l.max_repeats()}, limits::kMaxRepeats},
+        std::tuple{"limits.queue_depth", uint64_t{l.queue_depth()}, limits::kMaxQueueDepth}}) {
+    if (absl::Status s = limits::CheckRange(field, value, 1, max); !s.ok()) return s;
   }
-  if (l.max_repeats() > 1024)
-    return absl::InvalidArgumentError("limits.max_repeats: must be <= 1024");
-  if (l.queue_depth() > 64) return absl::InvalidArgumentError("limits.queue_depth: must be <= 64");
   return config;
 }
 

@@ -30,11 +30,6 @@ absl::StatusOr<v1::ServerConfig> LoadServerConfigFile(const std::string& path);
 // Dataset folders are opened later, by the service.
 absl::StatusOr<v1::ServerConfig> FinalizeServerConfig(v1::ServerConfig config);
 
-// True for "unix:..." addresses.
-bool IsUnixAddress(std::string_view address);
-// INVALID_ARGUMENT unless `address` is "unix:/path", "host:port" or "[v6]:port".
-absl::Status CheckListenAddress(std::string_view field, std::string_view address);
-
 }  // namespace maskfeed
 
 #endif  // MASKFEED_SERVER_SERVER_CONFIG_H_

@@ -18,12 +18,14 @@
 #include "absl/strings/str_format.h"
 #include "google/protobuf/text_format.h"
 #include "oneapi/tbb/task_arena.h"
+#include "pipeline/base/cli_args.h"
+#include "pipeline/base/malloc_tuning.h"
+#include "pipeline/base/progress.h"
 #include "pipeline/shard/convert_dataset.h"
 #include "pipeline/shard/dataset.h"
 #include "pipeline/shard/mfs_reader.h"
 #include "pipeline/shard/synth_dataset.h"
 #include "pipeline/shard/verify_dataset.h"
-#include "tools/cli_args.h"
 
 namespace maskfeed {
 namespace {

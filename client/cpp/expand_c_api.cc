@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "pipeline/batch/tensor_packing.h"
+#include "pipeline/batch/tensor_unpacking.h"
 
 namespace {
 

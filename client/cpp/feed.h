@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "client/cpp/feed_client.h"
-#include "pipeline/stream/bounded_queue.h"
+#include "pipeline/base/bounded_queue.h"
 
 namespace maskfeed {
 

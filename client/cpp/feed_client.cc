@@ -6,7 +6,7 @@
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
 #include "pipeline/base/strings.h"
-#include "pipeline/batch/tensor_packing.h"
+#include "pipeline/batch/tensor_unpacking.h"
 
 namespace maskfeed {
 

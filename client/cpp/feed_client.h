@@ -21,7 +21,7 @@
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
 #include "maskfeed/v1/feed.grpc.pb.h"
-#include "pipeline/stream/stream.h"
+#include "pipeline/batch/batch.h"
 
 namespace maskfeed {
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/shard/dtype.h"
+#include "pipeline/base/dtype.h"
 
 namespace maskfeed {
 
@@ -134,6 +134,14 @@ struct Batch {
     }
     return total;
   }
+};
+
+// A batch as a stream delivers it, in process or over the wire: the batch, its place in the
+// rank's sequence, and the token that resumes right after it.
+struct StreamBatch {
+  Batch batch;
+  uint64_t sequence = 0;     // this rank's batch index since the start of training
+  std::string resume_token;  // resumes right after this batch
 };
 
 }  // namespace maskfeed

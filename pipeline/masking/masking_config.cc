@@ -5,9 +5,9 @@
 #include <map>
 #include <set>
 
+#include "pipeline/base/sha256.h"
 #include "pipeline/base/strings.h"
 #include "pipeline/base/text_proto.h"
-#include "pipeline/masking/sha256.h"
 
 namespace maskfeed {
 namespace {
@@ -408,6 +408,11 @@ absl::StatusOr<v1::MaskingConfig> LoadMaskingConfigFile(const std::string& path)
   v1::MaskingConfig config;
   if (absl::Status s = LoadTextProtoFile(path, "masking config", &config); !s.ok()) return s;
   return config;
+}
+
+uint32_t ModalityIdFromName(std::string_view name) {
+  const std::array<uint8_t, 32> d = Sha256(name);
+  return (uint32_t{d[30]} << 8 | d[31]) & 0x7FFF;
 }
 
 }  // namespace maskfeed

@@ -87,6 +87,9 @@ absl::StatusOr<MaskingSpec> ResolveMaskingConfig(const v1::MaskingConfig& config
 // field: equal configs expand to equal messages however they were written.
 absl::StatusOr<v1::MaskingConfig> ExpandMaskingPreset(const v1::MaskingConfig& config);
 
+// 4M's modality id: SHA-256 of the name read as a big-endian integer, mod 2^15.
+uint32_t ModalityIdFromName(std::string_view name);
+
 // A built-in preset's configuration. NOT_FOUND for an unknown name (the message lists them).
 absl::StatusOr<v1::MaskingConfig> PresetMaskingConfig(std::string_view name);
 std::vector<std::string> PresetNames();

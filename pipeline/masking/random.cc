@@ -3,15 +3,10 @@
 #include <cmath>
 #include <limits>
 
+#include "pipeline/base/splitmix64.h"
+
 namespace maskfeed {
 namespace {
-
-uint64_t SplitMix64(uint64_t* state) {
-  uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
 
 // See LogGamma: a log-variate below this is treated as "zero share".
 constexpr double kNegligibleLog = -1e4;

@@ -4,16 +4,14 @@
 #include <cmath>
 #include <numeric>
 
+#include "pipeline/base/splitmix64.h"
 #include "pipeline/base/strings.h"
 
 namespace maskfeed {
 namespace {
 
 uint64_t BlockKey(uint64_t seed, uint64_t block) {
-  uint64_t z = seed ^ (block * 0xD1B54A32D192ED03ull) ^ 0xA0761D6478BD642Full;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
+  return Mix64(seed ^ (block * 0xD1B54A32D192ED03ull) ^ 0xA0761D6478BD642Full);
 }
 
 }  // namespace
@@ -67,7 +65,7 @@ absl::StatusOr<MixtureOrder> MixtureOrder::Create(const std::vector<double>& wei
     o.num_samples = sizes[d];
     if (weights.size() > 1) {
       o.n_repeats = 1;  // a mixture repeats its slots (see At), not each dataset's samples
-      o.seed = options.seed + d * 0x9E3779B97F4A7C15ull;
+      o.seed = options.seed + d * kSplitMixGamma;
     }
     order.orders_.emplace_back(o);
   }

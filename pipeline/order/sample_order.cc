@@ -1,19 +1,15 @@
 #include "pipeline/order/sample_order.h"
 
+#include "pipeline/base/limits.h"
+#include "pipeline/base/splitmix64.h"
 #include "pipeline/base/strings.h"
 
 namespace maskfeed {
 namespace {
 
-uint64_t Mix(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 // Epoch permutations must differ per epoch and per seed.
 uint64_t EpochKey(uint64_t seed, uint64_t epoch) {
-  return Mix(Mix(seed + 0x9E3779B97F4A7C15ull) ^ (epoch * 0xD1B54A32D192ED03ull + 1));
+  return Mix64(Mix64(seed + kSplitMixGamma) ^ (epoch * 0xD1B54A32D192ED03ull + 1));
 }
 
 }  // namespace
@@ -26,7 +22,7 @@ Permutation::Permutation(uint64_t n, uint64_t key) : n_(n), key_(key) {
 }
 
 uint64_t Permutation::Round(uint64_t half, int round) const {
-  return Mix(half ^ (key_ + static_cast<uint64_t>(round) * 0x9E3779B97F4A7C15ull)) & half_mask_;
+  return Mix64(half ^ (key_ + static_cast<uint64_t>(round) * kSplitMixGamma)) & half_mask_;
 }
 
 uint64_t Permutation::operator()(uint64_t i) const {
@@ -46,9 +42,7 @@ uint64_t Permutation::operator()(uint64_t i) const {
 
 absl::Status OrderOptions::Validate() const {
   if (num_samples == 0) return absl::InvalidArgumentError("num_samples: the dataset is empty");
-  if (n_repeats == 0) return absl::InvalidArgumentError("n_repeats: must be >= 1");
-  if (n_repeats > 1024) return absl::InvalidArgumentError("n_repeats: must be <= 1024");
-  return absl::OkStatus();
+  return limits::CheckRange("n_repeats", n_repeats, 1, limits::kMaxRepeats);
 }
 
 SampleOrder::SampleOrder(const OrderOptions& options)

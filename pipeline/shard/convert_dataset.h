@@ -20,7 +20,7 @@ struct ConvertOptions {
   std::string dst;
   MfsWriterOptions mfs;
   tbb::task_arena* arena = nullptr;  // converts shards in parallel when set
-  JobProgress progress;              // after each (modality, shard) written
+  ProgressFn progress;               // after each (modality, shard) written
 };
 
 struct ConvertReport {

@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "pipeline/base/strings.h"
+#include "pipeline/base/unique_fd.h"
 
 namespace maskfeed {
 namespace {
@@ -22,29 +23,20 @@ absl::Status ErrnoError(std::string_view what, const std::string& path, int err)
   return absl::InternalError(msg);
 }
 
-// Closes a descriptor on scope exit.
-struct FdCloser {
-  int fd;
-  ~FdCloser() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
 }  // namespace
 
 absl::StatusOr<MappedFile> MappedFile::Open(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("cannot open", path, errno);
-  FdCloser closer{fd};
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return ErrnoError("cannot open", path, errno);
   struct stat st;
-  if (::fstat(fd, &st) != 0) return ErrnoError("cannot stat", path, errno);
+  if (::fstat(fd.get(), &st) != 0) return ErrnoError("cannot stat", path, errno);
   if (!S_ISREG(st.st_mode))
     return absl::InvalidArgumentError(StrCat(path, " is not a regular file"));
   MappedFile file;
   file.path_ = path;
   file.size_ = static_cast<size_t>(st.st_size);
   if (file.size_ == 0) return file;  // nothing to map; readers report the empty file
-  void* data = ::mmap(nullptr, file.size_, PROT_READ, MAP_PRIVATE, fd, 0);
+  void* data = ::mmap(nullptr, file.size_, PROT_READ, MAP_PRIVATE, fd.get(), 0);
   if (data == MAP_FAILED) return ErrnoError("cannot mmap", path, errno);
   file.data_ = data;
   return file;

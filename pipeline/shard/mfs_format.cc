@@ -3,8 +3,8 @@
 #include <optional>
 
 #include "absl/status/status.h"
+#include "pipeline/base/crc32c.h"
 #include "pipeline/base/strings.h"
-#include "pipeline/shard/crc32c.h"
 
 namespace maskfeed::mfs {
 namespace {

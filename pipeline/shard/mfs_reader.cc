@@ -5,8 +5,8 @@
 #include <cstring>
 
 #include "absl/status/status.h"
+#include "pipeline/base/crc32c.h"
 #include "pipeline/base/strings.h"
-#include "pipeline/shard/crc32c.h"
 
 namespace maskfeed {
 namespace {

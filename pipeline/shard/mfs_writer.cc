@@ -10,9 +10,9 @@
 
 #include <limits>
 
+#include "pipeline/base/crc32c.h"
+#include "pipeline/base/output_file.h"
 #include "pipeline/base/strings.h"
-#include "pipeline/shard/crc32c.h"
-#include "pipeline/shard/output_file.h"
 #include "pipeline/shard/zstd_handles.h"
 
 namespace maskfeed {

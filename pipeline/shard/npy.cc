@@ -175,22 +175,27 @@ absl::StatusOr<NpyHeader> ParseNpy(std::string_view file) {
   return header;
 }
 
-std::string EncodeNpy(DType dtype, const Shape& shape, const void* data) {
+std::string EncodeNpyHeader(DType dtype, const Shape& shape) {
   std::string dict = StrCat("{'descr': '", NpyDescr(dtype),
                             "', 'fortran_order': False, 'shape': ", shape.ToString(), ", }");
   // Pad with spaces so that prelude + header (ending in '\n') is a multiple of 64.
   size_t total = kPreludeV1 + dict.size() + 1;
   dict.append((64 - total % 64) % 64, ' ');
   dict.push_back('\n');
-  const size_t data_bytes = static_cast<size_t>(shape.NumElements()) * ItemSize(dtype);
   std::string out;
-  out.reserve(kPreludeV1 + dict.size() + data_bytes);
+  out.reserve(kPreludeV1 + dict.size());
   out.append(kMagic);
   out.push_back('\x01');
   out.push_back('\x00');
   const uint16_t len = static_cast<uint16_t>(dict.size());
   out.append(reinterpret_cast<const char*>(&len), sizeof(len));
   out.append(dict);
+  return out;
+}
+
+std::string EncodeNpy(DType dtype, const Shape& shape, const void* data) {
+  std::string out = EncodeNpyHeader(dtype, shape);
+  const size_t data_bytes = static_cast<size_t>(shape.NumElements()) * ItemSize(dtype);
   if (data_bytes > 0) out.append(static_cast<const char*>(data), data_bytes);
   return out;
 }

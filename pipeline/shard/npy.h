@@ -11,7 +11,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "pipeline/shard/dtype.h"
+#include "pipeline/base/dtype.h"
 #include "pipeline/shard/record.h"
 
 namespace maskfeed {
@@ -30,6 +30,8 @@ absl::StatusOr<NpyHeader> ParseNpy(std::string_view file);
 // Serialises an array as a version 1.0 `.npy` file (header padded to 64 bytes, as numpy does).
 // Requires: `data` holds shape.NumElements() * ItemSize(dtype) bytes.
 std::string EncodeNpy(DType dtype, const Shape& shape, const void* data);
+// The header alone (magic, version, dict): what precedes the data bytes in EncodeNpy's output.
+std::string EncodeNpyHeader(DType dtype, const Shape& shape);
 
 }  // namespace maskfeed
 

@@ -11,7 +11,7 @@ namespace maskfeed {
 
 absl::Status RunJobs(size_t count, tbb::task_arena* arena,
                      const std::function<absl::Status(size_t job)>& job,
-                     const JobProgress& progress) {
+                     const ProgressFn& progress) {
   std::vector<absl::Status> statuses(count);
   std::mutex progress_mu;
   size_t done = 0;  // guarded by progress_mu

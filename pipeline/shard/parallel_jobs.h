@@ -9,15 +9,14 @@
 
 #include "absl/status/status.h"
 #include "oneapi/tbb/task_arena.h"
+#include "pipeline/base/progress.h"
 
 namespace maskfeed {
 
-// Called after each finished job, from any thread but never concurrently.
-using JobProgress = std::function<void(size_t jobs_done, size_t jobs_total)>;
-
+// `progress` is called after each finished job, from any thread but never concurrently.
 absl::Status RunJobs(size_t count, tbb::task_arena* arena,
                      const std::function<absl::Status(size_t job)>& job,
-                     const JobProgress& progress = nullptr);
+                     const ProgressFn& progress = nullptr);
 
 }  // namespace maskfeed
 

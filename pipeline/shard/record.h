@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/shard/dtype.h"
+#include "pipeline/base/dtype.h"
 
 namespace maskfeed {
 

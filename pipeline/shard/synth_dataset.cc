@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_format.h"
+#include "pipeline/base/splitmix64.h"
 #include "pipeline/base/strings.h"
 #include "pipeline/shard/npy.h"
 #include "pipeline/shard/parallel_jobs.h"
@@ -49,12 +50,7 @@ constexpr SynthModality k4m7[] = {
 class Rng {
  public:
   explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
+  uint64_t Next() { return SplitMix64(&state_); }
   // Uniform in [0, n).
   uint32_t Below(uint32_t n) { return static_cast<uint32_t>((Next() >> 32) * n >> 32); }
   double Uniform() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }

@@ -35,7 +35,7 @@ struct SynthOptions {
   // Writes shards in parallel on this arena when set.
   tbb::task_arena* arena = nullptr;
   // Called after each shard is written.
-  JobProgress progress;
+  ProgressFn progress;
 
   absl::Status Validate() const;
 };

@@ -10,7 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "pipeline/shard/output_file.h"
+#include "pipeline/base/output_file.h"
 
 namespace maskfeed {
 

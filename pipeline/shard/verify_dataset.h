@@ -16,7 +16,7 @@ namespace maskfeed {
 
 struct VerifyOptions {
   tbb::task_arena* arena = nullptr;
-  JobProgress progress;
+  ProgressFn progress;
   // Errors reported per shard file before moving on to the next one.
   size_t max_errors_per_shard = 10;
 };

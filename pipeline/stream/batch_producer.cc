@@ -1,10 +1,10 @@
 #include "pipeline/stream/batch_producer.h"
 
-#include <cstdio>
-
 #include "oneapi/tbb/parallel_for.h"
+#include "pipeline/base/log.h"
+#include "pipeline/base/splitmix64.h"
 #include "pipeline/base/strings.h"
-#include "pipeline/batch/tensor_packing.h"
+#include "pipeline/collate/tensor_packing.h"
 
 namespace maskfeed {
 namespace {
@@ -77,8 +77,8 @@ void BatchProducer::LocateRow(Batch& batch, uint64_t index, uint32_t row, Planne
   batch.samples[row] = p->view.sample;
   batch.datasets[row] = mv.dataset;
   // Each dataset of a mixture draws from its own generators (dataset 0 as a lone dataset).
-  p->rng = Rng::ForSample(options_.seed + mv.dataset * 0x9E3779B97F4A7C15ull, p->view.epoch,
-                          p->view.slot, p->view.repeat);
+  p->rng = Rng::ForSample(options_.seed + mv.dataset * kSplitMixGamma, p->view.epoch, p->view.slot,
+                          p->view.repeat);
   p->location = dataset.Locate(p->view.sample);
   for (size_t m = 0; m < source.spec().modalities.size(); ++m) {
     dataset.shard(source.dataset_modality(m), p->location.shard).PrefetchIndex(p->location.record);
@@ -149,10 +149,12 @@ absl::Status BatchProducer::ProduceRow(Batch& batch, uint64_t index, uint32_t ro
     }
     for (size_t g = 0; g < s->row.size(); ++g) source_->placeholder().WriteMasked(g, s->row[g]);
     if (metrics_) ++metrics_->skipped_records;
-    std::fprintf(stderr, "maskfeed: skipped sample %llu of %s (batch %llu row %u): %s\n",
-                 static_cast<unsigned long long>(view.sample),
-                 source_->entry(p->dataset).name.c_str(), static_cast<unsigned long long>(index),
-                 row, std::string(ToStd(status.message())).c_str());
+    LogEvent("warn", "record_skipped",
+             {{"dataset", source_->entry(p->dataset).name},
+              {"sample", std::to_string(view.sample)},
+              {"batch", std::to_string(index)},
+              {"row", std::to_string(row)},
+              {"message", std::string(ToStd(status.message()))}});
     return absl::OkStatus();
   }
   if (metrics_) {

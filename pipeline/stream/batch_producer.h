@@ -11,7 +11,7 @@
 #include "absl/status/statusor.h"
 #include "oneapi/tbb/enumerable_thread_specific.h"
 #include "oneapi/tbb/task_arena.h"
-#include "pipeline/batch/collator.h"
+#include "pipeline/collate/collator.h"
 #include "pipeline/order/mixture_order.h"
 #include "pipeline/stream/stream_metrics.h"
 #include "pipeline/stream/stream_source.h"

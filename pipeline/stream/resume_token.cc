@@ -2,8 +2,8 @@
 
 #include <cstring>
 
+#include "pipeline/base/crc32c.h"
 #include "pipeline/base/strings.h"
-#include "pipeline/shard/crc32c.h"
 
 namespace maskfeed {
 namespace {

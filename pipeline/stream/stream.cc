@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "pipeline/base/limits.h"
 #include "pipeline/base/strings.h"
 
 namespace maskfeed {
@@ -27,22 +28,23 @@ uint64_t OrderFingerprint(uint64_t source, const StreamOptions& o) {
 }  // namespace
 
 absl::Status StreamOptions::Validate() const {
-  if (batch_size == 0 || batch_size > kMaxBatchSize) {
-    return absl::InvalidArgumentError(
-        StrCat("batch_size: must be in 1..", kMaxBatchSize, ", got ", batch_size));
+  if (absl::Status s = limits::CheckRange("batch_size", batch_size, 1, limits::kMaxBatchSize);
+      !s.ok()) {
+    return s;
   }
-  if (world_size == 0) return absl::InvalidArgumentError("world_size: must be >= 1");
+  if (absl::Status s = limits::CheckRange("world_size", world_size, 1, limits::kMaxWorldSize);
+      !s.ok()) {
+    return s;
+  }
   if (rank >= world_size) {
     return absl::InvalidArgumentError(
         StrCat("rank: ", rank, " is not below world_size ", world_size));
   }
-  if (n_repeats == 0 || n_repeats > 1024) {
-    return absl::InvalidArgumentError("n_repeats: must be in 1..1024");
+  if (absl::Status s = limits::CheckRange("n_repeats", n_repeats, 1, limits::kMaxRepeats);
+      !s.ok()) {
+    return s;
   }
-  if (queue_depth == 0 || queue_depth > 64) {
-    return absl::InvalidArgumentError("queue_depth: must be in 1..64");
-  }
-  return absl::OkStatus();
+  return limits::CheckRange("queue_depth", queue_depth, 1, limits::kMaxQueueDepth);
 }
 
 absl::StatusOr<std::unique_ptr<Stream>> Stream::Open(std::shared_ptr<const MixtureSource> source,

@@ -25,8 +25,9 @@
 
 #include "absl/status/statusor.h"
 #include "oneapi/tbb/task_arena.h"
+#include "pipeline/base/bounded_queue.h"
+#include "pipeline/batch/batch.h"
 #include "pipeline/stream/batch_producer.h"
-#include "pipeline/stream/bounded_queue.h"
 #include "pipeline/stream/resume_token.h"
 #include "pipeline/stream/stream_metrics.h"
 #include "pipeline/stream/stream_source.h"
@@ -35,7 +36,6 @@ namespace maskfeed {
 
 struct StreamOptions {
   static constexpr uint32_t kDefaultQueueDepth = 2;
-  static constexpr uint32_t kMaxBatchSize = 1 << 16;
 
   uint32_t batch_size = 0;  // required
   uint32_t rank = 0;
@@ -59,12 +59,6 @@ struct StreamOptions {
   std::string id;
 
   absl::Status Validate() const;  // INVALID_ARGUMENT naming the field
-};
-
-struct StreamBatch {
-  Batch batch;
-  uint64_t sequence = 0;     // this rank's batch index since the start of training
-  std::string resume_token;  // resumes right after this batch
 };
 
 class Stream {

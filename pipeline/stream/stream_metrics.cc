@@ -1,5 +1,6 @@
 #include "pipeline/stream/stream_metrics.h"
 
+#include "pipeline/base/prometheus_text.h"
 #include "pipeline/base/strings.h"
 
 namespace maskfeed {
@@ -11,6 +12,18 @@ StreamMetrics::StreamMetrics(std::vector<std::string> names)
   for (size_t m = 0; m < modalities.size(); ++m) {
     input_tokens[m] = 0;
     target_tokens[m] = 0;
+  }
+}
+
+void MetricsRegistry::Totals::Add(const StreamMetrics& m) {
+  batches += m.batches;
+  samples += m.samples;
+  bytes += m.bytes;
+  skipped += m.skipped_records;
+  unmet += m.budget_minimums_unmet;
+  for (size_t i = 0; i < m.modalities.size(); ++i) {
+    input_tokens[m.modalities[i]] += m.input_tokens[i];
+    target_tokens[m.modalities[i]] += m.target_tokens[i];
   }
 }
 
@@ -26,17 +39,8 @@ void MetricsRegistry::Unregister(const std::string& id) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = live_.find(id);
   if (it == live_.end()) return;
-  const StreamMetrics& m = *it->second;
-  closed_.batches += m.batches;
-  closed_.samples += m.samples;
-  closed_.bytes += m.bytes;
-  closed_.skipped += m.skipped_records;
-  closed_.unmet += m.budget_minimums_unmet;
+  closed_.Add(*it->second);
   ++closed_.streams_closed;
-  for (size_t i = 0; i < m.modalities.size(); ++i) {
-    closed_.input_tokens[m.modalities[i]] += m.input_tokens[i];
-    closed_.target_tokens[m.modalities[i]] += m.target_tokens[i];
-  }
   live_.erase(it);
 }
 
@@ -48,54 +52,37 @@ size_t MetricsRegistry::active_streams() const {
 std::string MetricsRegistry::RenderPrometheus() const {
   std::lock_guard<std::mutex> lock(mu_);
   Totals t = closed_;
+  for (const auto& [id, m] : live_) t.Add(*m);
+  PrometheusText page;
+  page.Counter("maskfeed_batches_total", "Batches produced.", t.batches);
+  page.Counter("maskfeed_samples_total", "Samples produced.", t.samples);
+  page.Counter("maskfeed_bytes_total", "Tensor bytes produced.", t.bytes);
+  page.Counter("maskfeed_skipped_records_total",
+               "Corrupt samples masked out under the skip policy.", t.skipped);
+  page.Counter("maskfeed_budget_minimums_unmet_total",
+               "Samples whose budget draws missed a modality's min_tokens after 100 attempts.",
+               t.unmet);
+  page.Counter("maskfeed_streams_closed_total", "Streams that have ended.", t.streams_closed);
+  page.Gauge("maskfeed_active_streams", "Streams open now.", live_.size());
+  page.Family("maskfeed_stream_queue_depth", "gauge", "Batches ready in a stream's queue.");
   for (const auto& [id, m] : live_) {
-    t.batches += m->batches;
-    t.samples += m->samples;
-    t.bytes += m->bytes;
-    t.skipped += m->skipped_records;
-    t.unmet += m->budget_minimums_unmet;
-    for (size_t i = 0; i < m->modalities.size(); ++i) {
-      t.input_tokens[m->modalities[i]] += m->input_tokens[i];
-      t.target_tokens[m->modalities[i]] += m->target_tokens[i];
-    }
+    page.Sample("maskfeed_stream_queue_depth", {{"stream", id}}, m->queue_depth.load());
   }
-  std::string out;
-  auto counter = [&](std::string_view name, std::string_view help, uint64_t value) {
-    StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " counter\n", name, " ", value,
-              "\n");
-  };
-  counter("maskfeed_batches_total", "Batches produced.", t.batches);
-  counter("maskfeed_samples_total", "Samples produced.", t.samples);
-  counter("maskfeed_bytes_total", "Tensor bytes produced.", t.bytes);
-  counter("maskfeed_skipped_records_total", "Corrupt samples masked out under the skip policy.",
-          t.skipped);
-  counter("maskfeed_budget_minimums_unmet_total",
-          "Samples whose budget draws missed a modality's min_tokens after 100 attempts.", t.unmet);
-  counter("maskfeed_streams_closed_total", "Streams that have ended.", t.streams_closed);
-  StrAppend(&out, "# HELP maskfeed_active_streams Streams open now.\n",
-            "# TYPE maskfeed_active_streams gauge\nmaskfeed_active_streams ", live_.size(), "\n");
-  StrAppend(&out, "# HELP maskfeed_stream_queue_depth Batches ready in a stream's queue.\n",
-            "# TYPE maskfeed_stream_queue_depth gauge\n");
+  page.Family("maskfeed_stream_consumer_wait_seconds", "counter",
+              "Time a consumer waited for batches.");
   for (const auto& [id, m] : live_) {
-    StrAppend(&out, "maskfeed_stream_queue_depth{stream=\"", id, "\"} ", m->queue_depth.load(),
-              "\n");
-  }
-  StrAppend(&out,
-            "# HELP maskfeed_stream_consumer_wait_seconds Time a consumer waited for batches.\n",
-            "# TYPE maskfeed_stream_consumer_wait_seconds counter\n");
-  for (const auto& [id, m] : live_) {
-    StrAppend(&out, "maskfeed_stream_consumer_wait_seconds{stream=\"", id, "\"} ",
-              m->consumer_wait_ns.load() / 1e9, "\n");
+    page.Sample("maskfeed_stream_consumer_wait_seconds", {{"stream", id}},
+                m->consumer_wait_ns.load() / 1e9);
   }
   for (const auto& [kind, tokens] :
        {std::pair{"input", &t.input_tokens}, {"target", &t.target_tokens}}) {
-    StrAppend(&out, "# HELP maskfeed_", kind, "_tokens_total ", kind, " tokens handed out.\n",
-              "# TYPE maskfeed_", kind, "_tokens_total counter\n");
-    for (const auto& [name, value] : *tokens) {
-      StrAppend(&out, "maskfeed_", kind, "_tokens_total{modality=\"", name, "\"} ", value, "\n");
+    const std::string name = StrCat("maskfeed_", kind, "_tokens_total");
+    page.Family(name, "counter", StrCat(kind, " tokens handed out."));
+    for (const auto& [modality, value] : *tokens) {
+      page.Sample(name, {{"modality", modality}}, value);
     }
   }
-  return out;
+  return page.Take();
 }
 
 }  // namespace maskfeed

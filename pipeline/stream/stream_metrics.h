@@ -49,6 +49,7 @@ class MetricsRegistry {
   struct Totals {
     uint64_t batches = 0, samples = 0, bytes = 0, skipped = 0, unmet = 0, streams_closed = 0;
     std::map<std::string, uint64_t> input_tokens, target_tokens;
+    void Add(const StreamMetrics& m);  // a stream's counters, not streams_closed
   };
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<StreamMetrics>> live_;  // guarded by mu_

@@ -6,8 +6,8 @@
 
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "pipeline/base/sha256.h"
 #include "pipeline/base/strings.h"
-#include "pipeline/masking/sha256.h"
 
 namespace maskfeed {
 namespace {

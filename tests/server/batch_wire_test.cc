@@ -5,8 +5,8 @@
 
 #include "client/cpp/feed_client.h"
 #include "gtest/gtest.h"
-#include "pipeline/batch/collator.h"
-#include "pipeline/batch/tensor_packing.h"
+#include "pipeline/collate/collator.h"
+#include "pipeline/collate/tensor_packing.h"
 #include "pipeline/masking/masking_config.h"
 #include "tests/testing/server_fixture.h"
 

@@ -75,14 +75,27 @@ TEST(ServerConfigTest, FileErrorsNameTheFileAndPosition) {
   EXPECT_THAT(Message(bad.status()), HasSubstr("bogus"));
 }
 
-TEST(ServerConfigTest, ListenAddresses) {
-  EXPECT_TRUE(CheckListenAddress("f", "127.0.0.1:0").ok());
-  EXPECT_TRUE(CheckListenAddress("f", "[::1]:50051").ok());
-  EXPECT_TRUE(CheckListenAddress("f", "unix:/run/x.sock").ok());
-  EXPECT_FALSE(CheckListenAddress("f", "unix:").ok());
-  EXPECT_FALSE(CheckListenAddress("f", ":80").ok());
-  EXPECT_TRUE(IsUnixAddress("unix:/a"));
-  EXPECT_FALSE(IsUnixAddress("localhost:1"));
+TEST(ServerConfigTest, ListenAddressesAreCheckedNamingTheField) {
+  auto finalize = [](const std::string& listen, const std::string& metrics) {
+    v1::ServerConfig config;
+    v1::DatasetConfig* d = config.add_dataset();
+    d->set_name("a");
+    d->set_path("/data/a");
+    d->set_preset("4m-7");
+    config.add_listen(listen);
+    config.set_metrics_listen(metrics);
+    return FinalizeServerConfig(config).status();
+  };
+  EXPECT_TRUE(finalize("127.0.0.1:0", "127.0.0.1:0").ok());
+  EXPECT_TRUE(finalize("[::1]:50051", "off").ok());
+  EXPECT_TRUE(finalize("unix:/run/x.sock", "[::1]:0").ok());
+  for (const char* bad : {"unix:", ":80", "host"}) {
+    const absl::Status s = finalize(bad, "off");
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(Message(s), HasSubstr("listen[0]")) << s;
+  }
+  const absl::Status unix_metrics = finalize("127.0.0.1:0", "unix:/run/m.sock");
+  EXPECT_THAT(Message(unix_metrics), HasSubstr("metrics_listen")) << unix_metrics;
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "pipeline/batch/batch.h"
 #include "pipeline/masking/masking_config.h"
 #include "pipeline/shard/synth_dataset.h"
+#include "pipeline/stream/stream.h"
 #include "server/server_config.h"
 #include "tests/testing/test_util.h"
 

@@ -201,5 +201,19 @@ TEST(MaskingConfigTest, ExplicitIdsAndTokenIdsOverrideDefaults) {
   EXPECT_FALSE(t.is_sentinel(110));
 }
 
+// The ids of spec §2.3's table.
+TEST(MaskingConfigTest, ModalityIdsMatchThe4mRegistry) {
+  EXPECT_EQ(ModalityIdFromName("rgb@224"), 20716u);
+  EXPECT_EQ(ModalityIdFromName("caption"), 32652u);
+  EXPECT_EQ(ModalityIdFromName("det"), 30982u);
+  EXPECT_EQ(ModalityIdFromName("tok_rgb@224"), 11606u);
+  EXPECT_EQ(ModalityIdFromName("tok_depth@224"), 20063u);
+  EXPECT_EQ(ModalityIdFromName("tok_normal@224"), 16656u);
+  EXPECT_EQ(ModalityIdFromName("tok_semseg@224"), 12515u);
+  EXPECT_EQ(ModalityIdFromName("tok_clip@224"), 11422u);
+  EXPECT_EQ(ModalityIdFromName("t5_caption"), 28551u);
+  EXPECT_EQ(ModalityIdFromName("metadata"), 1951u);
+}
+
 }  // namespace
 }  // namespace maskfeed

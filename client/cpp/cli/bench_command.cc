@@ -1,0 +1,296 @@
+// maskfeed bench: N concurrent streams (ranks 0..N-1 of N), one consumer thread each, over
+// gRPC (one connection per stream) or, with --in-process, straight from the pipeline. After a
+// warm-up of 2 batches per stream it times M batches each and prints samples/s, bytes/s and
+// the batch latency (the time a consumer waited for its next batch); with --json the last
+// line is one JSON object.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <tuple>
+
+#include "client/cpp/cli/commands.h"
+#include "client/cpp/feed_client.h"
+#include "oneapi/tbb/task_arena.h"
+#include "pipeline/base/json_line.h"
+#include "pipeline/base/limits.h"
+#include "pipeline/base/progress.h"
+#include "pipeline/base/strings.h"
+#include "pipeline/masking/masking_config.h"
+#include "pipeline/stream/stream.h"
+
+namespace maskfeed::cli {
+namespace {
+
+constexpr int kWarmupBatches = 2;
+
+double Percentile(std::vector<double> values, double q) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const size_t i = std::min(values.size() - 1, static_cast<size_t>(q * (values.size() - 1) + 0.5));
+  return values[i];
+}
+
+// `amount` per second; 0 when no time was measured (JSON has no infinity).
+double Rate(double amount, double seconds) { return seconds > 0 ? amount / seconds : 0; }
+
+// What one consumer thread gets per batch.
+struct Delivered {
+  uint64_t samples = 0;
+  uint64_t bytes = 0;       // tensor bytes as the trainer sees them
+  uint64_t wire_bytes = 0;  // message bytes received (gRPC only)
+};
+// Blocks for a stream's next batch; nullopt = the stream ended early (an error is a status).
+using NextBatch = std::function<absl::StatusOr<std::optional<Delivered>>()>;
+
+struct BenchFlags {
+  int64_t threads = 0, streams = 1, batches = 0, batch_size = 0, seed = 0;
+};
+
+absl::StatusOr<BenchFlags> ParseBenchFlags(const CliArgs& args) {
+  BenchFlags f;
+  const int64_t cores = std::max(1u, std::thread::hardware_concurrency());
+  const std::pair<const char*, std::tuple<int64_t*, int64_t, int64_t, int64_t>> specs[] = {
+      {"threads", {&f.threads, cores, 1, limits::kMaxThreads}},
+      {"streams", {&f.streams, 1, 1, 1024}},
+      {"batches", {&f.batches, 200, 1, int64_t{1} << 40}},
+      {"batch-size", {&f.batch_size, 128, 1, limits::kMaxBatchSize}},
+      {"seed", {&f.seed, 0, 0, INT64_MAX}},
+  };
+  for (const auto& [flag, spec] : specs) {
+    const auto& [out, fallback, lo, hi] = spec;
+    absl::StatusOr<int64_t> v = args.GetInt(flag, fallback, lo, hi);
+    if (!v.ok()) return v.status();
+    *out = *v;
+  }
+  return f;
+}
+
+struct BenchResult {
+  uint64_t samples = 0, bytes = 0, wire_bytes = 0;
+  double seconds = 0, p50 = 0, p99 = 0;
+};
+
+// Runs one consumer thread per stream: kWarmupBatches batches each (not timed; the clock
+// starts when every stream is warm), then `batches` timed batches, recording each wait.
+absl::StatusOr<BenchResult> Measure(std::vector<NextBatch> streams, int64_t batches) {
+  using Clock = std::chrono::steady_clock;
+  const int n = static_cast<int>(streams.size());
+  std::mutex mu;
+  std::vector<double> latencies_ms;                         // guarded by mu
+  absl::Status failure;                                     // guarded by mu
+  uint64_t done_batches = 0;                                // guarded by mu
+  ProgressFn progress = ProgressPrinter("bench: batches");  // called under mu
+  std::atomic<uint64_t> samples{0}, bytes{0}, wire_bytes{0};
+  std::atomic<int> warm{0};
+  std::atomic<bool> started{false}, failed{false};
+  Clock::time_point start;
+  const uint64_t total_batches = static_cast<uint64_t>(n) * static_cast<uint64_t>(batches);
+  auto consume = [&](const NextBatch& next_batch) {
+    std::vector<double> mine;
+    for (int64_t i = 0; i < batches + kWarmupBatches; ++i) {
+      const Clock::time_point t0 = Clock::now();
+      absl::StatusOr<std::optional<Delivered>> next = next_batch();
+      const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+      if (!next.ok() || !next->has_value()) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (failure.ok()) {
+          failure = next.ok() ? absl::InternalError("the stream ended early") : next.status();
+        }
+        failed = true;
+        if (++warm == n) started = true;  // release the others if still warming up
+        return;
+      }
+      if (i + 1 == kWarmupBatches) {
+        if (++warm == n) {
+          start = Clock::now();
+          started = true;
+        }
+        while (!started) std::this_thread::yield();
+        continue;
+      }
+      if (i < kWarmupBatches) continue;
+      if (failed) return;
+      mine.push_back(ms);
+      samples += (*next)->samples;
+      bytes += (*next)->bytes;
+      wire_bytes += (*next)->wire_bytes;
+      std::lock_guard<std::mutex> lock(mu);
+      progress(static_cast<size_t>(++done_batches), static_cast<size_t>(total_batches));
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    latencies_ms.insert(latencies_ms.end(), mine.begin(), mine.end());
+  };
+  std::vector<std::thread> consumers;
+  for (const NextBatch& s : streams) consumers.emplace_back(consume, std::cref(s));
+  for (std::thread& t : consumers) t.join();
+  if (!failure.ok()) return failure;
+  BenchResult r;
+  r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  r.samples = samples;
+  r.bytes = bytes;
+  r.wire_bytes = wire_bytes;
+  r.p50 = Percentile(latencies_ms, 0.5);
+  r.p99 = Percentile(latencies_ms, 0.99);
+  return r;
+}
+
+double PeakRssMb() {
+  struct rusage usage;
+  if (getrusage(RUSAGE_SELF, &usage) != 0) return 0;
+  return usage.ru_maxrss / 1024.0;
+}
+
+// Rounds to `digits` decimals, as the JSON line reports them.
+double Round(double v, int digits) {
+  const double scale = std::pow(10.0, digits);
+  return std::round(v * scale) / scale;
+}
+
+void Report(const std::string& mode, const std::string& where, const std::string& encoding,
+            const BenchFlags& f, const BenchResult& r, bool json) {
+  const double sps = Rate(static_cast<double>(r.samples), r.seconds);
+  const double bps = Rate(static_cast<double>(r.bytes), r.seconds);
+  const double rss = PeakRssMb();
+  std::printf(
+      "%s%s: %lld stream(s), batch %lld: %.0f samples/s, %.1f MB/s, batch wait p50 %.2f ms, "
+      "p99 %.2f ms, peak RSS %.0f MB\n",
+      mode.c_str(), where.empty() ? "" : (" " + where).c_str(), static_cast<long long>(f.streams),
+      static_cast<long long>(f.batch_size), sps, bps / 1e6, r.p50, r.p99, rss);
+  if (!json) return;
+  nlohmann::ordered_json line = {
+      {"bench", "maskfeed"},
+      {"mode", mode},
+      {"address", where},
+      {"streams", f.streams},
+      {"threads", mode == "in-process" ? f.threads : 0},
+      {"batch_size", f.batch_size},
+      {"batches", f.batches},
+      {"samples", r.samples},
+      {"seconds", Round(r.seconds, 6)},
+      {"samples_per_s", std::llround(sps)},
+      {"bytes_per_s", std::llround(bps)},
+      {"batch_latency_ms_p50", Round(r.p50, 3)},
+      {"batch_latency_ms_p99", Round(r.p99, 3)},
+      {"peak_rss_mb", Round(rss, 1)},
+      {"wire_bytes_per_s", std::llround(Rate(static_cast<double>(r.wire_bytes), r.seconds))},
+      {"encoding", encoding},
+      {"cores", std::max(1u, std::thread::hardware_concurrency())},
+  };
+  std::printf("%s\n", JsonLine(line).c_str());
+}
+
+int BenchInProcess(const CliArgs& args, const BenchFlags& f) {
+  const std::string data = args.GetString("data");
+  if (data.empty()) {
+    return Fail(absl::InvalidArgumentError("--data DIR is required with --in-process"), kExitUsage);
+  }
+  absl::StatusOr<v1::MaskingConfig> config =
+      args.Has("config") ? LoadMaskingConfigFile(args.GetString("config"))
+                         : PresetMaskingConfig(args.GetString("preset", "4m-7"));
+  if (!config.ok()) return Fail(config.status(), kExitUsage);
+
+  tbb::task_arena arena(static_cast<int>(f.threads));
+  DatasetOptions open;
+  open.arena = &arena;
+  absl::StatusOr<std::unique_ptr<Dataset>> dataset = Dataset::Open(data, open);
+  if (!dataset.ok()) return Fail(dataset.status());
+  absl::StatusOr<std::shared_ptr<const StreamSource>> source =
+      StreamSource::Create(std::shared_ptr<const Dataset>(std::move(*dataset)), *config);
+  if (!source.ok()) return Fail(source.status());
+
+  std::vector<std::unique_ptr<Stream>> opened;
+  std::vector<NextBatch> streams;
+  for (int64_t r = 0; r < f.streams; ++r) {
+    StreamOptions o;
+    o.batch_size = static_cast<uint32_t>(f.batch_size);
+    o.rank = static_cast<uint32_t>(r);
+    o.world_size = static_cast<uint32_t>(f.streams);
+    o.seed = static_cast<uint64_t>(f.seed);
+    o.max_batches = static_cast<uint64_t>(f.batches + kWarmupBatches);
+    absl::StatusOr<std::unique_ptr<Stream>> s = Stream::Open(*source, o, &arena);
+    if (!s.ok()) return Fail(s.status());
+    streams.push_back([stream = s->get()]() -> absl::StatusOr<std::optional<Delivered>> {
+      absl::StatusOr<std::optional<StreamBatch>> next = stream->Next();
+      if (!next.ok()) return next.status();
+      if (!next->has_value()) return std::optional<Delivered>();
+      const Batch& b = (*next)->batch;
+      return std::optional<Delivered>(
+          Delivered{.samples = static_cast<uint64_t>(b.size), .bytes = b.bytes()});
+    });
+    opened.push_back(std::move(*s));
+  }
+  absl::StatusOr<BenchResult> result = Measure(std::move(streams), f.batches);
+  if (!result.ok()) return Fail(result.status());
+  opened.clear();
+  Report("in-process", "", "none", f, *result, args.Has("json"));
+  return kExitOk;
+}
+
+int BenchGrpc(const CliArgs& args, const BenchFlags& f) {
+  const std::string address = args.GetString("address", kDefaultAddress);
+  const std::string encoding = args.GetString("encoding", "packed");
+  if (encoding != "packed" && encoding != "plain") {
+    return Fail(absl::InvalidArgumentError("--encoding: must be packed or plain"), kExitUsage);
+  }
+  std::vector<std::unique_ptr<BatchReader>> readers;
+  std::vector<NextBatch> streams;
+  for (int64_t r = 0; r < f.streams; ++r) {
+    v1::StreamBatchesRequest request;
+    request.set_dataset(args.GetString("dataset"));
+    request.set_batch_size(static_cast<uint32_t>(f.batch_size));
+    request.set_rank(static_cast<uint32_t>(r));
+    request.set_world_size(static_cast<uint32_t>(f.streams));
+    request.set_seed(static_cast<uint64_t>(f.seed));
+    request.set_max_batches(static_cast<uint64_t>(f.batches + kWarmupBatches));
+    request.set_encoding(encoding == "packed" ? v1::ENCODING_PACKED : v1::ENCODING_PLAIN);
+    // A channel per stream: one TCP / Unix connection each, as separate trainer ranks have.
+    readers.push_back(std::make_unique<BatchReader>(MakeFeedChannel(address), request));
+    streams.push_back(
+        [reader = readers.back().get()]() -> absl::StatusOr<std::optional<Delivered>> {
+          absl::StatusOr<std::optional<StreamBatch>> next = reader->Next();
+          if (!next.ok()) return next.status();
+          if (!next->has_value()) return std::optional<Delivered>();
+          const Batch& b = (*next)->batch;
+          return std::optional<Delivered>(Delivered{.samples = static_cast<uint64_t>(b.size),
+                                                    .bytes = b.bytes(),
+                                                    .wire_bytes = reader->last_wire_bytes()});
+        });
+  }
+  absl::StatusOr<BenchResult> result = Measure(std::move(streams), f.batches);
+  if (!result.ok()) return Fail(AtAddress(address, result.status()));
+  Report("grpc", address, encoding, f, *result, args.Has("json"));
+  return kExitOk;
+}
+
+}  // namespace
+
+int Bench(const std::vector<std::string>& argv) {
+  absl::StatusOr<CliArgs> args =
+      CliArgs::Parse(argv,
+                     {"address", "streams", "batches", "batch-size", "seed", "data", "preset",
+                      "config", "threads", "dataset", "encoding"},
+                     {"in-process", "json"});
+  if (!args.ok()) return Fail(args.status(), kExitUsage);
+  absl::StatusOr<BenchFlags> flags = ParseBenchFlags(*args);
+  if (!flags.ok()) return Fail(flags.status(), kExitUsage);
+  if (args->Has("in-process")) return BenchInProcess(*args, *flags);
+  for (const char* local : {"data", "preset", "config", "threads"}) {
+    if (args->Has(local)) {
+      return Fail(absl::InvalidArgumentError(StrCat(
+                      "--", local,
+                      " only applies with --in-process (the server owns its data and threads)")),
+                  kExitUsage);
+    }
+  }
+  return BenchGrpc(*args, *flags);
+}
+
+}  // namespace maskfeed::cli

@@ -1,0 +1,38 @@
+// The commands of the `maskfeed` command-line client, one per file (bench_command.cc, ...),
+// and the helpers they share. Each command takes its arguments (after the command name) and
+// returns the process exit code (kExitOk, kExitFailed, kExitUsage from cli_args.h).
+#ifndef MASKFEED_CLIENT_CPP_CLI_COMMANDS_H_
+#define MASKFEED_CLIENT_CPP_CLI_COMMANDS_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "maskfeed/v1/feed.pb.h"
+#include "pipeline/base/cli_args.h"
+
+namespace maskfeed::cli {
+
+inline constexpr char kDefaultAddress[] = "127.0.0.1:50051";
+
+int Bench(const std::vector<std::string>& args);
+int Describe(const std::vector<std::string>& args);
+int Fetch(const std::vector<std::string>& args);
+int Preview(const std::vector<std::string>& args);
+
+// Prints "maskfeed: <message>" on stderr (and a usage hint for kExitUsage); returns `code`.
+int Fail(const absl::Status& status, int code = kExitFailed);
+// `status` with the server's address in front of its message.
+absl::Status AtAddress(const std::string& address, const absl::Status& status);
+// The StreamBatchesRequest of fetch and preview, from --dataset, --batch-size, --seed,
+// --rank, --world-size and --resume FILE (NOT_FOUND when FILE cannot be read).
+absl::StatusOr<v1::StreamBatchesRequest> RequestFromFlags(const CliArgs& args,
+                                                          int64_t default_batch_size);
+// Writes `bytes` to `path` atomically (a temporary renamed into place).
+absl::Status WriteWholeFile(const std::string& path, std::string_view bytes);
+
+}  // namespace maskfeed::cli
+
+#endif  // MASKFEED_CLIENT_CPP_CLI_COMMANDS_H_

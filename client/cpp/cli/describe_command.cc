@@ -1,0 +1,54 @@
+// maskfeed describe: what a server serves (datasets, modalities, shapes, dtypes, limits), as
+// text or, with --json, as the DescribeResponse in protobuf's JSON mapping.
+#include <cstdio>
+
+#include "client/cpp/cli/commands.h"
+#include "client/cpp/feed_client.h"
+#include "google/protobuf/util/json_util.h"
+#include "pipeline/base/strings.h"
+
+namespace maskfeed::cli {
+
+int Describe(const std::vector<std::string>& argv) {
+  absl::StatusOr<CliArgs> args = CliArgs::Parse(argv, {"address"}, {"json"});
+  if (!args.ok()) return Fail(args.status(), kExitUsage);
+  const std::string address = args->GetString("address", kDefaultAddress);
+  absl::StatusOr<v1::DescribeResponse> desc = DescribeFeed(MakeFeedChannel(address));
+  if (!desc.ok()) return Fail(AtAddress(address, desc.status()));
+  if (args->Has("json")) {
+    std::string json;
+    google::protobuf::util::JsonPrintOptions options;
+    options.preserve_proto_field_names = true;
+    const auto printed = google::protobuf::util::MessageToJsonString(*desc, &json, options);
+    if (!printed.ok()) {
+      return Fail(absl::InternalError(
+          StrCat("cannot print the server's description as JSON: ", printed.ToString())));
+    }
+    std::printf("%s\n", json.c_str());
+    return kExitOk;
+  }
+  std::printf("maskfeed-server %s at %s\n", desc->version().c_str(), address.c_str());
+  const v1::Limits& l = desc->limits();
+  std::printf("limits: %u streams, batch size <= %u, messages <= %llu bytes, repeats <= %u\n",
+              l.max_streams(), l.max_batch_size(),
+              static_cast<unsigned long long>(l.max_message_bytes()), l.max_repeats());
+  for (const v1::DatasetDescription& d : desc->datasets()) {
+    std::printf(
+        "\ndataset '%s': %llu samples, preset %s, input %u / target %u tokens, "
+        "%llu bytes per sample\n",
+        d.name().c_str(), static_cast<unsigned long long>(d.num_samples()),
+        d.preset().empty() ? "-" : d.preset().c_str(), d.input_tokens(), d.target_tokens(),
+        static_cast<unsigned long long>(d.bytes_per_sample()));
+    for (int c = 0; c < d.components_size(); ++c) {
+      std::printf("  component %s weight %g\n", d.components(c).c_str(), d.weights(c));
+    }
+    for (const v1::ModalityLayout& m : d.modalities()) {
+      std::printf("  %-16s %-9s %4u positions  tokens %s  id %u\n", m.name().c_str(),
+                  m.type().c_str(), m.max_tokens(), v1::DType_Name(m.token_dtype()).c_str(),
+                  m.id());
+    }
+  }
+  return kExitOk;
+}
+
+}  // namespace maskfeed::cli

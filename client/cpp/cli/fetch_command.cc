@@ -1,0 +1,79 @@
+// maskfeed fetch: N batches of a stream as DIR/batch-<sequence>.npz, and DIR/resume_token to
+// continue from (--resume).
+#include <cstdio>
+#include <filesystem>
+
+#include "client/cpp/cli/commands.h"
+#include "client/cpp/cli/npz_writer.h"
+#include "client/cpp/feed_client.h"
+#include "pipeline/base/progress.h"
+#include "pipeline/base/strings.h"
+
+namespace maskfeed::cli {
+namespace {
+
+NpzWriter BatchArchive(const StreamBatch& b, const int64_t* sequence,
+                       const std::vector<int64_t>& samples) {
+  NpzWriter npz;
+  for (const ModalityBatch& m : b.batch.modalities) {
+    for (auto [name, t] : {std::pair{"tensor", &m.tensor}, std::pair{"input_mask", &m.input_mask},
+                           std::pair{"target_mask", &m.target_mask},
+                           std::pair{"decoder_attention_mask", &m.decoder_attention_mask}}) {
+      npz.Add(StrCat(m.name, "/", name), t->dtype, t->shape, t->data.data());
+    }
+  }
+  npz.Add("sequence", DType::kInt64, {}, sequence);
+  npz.Add("resume_token", DType::kUInt8, {static_cast<int64_t>(b.resume_token.size())},
+          b.resume_token.data());
+  npz.Add("samples", DType::kInt64, {static_cast<int64_t>(samples.size())}, samples.data());
+  npz.Add("datasets", DType::kUInt32, {static_cast<int64_t>(b.batch.datasets.size())},
+          b.batch.datasets.data());
+  return npz;
+}
+
+}  // namespace
+
+int Fetch(const std::vector<std::string>& argv) {
+  absl::StatusOr<CliArgs> args =
+      CliArgs::Parse(argv, {"address", "dataset", "batches", "batch-size", "seed", "rank",
+                            "world-size", "resume", "out"});
+  if (!args.ok()) return Fail(args.status(), kExitUsage);
+  const std::string out = args->GetString("out");
+  if (out.empty()) return Fail(absl::InvalidArgumentError("--out DIR is required"), kExitUsage);
+  absl::StatusOr<int64_t> batches = args->GetInt("batches", 1, 1, 1 << 20);
+  if (!batches.ok()) return Fail(batches.status(), kExitUsage);
+  absl::StatusOr<v1::StreamBatchesRequest> request = RequestFromFlags(*args, 128);
+  if (!request.ok()) {
+    return Fail(request.status(),
+                request.status().code() == absl::StatusCode::kNotFound ? kExitFailed : kExitUsage);
+  }
+  request->set_max_batches(static_cast<uint64_t>(*batches));
+  std::error_code ec;
+  std::filesystem::create_directories(out, ec);
+  if (ec) return Fail(absl::InternalError(StrCat("cannot create ", out, ": ", ec.message())));
+  const std::string address = args->GetString("address", kDefaultAddress);
+  BatchReader reader(MakeFeedChannel(address), *request);
+  ProgressFn progress = ProgressPrinter("fetch: batches written");
+  for (int64_t i = 0; i < *batches; ++i) {
+    absl::StatusOr<std::optional<StreamBatch>> next = reader.Next();
+    if (!next.ok()) return Fail(AtAddress(address, next.status()));
+    if (!next->has_value()) break;
+    const StreamBatch& b = **next;
+    const int64_t sequence = static_cast<int64_t>(b.sequence);
+    const std::vector<int64_t> samples(b.batch.samples.begin(), b.batch.samples.end());
+    char name[32];
+    std::snprintf(name, sizeof(name), "batch-%06llu.npz",
+                  static_cast<unsigned long long>(b.sequence));
+    const absl::Status written =
+        BatchArchive(b, &sequence, samples).Write((std::filesystem::path(out) / name).string());
+    if (!written.ok()) return Fail(written);
+    progress(static_cast<size_t>(i + 1), static_cast<size_t>(*batches));
+  }
+  const absl::Status token =
+      WriteWholeFile((std::filesystem::path(out) / "resume_token").string(), reader.resume_token());
+  if (!token.ok()) return Fail(token);
+  std::printf("fetched into %s (resume with --resume %s/resume_token)\n", out.c_str(), out.c_str());
+  return kExitOk;
+}
+
+}  // namespace maskfeed::cli

@@ -1,0 +1,123 @@
+#include "client/cpp/cli/npz_writer.h"
+
+#include <zlib.h>
+
+#include <string_view>
+
+#include "pipeline/base/output_file.h"
+#include "pipeline/base/strings.h"
+#include "pipeline/shard/npy.h"
+
+namespace maskfeed {
+namespace {
+
+constexpr uint32_t kLocalHeaderSignature = 0x04034b50;
+constexpr uint32_t kCentralEntrySignature = 0x02014b50;
+constexpr uint32_t kEndSignature = 0x06054b50;
+constexpr uint16_t kVersion20 = 20;  // zip 2.0: stored members
+constexpr uint16_t kDos1980 = 0x21;  // the date field: 1980-01-01, as numpy leaves it
+constexpr size_t kLocalHeaderBytes = 30;
+
+void Put16(std::string* out, uint16_t v) {
+  out->push_back(static_cast<char>(v & 0xFF));
+  out->push_back(static_cast<char>(v >> 8));
+}
+
+void Put32(std::string* out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+
+// The fields local headers and central entries share, from "version needed" to the name length.
+void PutCommon(std::string* out, uint32_t crc, uint32_t size, uint16_t name_bytes) {
+  Put16(out, kVersion20);  // version needed
+  Put16(out, 0);           // flags
+  Put16(out, 0);           // method: stored
+  Put16(out, 0);           // time
+  Put16(out, kDos1980);    // date
+  Put32(out, crc);
+  Put32(out, size);  // compressed
+  Put32(out, size);  // uncompressed
+  Put16(out, name_bytes);
+}
+
+}  // namespace
+
+void NpzWriter::Add(const std::string& name, DType dtype, const std::vector<int64_t>& shape,
+                    const void* data) {
+  Shape s;
+  s.rank = static_cast<int>(shape.size());
+  for (size_t i = 0; i < shape.size(); ++i) s.dims[i] = shape[i];
+  members_.push_back(Member{name + ".npy", EncodeNpyHeader(dtype, s), data,
+                            static_cast<uint64_t>(s.NumElements()) * ItemSize(dtype)});
+}
+
+absl::Status NpzWriter::Write(const std::string& path) const {
+  // Lay the archive out first, so that an archive over the limits is refused before a byte
+  // is written.
+  if (members_.size() > kMaxMembers) {
+    return absl::InvalidArgumentError(
+        StrCat(path, ": ", members_.size(), " members, over the ", kMaxMembers,
+               " a zip without zip64 holds; fetch fewer modalities or smaller batches"));
+  }
+  uint64_t end = 0;
+  for (const Member& m : members_) {
+    const uint64_t size = m.header.size() + m.data_bytes;
+    if (size > kMaxZipBytes || end > kMaxZipBytes || m.name.size() > 0xFFFF) {
+      return absl::InvalidArgumentError(
+          StrCat(path, ": member ", m.name, " (", size, " bytes at offset ", end,
+                 ") is past the 4 GiB a zip without zip64 holds; fetch smaller batches"));
+    }
+    end += kLocalHeaderBytes + m.name.size() + size;
+  }
+  if (end > kMaxZipBytes) {
+    return absl::InvalidArgumentError(StrCat(path, ": ", end,
+                                             " bytes, over the 4 GiB a zip without zip64 "
+                                             "holds; fetch smaller batches"));
+  }
+
+  absl::StatusOr<OutputFile> out = OutputFile::Create(path);
+  if (!out.ok()) return out.status();
+  std::string central;
+  for (const Member& m : members_) {
+    const std::string_view data(static_cast<const char*>(m.data), m.data_bytes);
+    uLong crc = crc32_z(0, nullptr, 0);
+    crc = crc32_z(crc, reinterpret_cast<const Bytef*>(m.header.data()), m.header.size());
+    crc = crc32_z(crc, reinterpret_cast<const Bytef*>(data.data()), data.size());
+    const auto size = static_cast<uint32_t>(m.header.size() + data.size());
+    const auto name_bytes = static_cast<uint16_t>(m.name.size());
+    const auto offset = static_cast<uint32_t>(out->offset());
+    std::string local;
+    Put32(&local, kLocalHeaderSignature);
+    PutCommon(&local, static_cast<uint32_t>(crc), size, name_bytes);
+    Put16(&local, 0);  // extra
+    local += m.name;
+    for (std::string_view part : {std::string_view(local), std::string_view(m.header), data}) {
+      if (absl::Status s = out->Write(part); !s.ok()) return s;
+    }
+    Put32(&central, kCentralEntrySignature);
+    Put16(&central, kVersion20);  // version made by
+    PutCommon(&central, static_cast<uint32_t>(crc), size, name_bytes);
+    Put16(&central, 0);  // extra
+    Put16(&central, 0);  // comment
+    Put16(&central, 0);  // disk
+    Put16(&central, 0);  // internal attributes
+    Put32(&central, 0);  // external attributes
+    Put32(&central, offset);
+    central += m.name;
+  }
+  const auto central_offset = static_cast<uint32_t>(out->offset());
+  std::string tail;
+  Put32(&tail, kEndSignature);
+  Put16(&tail, 0);  // this disk
+  Put16(&tail, 0);  // disk of the central directory
+  Put16(&tail, static_cast<uint16_t>(members_.size()));
+  Put16(&tail, static_cast<uint16_t>(members_.size()));
+  Put32(&tail, static_cast<uint32_t>(central.size()));
+  Put32(&tail, central_offset);
+  Put16(&tail, 0);  // comment
+  if (absl::Status s = out->Write(central); !s.ok()) return s;
+  if (absl::Status s = out->Write(tail); !s.ok()) return s;
+  return out->Commit();
+}
+
+}  // namespace maskfeed

@@ -1,0 +1,44 @@
+// Writes numpy `.npz` archives: a zip of `.npy` members stored uncompressed, as numpy.savez
+// writes them, so `numpy.load(path)["caption/tensor"]` reads a member. Written through
+// OutputFile (a temporary, renamed when complete), so a reader never sees half an archive and
+// a failed write leaves nothing behind.
+#ifndef MASKFEED_CLIENT_CPP_CLI_NPZ_WRITER_H_
+#define MASKFEED_CLIENT_CPP_CLI_NPZ_WRITER_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "pipeline/base/dtype.h"
+
+namespace maskfeed {
+
+class NpzWriter {
+ public:
+  // Members are plain zip (no zip64): each member and every offset below 4 GiB, and at most
+  // 65,535 members.
+  static constexpr uint64_t kMaxZipBytes = 0xFFFFFFFFull;
+  static constexpr size_t kMaxMembers = 0xFFFF;
+
+  // Adds member `name`.npy. The data is not copied: it must stay valid until Write returns.
+  // Requires: `data` holds product(shape) * ItemSize(dtype) bytes.
+  void Add(const std::string& name, DType dtype, const std::vector<int64_t>& shape,
+           const void* data);
+  // INVALID_ARGUMENT (before anything is written) when the archive would pass the zip limits
+  // above; INTERNAL naming the path when it cannot be written.
+  absl::Status Write(const std::string& path) const;
+
+ private:
+  struct Member {
+    std::string name;
+    std::string header;  // the .npy header
+    const void* data;
+    uint64_t data_bytes;
+  };
+  std::vector<Member> members_;
+};
+
+}  // namespace maskfeed
+
+#endif  // MASKFEED_CLIENT_CPP_CLI_NPZ_WRITER_H_

@@ -1,0 +1,69 @@
+#include "pipeline/base/log.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+namespace maskfeed {
+namespace {
+
+void AppendValue(std::string* line, const std::string& value) {
+  const bool quote = value.empty() || value.find_first_of(" \t\"=\n") != std::string::npos;
+  if (!quote) {
+    *line += value;
+    return;
+  }
+  *line += '"';
+  for (char c : value) {
+    if (c == '"' || c == '\\') *line += '\\';
+    *line += c == '\n' ? ' ' : c;
+  }
+  *line += '"';
+}
+
+}  // namespace
+
+std::string FormatLogFields(std::string_view level, std::string_view event,
+                            std::initializer_list<LogField> fields) {
+  std::string line = "level=";
+  line += level;
+  line += " event=";
+  line += event;
+  for (const LogField& f : fields) {
+    line += ' ';
+    line += f.first;
+    line += '=';
+    AppendValue(&line, f.second);
+  }
+  line += '\n';
+  return line;
+}
+
+void LogEvent(std::string_view level, std::string_view event,
+              std::initializer_list<LogField> fields) {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t secs = std::chrono::system_clock::to_time_t(now);
+  const int millis = static_cast<int>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000);
+  std::tm utc;
+  gmtime_r(&secs, &utc);
+  char ts[96];
+  std::snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ ", utc.tm_year + 1900,
+                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, millis);
+  const std::string line = "ts=" + std::string(ts) + FormatLogFields(level, event, fields);
+  // One write(2) per line keeps lines whole when threads log at once.
+  const char* p = line.data();
+  size_t left = line.size();
+  while (left > 0) {
+    const ssize_t n = ::write(STDERR_FILENO, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // stderr is gone: nowhere left to report it
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+}
+
+}  // namespace maskfeed
