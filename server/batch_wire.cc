@@ -5,47 +5,46 @@
 #include <string>
 #include <vector>
 
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "grpcpp/support/slice.h"
 
 namespace maskfeed {
 namespace {
 
-// Protobuf wire types.
-constexpr uint32_t kVarint = 0;
-constexpr uint32_t kLengthDelimited = 2;
+using google::protobuf::internal::WireFormatLite;
+using google::protobuf::io::CodedOutputStream;
+
 // Tensors smaller than this are copied into the header slice: a slice per tiny tensor costs
 // more than the copy.
 constexpr size_t kMinZeroCopyBytes = 4096;
 
-size_t VarintSize(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
+size_t VarintSize(uint64_t v) { return CodedOutputStream::VarintSize64(v); }
 
 void PutVarint(std::string* out, uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7F) | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
+  uint8_t buf[10];
+  const uint8_t* end = CodedOutputStream::WriteVarint64ToArray(v, buf);
+  out->append(reinterpret_cast<const char*>(buf), static_cast<size_t>(end - buf));
 }
 
-void PutTag(std::string* out, uint32_t field, uint32_t wire_type) {
-  PutVarint(out, (field << 3) | wire_type);
+void PutTag(std::string* out, int field, WireFormatLite::WireType type) {
+  PutVarint(out, WireFormatLite::MakeTag(field, type));
 }
 
-// Size of a length-delimited field (tag + length + payload) for fields below 16.
-size_t FieldSize(size_t payload) { return 1 + VarintSize(payload) + payload; }
+// Size of a tag of a varint field, or of a length-delimited field (tag, length, payload).
+size_t TagSize(int field) { return WireFormatLite::TagSize(field, WireFormatLite::TYPE_UINT64); }
+size_t FieldSize(int field, size_t payload) {
+  return TagSize(field) + WireFormatLite::LengthDelimitedSize(payload);
+}
 
 size_t PackedSize(const std::vector<int64_t>& values) {
   size_t n = 0;
   for (int64_t v : values) n += VarintSize(static_cast<uint64_t>(v));
   return n;
 }
+
+constexpr auto kVarint = WireFormatLite::WIRETYPE_VARINT;
+constexpr auto kLengthDelimited = WireFormatLite::WIRETYPE_LENGTH_DELIMITED;
 
 // A tensor as it goes on the wire: the plain one, or the packed form the producer made.
 struct WireTensor {
@@ -58,10 +57,14 @@ struct WireTensor {
 size_t TensorSize(const WireTensor& w) {
   const HostTensor& t = *w.plain;
   size_t n = 0;
-  if (t.dtype != DType{}) n += 1 + VarintSize(static_cast<uint64_t>(t.dtype));
-  if (!t.shape.empty()) n += FieldSize(PackedSize(t.shape));
-  if (w.size > 0) n += FieldSize(w.size);
-  if (w.packing != Packing::kNone) n += 1 + VarintSize(static_cast<uint64_t>(w.packing));
+  if (t.dtype != DType{}) {
+    n += TagSize(v1::Tensor::kDtypeFieldNumber) + VarintSize(static_cast<uint64_t>(t.dtype));
+  }
+  if (!t.shape.empty()) n += FieldSize(v1::Tensor::kShapeFieldNumber, PackedSize(t.shape));
+  if (w.size > 0) n += FieldSize(v1::Tensor::kDataFieldNumber, w.size);
+  if (w.packing != Packing::kNone) {
+    n += TagSize(v1::Tensor::kPackingFieldNumber) + VarintSize(static_cast<uint64_t>(w.packing));
+  }
   return n;
 }
 
@@ -125,33 +128,33 @@ class SliceWriter {
   std::vector<grpc::Slice> slices_;
 };
 
-void PutTensor(SliceWriter* w, uint32_t field, const WireTensor& wt) {
+void PutTensor(SliceWriter* w, int field, const WireTensor& wt) {
   const HostTensor& t = *wt.plain;
   std::string* h = w->head();
   PutTag(h, field, kLengthDelimited);
   PutVarint(h, TensorSize(wt));
   if (t.dtype != DType{}) {
-    PutTag(h, 1, kVarint);
+    PutTag(h, v1::Tensor::kDtypeFieldNumber, kVarint);
     PutVarint(h, static_cast<uint64_t>(t.dtype));
   }
   if (!t.shape.empty()) {
-    PutTag(h, 2, kLengthDelimited);
+    PutTag(h, v1::Tensor::kShapeFieldNumber, kLengthDelimited);
     PutVarint(h, PackedSize(t.shape));
     for (int64_t d : t.shape) PutVarint(h, static_cast<uint64_t>(d));
   }
   if (wt.size > 0) {
-    PutTag(h, 3, kLengthDelimited);
+    PutTag(h, v1::Tensor::kDataFieldNumber, kLengthDelimited);
     PutVarint(h, wt.size);
     w->AddBytes(wt.data, wt.size);
   }
   if (wt.packing != Packing::kNone) {
-    PutTag(h, 4, kVarint);
+    PutTag(h, v1::Tensor::kPackingFieldNumber, kVarint);
     PutVarint(h, static_cast<uint64_t>(wt.packing));
   }
 }
 
 template <typename T>
-void PutPacked(std::string* h, uint32_t field, const std::vector<T>& values) {
+void PutPacked(std::string* h, int field, const std::vector<T>& values) {
   if (values.empty()) return;
   size_t n = 0;
   for (T v : values) n += VarintSize(v);
@@ -169,34 +172,40 @@ grpc::ByteBuffer EncodeBatch(StreamBatch batch) {
   std::string* h = w.head();
   // Fields in number order with proto3's defaults omitted, as protobuf itself serializes.
   if (b.sequence != 0) {
-    PutTag(h, 1, kVarint);
+    PutTag(h, v1::Batch::kSequenceFieldNumber, kVarint);
     PutVarint(h, b.sequence);
   }
   if (!b.resume_token.empty()) {
-    PutTag(h, 2, kLengthDelimited);
+    PutTag(h, v1::Batch::kResumeTokenFieldNumber, kLengthDelimited);
     PutVarint(h, b.resume_token.size());
     h->append(b.resume_token);
   }
   if (b.batch.size != 0) {
-    PutTag(h, 3, kVarint);
+    PutTag(h, v1::Batch::kSizeFieldNumber, kVarint);
     PutVarint(h, static_cast<uint64_t>(b.batch.size));
   }
+  // The four tensors' fields, in the order WireTensors returns them.
+  constexpr int kTensorFields[4] = {v1::ModalityBatch::kTensorFieldNumber,
+                                    v1::ModalityBatch::kInputMaskFieldNumber,
+                                    v1::ModalityBatch::kTargetMaskFieldNumber,
+                                    v1::ModalityBatch::kDecoderAttentionMaskFieldNumber};
   for (const ModalityBatch& m : b.batch.modalities) {
     const std::array<WireTensor, 4> tensors = WireTensors(m);
-    size_t size = m.name.empty() ? 0 : FieldSize(m.name.size());
-    for (const WireTensor& t : tensors) size += FieldSize(TensorSize(t));
-    PutTag(h, 4, kLengthDelimited);
+    size_t size =
+        m.name.empty() ? 0 : FieldSize(v1::ModalityBatch::kNameFieldNumber, m.name.size());
+    for (int i = 0; i < 4; ++i) size += FieldSize(kTensorFields[i], TensorSize(tensors[i]));
+    PutTag(h, v1::Batch::kModalitiesFieldNumber, kLengthDelimited);
     PutVarint(h, size);
     if (!m.name.empty()) {
-      PutTag(h, 1, kLengthDelimited);
+      PutTag(h, v1::ModalityBatch::kNameFieldNumber, kLengthDelimited);
       PutVarint(h, m.name.size());
       h->append(m.name);
     }
-    for (uint32_t i = 0; i < 4; ++i) PutTensor(&w, 2 + i, tensors[i]);
+    for (int i = 0; i < 4; ++i) PutTensor(&w, kTensorFields[i], tensors[i]);
     h = w.head();
   }
-  PutPacked(h, 5, b.batch.datasets);
-  PutPacked(h, 6, b.batch.samples);
+  PutPacked(h, v1::Batch::kDatasetsFieldNumber, b.batch.datasets);
+  PutPacked(h, v1::Batch::kSamplesFieldNumber, b.batch.samples);
   return w.Finish();
 }
 

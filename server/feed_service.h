@@ -25,6 +25,7 @@
 #include "maskfeed/v1/server_config.pb.h"
 #include "oneapi/tbb/task_arena.h"
 #include "pipeline/stream/stream.h"
+#include "server/served_dataset.h"
 
 namespace maskfeed {
 
@@ -92,26 +93,12 @@ class FeedService {
   uint64_t max_message_bytes() const { return max_message_bytes_; }
 
  private:
-  struct Component {
-    std::string name;
-    double weight = 1;
-    std::shared_ptr<const Dataset> dataset;
-    v1::MaskingConfig masking;
-    std::shared_ptr<const StreamSource> source;
-  };
-  struct Served {
-    std::string name;
-    std::string preset;
-    std::vector<Component> components;
-    std::shared_ptr<const MixtureSource> mixture;
-    bool skip_corrupt = false;
-  };
-
   FeedService(const v1::ServerConfig& config, tbb::task_arena* arena, MetricsRegistry* registry)
       : config_(config), arena_(arena), registry_(registry) {}
-  absl::StatusOr<std::shared_ptr<const MixtureSource>> SourceFor(
-      const Served& served, const v1::StreamOverrides& overrides) const;
   absl::StatusOr<StreamOptions> OptionsFor(const v1::StreamBatchesRequest& request) const;
+  const ServedDataset* Find(const std::string& name) const;
+  // Counts and logs a refused request; returns `status`.
+  absl::Status Reject(const std::string& peer, absl::Status status);
   void Close(FeedStream* stream);
 
   friend class FeedStream;
@@ -119,16 +106,17 @@ class FeedService {
   const v1::ServerConfig config_;
   tbb::task_arena* const arena_;
   MetricsRegistry* const registry_;
-  std::vector<Served> served_;  // datasets, then mixtures; fixed after Create
+  std::vector<ServedDataset> served_;  // datasets, then mixtures; fixed after Create
   v1::DescribeResponse description_;
   uint64_t max_message_bytes_ = 0;
   std::atomic<bool> draining_{false};
   std::atomic<uint64_t> next_id_{1};
+  // Counters /metrics and GetStats read while streams update them.
+  std::atomic<uint64_t> opened_{0}, rejected_{0}, batches_{0}, samples_{0}, bytes_{0};
 
   mutable std::mutex mu_;
   std::set<FeedStream*> live_;  // guarded by mu_
   size_t pending_ = 0;          // slots held by streams being opened; guarded by mu_
-  uint64_t opened_ = 0, rejected_ = 0, batches_ = 0, samples_ = 0, bytes_ = 0;  // guarded by mu_
 };
 
 }  // namespace maskfeed

@@ -1,0 +1,104 @@
+#include "server/served_dataset.h"
+
+#include <algorithm>
+#include <tuple>
+
+#include "pipeline/base/strings.h"
+
+namespace maskfeed {
+namespace {
+
+absl::Status Named(std::string_view kind, std::string_view name, const absl::Status& s) {
+  return absl::Status(s.code(), StrCat(kind, " '", name, "': ", ToStd(s.message())));
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<ServedDataset>> OpenServedDatasets(const v1::ServerConfig& config,
+                                                              tbb::task_arena* arena) {
+  std::vector<ServedDataset> served;
+  std::vector<ServedComponent> opened;
+  for (const v1::DatasetConfig& d : config.dataset()) {
+    DatasetOptions options;
+    options.arena = arena;
+    absl::StatusOr<std::unique_ptr<Dataset>> dataset = Dataset::Open(d.path(), options);
+    if (!dataset.ok()) return Named("dataset", d.name(), dataset.status());
+    ServedComponent c{.name = d.name(),
+                      .weight = 1,
+                      .dataset = std::move(*dataset),
+                      .masking = d.masking(),
+                      .source = nullptr};
+    absl::StatusOr<std::shared_ptr<const StreamSource>> source =
+        StreamSource::Create(c.dataset, c.masking);
+    if (!source.ok()) return Named("dataset", d.name(), source.status());
+    c.source = std::move(*source);
+    served.push_back(ServedDataset{.name = d.name(),
+                                   .preset = d.preset(),
+                                   .components = {c},
+                                   .mixture = MixtureSource::Single(c.source),
+                                   .skip_corrupt = d.skip_corrupt_records()});
+    opened.push_back(std::move(c));
+  }
+  for (const v1::MixtureConfig& m : config.mixture()) {
+    ServedDataset mixture{
+        .name = m.name(), .preset = "", .components = {}, .mixture = nullptr, .skip_corrupt = true};
+    std::vector<MixtureEntry> entries;
+    for (const v1::MixtureComponentRef& ref : m.component()) {
+      auto it = std::find_if(opened.begin(), opened.end(),
+                             [&](const ServedComponent& c) { return c.name == ref.dataset(); });
+      if (it == opened.end()) {  // FinalizeServerConfig checks the names; a config it did not
+                                 // finalize still gets an error, not a crash
+        return Named("mixture", m.name(),
+                     absl::InvalidArgumentError(StrCat("no dataset named '", ref.dataset(), "'")));
+      }
+      ServedComponent c = *it;
+      c.weight = ref.weight();
+      const v1::DatasetConfig& dc = config.dataset(static_cast<int>(it - opened.begin()));
+      mixture.skip_corrupt &= dc.skip_corrupt_records();
+      if (mixture.preset.empty()) mixture.preset = dc.preset();
+      entries.push_back(MixtureEntry{.name = c.name, .weight = c.weight, .source = c.source});
+      mixture.components.push_back(std::move(c));
+    }
+    absl::StatusOr<std::shared_ptr<const MixtureSource>> source =
+        MixtureSource::Create(std::move(entries));
+    if (!source.ok()) return Named("mixture", m.name(), source.status());
+    mixture.mixture = std::move(*source);
+    served.push_back(std::move(mixture));
+  }
+  return served;
+}
+
+absl::StatusOr<std::shared_ptr<const MixtureSource>> SourceWithOverrides(
+    const ServedDataset& served, const v1::StreamOverrides& overrides) {
+  if (overrides.input_tokens() == 0 && overrides.target_tokens() == 0) return served.mixture;
+  std::vector<MixtureEntry> entries;
+  for (const ServedComponent& c : served.components) {
+    uint64_t room = 0;
+    for (const ModalitySpec& m : c.source->spec().modalities) room += m.max_tokens;
+    v1::MaskingConfig masking = c.masking;
+    for (auto [value, field, range] :
+         {std::tuple{overrides.input_tokens(), "overrides.input_tokens",
+                     masking.mutable_input_tokens()},
+          std::tuple{overrides.target_tokens(), "overrides.target_tokens",
+                     masking.mutable_target_tokens()}}) {
+      if (value == 0) continue;
+      if (value > room) {
+        return absl::InvalidArgumentError(StrCat(field, ": ", value, " exceeds the ", room,
+                                                 " tokens the modalities of '", c.name, "' hold"));
+      }
+      range->set_max(value);
+      range->set_min(value);
+      range->set_min_is_zero(false);
+    }
+    absl::StatusOr<std::shared_ptr<const StreamSource>> source =
+        StreamSource::Create(c.dataset, masking);
+    if (!source.ok()) return source.status();
+    entries.push_back(MixtureEntry{.name = c.name, .weight = c.weight, .source = *source});
+  }
+  if (entries.size() == 1 && served.components.front().name == served.name) {
+    return MixtureSource::Single(entries.front().source);
+  }
+  return MixtureSource::Create(std::move(entries));
+}
+
+}  // namespace maskfeed
