@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "pipeline/base/crc32c.h"
 #include "pipeline/base/strings.h"
+#include "pipeline/shard/shard_reader.h"
 
 namespace maskfeed::mfs {
 namespace {
@@ -96,6 +97,101 @@ absl::StatusOr<Trailer> DecodeTrailer(std::string_view bytes, std::string_view p
                                 " does not fit the file (truncated or corrupt)"));
   }
   return t;
+}
+
+std::string EncodeIndex(const std::vector<Entry>& entries, const std::vector<std::string>& keys,
+                        const std::vector<uint32_t>& row_crc_offsets,
+                        const std::vector<uint32_t>& row_crcs) {
+  std::string index;
+  PutU64(&index, entries.size());
+  for (const Entry& e : entries) {
+    PutU64(&index, e.offset);
+    PutU32(&index, e.stored_bytes);
+    PutU32(&index, e.raw_bytes);
+    PutU32(&index, e.crc);
+    PutU32(&index, e.flags);
+  }
+  uint32_t key_offset = 0;
+  for (const std::string& k : keys) {
+    PutU32(&index, key_offset);
+    key_offset += static_cast<uint32_t>(k.size());
+  }
+  PutU32(&index, key_offset);
+  for (const std::string& k : keys) index.append(k);
+  for (uint32_t o : row_crc_offsets) PutU32(&index, o);
+  for (uint32_t c : row_crcs) PutU32(&index, c);
+  return index;
+}
+
+absl::StatusOr<Index> DecodeIndex(std::string_view index, const Header& header, uint64_t data_begin,
+                                  uint64_t data_end, std::string_view path) {
+  const size_t row_bytes = header.layout.RowBytes();
+  if (row_bytes == 0) return Corrupt(path, "records have a zero-sized inner dimension");
+  if (index.size() < 8) return Corrupt(path, "index too short");
+  const uint64_t n = GetU64(index.data());
+  // n is bounded by the index's size before anything is multiplied by it.
+  if (n > index.size() / (kEntryBytes + 4) || 8 + n * (kEntryBytes + 4) + 4 > index.size()) {
+    return Corrupt(path, StrCat("index claims ", n, " records but holds ", index.size(), " bytes"));
+  }
+  const uint64_t fixed = 8 + n * (kEntryBytes + 4) + 4;
+  Index out;
+  out.entries.resize(n);
+  const char* q = index.data() + 8;
+  for (uint64_t i = 0; i < n; ++i, q += kEntryBytes) {
+    Entry& e = out.entries[i];
+    e.offset = GetU64(q);
+    e.stored_bytes = GetU32(q + 8);
+    e.raw_bytes = GetU32(q + 12);
+    e.crc = GetU32(q + 16);
+    e.flags = GetU32(q + 20);
+    std::string bad;
+    if (e.offset < data_begin || e.offset > data_end || e.stored_bytes > data_end - e.offset) {
+      bad = StrCat("stored bytes ", e.offset, "+", e.stored_bytes, " lie outside the data");
+    } else if (e.raw_bytes % row_bytes != 0) {
+      bad = StrCat(e.raw_bytes, " raw bytes are not a whole number of ", header.layout.ToString(),
+                   " rows");
+    } else if ((e.flags & kEntryRaw) ? e.stored_bytes != e.raw_bytes
+                                     : header.compression != Compression::kZstd) {
+      bad = "entry flags disagree with the stored size or the shard's compression";
+    }
+    if (!bad.empty()) return RecordError(path, i, "?", StrCat("bad index entry: ", bad));
+  }
+  out.key_offsets.resize(n + 1);
+  for (uint64_t i = 0; i <= n; ++i, q += 4) out.key_offsets[i] = GetU32(q);
+  for (uint64_t i = 0; i < n; ++i) {
+    if (out.key_offsets[i] > out.key_offsets[i + 1]) {
+      return RecordError(path, i, "?", "bad index: key offsets decrease");
+    }
+  }
+  // Keys, then the row CRC offsets (n + 1) and the row CRCs.
+  const uint64_t row_offsets_at = fixed + uint64_t{out.key_offsets[n]};
+  if (out.key_offsets[0] != 0 || row_offsets_at > index.size() ||
+      (n + 1) * 4 > index.size() - row_offsets_at) {
+    return Corrupt(path, "bad index: key bytes do not add up");
+  }
+  out.keys = index.substr(fixed, out.key_offsets[n]);
+  q = index.data() + row_offsets_at;
+  out.row_crc_offsets.resize(n + 1);
+  for (uint64_t i = 0; i <= n; ++i, q += 4) out.row_crc_offsets[i] = GetU32(q);
+  const uint64_t crcs_at = row_offsets_at + (n + 1) * 4;
+  if (out.row_crc_offsets[0] != 0 ||
+      uint64_t{out.row_crc_offsets[n]} * 4 != index.size() - crcs_at) {
+    return Corrupt(path, "bad index: row checksums do not add up");
+  }
+  for (uint64_t i = 0; i < n; ++i) {
+    const Entry& e = out.entries[i];
+    const uint32_t from = out.row_crc_offsets[i], to = out.row_crc_offsets[i + 1];
+    if (from > to ||
+        (to != from && (to - from != e.raw_bytes / row_bytes || !(e.flags & kEntryRaw)))) {
+      return RecordError(path, i, "?", "bad index: row checksums do not match the record");
+    }
+  }
+  out.row_crcs.resize(out.row_crc_offsets[n]);
+  for (uint32_t& c : out.row_crcs) {
+    c = GetU32(q);
+    q += 4;
+  }
+  return out;
 }
 
 }  // namespace maskfeed::mfs

@@ -1,5 +1,6 @@
-// The native maskfeed shard format (`.mfs`), version 2: one modality's records, each stored as
-// its own zstd frame (or raw when compression does not pay), with a CRC-32C per stored record
+// The native maskfeed shard format (`.mfs`), version 2: one modality's records, each stored raw
+// (the default codec) or as its own zstd frame (when a shard is written with zstd and the frame
+// saves at least a tenth of the record), with a CRC-32C per stored record
 // and, for raw records of rank >= 2, one per row (so a single crop variant can be read and
 // checked alone), an optional zstd dictionary trained on the shard, and an index at the end.
 //
@@ -24,6 +25,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "pipeline/shard/record.h"
@@ -73,6 +75,28 @@ absl::StatusOr<Header> DecodeHeader(std::string_view bytes, std::string_view pat
 
 std::string EncodeTrailer(const Trailer& trailer);
 absl::StatusOr<Trailer> DecodeTrailer(std::string_view bytes, std::string_view path);
+
+// The index: per record its entry, its key, and (raw records of rank >= 2) one CRC-32C per
+// row. `row_crc_offsets[i]..row_crc_offsets[i + 1]` are record i's rows in `row_crcs`.
+struct Index {
+  std::vector<Entry> entries;
+  std::vector<uint32_t> key_offsets;  // num_records + 1, into `keys`
+  std::string_view keys;              // into the bytes decoded (or the writer's own)
+  std::vector<uint32_t> row_crc_offsets;
+  std::vector<uint32_t> row_crcs;
+};
+
+// Serialises an index whose keys are given separately (the writer holds them as strings).
+std::string EncodeIndex(const std::vector<Entry>& entries, const std::vector<std::string>& keys,
+                        const std::vector<uint32_t>& row_crc_offsets,
+                        const std::vector<uint32_t>& row_crcs);
+
+// Parses and checks an index: every entry's stored bytes lie within [data_begin, data_end),
+// raw sizes are whole rows of `header`'s layout, flags agree with the compression, offsets
+// are monotone and sum to the index's size, and row CRCs belong to raw records with one per
+// row. DATA_LOSS naming `path` (and the record) otherwise. `keys` points into `index`.
+absl::StatusOr<Index> DecodeIndex(std::string_view index, const Header& header, uint64_t data_begin,
+                                  uint64_t data_end, std::string_view path);
 
 inline void PutU32(std::string* out, uint32_t v) { out->append(reinterpret_cast<char*>(&v), 4); }
 inline void PutU64(std::string* out, uint64_t v) { out->append(reinterpret_cast<char*>(&v), 8); }

@@ -58,72 +58,23 @@ absl::StatusOr<std::unique_ptr<MfsShardReader>> MfsShardReader::Open(const std::
 }
 
 absl::Status MfsShardReader::ParseIndex(std::string_view index) {
-  const std::string& p = path();
-  if (index.size() < 8) return absl::DataLossError(StrCat(p, ": index too short"));
-  const uint64_t n = mfs::GetU64(index.data());
-  const uint64_t fixed = 8 + n * (mfs::kEntryBytes + 4) + 4;
-  if (n > index.size() || fixed > index.size()) {
-    return absl::DataLossError(
-        StrCat(p, ": index claims ", n, " records but holds ", index.size(), " bytes"));
-  }
   const uint64_t data_begin = mfs::kHeaderBytes + header_.dict_bytes;
   const uint64_t data_end = file_.size() - mfs::kTrailerBytes - index.size();
+  absl::StatusOr<mfs::Index> parsed =
+      mfs::DecodeIndex(index, header_, data_begin, data_end, path());
+  if (!parsed.ok()) return parsed.status();
+  const size_t n = parsed->entries.size();
   slots_.resize(n);
-  const char* q = index.data() + 8;
-  for (uint64_t i = 0; i < n; ++i, q += mfs::kEntryBytes) {
-    mfs::Entry& e = slots_[i].entry;
-    e.offset = mfs::GetU64(q);
-    e.stored_bytes = mfs::GetU32(q + 8);
-    e.raw_bytes = mfs::GetU32(q + 12);
-    e.crc = mfs::GetU32(q + 16);
-    e.flags = mfs::GetU32(q + 20);
-    std::string bad;
-    if (e.offset < data_begin || e.offset > data_end || e.stored_bytes > data_end - e.offset) {
-      bad = StrCat("stored bytes ", e.offset, "+", e.stored_bytes, " lie outside the data");
-    } else if (e.raw_bytes % row_bytes_ != 0) {
-      bad = StrCat(e.raw_bytes, " raw bytes are not a whole number of ", header_.layout.ToString(),
-                   " rows");
-    } else if ((e.flags & mfs::kEntryRaw) ? e.stored_bytes != e.raw_bytes
-                                          : header_.compression != mfs::Compression::kZstd) {
-      bad = "entry flags disagree with the stored size or the shard's compression";
-    }
-    if (!bad.empty()) return RecordError(p, i, "?", StrCat("bad index entry: ", bad));
-  }
-  key_offsets_.resize(n + 1);
-  for (uint64_t i = 0; i <= n; ++i, q += 4) key_offsets_[i] = mfs::GetU32(q);
-  for (uint64_t i = 0; i < n; ++i) {
-    if (key_offsets_[i] > key_offsets_[i + 1]) {
-      return RecordError(p, i, "?", "bad index: key offsets decrease");
-    }
-  }
-  // Keys, then the row CRC offsets (n + 1) and the row CRCs.
-  const uint64_t row_offsets_at = fixed + uint64_t{key_offsets_[n]};
-  if (key_offsets_[0] != 0 || row_offsets_at + (n + 1) * 4 > index.size()) {
-    return absl::DataLossError(StrCat(p, ": bad index: key bytes do not add up"));
-  }
-  keys_ = index.substr(fixed, key_offsets_[n]);
-  q = index.data() + row_offsets_at;
-  std::vector<uint32_t> row_crc_offsets(n + 1);
-  for (uint64_t i = 0; i <= n; ++i, q += 4) row_crc_offsets[i] = mfs::GetU32(q);
-  const uint64_t crcs_at = row_offsets_at + (n + 1) * 4;
-  if (row_crc_offsets[0] != 0 || crcs_at + uint64_t{row_crc_offsets[n]} * 4 != index.size()) {
-    return absl::DataLossError(StrCat(p, ": bad index: row checksums do not add up"));
-  }
-  for (uint64_t i = 0; i < n; ++i) {
+  for (size_t i = 0; i < n; ++i) {
     Slot& slot = slots_[i];
+    slot.entry = parsed->entries[i];
     slot.first_dim = static_cast<uint32_t>(slot.entry.raw_bytes / row_bytes_);
-    const uint32_t rows = row_crc_offsets[i + 1] - row_crc_offsets[i];
-    if (row_crc_offsets[i] > row_crc_offsets[i + 1] ||
-        (rows != 0 && (rows != slot.first_dim || !(slot.entry.flags & mfs::kEntryRaw)))) {
-      return RecordError(p, i, "?", "bad index: row checksums do not match the record");
-    }
-    slot.row_crc_start = rows != 0 ? row_crc_offsets[i] : kNoRowCrcs;
+    const bool has_rows = parsed->row_crc_offsets[i + 1] != parsed->row_crc_offsets[i];
+    slot.row_crc_start = has_rows ? parsed->row_crc_offsets[i] : kNoRowCrcs;
   }
-  row_crcs_.resize(row_crc_offsets[n]);
-  for (uint32_t& c : row_crcs_) {
-    c = mfs::GetU32(q);
-    q += 4;
-  }
+  key_offsets_ = std::move(parsed->key_offsets);
+  keys_ = parsed->keys;
+  row_crcs_ = std::move(parsed->row_crcs);
   return absl::OkStatus();
 }
 

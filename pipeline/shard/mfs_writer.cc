@@ -167,24 +167,7 @@ absl::Status MfsWriter::Finish() {
     if (absl::Status s = out->Write(stored); !s.ok()) return s;
   }
 
-  std::string index;
-  mfs::PutU64(&index, n);
-  for (const mfs::Entry& e : entries) {
-    mfs::PutU64(&index, e.offset);
-    mfs::PutU32(&index, e.stored_bytes);
-    mfs::PutU32(&index, e.raw_bytes);
-    mfs::PutU32(&index, e.crc);
-    mfs::PutU32(&index, e.flags);
-  }
-  uint32_t key_offset = 0;
-  for (const std::string& k : keys_) {
-    mfs::PutU32(&index, key_offset);
-    key_offset += static_cast<uint32_t>(k.size());
-  }
-  mfs::PutU32(&index, key_offset);
-  for (const std::string& k : keys_) index.append(k);
-  for (uint32_t o : row_crc_offsets) mfs::PutU32(&index, o);
-  for (uint32_t c : row_crcs) mfs::PutU32(&index, c);
+  const std::string index = mfs::EncodeIndex(entries, keys_, row_crc_offsets, row_crcs);
 
   mfs::Trailer trailer;
   trailer.index_offset = out->offset();
