@@ -105,7 +105,7 @@ absl::StatusOr<std::string> EnsureDemoData() {
   std::filesystem::rename(tmp, dir, ec);
   if (ec) {
     std::filesystem::remove_all(tmp, ec);
-    if (!std::filesystem::exists(dir / "tok_rgb@224")) {  // another server may have won
+    if (!std::filesystem::exists(dir / "tok_rgb@224", ec)) {  // another server may have won
       return absl::InternalError(StrCat("cannot move the demo data into ", dir.string()));
     }
   }

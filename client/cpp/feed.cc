@@ -116,12 +116,16 @@ void Feed::Run() {
 }
 
 absl::StatusOr<std::optional<StreamBatch>> Feed::Next() {
-  if (ended_) return std::optional<StreamBatch>();
+  if (ended_) {
+    if (final_.ok()) return std::optional<StreamBatch>();
+    return final_;
+  }
   std::optional<absl::StatusOr<std::optional<StreamBatch>>> item = queue_.Pop();
   if (!item.has_value()) return absl::CancelledError("the feed was closed");
   if (!item->ok()) {
     ended_ = true;
-    return item->status();
+    final_ = item->status();
+    return final_;
   }
   if (!(*item)->has_value()) {
     ended_ = true;

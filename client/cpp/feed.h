@@ -52,7 +52,8 @@ class Feed {
   ~Feed();  // stops the background thread and its call
 
   // The next batch; nullopt after request.max_batches. Errors that reconnecting cannot fix
-  // (INVALID_ARGUMENT, NOT_FOUND, DATA_LOSS, or the reconnect timeout) end the feed.
+  // (INVALID_ARGUMENT, NOT_FOUND, DATA_LOSS, or the reconnect timeout) end the feed, and every
+  // later call returns the same error.
   absl::StatusOr<std::optional<StreamBatch>> Next();
   // The token resuming right after the last batch Next() returned (what to checkpoint).
   const std::string& state() const { return state_; }
@@ -69,6 +70,7 @@ class Feed {
   BoundedQueue<absl::StatusOr<std::optional<StreamBatch>>> queue_;
   std::string state_;   // consumer side
   bool ended_ = false;  // consumer side
+  absl::Status final_;  // consumer side: how the feed ended; Next() keeps returning it
 
   mutable std::mutex mu_;
   std::condition_variable wake_;

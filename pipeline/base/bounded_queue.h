@@ -19,7 +19,9 @@ class BoundedQueue {
   // Blocks until there is room; false (and `item` dropped) once cancelled.
   bool Push(T item) {
     std::unique_lock<std::mutex> lock(mu_);
+    ++waiting_;
     not_full_.wait(lock, [&] { return cancelled_ || items_.size() < capacity_; });
+    --waiting_;
     if (cancelled_) return false;
     items_.push_back(std::move(item));
     if (items_.size() > high_water_) high_water_ = items_.size();
@@ -30,7 +32,9 @@ class BoundedQueue {
   // Blocks until an item arrives; nullopt once closed and drained, or cancelled.
   std::optional<T> Pop() {
     std::unique_lock<std::mutex> lock(mu_);
+    ++waiting_;
     not_empty_.wait(lock, [&] { return cancelled_ || closed_ || !items_.empty(); });
+    --waiting_;
     if (cancelled_ || items_.empty()) return std::nullopt;
     T item = std::move(items_.front());
     items_.pop_front();
@@ -66,6 +70,11 @@ class BoundedQueue {
     std::lock_guard<std::mutex> lock(mu_);
     return high_water_;
   }
+  // Threads inside Push or Pop now (blocked, or about to return).
+  size_t waiting() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return waiting_;
+  }
 
  private:
   const size_t capacity_;
@@ -75,6 +84,7 @@ class BoundedQueue {
   bool closed_ = false;     // guarded by mu_
   bool cancelled_ = false;  // guarded by mu_
   size_t high_water_ = 0;   // guarded by mu_
+  size_t waiting_ = 0;      // guarded by mu_
 };
 
 }  // namespace maskfeed

@@ -43,23 +43,46 @@ struct FolderListing {
   std::set<ShardFormat> formats;
 };
 
+struct DirEntry {
+  fs::path path;
+  fs::file_type type;  // following symlinks
+};
+
+// The entries of `dir`. directory_iterator's ++ and directory_entry's is_* throw on errors;
+// this asks for error codes at every step and returns them as statuses naming the folder.
+absl::StatusOr<std::vector<DirEntry>> ListDirectory(const fs::path& dir) {
+  std::vector<DirEntry> entries;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code status_ec;
+    const fs::file_status st = it->status(status_ec);
+    entries.push_back(DirEntry{it->path(), status_ec ? fs::file_type::unknown : st.type()});
+  }
+  if (ec) {
+    const std::string message = StrCat("cannot list ", dir.string(), ": ", ec.message());
+    return ec == std::errc::permission_denied ? absl::PermissionDeniedError(message)
+                                              : absl::InternalError(message);
+  }
+  return entries;
+}
+
 absl::StatusOr<FolderListing> ListFolder(const fs::path& dir) {
   FolderListing listing;
   listing.name = dir.filename().string();
-  std::error_code ec;
-  for (const fs::directory_entry& entry : fs::directory_iterator(dir, ec)) {
-    if (!entry.is_regular_file()) continue;
-    const std::string file = entry.path().filename().string();
+  absl::StatusOr<std::vector<DirEntry>> entries = ListDirectory(dir);
+  if (!entries.ok()) return entries.status();
+  for (const DirEntry& entry : *entries) {
+    if (entry.type != fs::file_type::regular) continue;
+    const std::string file = entry.path.filename().string();
     std::optional<std::pair<size_t, ShardFormat>> parsed = ParseShardName(file);
     if (!parsed) continue;
-    auto [it, inserted] = listing.shards.emplace(parsed->first, entry.path().string());
+    auto [it, inserted] = listing.shards.emplace(parsed->first, entry.path.string());
     if (!inserted) {
       return absl::DataLossError(StrCat(dir.string(), ": shard number ", parsed->first,
                                         " appears twice (", it->second, " and ", file, ")"));
     }
     listing.formats.insert(parsed->second);
   }
-  if (ec) return absl::InternalError(StrCat("cannot list ", dir.string(), ": ", ec.message()));
   if (listing.formats.size() > 1) {
     return absl::DataLossError(
         StrCat(dir.string(), ": mixes .tar and .mfs shards; a modality folder holds one format"));
@@ -77,9 +100,11 @@ absl::StatusOr<std::unique_ptr<Dataset>> Dataset::Open(const std::string& root,
   }
   std::vector<FolderListing> folders;
   if (options.modalities.empty()) {
+    absl::StatusOr<std::vector<DirEntry>> entries = ListDirectory(root);
+    if (!entries.ok()) return entries.status();
     std::vector<fs::path> dirs;
-    for (const fs::directory_entry& entry : fs::directory_iterator(root, ec)) {
-      if (entry.is_directory()) dirs.push_back(entry.path());
+    for (const DirEntry& entry : *entries) {
+      if (entry.type == fs::file_type::directory) dirs.push_back(entry.path);
     }
     std::sort(dirs.begin(), dirs.end());
     for (const fs::path& dir : dirs) {

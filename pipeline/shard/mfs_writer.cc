@@ -9,6 +9,7 @@
 #include <zstd.h>
 
 #include <limits>
+#include <tuple>
 
 #include "pipeline/base/crc32c.h"
 #include "pipeline/base/output_file.h"
@@ -109,14 +110,27 @@ absl::Status MfsWriter::Finish() {
       return s;
     }
     // Our index already records sizes, checksums and the dictionary; drop them from frames.
-    ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_dictIDFlag, 0);
-    ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_checksumFlag, 0);
-    ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_literalCompressionMode,
-                           options_.compress_literals ? ZSTD_ps_enable : ZSTD_ps_disable);
+    for (const auto& [parameter, value, what] :
+         {std::tuple{ZSTD_c_dictIDFlag, 0, "zstd dictID flag"},
+          std::tuple{ZSTD_c_checksumFlag, 0, "zstd checksum flag"},
+          std::tuple{
+              ZSTD_c_literalCompressionMode,
+              static_cast<int>(options_.compress_literals ? ZSTD_ps_enable : ZSTD_ps_disable),
+              "zstd literal compression mode"}}) {
+      if (absl::Status s = CheckZstd(ZSTD_CCtx_setParameter(cctx.get(), parameter, value), what);
+          !s.ok()) {
+        return s;
+      }
+    }
     if (!dict.empty()) {
       cdict.reset(ZSTD_createCDict(dict.data(), dict.size(), options_.level));
       if (!cdict) return absl::ResourceExhaustedError("cannot build the zstd dictionary");
-      ZSTD_CCtx_refCDict(cctx.get(), cdict.get());  // sticky for every frame below
+      // Sticky for every frame below.
+      if (absl::Status s =
+              CheckZstd(ZSTD_CCtx_refCDict(cctx.get(), cdict.get()), "zstd dictionary");
+          !s.ok()) {
+        return s;
+      }
     }
   }
 

@@ -50,6 +50,7 @@ absl::StatusOr<Batch> BatchProducer::Produce(uint64_t index) {
     PlanRow(&scratch.planned[0], &scratch);
     for (uint32_t i = 0; i < n; ++i) {
       if (i + 1 < n) PlanRow(&scratch.planned[i + 1], &scratch);
+      if (options_.row_hook) options_.row_hook(index, first + i);
       errors[first + i] = ProduceRow(batch, index, first + i, &scratch.planned[i], &scratch);
       if (options_.pack_for_wire) PackRow(&batch, first + i, scratch.row, &packing);
     }

@@ -6,6 +6,7 @@
 #define MASKFEED_PIPELINE_STREAM_BATCH_PRODUCER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "absl/status/statusor.h"
@@ -34,6 +35,10 @@ struct ProducerOptions {
   // allows one: rows are masked into a scratch row and packed from it; a packed tensor's
   // plain buffer is released (see FinishPacking).
   bool pack_for_wire = false;
+  // Called on the worker before each row is produced, with the batch index and the row: the
+  // seam through which tests inject faults (an exception thrown here must reach the stream's
+  // consumer as a status). Empty in production.
+  std::function<void(uint64_t batch, uint32_t row)> row_hook;
 };
 
 class BatchProducer {

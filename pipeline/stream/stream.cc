@@ -104,7 +104,8 @@ Stream::Stream(std::shared_ptr<const MixtureSource> source, MixtureOrder order,
                                 .seed = options.seed,
                                 .on_corrupt = options.on_corrupt,
                                 .int64_tokens = options.int64_tokens,
-                                .pack_for_wire = options.pack_for_wire},
+                                .pack_for_wire = options.pack_for_wire,
+                                .row_hook = options.row_hook},
                 arena, metrics_),
       queue_(options.queue_depth),
       last_token_(EncodeResumeToken(state)) {}
@@ -125,7 +126,7 @@ void Stream::Run() {
     if (options_.max_batches != 0 && produced == options_.max_batches) break;
     const uint64_t index = state_.next_batch + produced;
     const uint64_t start = NowNs();
-    absl::StatusOr<Batch> batch = producer_.Produce(index);
+    absl::StatusOr<Batch> batch = ProduceCatching(index);
     metrics_->produce_ns += NowNs() - start;
     if (!batch.ok()) {
       queue_.Push(batch.status());
@@ -146,8 +147,28 @@ void Stream::Run() {
   queue_.Close();
 }
 
+absl::StatusOr<Batch> Stream::ProduceCatching(uint64_t index) {
+  // An exception from a TBB task (the arena rethrows it here) or from the producer itself ends
+  // this stream with a status; escaping this thread it would terminate the whole process.
+  try {
+    return producer_.Produce(index);
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(
+        StrCat("out of memory while producing batch ", index, " of stream ", options_.id));
+  } catch (const std::exception& e) {
+    return absl::InternalError(
+        StrCat("batch ", index, " of stream ", options_.id, " failed: ", e.what()));
+  } catch (...) {
+    return absl::InternalError(
+        StrCat("batch ", index, " of stream ", options_.id, " failed with an unknown exception"));
+  }
+}
+
 absl::StatusOr<std::optional<StreamBatch>> Stream::Next() {
-  if (ended_) return std::optional<StreamBatch>();
+  if (ended_) {
+    if (final_.ok()) return std::optional<StreamBatch>();
+    return final_;
+  }
   const uint64_t start = NowNs();
   std::optional<absl::StatusOr<StreamBatch>> item = queue_.Pop();
   metrics_->consumer_wait_ns += NowNs() - start;
@@ -159,7 +180,8 @@ absl::StatusOr<std::optional<StreamBatch>> Stream::Next() {
   }
   if (!item->ok()) {
     ended_ = true;
-    return item->status();
+    final_ = item->status();
+    return final_;
   }
   last_token_ = (*item)->resume_token;
   return std::optional<StreamBatch>(std::move(**item));

@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -57,6 +58,8 @@ struct StreamOptions {
   uint64_t max_batches = 0;
   // Label of the stream in metrics; empty = "rank<r>-<n>".
   std::string id;
+  // ProducerOptions::row_hook (tests only).
+  std::function<void(uint64_t batch, uint32_t row)> row_hook;
 
   absl::Status Validate() const;  // INVALID_ARGUMENT naming the field
 };
@@ -76,7 +79,8 @@ class Stream {
   }
   ~Stream();
 
-  // The next batch; nullopt after max_batches; an error ends the stream.
+  // The next batch; nullopt after max_batches. An error ends the stream: every later call
+  // returns the same error (never a clean end a training loop could mistake for the data's).
   absl::StatusOr<std::optional<StreamBatch>> Next();
   // Stops production promptly; Next() then returns CANCELLED.
   void Cancel();
@@ -92,6 +96,8 @@ class Stream {
          const StreamOptions& options, tbb::task_arena* arena, MetricsRegistry* registry,
          std::shared_ptr<StreamMetrics> metrics, ResumeState state);
   void Run();
+  // producer_.Produce with any exception turned into a status.
+  absl::StatusOr<Batch> ProduceCatching(uint64_t index);
 
   const StreamOptions options_;
   MetricsRegistry* registry_;
@@ -102,6 +108,7 @@ class Stream {
   std::atomic<bool> cancelled_{false};
   std::string last_token_;
   bool ended_ = false;  // consumer side only
+  absl::Status final_;  // consumer side only: how the stream ended; Next() keeps returning it
   std::thread thread_;
 };
 

@@ -22,7 +22,7 @@ using ::testing::HasSubstr;
 
 class FeedTest : public ::testing::Test {
  protected:
-  void SetUp() override { testing::SynthSmallDataset(dir_ / "d"); }
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(testing::SynthSmallDataset(dir_ / "d")); }
 
   std::unique_ptr<FeedServer> Start(const std::string& name) {
     absl::StatusOr<std::unique_ptr<FeedServer>> server =
@@ -156,6 +156,9 @@ TEST_F(FeedTest, ErrorsReconnectingCannotFixEndTheFeed) {
   absl::StatusOr<std::optional<StreamBatch>> next = (*feed)->Next();
   EXPECT_EQ(next.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(next.status().message(), HasSubstr("batch_size"));
+  for (int again = 0; again < 2; ++again) {
+    EXPECT_EQ((*feed)->Next().status(), next.status()) << "the error again, never a clean end";
+  }
   EXPECT_EQ((*feed)->connections(), 1);
 }
 

@@ -75,8 +75,10 @@ def test_packed_and_plain_encodings_agree(start_server):
     kwargs = dict(batch_size=16, seed=11, output="numpy", max_batches=3)
     with maskfeed.Feed(server.address, encoding="packed", **kwargs) as packed, \
             maskfeed.Feed(server.address, encoding="plain", **kwargs) as plain:
-        for a, b in zip(packed, plain):
-            assert_same(a, b)
+        packed_batches, plain_batches = list(packed), list(plain)
+    assert len(packed_batches) == len(plain_batches) == 3
+    for a, b in zip(packed_batches, plain_batches):
+        assert_same(a, b)
 
 
 def test_state_resumes_exactly_in_a_new_feed(start_server):
@@ -89,8 +91,10 @@ def test_state_resumes_exactly_in_a_new_feed(start_server):
                        resume=state) as resumed, \
             maskfeed.Feed(server.address, batch_size=16, seed=2, output="numpy") as straight:
         expected = take(straight, 5)[3:]
-        for got, want in zip(take(resumed, 2), expected):
-            assert_same(got, want)
+        got = take(resumed, 2)
+        assert len(got) == len(expected) == 2
+        for a, b in zip(got, expected):
+            assert_same(a, b)
 
 
 def test_killing_the_server_fails_over_without_gap_or_repeat(start_server):
@@ -112,10 +116,16 @@ def test_killing_the_server_fails_over_without_gap_or_repeat(start_server):
 
 def test_errors_name_the_field(start_server):
     server = start_server()
+    feed = maskfeed.Feed(server.address, batch_size=0, output="numpy")
     with pytest.raises(maskfeed.FeedError) as err:
-        next(iter(maskfeed.Feed(server.address, batch_size=0, output="numpy")))
+        next(feed)
     assert err.value.code.name == "INVALID_ARGUMENT"
     assert "batch_size" in str(err.value)
+    for _ in range(2):  # the error again, never a clean end
+        with pytest.raises(maskfeed.FeedError) as again:
+            next(feed)
+        assert again.value is err.value
+    feed.close()
     with pytest.raises(maskfeed.FeedError) as err:
         next(iter(maskfeed.Feed(server.address, batch_size=4, dataset="nope", output="numpy")))
     assert err.value.code.name == "NOT_FOUND"

@@ -28,7 +28,7 @@ std::string Flatten(const grpc::ByteBuffer& buffer) {
 class BatchWireTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    testing::SynthSmallDataset(dir_ / "d");
+    ASSERT_NO_FATAL_FAILURE(testing::SynthSmallDataset(dir_ / "d"));
     absl::StatusOr<std::unique_ptr<Dataset>> dataset = Dataset::Open(dir_ / "d");
     ASSERT_TRUE(dataset.ok());
     absl::StatusOr<std::shared_ptr<const StreamSource>> source = StreamSource::Create(

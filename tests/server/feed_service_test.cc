@@ -17,7 +17,7 @@ using ::testing::HasSubstr;
 class FeedServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    testing::SynthSmallDataset(dir_ / "d");
+    ASSERT_NO_FATAL_FAILURE(testing::SynthSmallDataset(dir_ / "d"));
     config_ = SmallConfig(dir_ / "d", "127.0.0.1:0");
     config_.mutable_limits()->set_max_streams(3);
     absl::StatusOr<std::unique_ptr<FeedService>> service =
@@ -212,7 +212,7 @@ TEST(FeedServiceCreateTest, BadDatasetsNameTheDataset) {
 
 TEST(FeedServiceCreateTest, MixturesAreServedByName) {
   TempDir dir;
-  testing::SynthSmallDataset(dir / "a");
+  ASSERT_NO_FATAL_FAILURE(testing::SynthSmallDataset(dir / "a"));
   v1::ServerConfig config = SmallConfig(dir / "a", "127.0.0.1:0");
   v1::DatasetConfig* b = config.add_dataset();
   *b = config.dataset(0);

@@ -30,16 +30,18 @@ enum class Transport { kTcp, kUnix };
 class GrpcServerTest : public ::testing::TestWithParam<Transport> {
  protected:
   void SetUp() override {
-    testing::SynthSmallDataset(dir_ / "d");
+    ASSERT_NO_FATAL_FAILURE(testing::SynthSmallDataset(dir_ / "d"));
     server_ = Start(dir_ / "d");
     ASSERT_NE(server_, nullptr);
     address_ = server_->addresses().front();
   }
 
-  std::unique_ptr<FeedServer> Start(const std::string& data, const std::string& socket = "feed") {
+  std::unique_ptr<FeedServer> Start(const std::string& data, const std::string& socket = "feed",
+                                    uint32_t shutdown_grace_s = 5) {
     const std::string listen =
         GetParam() == Transport::kTcp ? "127.0.0.1:0" : "unix:" + (dir_ / socket) + ".sock";
     v1::ServerConfig config = SmallConfig(data, listen);
+    config.mutable_limits()->set_shutdown_grace_s(shutdown_grace_s);
     config.set_metrics_listen("127.0.0.1:0");
     absl::StatusOr<std::unique_ptr<FeedServer>> server = FeedServer::Start(config);
     EXPECT_TRUE(server.ok()) << server.status();
@@ -261,7 +263,7 @@ TEST_P(GrpcServerTest, MetricsEndpointServesPrometheusText) {
 
 TEST_P(GrpcServerTest, CorruptShardEndsTheStreamWithDataLossNamingTheFile) {
   TempDir dir;
-  testing::SynthSmallDataset(dir / "bad");
+  ASSERT_NO_FATAL_FAILURE(testing::SynthSmallDataset(dir / "bad"));
   // Flip the first byte of every non-empty det record of shard 1 (raw records).
   const std::string victim = dir / "bad/det/shard-00001.mfs";
   std::vector<int64_t> offsets;
@@ -274,7 +276,7 @@ TEST_P(GrpcServerTest, CorruptShardEndsTheStreamWithDataLossNamingTheFile) {
       offset += static_cast<int64_t>((*reader)->first_dim(r)) * 4;
     }
   }
-  for (int64_t o : offsets) FlipByte(victim, o);
+  for (int64_t o : offsets) ASSERT_NO_FATAL_FAILURE(FlipByte(victim, o));
   std::unique_ptr<FeedServer> server = Start(dir / "bad", "bad");
   ASSERT_NE(server, nullptr);
   v1::StreamBatchesRequest r = Request(6);  // one epoch of 96 samples
@@ -282,9 +284,23 @@ TEST_P(GrpcServerTest, CorruptShardEndsTheStreamWithDataLossNamingTheFile) {
   Drain(r, &end, server->addresses().front());
   EXPECT_EQ(end.code(), absl::StatusCode::kDataLoss) << end;
   EXPECT_THAT(Message(end), HasSubstr(victim));
+
+  // A BatchReader that has ended with an error keeps returning it.
+  BatchReader reader(MakeFeedChannel(server->addresses().front()), r);
+  std::vector<StreamBatch> got;
+  const absl::Status first = testing::ReadBatches(&reader, &got);
+  ASSERT_EQ(first.code(), absl::StatusCode::kDataLoss) << first;
+  for (int again = 0; again < 2; ++again) EXPECT_EQ(reader.Next().status(), first);
 }
 
 TEST_P(GrpcServerTest, ShutdownEndsStreamsWithUnavailableAndATokenThatResumes) {
+  // A grace far longer than the test: a shutdown that waited for it, instead of ending the
+  // streams, would show.
+  constexpr uint32_t kGraceS = 600;
+  server_.reset();
+  server_ = Start(dir_ / "d", "graceful", kGraceS);
+  ASSERT_NE(server_, nullptr);
+  address_ = server_->addresses().front();
   BatchReader reader(MakeFeedChannel(address_), Request(0, /*packed=*/true));
   std::vector<StreamBatch> got;
   ASSERT_TRUE(testing::ReadBatches(&reader, &got, 3).ok());
@@ -293,7 +309,8 @@ TEST_P(GrpcServerTest, ShutdownEndsStreamsWithUnavailableAndATokenThatResumes) {
   std::thread stopper([&] { server_->Shutdown(); });
   const absl::Status end = testing::ReadBatches(&reader, &got);
   stopper.join();
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(kGraceS / 4))
+      << "the streams ended without waiting out the grace";
   EXPECT_EQ(end.code(), absl::StatusCode::kUnavailable) << end;
   EXPECT_EQ(reader.resume_token(), got.back().resume_token)
       << "the trailing metadata carries the token after the last batch received";

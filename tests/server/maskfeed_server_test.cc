@@ -32,7 +32,7 @@ class MaskfeedServerTest : public ::testing::Test {
 };
 
 TEST_F(MaskfeedServerTest, SigtermDuringStreamingExitsZeroAndClientsResume) {
-  testing::SynthSmallDataset(dir_ / "d");
+  ASSERT_NO_FATAL_FAILURE(testing::SynthSmallDataset(dir_ / "d"));
   const std::string socket = "unix:" + (dir_ / "feed.sock");
   std::unique_ptr<Subprocess> server =
       Spawn({"--data", dir_ / "d", "--listen", socket, "--listen", "127.0.0.1:0",
@@ -127,20 +127,21 @@ TEST_F(MaskfeedServerTest, BadFlagsAndDataGiveClearErrors) {
 }
 
 TEST_F(MaskfeedServerTest, ServesAConfigFileWithSeveralDatasets) {
-  testing::SynthSmallDataset(dir_ / "a");
+  ASSERT_NO_FATAL_FAILURE(testing::SynthSmallDataset(dir_ / "a"));
   const std::string socket = "unix:" + (dir_ / "cfg.sock");
-  testing::WriteFile(dir_ / "server.textproto",
-                     "dataset { name: \"a\" path: \"" + (dir_ / "a") +
-                         "\" preset: \"4m-7\" }\n"
-                         "dataset { name: \"b\" path: \"" +
-                         (dir_ / "a") +
-                         "\" masking { preset: \"4m-7\" input_tokens { max: 64 min: 64 } } }\n"
-                         "mixture { name: \"ab\" component { dataset: \"a\" weight: 1 }"
-                         " component { dataset: \"b\" weight: 1 } }\n"
-                         "listen: \"" +
-                         socket +
-                         "\"\nmetrics_listen: \"off\"\n"
-                         "limits { max_streams: 2 }\n");
+  ASSERT_NO_FATAL_FAILURE(
+      testing::WriteFile(dir_ / "server.textproto",
+                         "dataset { name: \"a\" path: \"" + (dir_ / "a") +
+                             "\" preset: \"4m-7\" }\n"
+                             "dataset { name: \"b\" path: \"" +
+                             (dir_ / "a") +
+                             "\" masking { preset: \"4m-7\" input_tokens { max: 64 min: 64 } } }\n"
+                             "mixture { name: \"ab\" component { dataset: \"a\" weight: 1 }"
+                             " component { dataset: \"b\" weight: 1 } }\n"
+                             "listen: \"" +
+                             socket +
+                             "\"\nmetrics_listen: \"off\"\n"
+                             "limits { max_streams: 2 }\n"));
   std::unique_ptr<Subprocess> server = Spawn({"--config", dir_ / "server.textproto"});
   ASSERT_TRUE(server->WaitForLog("event=ready", kStartTimeout)) << server->log();
   absl::StatusOr<v1::DescribeResponse> d = DescribeFeed(MakeFeedChannel(socket));

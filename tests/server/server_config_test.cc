@@ -67,7 +67,8 @@ TEST(ServerConfigTest, FileErrorsNameTheFileAndPosition) {
   TempDir dir;
   EXPECT_EQ(LoadServerConfigFile(dir / "missing.textproto").status().code(),
             absl::StatusCode::kNotFound);
-  WriteFile(dir / "bad.textproto", "dataset {\n  name: \"a\"\n  bogus: 1\n}\n");
+  ASSERT_NO_FATAL_FAILURE(
+      WriteFile(dir / "bad.textproto", "dataset {\n  name: \"a\"\n  bogus: 1\n}\n"));
   absl::StatusOr<v1::ServerConfig> bad = LoadServerConfigFile(dir / "bad.textproto");
   ASSERT_FALSE(bad.ok());
   EXPECT_THAT(Message(bad.status()), HasSubstr("bad.textproto"));

@@ -75,19 +75,35 @@ inline ::testing::AssertionResult SameBatch(const Batch& a, const Batch& b) {
 
 // The batches of a stream over `root` (preset 4m-7) computed in-process, without gRPC: what
 // a server must deliver for the same request.
+// A failure is a test failure, and what was made before it is returned (so a comparison
+// with it fails too; nothing is dereferenced after an error).
 inline std::vector<StreamBatch> InProcessBatches(const std::string& root, const StreamOptions& o) {
+  std::vector<StreamBatch> out;
   absl::StatusOr<std::unique_ptr<Dataset>> dataset = Dataset::Open(root);
-  EXPECT_TRUE(dataset.ok()) << dataset.status();
+  if (!dataset.ok()) {
+    ADD_FAILURE() << dataset.status();
+    return out;
+  }
   absl::StatusOr<std::shared_ptr<const StreamSource>> source = StreamSource::Create(
       std::shared_ptr<const Dataset>(std::move(*dataset)), *PresetMaskingConfig("4m-7"));
-  EXPECT_TRUE(source.ok()) << source.status();
+  if (!source.ok()) {
+    ADD_FAILURE() << source.status();
+    return out;
+  }
   tbb::task_arena arena(1);
   absl::StatusOr<std::unique_ptr<Stream>> stream = Stream::Open(*source, o, &arena);
-  EXPECT_TRUE(stream.ok()) << stream.status();
-  std::vector<StreamBatch> out;
-  while (stream.ok()) {
+  if (!stream.ok()) {
+    ADD_FAILURE() << stream.status();
+    return out;
+  }
+  while (true) {
     absl::StatusOr<std::optional<StreamBatch>> next = (*stream)->Next();
-    if (!next.ok() || !next->has_value()) break;
+    if (!next.ok()) {
+      ADD_FAILURE() << "the in-process stream failed after " << out.size()
+                    << " batches: " << next.status();
+      break;
+    }
+    if (!next->has_value()) break;
     out.push_back(std::move(**next));
   }
   return out;

@@ -51,12 +51,12 @@ TEST_F(MaskfeedShardTest, VerifyFailsNamingFileAndRecord) {
   ASSERT_EQ(Run(StrCat("synth --samples 30 --shards 1 --format mfs --out ", dir_ / "d")), 0)
       << err_;
   const std::string victim = dir_ / "d/det/shard-00000.mfs";
-  FlipByte(victim, 64 + 1);
+  ASSERT_NO_FATAL_FAILURE(FlipByte(victim, 64 + 1));
   EXPECT_EQ(Run(StrCat("verify ", dir_ / "d")), 1);
   EXPECT_THAT(err_, HasSubstr(victim + ": record 0 (key 000000000): checksum mismatch"));
   EXPECT_THAT(out_, HasSubstr("1 CORRUPT RECORDS"));
 
-  FlipByte(victim, -1);  // the trailer: the shard no longer opens at all
+  ASSERT_NO_FATAL_FAILURE(FlipByte(victim, -1));  // the trailer: the shard no longer opens at all
   EXPECT_EQ(Run(StrCat("verify ", dir_ / "d")), 1);
   EXPECT_THAT(err_, HasSubstr(victim + ": no index trailer"));
 }

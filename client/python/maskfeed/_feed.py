@@ -87,6 +87,7 @@ class Feed:
         self._reconnect_timeout = reconnect_timeout
         self._backoff = (initial_backoff, max_backoff)
         self._done = False
+        self._error = None
         self._thread = threading.Thread(target=self._run, name="maskfeed-feed", daemon=True)
         self._thread.start()
 
@@ -97,6 +98,10 @@ class Feed:
 
     def __next__(self):
         if self._done:
+            # A feed that ended with an error keeps raising it: a training loop must not
+            # mistake a failure for the end of the data.
+            if self._error is not None:
+                raise self._error
             raise StopIteration
         item = self._queue.get()
         if item is _END:
@@ -104,6 +109,7 @@ class Feed:
             raise StopIteration
         if isinstance(item, BaseException):
             self._done = True
+            self._error = item
             raise item
         batch, token = item
         self._state = token

@@ -30,11 +30,13 @@ TEST(BoundedQueueTest, CancelWakesABlockedProducerAndConsumer) {
   std::thread producer([&] { EXPECT_FALSE(full.Push(2)); });  // blocks: the queue is full
   BoundedQueue<int> empty(1);
   std::thread consumer([&] { EXPECT_FALSE(empty.Pop().has_value()); });  // blocks: empty
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // Both threads are inside their call (and stay there: nothing else touches the queues).
+  while (full.waiting() == 0 || empty.waiting() == 0) std::this_thread::yield();
   full.Cancel();
   empty.Cancel();
   producer.join();
   consumer.join();
+  EXPECT_EQ(full.waiting() + empty.waiting(), 0u);
   EXPECT_FALSE(full.Pop().has_value()) << "cancelled queues drop what they held";
 }
 

@@ -167,11 +167,13 @@ TEST(MaskingConfigTest, SyntaxErrorsGiveLineAndColumn) {
 
 TEST(MaskingConfigTest, LoadsTextFilesAndNamesThemInErrors) {
   ::maskfeed::testing::TempDir dir;
-  ::maskfeed::testing::WriteFile(dir / "ok.pbtxt", "preset: \"4m-7\"\ninput_tokens { max: 64 }\n");
+  ASSERT_NO_FATAL_FAILURE(::maskfeed::testing::WriteFile(
+      dir / "ok.pbtxt", "preset: \"4m-7\"\ninput_tokens { max: 64 }\n"));
   absl::StatusOr<v1::MaskingConfig> config = LoadMaskingConfigFile(dir / "ok.pbtxt");
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->input_tokens().max(), 64u);
-  ::maskfeed::testing::WriteFile(dir / "bad.pbtxt", "input_tokens { max: -1 }\n");
+  ASSERT_NO_FATAL_FAILURE(
+      ::maskfeed::testing::WriteFile(dir / "bad.pbtxt", "input_tokens { max: -1 }\n"));
   config = LoadMaskingConfigFile(dir / "bad.pbtxt");
   ASSERT_FALSE(config.ok());
   EXPECT_THAT(Message(config.status()), HasSubstr(dir / "bad.pbtxt"));

@@ -223,7 +223,7 @@ TEST(DatasetTest, CorruptShardFailsOpenNamingTheFile) {
   TempDir dir;
   ASSERT_TRUE(SynthesizeDataset(Synth(dir / "d", 20, 2, ShardFormat::kMfs)).ok());
   const std::string victim = dir / "d/det/shard-00001.mfs";
-  ::maskfeed::testing::FlipByte(victim, -3);
+  ASSERT_NO_FATAL_FAILURE(::maskfeed::testing::FlipByte(victim, -3));
   absl::Status st = OpenError(dir / "d");
   EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(Message(st), HasSubstr(victim));

@@ -113,7 +113,7 @@ TEST(MfsShardReaderTest, FlippedRecordByteIsACorruptRecordNamingKey) {
   TempDir dir;
   const std::string path = WriteSequences(dir, Options(mfs::Compression::kZstd, 3, 0, false));
   // Without a dictionary, record 0's stored bytes start right after the header.
-  FlipByte(path, static_cast<int64_t>(mfs::kHeaderBytes));
+  ASSERT_NO_FATAL_FAILURE(FlipByte(path, static_cast<int64_t>(mfs::kHeaderBytes)));
   absl::StatusOr<std::unique_ptr<MfsShardReader>> reader = MfsShardReader::Open(path);
   ASSERT_TRUE(reader.ok()) << "record damage is found on read, not on open";
   Record record;
@@ -138,27 +138,31 @@ TEST(MfsShardReaderTest, StructuralDamageIsFoundOnOpen) {
     const char* expected;
   };
   const std::vector<Damage> cases = {
-      {"magic", [](const std::string& p) { FlipByte(p, 1); }, "bad magic"},
+      {"magic", [](const std::string& p) { ASSERT_NO_FATAL_FAILURE(FlipByte(p, 1)); }, "bad magic"},
       {"version",
        [&](const std::string& p) {
          std::string b = bytes;
          b[8] = 3;
-         WriteFile(p, b);
+         ASSERT_NO_FATAL_FAILURE(WriteFile(p, b));
        },
        "unsupported .mfs version 3"},
-      {"header", [](const std::string& p) { FlipByte(p, 20); }, "header checksum mismatch"},
-      {"index", [](const std::string& p) { FlipByte(p, -40); }, "index checksum mismatch"},
-      {"trailer", [](const std::string& p) { FlipByte(p, -2); }, "no index trailer"},
+      {"header", [](const std::string& p) { ASSERT_NO_FATAL_FAILURE(FlipByte(p, 20)); },
+       "header checksum mismatch"},
+      {"index", [](const std::string& p) { ASSERT_NO_FATAL_FAILURE(FlipByte(p, -40)); },
+       "index checksum mismatch"},
+      {"trailer", [](const std::string& p) { ASSERT_NO_FATAL_FAILURE(FlipByte(p, -2)); },
+       "no index trailer"},
       {"truncated_tail", [&](const std::string& p) { Truncate(p, bytes.size() - 100); },
        "no index trailer"},
       {"truncated_half", [&](const std::string& p) { Truncate(p, bytes.size() / 2); }, "truncated"},
       {"tiny", [](const std::string& p) { Truncate(p, 10); }, "too short"},
-      {"index_offset", [](const std::string& p) { FlipByte(p, -32 + 5); }, "does not fit"},
+      {"index_offset", [](const std::string& p) { ASSERT_NO_FATAL_FAILURE(FlipByte(p, -32 + 5)); },
+       "does not fit"},
   };
   for (const Damage& d : cases) {
     const std::string path = dir / StrCat(d.what, ".mfs");
-    WriteFile(path, bytes);
-    d.apply(path);
+    ASSERT_NO_FATAL_FAILURE(WriteFile(path, bytes));
+    ASSERT_NO_FATAL_FAILURE(d.apply(path));
     absl::Status s = OpenError(path);
     EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << d.what << ": " << s;
     EXPECT_THAT(Message(s), HasSubstr(path)) << d.what;
@@ -191,7 +195,8 @@ TEST_P(MfsRowReads, ReadRowReturnsOneCheckedRow) {
   }
   if (GetParam() != mfs::Compression::kNone) return;
   // Damage row 2 of record 1: that row fails, naming it; row 0 still reads.
-  FlipByte(path, static_cast<int64_t>(mfs::kHeaderBytes + 4 * 196 * 2 + 2 * 196 * 2 + 5));
+  ASSERT_NO_FATAL_FAILURE(
+      FlipByte(path, static_cast<int64_t>(mfs::kHeaderBytes + 4 * 196 * 2 + 2 * 196 * 2 + 5)));
   reader = MfsShardReader::Open(path);
   ASSERT_TRUE(reader.ok());
   absl::Status s = (*reader)->ReadRow(1, 2, &row);

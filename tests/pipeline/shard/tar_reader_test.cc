@@ -85,8 +85,10 @@ TEST_P(SystemTarFormats, LongMemberNamesGiveFullKeys) {
   TempDir dir;
   // Two 60-byte folders: over ustar's 100-byte name field, yet splittable into its prefix.
   const std::string long_dir = std::string(60, 'd') + "/" + std::string(60, 'e');
-  WriteFile(dir / ("src/" + long_dir + "/sample_with_a_rather_long_key_0001.npy"), TokensNpy(1, 7));
-  WriteFile(dir / ("src/" + long_dir + "/sample_with_a_rather_long_key_0002.npy"), TokensNpy(1, 9));
+  ASSERT_NO_FATAL_FAILURE(WriteFile(
+      dir / ("src/" + long_dir + "/sample_with_a_rather_long_key_0001.npy"), TokensNpy(1, 7)));
+  ASSERT_NO_FATAL_FAILURE(WriteFile(
+      dir / ("src/" + long_dir + "/sample_with_a_rather_long_key_0002.npy"), TokensNpy(1, 9)));
   const std::string tar = dir / "shard-00000.tar";
   ASSERT_EQ(RunCommand(StrCat("cd ", dir / "src", " && tar --format=", GetParam(), " -cf ", tar,
                               " --sort=name ", long_dir)),
@@ -147,7 +149,7 @@ TEST(TarShardReaderTest, TruncatedAtAMemberBoundaryIsNotSilentlyShort) {
 TEST(TarShardReaderTest, FlippedHeaderByteFailsTheChecksum) {
   TempDir dir;
   const std::string path = WriteTokenShard(dir, 3);
-  FlipByte(path, (512 + 1024) + 3);  // name byte of the second header
+  ASSERT_NO_FATAL_FAILURE(FlipByte(path, (512 + 1024) + 3));  // name byte of the second header
   absl::Status s = OpenError(path);
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(Message(s), HasSubstr("byte 1536"));
@@ -157,7 +159,7 @@ TEST(TarShardReaderTest, FlippedHeaderByteFailsTheChecksum) {
 TEST(TarShardReaderTest, FlippedNpyHeaderByteNamesRecordAndKey) {
   TempDir dir;
   const std::string path = WriteTokenShard(dir, 3);
-  FlipByte(path, 2 * (512 + 1024) + 512 + 1);  // .npy magic of record 2
+  ASSERT_NO_FATAL_FAILURE(FlipByte(path, 2 * (512 + 1024) + 512 + 1));  // .npy magic of record 2
   absl::Status s = OpenError(path);
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(Message(s), HasSubstr("record 2 (key 000002)"));
@@ -200,9 +202,9 @@ TEST(TarShardReaderTest, RejectsNonNpyMembersDuplicatesAndMixedShapes) {
 TEST(TarShardReaderTest, MissingFileIsNotFoundAndGarbageIsDataLoss) {
   TempDir dir;
   EXPECT_EQ(OpenError(dir / "nope.tar").code(), absl::StatusCode::kNotFound);
-  WriteFile(dir / "garbage.tar", std::string(2048, 'x'));
+  ASSERT_NO_FATAL_FAILURE(WriteFile(dir / "garbage.tar", std::string(2048, 'x')));
   EXPECT_EQ(OpenError(dir / "garbage.tar").code(), absl::StatusCode::kDataLoss);
-  WriteFile(dir / "empty.tar", "");
+  ASSERT_NO_FATAL_FAILURE(WriteFile(dir / "empty.tar", ""));
   EXPECT_THAT(Message(OpenError(dir / "empty.tar")), HasSubstr("end-of-archive"));
 }
 

@@ -45,9 +45,9 @@ TEST(VerifyDatasetTest, ListsEveryCorruptRecordByFileAndKey) {
   Synthesize(dir / "d", ShardFormat::kMfs);
   // Raw records follow the 64-byte header back to back: caption record 0 starts at byte 64.
   const std::string caption = dir / "d/caption/shard-00001.mfs";
-  FlipByte(caption, 64);
+  ASSERT_NO_FATAL_FAILURE(FlipByte(caption, 64));
   const std::string rgb = dir / "d/tok_rgb@224/shard-00000.mfs";
-  FlipByte(rgb, 64 + 3 * 4 * 196 * 2 + 10);  // inside record 3
+  ASSERT_NO_FATAL_FAILURE(FlipByte(rgb, 64 + 3 * 4 * 196 * 2 + 10));  // inside record 3
   absl::StatusOr<VerifyReport> report = VerifyDataset(dir / "d");
   ASSERT_TRUE(report.ok()) << report.status();
   ASSERT_EQ(report->errors.size(), 2u);

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <set>
+#include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -24,7 +27,10 @@ constexpr size_t kSamples = 96;
 // A synthetic 4M-7 dataset (raw .mfs, so byte offsets are predictable) and a source over it.
 class StreamTest : public ::testing::Test {
  protected:
-  void SetUp() override { source_ = MakeSource(dir_ / "d"); }
+  void SetUp() override {
+    source_ = MakeSource(dir_ / "d");
+    ASSERT_NE(source_, nullptr);
+  }
 
   std::shared_ptr<const StreamSource> MakeSource(const std::string& root,
                                                  const std::string& preset = "4m-7") {
@@ -37,8 +43,11 @@ class StreamTest : public ::testing::Test {
       EXPECT_TRUE(SynthesizeDataset(synth).ok());
     }
     absl::StatusOr<std::unique_ptr<Dataset>> dataset = Dataset::Open(root);
-    EXPECT_TRUE(dataset.ok()) << dataset.status();
     absl::StatusOr<v1::MaskingConfig> config = PresetMaskingConfig(preset);
+    if (!dataset.ok() || !config.ok()) {
+      ADD_FAILURE() << dataset.status() << " " << config.status();
+      return nullptr;
+    }
     absl::StatusOr<std::shared_ptr<const StreamSource>> source =
         StreamSource::Create(std::shared_ptr<const Dataset>(std::move(*dataset)), *config);
     EXPECT_TRUE(source.ok()) << source.status();
@@ -179,14 +188,24 @@ TEST_F(StreamTest, ASlowConsumerKeepsTheQueueBounded) {
   o.queue_depth = 2;
   absl::StatusOr<std::unique_ptr<Stream>> stream = Stream::Open(source_, o, &arena);
   ASSERT_TRUE(stream.ok());
-  for (int i = 0; i < 5; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(30));  // let the producer run ahead
+  // The producer counts a batch, then waits for room: once it has counted delivered + 3, the
+  // queue holds 2 and the third waits. It can never count more before the consumer takes one.
+  const StreamMetrics& metrics = (*stream)->metrics();
+  auto wait_for_batches = [&](uint64_t n) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (metrics.batches.load() < n && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+    return metrics.batches.load();
+  };
+  for (uint64_t delivered = 0; delivered < 5; ++delivered) {
+    ASSERT_EQ(wait_for_batches(delivered + 3), delivered + 3);
+    EXPECT_EQ((*stream)->queue_high_water(), 2u) << "the producer filled the queue";
     ASSERT_TRUE((*stream)->Next().ok());
   }
-  EXPECT_LE((*stream)->queue_high_water(), 2u);
-  EXPECT_EQ((*stream)->queue_high_water(), 2u) << "the producer did fill the queue";
   // Produced at most: delivered + queue + the one being built when the queue was full.
-  EXPECT_LE((*stream)->metrics().batches.load(), 5u + 2 + 1);
+  EXPECT_LE(metrics.batches.load(), 5u + 2 + 1);
+  EXPECT_LE((*stream)->queue_high_water(), 2u);
 }
 
 TEST_F(StreamTest, CancelStopsPromptlyAndNextSaysCancelled) {
@@ -219,7 +238,7 @@ TEST_F(StreamTest, CorruptRecordEndsTheStreamWithDataLossOrIsSkipped) {
   while ((*reader)->first_dim(first_nonempty) == 0) ++first_nonempty;
   uint64_t offset = 64;
   for (size_t r = 0; r < first_nonempty; ++r) offset += (*reader)->first_dim(r) * 4;
-  FlipByte(victim, static_cast<int64_t>(offset));
+  ASSERT_NO_FATAL_FAILURE(FlipByte(victim, static_cast<int64_t>(offset)));
   std::shared_ptr<const StreamSource> source =
       MakeSource(dir / "d");  // opens fine: damage is in a record
 
@@ -245,6 +264,10 @@ TEST_F(StreamTest, CorruptRecordEndsTheStreamWithDataLossOrIsSkipped) {
   EXPECT_THAT(Message(error), HasSubstr(victim));
   EXPECT_THAT(Message(error), HasSubstr("checksum mismatch"));
   EXPECT_EQ(delivered, 1) << "batches before the damage arrive; the stream then ends";
+  for (int again = 0; again < 2; ++again) {
+    absl::StatusOr<std::optional<StreamBatch>> next = (*stream)->Next();
+    EXPECT_EQ(next.status(), error) << "after an error, Next() keeps returning it";
+  }
 
   o.on_corrupt = CorruptRecordPolicy::kSkip;
   absl::StatusOr<std::unique_ptr<Stream>> skipping = Stream::Open(source, o, &arena);
@@ -394,6 +417,43 @@ TEST_F(StreamTest, MixturesRejectConflictingModalityLayouts) {
       MixtureSource::Create({{"a", 1, source_}, {"b", 1, *other}});
   ASSERT_FALSE(mixture.ok());
   EXPECT_THAT(Message(mixture.status()), HasSubstr("datasets[1] (b) modality caption"));
+}
+
+// An exception thrown on a TBB worker (bad_alloc, or anything else) ends that stream with a
+// status; it must not escape the producer thread and terminate the process.
+TEST_F(StreamTest, AnExceptionInAMaskingTaskBecomesTheStreamsStatus) {
+  struct Case {
+    std::function<void()> raise;
+    absl::StatusCode code;
+    const char* message;
+  };
+  const Case cases[] = {
+      {[] { throw std::bad_alloc(); }, absl::StatusCode::kResourceExhausted, "out of memory"},
+      {[] { throw std::runtime_error("injected fault"); }, absl::StatusCode::kInternal,
+       "injected fault"},
+      {[] { throw 42; }, absl::StatusCode::kInternal, "unknown exception"},
+  };
+  for (const Case& c : cases) {
+    for (int threads : {1, 2}) {
+      tbb::task_arena arena(threads);
+      StreamOptions o = Options(8, 4);
+      o.row_hook = [&](uint64_t batch, uint32_t row) {
+        if (batch == 1 && row == 5) c.raise();
+      };
+      absl::StatusOr<std::unique_ptr<Stream>> stream = Stream::Open(source_, o, &arena);
+      ASSERT_TRUE(stream.ok()) << stream.status();
+      absl::StatusOr<std::optional<StreamBatch>> first = (*stream)->Next();
+      ASSERT_TRUE(first.ok()) << first.status();
+      ASSERT_TRUE(first->has_value());
+      EXPECT_EQ((*first)->sequence, 0u);
+      for (int again = 0; again < 3; ++again) {  // the error, every time
+        absl::StatusOr<std::optional<StreamBatch>> next = (*stream)->Next();
+        EXPECT_EQ(next.status().code(), c.code) << next.status();
+        EXPECT_THAT(Message(next.status()), HasSubstr(c.message));
+        EXPECT_THAT(Message(next.status()), HasSubstr("batch 1"));
+      }
+    }
+  }
 }
 
 TEST_F(StreamTest, SourceNamesModalitiesTheDatasetLacks) {
