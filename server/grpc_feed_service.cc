@@ -140,22 +140,29 @@ void GrpcFeedService::PumpExited() {
   if (--pumps_ == 0) pumps_done_.notify_all();
 }
 
-grpc::ServerUnaryReactor* GrpcFeedService::Describe(grpc::CallbackServerContext* context,
-                                                    const v1::DescribeRequest* /*request*/,
-                                                    v1::DescribeResponse* response) {
-  *response = service_->Describe();
+namespace {
+
+// A unary call answered at once with `value`.
+template <typename T>
+grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context, T value, T* response) {
+  *response = std::move(value);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }
 
+}  // namespace
+
+grpc::ServerUnaryReactor* GrpcFeedService::Describe(grpc::CallbackServerContext* context,
+                                                    const v1::DescribeRequest* /*request*/,
+                                                    v1::DescribeResponse* response) {
+  return Answer(context, service_->Describe(), response);
+}
+
 grpc::ServerUnaryReactor* GrpcFeedService::GetStats(grpc::CallbackServerContext* context,
                                                     const v1::GetStatsRequest* /*request*/,
                                                     v1::Stats* response) {
-  *response = service_->GetStats();
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+  return Answer(context, service_->GetStats(), response);
 }
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* GrpcFeedService::StreamBatches(

@@ -10,15 +10,11 @@
 
 namespace maskfeed {
 absl::StatusOr<v1::ServerConfig> ParseServerConfig(std::string_view text) {
-  v1::ServerConfig config;
-  if (absl::Status s = ParseTextProto(text, "server config", &config); !s.ok()) return s;
-  return config;
+  return ParseTextProtoAs<v1::ServerConfig>(text, "server config");
 }
 
 absl::StatusOr<v1::ServerConfig> LoadServerConfigFile(const std::string& path) {
-  v1::ServerConfig config;
-  if (absl::Status s = LoadTextProtoFile(path, "server config", &config); !s.ok()) return s;
-  return config;
+  return LoadTextProtoFileAs<v1::ServerConfig>(path, "server config");
 }
 
 absl::StatusOr<v1::ServerConfig> FinalizeServerConfig(v1::ServerConfig config) {

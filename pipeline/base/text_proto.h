@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "google/protobuf/message.h"
 
 namespace maskfeed {
@@ -19,6 +20,20 @@ absl::Status ParseTextProto(std::string_view text, std::string_view what,
 // INVALID_ARGUMENT "<path>: <what>: line L, ..." when it does not parse.
 absl::Status LoadTextProtoFile(const std::string& path, std::string_view what,
                                google::protobuf::Message* out);
+
+// The same, returning the message.
+template <typename T>
+absl::StatusOr<T> ParseTextProtoAs(std::string_view text, std::string_view what) {
+  T message;
+  if (absl::Status s = ParseTextProto(text, what, &message); !s.ok()) return s;
+  return message;
+}
+template <typename T>
+absl::StatusOr<T> LoadTextProtoFileAs(const std::string& path, std::string_view what) {
+  T message;
+  if (absl::Status s = LoadTextProtoFile(path, what, &message); !s.ok()) return s;
+  return message;
+}
 
 }  // namespace maskfeed
 

@@ -399,15 +399,11 @@ absl::StatusOr<v1::MaskingConfig> PresetMaskingConfig(std::string_view name) {
 }
 
 absl::StatusOr<v1::MaskingConfig> ParseMaskingConfig(std::string_view text) {
-  v1::MaskingConfig config;
-  if (absl::Status s = ParseTextProto(text, "masking config", &config); !s.ok()) return s;
-  return config;
+  return ParseTextProtoAs<v1::MaskingConfig>(text, "masking config");
 }
 
 absl::StatusOr<v1::MaskingConfig> LoadMaskingConfigFile(const std::string& path) {
-  v1::MaskingConfig config;
-  if (absl::Status s = LoadTextProtoFile(path, "masking config", &config); !s.ok()) return s;
-  return config;
+  return LoadTextProtoFileAs<v1::MaskingConfig>(path, "masking config");
 }
 
 uint32_t ModalityIdFromName(std::string_view name) {
