@@ -5,7 +5,9 @@
 //
 //   absl::StatusOr<std::unique_ptr<FeedService>> service = FeedService::Create(config, &arena);
 //   absl::StatusOr<std::unique_ptr<FeedStream>> stream = (*service)->OpenStream(request, peer);
-//   while (auto next = (*stream)->Next(); next.ok() && next->has_value()) send(**next);
+//   for (auto next = (*stream)->Next(); next.ok() && next->has_value(); next = (*stream)->Next()) {
+//     send(**next);
+//   }
 //   (*service)->BeginShutdown();  // live streams end with UNAVAILABLE, new ones are refused
 #ifndef MASKFEED_SERVER_FEED_SERVICE_H_
 #define MASKFEED_SERVER_FEED_SERVICE_H_

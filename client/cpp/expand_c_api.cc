@@ -1,8 +1,8 @@
-// A C ABI over the packed-wire expansion of tensor_packing.h, for the Python client's ctypes
-// binding (client/python/maskfeed/_native.py): numpy's version of the same expansion costs the
-// Python client several times the C++ client's time per batch. Each call expands one tensor
-// (rows x cols) into memory the caller owns. Returns 0, or -1 when `packed_bytes` does not fit
-// the shape.
+// A C ABI over the packed-wire expansion of pipeline/batch/tensor_unpacking.h, for the Python
+// client's ctypes binding (client/python/maskfeed/_native.py): numpy's version of the same
+// expansion costs the Python client several times the C++ client's time per batch. Each call
+// expands one tensor (rows x cols) into memory the caller owns. Returns 0, or -1 when
+// `packed_bytes` does not fit the shape.
 #include <cstdint>
 #include <string_view>
 

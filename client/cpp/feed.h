@@ -8,11 +8,13 @@
 //   options.addresses = {"unix:/run/maskfeed/feed.sock", "10.0.0.7:50051"};
 //   options.request.set_batch_size(128);
 //   options.request.set_resume_token(checkpoint.token);  // or empty: from the start
-//   std::unique_ptr<Feed> feed = Feed::Open(options);
-//   while (auto batch = feed->Next(); batch.ok() && batch->has_value()) {
+//   absl::StatusOr<std::unique_ptr<Feed>> feed = Feed::Open(options);
+//   for (auto batch = (*feed)->Next(); batch.ok() && batch->has_value();
+//        batch = (*feed)->Next()) {
 //     train((*batch)->batch);
-//     checkpoint.token = feed->state();
+//     checkpoint.token = (*feed)->state();
 //   }
+// client/cpp/examples/minimal_trainer.cc is this loop as a program.
 #ifndef MASKFEED_CLIENT_CPP_FEED_H_
 #define MASKFEED_CLIENT_CPP_FEED_H_
 

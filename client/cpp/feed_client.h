@@ -7,8 +7,9 @@
 //   BatchReader reader(channel, request);
 //   while (true) {
 //     absl::StatusOr<std::optional<StreamBatch>> batch = reader.Next();
-//     if (!batch.ok()) { reconnect with reader.resume_token(); }
-//     if (!batch->has_value()) break;  // max_batches reached
+//     if (!batch.ok()) return Reconnect(reader.resume_token());  // yours; or use Feed (feed.h)
+//     if (!batch->has_value()) break;                           // max_batches reached
+//     Train((*batch)->batch);
 //   }
 #ifndef MASKFEED_CLIENT_CPP_FEED_CLIENT_H_
 #define MASKFEED_CLIENT_CPP_FEED_CLIENT_H_
@@ -49,7 +50,8 @@ class BatchReader {
   ~BatchReader();  // cancels the call if it is still open
 
   // The next batch, plain (packed ones expanded); nullopt when the server ended the stream
-  // normally (max_batches); an error otherwise (DATA_LOSS for a batch that cannot be expanded).
+  // normally (max_batches); an error otherwise (DATA_LOSS for a batch that cannot be expanded),
+  // and the same error on every later call.
   absl::StatusOr<std::optional<StreamBatch>> Next();
   // Size of the last message received (what crossed the wire).
   size_t last_wire_bytes() const { return last_wire_bytes_; }

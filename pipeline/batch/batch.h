@@ -91,7 +91,8 @@ struct HostTensor {
   }
 };
 
-// Compact wire forms of a tensor (values of feed.proto's Packing; see tensor_packing.h).
+// Compact wire forms of a tensor (values of feed.proto's Packing; made by
+// pipeline/collate/tensor_packing.h, undone by tensor_unpacking.h).
 enum class Packing : uint8_t {
   kNone = 0,
   kBits = 1,
