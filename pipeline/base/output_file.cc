@@ -21,8 +21,12 @@ absl::Status IoError(std::string_view what, const std::string& path, int err) {
 absl::StatusOr<OutputFile> OutputFile::Create(const std::string& path) {
   std::string tmp = path + ".tmp";
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (f == nullptr) return IoError("cannot create", tmp, errno);
-  std::setvbuf(f, nullptr, _IOFBF, kBufferBytes);
+  if (f == nullptr) {
+    const int err = errno;
+    return IoError("cannot create", tmp, err);
+  }
+  // A failure keeps stdio's default buffer: slower writes, the same bytes.
+  (void)std::setvbuf(f, nullptr, _IOFBF, kBufferBytes);
   return OutputFile(path, f);
 }
 
@@ -41,7 +45,8 @@ OutputFile::~OutputFile() {
 absl::Status OutputFile::Write(std::string_view bytes) {
   if (file_ == nullptr) return absl::FailedPreconditionError(path_ + " is already committed");
   if (!bytes.empty() && std::fwrite(bytes.data(), 1, bytes.size(), file_) != bytes.size()) {
-    return IoError("cannot write", TempPath(), errno);
+    const int err = errno;
+    return IoError("cannot write", TempPath(), err);
   }
   offset_ += bytes.size();
   return absl::OkStatus();
