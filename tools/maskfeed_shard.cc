@@ -19,7 +19,6 @@
 #include "google/protobuf/text_format.h"
 #include "oneapi/tbb/task_arena.h"
 #include "pipeline/base/cli_args.h"
-#include "pipeline/base/malloc_tuning.h"
 #include "pipeline/base/progress.h"
 #include "pipeline/shard/convert_dataset.h"
 #include "pipeline/shard/dataset.h"

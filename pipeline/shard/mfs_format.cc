@@ -60,6 +60,11 @@ absl::StatusOr<Header> DecodeHeader(std::string_view bytes, std::string_view pat
   h.layout.dtype = *dtype;
   h.layout.rank = rank;
   for (int i = 0; i < kMaxInnerDims; ++i) h.layout.inner[i] = GetU32(p + 16 + 4 * i);
+  // A record's raw size is a u32, so no row may be larger (and the product must not wrap).
+  const std::optional<uint64_t> row_bytes = h.layout.CheckedRowBytes();
+  if (!row_bytes || *row_bytes > UINT32_MAX) {
+    return Corrupt(path, StrCat("record rows of ", h.layout.ToString(), " are larger than 4 GiB"));
+  }
   h.compression = static_cast<Compression>(compression);
   h.dict_bytes = GetU32(p + 44);
   h.dict_crc = GetU32(p + 48);

@@ -70,6 +70,12 @@ class HeaderParser {
     if (!have_descr || !have_order || !have_shape) {
       return Malformed("missing one of 'descr', 'fortran_order', 'shape'");
     }
+    // numpy pads the dict with spaces and ends it with '\n'; anything else after it is not
+    // a header numpy wrote (and would otherwise be ignored silently).
+    SkipSpace();
+    if (pos_ != text_.size()) {
+      return Malformed(StrCat(text_.size() - pos_, " unexpected bytes after the closing '}'"));
+    }
     return header;
   }
 
@@ -164,7 +170,13 @@ absl::StatusOr<NpyHeader> ParseNpy(std::string_view file) {
   absl::StatusOr<NpyHeader> header = HeaderParser(file.substr(prelude, header_len)).Parse();
   if (!header.ok()) return header.status();
   header->data_offset = prelude + header_len;
-  header->data_bytes = static_cast<size_t>(header->shape.NumElements()) * ItemSize(header->dtype);
+  const std::optional<uint64_t> data_bytes = header->shape.ByteSize(header->dtype);
+  if (!data_bytes) {
+    return absl::DataLossError(StrCat(".npy shape ", header->shape.ToString(), " of ",
+                                      DTypeName(header->dtype),
+                                      " has more bytes than 64 bits can count (corrupt header)"));
+  }
+  header->data_bytes = *data_bytes;
   const size_t available = file.size() - header->data_offset;
   if (available != header->data_bytes) {
     return absl::DataLossError(StrCat(".npy shape ", header->shape.ToString(), " of ",

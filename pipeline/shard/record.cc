@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_join.h"
+#include "pipeline/base/checked_math.h"
 #include "pipeline/base/strings.h"
 
 namespace maskfeed {
@@ -15,6 +16,15 @@ Shape::Shape(std::initializer_list<int64_t> d) {
 int64_t Shape::NumElements() const {
   int64_t n = 1;
   for (int i = 0; i < rank; ++i) n *= dims[i];
+  return n;
+}
+
+std::optional<uint64_t> Shape::ByteSize(DType dtype) const {
+  std::optional<uint64_t> n = ItemSize(dtype);
+  for (int i = 0; i < rank && n; ++i) {
+    if (dims[i] < 0) return std::nullopt;
+    n = CheckedMul(*n, static_cast<uint64_t>(dims[i]));
+  }
   return n;
 }
 
@@ -52,6 +62,15 @@ std::string RecordLayout::ToString() const {
   std::string s = StrCat(DTypeName(dtype), " (*");
   for (int i = 1; i < rank; ++i) StrAppend(&s, ", ", inner[i - 1]);
   return StrCat(s, rank == 1 ? ",)" : ")");
+}
+
+std::optional<uint64_t> RecordLayout::CheckedRowBytes() const {
+  std::optional<uint64_t> n = ItemSize(dtype);
+  for (int i = 1; i < rank && n; ++i) {
+    if (inner[i - 1] < 0) return std::nullopt;
+    n = CheckedMul(*n, static_cast<uint64_t>(inner[i - 1]));
+  }
+  return n;
 }
 
 size_t RecordLayout::RowBytes() const {

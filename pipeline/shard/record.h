@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -29,7 +30,11 @@ struct Shape {
   Shape(std::initializer_list<int64_t> d);
 
   int64_t operator[](int i) const { return dims[i]; }
+  // Requires: a shape whose ByteSize is known to fit (checked when it was read).
   int64_t NumElements() const;
+  // Bytes of an array of this shape and `dtype`; nullopt when a dimension is negative or the
+  // product does not fit in 64 bits (shapes read from files are checked with this first).
+  std::optional<uint64_t> ByteSize(DType dtype) const;
   // "(4, 196)"; "()" for a scalar.
   std::string ToString() const;
   bool operator==(const Shape& other) const;
@@ -47,8 +52,10 @@ struct RecordLayout {
   bool operator==(const RecordLayout& other) const;
   // "int16 (*, 196)".
   std::string ToString() const;
-  // Bytes of one slice along the first dimension.
+  // Bytes of one slice along the first dimension. Requires: CheckedRowBytes() is not nullopt.
   size_t RowBytes() const;
+  // The same, or nullopt when an inner dimension is negative or the product overflows.
+  std::optional<uint64_t> CheckedRowBytes() const;
 };
 
 // One decoded record. `data` holds exactly NumElements() * ItemSize(dtype) bytes, C order,

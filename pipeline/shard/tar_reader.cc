@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "absl/status/status.h"
+#include "pipeline/base/checked_math.h"
 #include "pipeline/base/strings.h"
 #include "pipeline/shard/npy.h"
 
@@ -72,39 +73,40 @@ bool AllZero(std::string_view block) {
 uint64_t RoundUp(uint64_t n) { return (n + kBlock - 1) / kBlock * kBlock; }
 
 // Reads "path" and "size" out of a pax extended header ("LEN key=value\n" records).
-// No size override from a pax header.
-constexpr uint64_t kNoSize = ~uint64_t{0};
-
-absl::Status ParsePax(std::string_view data, std::optional<std::string>* path, uint64_t* size) {
+absl::Status ParsePax(std::string_view data, std::optional<std::string>* path,
+                      std::optional<uint64_t>* size) {
   while (!data.empty()) {
     size_t space = data.find(' ');
     // The record length is decimal and counts the whole record, itself included.
-    uint64_t n = 0;
+    std::optional<uint64_t> n = 0;
     bool ok = space != std::string_view::npos && space > 0;
     for (size_t i = 0; ok && i < space; ++i) {
       ok = std::isdigit(static_cast<unsigned char>(data[i]));
-      n = n * 10 + static_cast<uint64_t>(data[i] - '0');
+      if (ok) n = CheckedDecimalDigit(*n, data[i] - '0');
+      ok = ok && n.has_value();
     }
-    if (!ok || n <= space + 1 || n > data.size() || data[n - 1] != '\n') {
+    if (!ok || *n <= space + 1 || *n > data.size() || data[*n - 1] != '\n') {
       return absl::DataLossError("malformed pax extended header record");
     }
-    std::string_view record = data.substr(space + 1, n - space - 2);
+    std::string_view record = data.substr(space + 1, *n - space - 2);
     size_t eq = record.find('=');
     if (eq == std::string_view::npos) return absl::DataLossError("pax record without '='");
     std::string_view key = record.substr(0, eq), value = record.substr(eq + 1);
     if (key == "path") {
       *path = std::string(value);
     } else if (key == "size") {
-      uint64_t v = 0;
+      std::optional<uint64_t> v = 0;
       for (char c : value) {
         if (!std::isdigit(static_cast<unsigned char>(c))) {
           return absl::DataLossError("pax 'size' is not a decimal number");
         }
-        v = v * 10 + static_cast<uint64_t>(c - '0');
+        v = CheckedDecimalDigit(*v, c - '0');
+        if (!v) return absl::DataLossError("pax 'size' does not fit in 64 bits");
       }
-      *size = v;
+      if (value.empty()) return absl::DataLossError("pax 'size' is empty");
+      *size = *v;
     }
-    data.remove_prefix(n);
+    data.remove_prefix(*n);
   }
   return absl::OkStatus();
 }
@@ -114,7 +116,7 @@ absl::Status ParsePax(std::string_view data, std::optional<std::string>* path, u
 absl::StatusOr<std::vector<TarMember>> IndexTar(std::string_view bytes, std::string_view path) {
   std::vector<TarMember> members;
   std::optional<std::string> next_name;
-  uint64_t next_size = kNoSize;
+  std::optional<uint64_t> next_size;  // from a pax header, for the next member
   uint64_t pos = 0;
   auto where = [&](uint64_t offset) {
     return StrCat(path, ": tar header at byte ", offset, " (after ", members.size(), " members)");
@@ -145,8 +147,8 @@ absl::StatusOr<std::vector<TarMember>> IndexTar(std::string_view bytes, std::str
       }
     }
     next_name.reset();
-    if (next_size != kNoSize && (type == '0' || type == '\0' || type == '7')) size = next_size;
-    next_size = kNoSize;
+    if (next_size && (type == '0' || type == '\0' || type == '7')) size = next_size;
+    next_size.reset();
     const uint64_t data_offset = pos + kBlock;
     if (*size > bytes.size() - data_offset) {
       return absl::DataLossError(StrCat(path, ": member '", name, "' at byte ", pos, " declares ",

@@ -1,10 +1,13 @@
 // End-to-end tests of the maskfeed-shard program: real process, real files, exit codes and
 // messages as a user sees them.
+#include <filesystem>
 #include <string>
 
+#include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pipeline/base/strings.h"
+#include "pipeline/shard/tar_writer.h"
 #include "tests/testing/test_util.h"
 
 namespace maskfeed {
@@ -77,6 +80,33 @@ TEST_F(MaskfeedShardTest, UsageErrorsExitWith2AndSayWhy) {
   EXPECT_THAT(err_, HasSubstr("is not a directory"));
   EXPECT_EQ(Run("--help"), 0);
   EXPECT_THAT(out_, HasSubstr("verify DIR"));
+}
+
+// A .npy member whose shape's byte count wraps 64 bits to 0 (float32 (2^42, 2^20)) with no
+// data bytes used to verify as OK, and then crashed the server that served it.
+TEST_F(MaskfeedShardTest, VerifyRefusesNpyShapesWhoseSizeOverflows) {
+  ASSERT_EQ(Run(StrCat("synth --samples 4 --shards 1 --format tar --out ", dir_ / "d")), 0) << err_;
+  // Replace the caption folder with one whose every record claims the overflowing shape.
+  const std::string header =
+      "{'descr': '<f4', 'fortran_order': False, "
+      "'shape': (4398046511104, 1048576), }";
+  std::string npy = "\x93NUMPY\x01";
+  npy.push_back('\0');
+  const uint16_t len = static_cast<uint16_t>(header.size() + 1);
+  npy.append(reinterpret_cast<const char*>(&len), 2);
+  npy += header + "\n";
+  const std::string folder = dir_ / "d/caption";
+  std::filesystem::remove_all(folder);
+  std::filesystem::create_directories(folder);
+  absl::StatusOr<TarWriter> tar = TarWriter::Create(folder + "/shard-00000.tar");
+  ASSERT_TRUE(tar.ok()) << tar.status();
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(tar->Add(absl::StrFormat("%09d.npy", i), npy).ok());
+  }
+  ASSERT_TRUE(tar->Finish().ok());
+  EXPECT_EQ(Run(StrCat("verify ", dir_ / "d")), 1) << out_;
+  EXPECT_THAT(err_, HasSubstr(folder + "/shard-00000.tar"));
+  EXPECT_THAT(err_, HasSubstr("more bytes than 64 bits can count"));
 }
 
 }  // namespace

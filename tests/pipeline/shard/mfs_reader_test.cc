@@ -1,10 +1,12 @@
 #include "pipeline/shard/mfs_reader.h"
 
+#include <cstring>
 #include <numeric>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "pipeline/base/crc32c.h"
 #include "pipeline/base/strings.h"
 #include "pipeline/shard/mfs_writer.h"
 #include "tests/testing/test_util.h"
@@ -228,6 +230,25 @@ TEST(MfsWriterTest, RejectsMismatchedRecordsAndEmptyShards) {
   MfsWriterOptions bad;
   bad.level = 99;
   EXPECT_THAT(Message(bad.Validate()), HasSubstr("level: 99"));
+}
+
+// Inner dimensions whose product wraps 64 bits (or passes the u32 a record's size is) must not
+// make rows look small: a crafted header with a valid checksum is refused at open.
+TEST(MfsShardReaderTest, HeaderDimensionsThatOverflowAreRefused) {
+  TempDir dir;
+  const std::string path = WriteSequences(dir, Options(mfs::Compression::kNone, 0, 0, false));
+  std::string bytes = ReadFile(path);
+  bytes[13] = 8;  // rank 8: seven inner dimensions
+  for (int i = 0; i < mfs::kMaxInnerDims; ++i) {
+    const uint32_t dim = 0xFFFFFFFFu;
+    std::memcpy(bytes.data() + 16 + 4 * i, &dim, 4);
+  }
+  const uint32_t crc = Crc32c(bytes.data(), 60);
+  std::memcpy(bytes.data() + 60, &crc, 4);
+  ASSERT_NO_FATAL_FAILURE(WriteFile(path, bytes));
+  const absl::Status s = OpenError(path);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_THAT(Message(s), HasSubstr("larger than 4 GiB"));
 }
 
 }  // namespace

@@ -131,5 +131,29 @@ INSTANTIATE_TEST_SUITE_P(
             "unexpected key 'x'"}),
     [](const ::testing::TestParamInfo<BadCase>& info) { return info.param.name; });
 
+// Shapes whose byte count wraps 64 bits (or a signed 64-bit product) must not pass as a few
+// bytes: (2^42, 2^20) float32 is 2^64 bytes, which wraps to 0.
+TEST(NpyTest, ShapesWhoseSizeOverflowsAreRefused) {
+  for (const char* shape : {"(4398046511104, 1048576)", "(4294967296, 4294967296)",
+                            "(1099511627776, 1099511627776, 1099511627776)"}) {
+    for (size_t data : {size_t{0}, size_t{16}}) {
+      absl::StatusOr<NpyHeader> header = ParseNpy(NpyWithHeader(
+          1, StrCat("{'descr': '<f4', 'fortran_order': False, 'shape': ", shape, ", }"), data));
+      ASSERT_FALSE(header.ok()) << shape;
+      EXPECT_EQ(header.status().code(), absl::StatusCode::kDataLoss);
+      EXPECT_THAT(Message(header.status()), HasSubstr(shape));
+    }
+  }
+}
+
+TEST(NpyTest, BytesAfterTheHeaderDictAreRefused) {
+  const std::string ok = "{'descr': '<i2', 'fortran_order': False, 'shape': (2,), }";
+  EXPECT_TRUE(ParseNpy(NpyWithHeader(1, ok + "    ", 4)).ok()) << "numpy's padding";
+  absl::StatusOr<NpyHeader> header = ParseNpy(NpyWithHeader(1, ok + " junk", 4));
+  ASSERT_FALSE(header.ok());
+  EXPECT_EQ(header.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(Message(header.status()), HasSubstr("after the closing '}'"));
+}
+
 }  // namespace
 }  // namespace maskfeed

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pipeline/base/strings.h"
@@ -214,6 +215,55 @@ TEST(TarShardReaderTest, EmptyArchiveHasNoRecords) {
   absl::StatusOr<std::unique_ptr<TarShardReader>> reader = TarShardReader::Open(path);
   ASSERT_TRUE(reader.ok()) << reader.status();
   EXPECT_EQ((*reader)->num_records(), 0u);
+}
+
+// One ustar header block (checksum filled in) followed by `data` padded to 512 bytes.
+std::string TarEntry(const std::string& name, char type, const std::string& data) {
+  std::string block(512, '\0');
+  block.replace(0, name.size(), name);
+  const std::string size = absl::StrFormat("%011o", data.size());
+  block.replace(124, size.size(), size);
+  block[156] = type;
+  block.replace(257, 8,
+                std::string("ustar\0"
+                            "00",
+                            8));
+  block.replace(148, 8, std::string(8, ' '));
+  unsigned sum = 0;
+  for (char c : block) sum += static_cast<uint8_t>(c);
+  const std::string checksum = absl::StrFormat("%06o", sum);
+  block.replace(148, 7, checksum + std::string(1, '\0'));
+  std::string padded = data;
+  padded.resize((data.size() + 511) / 512 * 512, '\0');
+  return block + padded;
+}
+
+TEST(TarReaderTest, PaxNumbersThatOverflowAreRefused) {
+  const std::string npy = TokensNpy(1, 3);
+  // 2^64 + the member's true size: wrapping 64 bits, it would read as a plausible size.
+  unsigned __int128 wrapped = (static_cast<unsigned __int128>(1) << 64) + npy.size();
+  std::string digits;
+  for (; wrapped > 0; wrapped /= 10) digits.insert(0, 1, static_cast<char>('0' + wrapped % 10));
+  const std::string size_record = " size=" + digits + "\n";
+  for (const std::string& record :
+       {StrCat(2 + size_record.size(), size_record), "44 size=" + std::string(35, '9') + "\n",
+        std::string("99999999999999999999999999 size=4\n")}) {
+    const std::string tar =
+        TarEntry("pax", 'x', record) + TarEntry("000.npy", '0', npy) + std::string(1024, '\0');
+    absl::StatusOr<std::vector<TarMember>> members = IndexTar(tar, "crafted.tar");
+    ASSERT_FALSE(members.ok()) << record;
+    EXPECT_EQ(members.status().code(), absl::StatusCode::kDataLoss);
+    EXPECT_THAT(Message(members.status()), HasSubstr("crafted.tar"));
+  }
+  // The same archive with a sane pax size reads.
+  const std::string tar =
+      TarEntry("pax", 'x',
+               StrCat(9 + std::to_string(npy.size()).size(), " size=", npy.size(), "\n")) +
+      TarEntry("000.npy", '0', npy) + std::string(1024, '\0');
+  absl::StatusOr<std::vector<TarMember>> members = IndexTar(tar, "sane.tar");
+  ASSERT_TRUE(members.ok()) << members.status();
+  ASSERT_EQ(members->size(), 1u);
+  EXPECT_EQ((*members)[0].size, npy.size());
 }
 
 }  // namespace
