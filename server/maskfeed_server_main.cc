@@ -130,7 +130,9 @@ absl::StatusOr<v1::ServerConfig> ConfigFromFlags(const CliArgs& args, bool* metr
   } else if (args.Has("preset") && args.Has("config")) {
     return absl::InvalidArgumentError("--preset goes with --data; a config names its presets");
   }
-  if (config.dataset_size() == 0) {
+  // Only no data arguments at all means the demo: a config that lists no dataset (empty, or
+  // truncated) must not feed synthetic data to a training run.
+  if (!args.Has("config") && !args.Has("data")) {
     absl::StatusOr<std::string> demo = EnsureDemoData();
     if (!demo.ok()) return demo.status();
     v1::DatasetConfig* d = config.add_dataset();
@@ -145,6 +147,11 @@ absl::StatusOr<v1::ServerConfig> ConfigFromFlags(const CliArgs& args, bool* metr
   if (!listen.empty()) {
     config.clear_listen();
     for (const std::string& a : listen) config.add_listen(a);
+  }
+  if (config.dataset_size() == 0) {
+    return absl::InvalidArgumentError(StrCat(args.GetString("config"),
+                                             ": dataset: the config lists no dataset (a config "
+                                             "never means the demo; run without flags for it)"));
   }
   for (auto [flag, setter] :
        {std::pair<const char*, void (*)(v1::ServerConfig*, uint32_t)>{

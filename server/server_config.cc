@@ -1,5 +1,6 @@
 #include "server/server_config.h"
 
+#include <cmath>
 #include <set>
 #include <thread>
 
@@ -49,6 +50,7 @@ absl::StatusOr<v1::ServerConfig> FinalizeServerConfig(v1::ServerConfig config) {
     if (m.component_size() == 0) {
       return absl::InvalidArgumentError(StrCat(field, ".component: at least one is required"));
     }
+    double total = 0;
     for (int c = 0; c < m.component_size(); ++c) {
       const v1::MixtureComponentRef& ref = m.component(c);
       const std::string cfield = StrCat(field, ".component[", c, "]");
@@ -58,9 +60,15 @@ absl::StatusOr<v1::ServerConfig> FinalizeServerConfig(v1::ServerConfig config) {
         return absl::InvalidArgumentError(
             StrCat(cfield, ".dataset: '", ref.dataset(), "' is not a dataset of this config"));
       }
-      if (!(ref.weight() > 0)) {
-        return absl::InvalidArgumentError(StrCat(cfield, ".weight: must be > 0"));
+      if (!(ref.weight() > 0) || !std::isfinite(ref.weight())) {
+        return absl::InvalidArgumentError(
+            StrCat(cfield, ".weight: must be finite and > 0, got ", ref.weight()));
       }
+      total += ref.weight();
+    }
+    if (!std::isfinite(total)) {
+      return absl::InvalidArgumentError(
+          StrCat(field, ".component: the weights sum to more than a double holds"));
     }
   }
   if (config.listen_size() == 0) config.add_listen(kDefaultListen);

@@ -267,6 +267,9 @@ absl::Status ResolveMixture(const v1::MaskingConfig& config, MaskingSpec* spec) 
     total += out.weight;
     spec->mixture.push_back(std::move(out));
   }
+  if (!std::isfinite(total)) {
+    return Invalid("mixture", "the component weights sum to more than a double holds");
+  }
   double running = 0;
   for (const MixtureComponentSpec& comp : spec->mixture) {
     running += comp.weight;

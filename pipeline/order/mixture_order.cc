@@ -35,6 +35,11 @@ absl::StatusOr<MixtureOrder> MixtureOrder::Create(const std::vector<double>& wei
     if (sizes[d] == 0) return absl::InvalidArgumentError(StrCat("datasets[", d, "]: is empty"));
     total += weights[d];
   }
+  // Each weight finite is not enough: two of 1e308 sum to infinity, every share becomes 0, and
+  // the apportionment below would hand out slots it does not have.
+  if (!std::isfinite(total)) {
+    return absl::InvalidArgumentError("datasets: the weights sum to more than a double holds");
+  }
   MixtureOrder order;
   order.options_ = options;
   order.sizes_ = sizes;
@@ -51,7 +56,10 @@ absl::StatusOr<MixtureOrder> MixtureOrder::Create(const std::vector<double>& wei
   std::stable_sort(by_remainder.begin(), by_remainder.end(), [&](size_t a, size_t b) {
     return exact[a] - std::floor(exact[a]) > exact[b] - std::floor(exact[b]);
   });
-  for (size_t i = 0; assigned < kMixtureBlock; ++i, ++assigned) ++order.slots_[by_remainder[i]];
+  // The floors leave fewer than weights.size() slots: one more each to the largest remainders.
+  for (size_t i = 0; assigned < kMixtureBlock && i < by_remainder.size(); ++i, ++assigned) {
+    ++order.slots_[by_remainder[i]];
+  }
   uint64_t start = 0;
   for (size_t d = 0; d < weights.size(); ++d) {
     if (order.slots_[d] == 0) {

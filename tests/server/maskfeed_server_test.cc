@@ -105,6 +105,10 @@ TEST_F(MaskfeedServerTest, EmbeddedDemoIsSynthesizedOnceIntoTheCache) {
 }
 
 TEST_F(MaskfeedServerTest, BadFlagsAndDataGiveClearErrors) {
+  // An empty (or truncated) config must not serve the synthetic demo to a training run.
+  ASSERT_NO_FATAL_FAILURE(testing::WriteFile(dir_ / "empty.textproto", ""));
+  ASSERT_NO_FATAL_FAILURE(testing::WriteFile(dir_ / "listen-only.textproto",
+                                             "listen: \"unix:" + (dir_ / "y.sock") + "\"\n"));
   struct Case {
     std::vector<std::string> args;
     int code;
@@ -115,6 +119,10 @@ TEST_F(MaskfeedServerTest, BadFlagsAndDataGiveClearErrors) {
       {{"--data", dir_ / "d", "--listen", "nowhere"}, 2, "listen[0]"},
       {{"--data", dir_ / "d", "--max-batch-size", "0"}, 2, "--max-batch-size"},
       {{"--config", dir_ / "missing.textproto"}, 1, "missing.textproto"},
+      {{"--config", dir_ / "empty.textproto", "--listen", "unix:" + (dir_ / "z.sock")},
+       2,
+       "empty.textproto: dataset: the config lists no dataset"},
+      {{"--config", dir_ / "listen-only.textproto"}, 2, "lists no dataset"},
   };
   for (const Case& c : cases) {
     std::unique_ptr<Subprocess> server = Spawn(c.args);

@@ -48,6 +48,17 @@ TEST(ServerConfigTest, ErrorsNameTheField) {
       {R"(dataset { name: "a" path: "/x" preset: "4m-7" }
           mixture { name: "m" component { dataset: "a" weight: 0 } })",
        "mixture[0].component[0].weight"},
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7" }
+          mixture { name: "m" component { dataset: "a" weight: inf } })",
+       "mixture[0].component[0].weight: must be finite"},
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7" }
+          mixture { name: "m" component { dataset: "a" weight: nan } })",
+       "mixture[0].component[0].weight"},
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7" }
+          dataset { name: "b" path: "/x" preset: "4m-7" }
+          mixture { name: "m" component { dataset: "a" weight: 1e308 }
+                    component { dataset: "b" weight: 1e308 } })",
+       "mixture[0].component: the weights sum to more than a double holds"},
       {R"(dataset { name: "a" path: "/x" preset: "4m-7" } listen: "nowhere")", "listen[0]"},
       {R"(dataset { name: "a" path: "/x" preset: "4m-7" } listen: "h:99999")", "listen[0]"},
       {R"(dataset { name: "a" path: "/x" preset: "4m-7" } metrics_listen: "unix:/m")",

@@ -125,6 +125,14 @@ INSTANTIATE_TEST_SUITE_P(
                     "modalities { name: \"a\" type: MODALITY_TYPE_IMG max_tokens: 4 }"
                     "mixture { weight: -1 }",
                     "mixture[0].weight"},
+        InvalidCase{"infinite_weight",
+                    "modalities { name: \"a\" type: MODALITY_TYPE_IMG max_tokens: 4 }"
+                    "mixture { weight: inf }",
+                    "mixture[0].weight: inf is negative or not finite"},
+        InvalidCase{"weights_sum_to_infinity",
+                    "modalities { name: \"a\" type: MODALITY_TYPE_IMG max_tokens: 4 }"
+                    "mixture { weight: 1e308 } mixture { weight: 1e308 }",
+                    "mixture: the component weights sum to more than a double holds"},
         InvalidCase{"keep_on_image",
                     "modalities { name: \"a\" type: MODALITY_TYPE_IMG max_tokens: 4 }"
                     "mixture { keep { key: \"a\" value: KEEP_SCHEME_ALL } }",

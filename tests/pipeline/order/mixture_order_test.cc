@@ -1,5 +1,6 @@
 #include "pipeline/order/mixture_order.h"
 
+#include <cmath>
 #include <map>
 #include <set>
 #include <vector>
@@ -86,6 +87,11 @@ TEST(MixtureOrderTest, InvalidMixturesNameTheField) {
   EXPECT_THAT(Message(MixtureOrder::Create({}, {}, Options()).status()), HasSubstr("datasets"));
   EXPECT_THAT(Message(MixtureOrder::Create({1, 0}, {5, 5}, Options()).status()),
               HasSubstr("datasets[1].weight: must be > 0"));
+  // Two finite weights whose sum is not: every share would round to 0 slots.
+  EXPECT_THAT(Message(MixtureOrder::Create({1e308, 1e308}, {5, 5}, Options()).status()),
+              HasSubstr("sum to more than a double holds"));
+  EXPECT_THAT(Message(MixtureOrder::Create({1, INFINITY}, {5, 5}, Options()).status()),
+              HasSubstr("datasets[1].weight"));
   EXPECT_THAT(Message(MixtureOrder::Create({1, 1e-6}, {5, 5}, Options()).status()),
               HasSubstr("would never be read"));
   EXPECT_THAT(Message(MixtureOrder::Create({1, 1}, {5, 0}, Options()).status()),

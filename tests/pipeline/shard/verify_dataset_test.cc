@@ -1,7 +1,10 @@
 #include "pipeline/shard/verify_dataset.h"
 
+#include <cstring>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "pipeline/base/crc32c.h"
 #include "pipeline/base/strings.h"
 #include "pipeline/shard/synth_dataset.h"
 #include "tests/testing/test_util.h"
@@ -27,7 +30,7 @@ void Synthesize(const std::string& out, ShardFormat format) {
 
 TEST(VerifyDatasetTest, CleanDatasetChecksEveryRecord) {
   TempDir dir;
-  Synthesize(dir / "d", ShardFormat::kMfs);
+  ASSERT_NO_FATAL_FAILURE(Synthesize(dir / "d", ShardFormat::kMfs));
   tbb::task_arena arena(2);
   VerifyOptions options;
   options.arena = &arena;
@@ -42,7 +45,7 @@ TEST(VerifyDatasetTest, CleanDatasetChecksEveryRecord) {
 
 TEST(VerifyDatasetTest, ListsEveryCorruptRecordByFileAndKey) {
   TempDir dir;
-  Synthesize(dir / "d", ShardFormat::kMfs);
+  ASSERT_NO_FATAL_FAILURE(Synthesize(dir / "d", ShardFormat::kMfs));
   // Raw records follow the 64-byte header back to back: caption record 0 starts at byte 64.
   const std::string caption = dir / "d/caption/shard-00001.mfs";
   ASSERT_NO_FATAL_FAILURE(FlipByte(caption, 64));
@@ -60,12 +63,35 @@ TEST(VerifyDatasetTest, ListsEveryCorruptRecordByFileAndKey) {
 
 TEST(VerifyDatasetTest, LayoutProblemsAreReturnedAsTheStatus) {
   TempDir dir;
-  Synthesize(dir / "d", ShardFormat::kTar);
+  ASSERT_NO_FATAL_FAILURE(Synthesize(dir / "d", ShardFormat::kTar));
   std::filesystem::remove(dir / "d/det/shard-00001.tar");
   absl::StatusOr<VerifyReport> report = VerifyDataset(dir / "d");
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(Message(report.status()), HasSubstr("det: shard 1 is missing"));
+}
+
+// A row checksum that disagrees with its row (the record's own checksum still matching) is
+// what a stream reading one crop variant finds; verify must find it first.
+TEST(VerifyDatasetTest, ChecksTheRowChecksumsOfMfsRecords) {
+  TempDir dir;
+  ASSERT_NO_FATAL_FAILURE(Synthesize(dir / "d", ShardFormat::kMfs));
+  const std::string victim = dir / "d/tok_rgb@224/shard-00001.mfs";
+  std::string bytes = ::maskfeed::testing::ReadFile(victim);
+  uint64_t index_offset, index_bytes;
+  std::memcpy(&index_offset, bytes.data() + bytes.size() - 32, 8);
+  std::memcpy(&index_bytes, bytes.data() + bytes.size() - 24, 8);
+  // The index ends with the row CRCs: change the last record's last one, then re-seal the index.
+  bytes[index_offset + index_bytes - 1] ^= 0x10;
+  const uint32_t crc = Crc32c(bytes.data() + index_offset, index_bytes);
+  std::memcpy(bytes.data() + bytes.size() - 16, &crc, 4);
+  ASSERT_NO_FATAL_FAILURE(::maskfeed::testing::WriteFile(victim, bytes));
+
+  absl::StatusOr<VerifyReport> report = VerifyDataset(dir / "d", VerifyOptions());
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->errors.size(), 1u);
+  EXPECT_THAT(Message(report->errors[0]), HasSubstr(victim + ": record 19"));
+  EXPECT_THAT(Message(report->errors[0]), HasSubstr("checksum mismatch in row"));
 }
 
 }  // namespace
