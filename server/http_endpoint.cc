@@ -1,8 +1,11 @@
 #include "server/http_endpoint.h"
 
+#include <algorithm>
+
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
 #include "pipeline/base/address.h"
+#include "pipeline/base/log.h"
 #include "pipeline/base/strings.h"
 
 namespace maskfeed {
@@ -13,6 +16,8 @@ namespace http = boost::beast::http;
 using tcp = boost::asio::ip::tcp;
 
 constexpr std::chrono::seconds kConnectionTimeout(10);
+constexpr std::chrono::milliseconds kMinAcceptBackoff(10);
+constexpr std::chrono::milliseconds kMaxAcceptBackoff(1000);
 
 // One connection: read a request, answer it, repeat while the client keeps it alive.
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -80,11 +85,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
 HttpEndpoint::HttpEndpoint(boost::asio::io_context* io, HttpHandlers handlers)
     : io_(io),
       acceptor_(*io),
+      retry_timer_(*io),
       handlers_(std::make_shared<const HttpHandlers>(std::move(handlers))) {}
 
 HttpEndpoint::~HttpEndpoint() {
   beast::error_code ignored;
   acceptor_.close(ignored);
+  retry_timer_.cancel();
 }
 
 absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(boost::asio::io_context* io,
@@ -125,9 +132,23 @@ std::string HttpEndpoint::address() const {
 
 void HttpEndpoint::Accept() {
   acceptor_.async_accept(*io_, [this](beast::error_code ec, tcp::socket socket) {
-    if (ec) return;  // the acceptor was closed
+    if (ec == boost::asio::error::operation_aborted || !acceptor_.is_open()) return;  // closed
+    if (ec) return RetryAccept(ec);
+    backoff_ = std::chrono::milliseconds(0);
     std::make_shared<Connection>(std::move(socket), handlers_)->Read();
     Accept();
+  });
+}
+
+void HttpEndpoint::RetryAccept(const boost::system::error_code& error) {
+  backoff_ = std::clamp(backoff_ * 2, kMinAcceptBackoff, kMaxAcceptBackoff);
+  LogEvent("warn", "metrics_accept_failed",
+           {{"address", address()},
+            {"error", error.message()},
+            {"retry_ms", std::to_string(backoff_.count())}});
+  retry_timer_.expires_after(backoff_);
+  retry_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec && acceptor_.is_open()) Accept();
   });
 }
 

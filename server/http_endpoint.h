@@ -1,10 +1,12 @@
 // A small HTTP/1.1 endpoint (Boost.Beast over Boost.Asio) for operators: GET /metrics serves
 // Prometheus text, GET /healthz answers 200 "ok" while serving and 503 "draining" during
-// shutdown; anything else is 404. It runs on the io_context it is given (one thread is plenty for
+// shutdown; anything else is 404. An accept error never stops it: it is logged and accepting
+// resumes after a capped backoff. It runs on the io_context it is given (one thread is plenty for
 // a scraper) and never touches the streaming path.
 #ifndef MASKFEED_SERVER_HTTP_ENDPOINT_H_
 #define MASKFEED_SERVER_HTTP_ENDPOINT_H_
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -12,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/ip/tcp.hpp"
+#include "boost/asio/steady_timer.hpp"
 
 namespace maskfeed {
 
@@ -36,9 +39,14 @@ class HttpEndpoint {
  private:
   HttpEndpoint(boost::asio::io_context* io, HttpHandlers handlers);
   void Accept();
+  // After an accept error (EMFILE when descriptors run out, ENOBUFS, ...): log it and accept
+  // again after a backoff, so that /healthz answers as soon as the cause passes.
+  void RetryAccept(const boost::system::error_code& error);
 
   boost::asio::io_context* io_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer retry_timer_;
+  std::chrono::milliseconds backoff_{0};  // only touched on the io_context's thread
   std::shared_ptr<const HttpHandlers> handlers_;
 };
 

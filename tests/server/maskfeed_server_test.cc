@@ -1,9 +1,15 @@
 // maskfeed-server as users run it: a real process, real clients, real signals.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <chrono>
+#include <thread>
 
 #include "client/cpp/feed_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "pipeline/base/unique_fd.h"
 #include "tests/testing/http_get.h"
 #include "tests/testing/server_fixture.h"
 #include "tests/testing/subprocess.h"
@@ -172,6 +178,51 @@ TEST_F(MaskfeedServerTest, ServesAConfigFileWithSeveralDatasets) {
   }
   server->Signal(SIGTERM);
   EXPECT_EQ(server->Wait(std::chrono::seconds(10)), 0);
+}
+
+// When descriptors run out, accept() fails (EMFILE). The metrics endpoint used to stop
+// accepting for good after one such error, so /healthz never answered again and a liveness
+// probe restarted a sidecar whose gRPC side was fine. Now it logs, backs off and resumes.
+TEST_F(MaskfeedServerTest, MetricsEndpointSurvivesRunningOutOfDescriptors) {
+  ASSERT_NO_FATAL_FAILURE(testing::SynthSmallDataset(dir_ / "d"));
+  // A low descriptor limit for the server alone (util-linux's prlimit runs it).
+  std::unique_ptr<Subprocess> server = std::make_unique<Subprocess>(
+      std::vector<std::string>{"/usr/bin/prlimit", "--nofile=96", MASKFEED_SERVER_BIN, "--data",
+                               dir_ / "d", "--listen", "unix:" + (dir_ / "fd.sock"),
+                               "--metrics-listen", "127.0.0.1:0", "--threads", "1"},
+      dir_ / "fd-server.log");
+  ASSERT_TRUE(server->WaitForLog("event=ready", kStartTimeout)) << server->log();
+  const std::string metrics = server->LogValue("metrics_listening", "address");
+  ASSERT_FALSE(metrics.empty()) << server->log();
+  ASSERT_EQ(HttpGet(metrics, "/healthz").status, 200);
+
+  // Idle connections the server accepts and holds until they time out: enough of them use up
+  // its descriptors, and the next accepts fail.
+  const size_t colon = metrics.rfind(':');
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(std::stoi(metrics.substr(colon + 1))));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::vector<UniqueFd> idle;
+  for (int i = 0; i < 150; ++i) {
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    ASSERT_TRUE(fd);
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) break;
+    idle.push_back(std::move(fd));
+  }
+  ASSERT_TRUE(server->WaitForLog("event=metrics_accept_failed", std::chrono::seconds(30)))
+      << "the descriptor limit was never reached: " << server->log();
+  EXPECT_THAT(server->log(), HasSubstr("Too many open files"));
+
+  idle.clear();  // the server sees them close and frees their descriptors
+  bool answered = false;
+  for (int i = 0; i < 300 && !answered; ++i) {
+    answered = HttpGet(metrics, "/healthz").status == 200;
+    if (!answered) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(answered) << "/healthz never answered again: " << server->log();
+  server->Signal(SIGTERM);
+  EXPECT_EQ(server->Wait(std::chrono::seconds(30)), 0) << server->log();
 }
 
 }  // namespace
