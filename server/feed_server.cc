@@ -6,7 +6,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <filesystem>
 
 #include "boost/asio/executor_work_guard.hpp"
 #include "grpc/grpc.h"
@@ -29,17 +32,32 @@ constexpr std::chrono::milliseconds kFinalFlush(500);
 
 // A Unix socket path left behind by a server that died is removed; one a live server listens
 // on is reported.
+// Binding failures are said precisely here, before gRPC (which reports only that it could
+// not listen): a path too long for sockaddr_un, a missing or unwritable directory.
 absl::Status PrepareUnixSocket(const std::string& address, const std::string& path) {
+  sockaddr_un sun{};
+  sun.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(sun.sun_path)) {
+    return absl::InvalidArgumentError(StrCat("listen ", address, ": the socket path is ",
+                                             path.size(), " bytes; Unix sockets allow at most ",
+                                             sizeof(sun.sun_path) - 1));
+  }
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
   struct stat st;
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return absl::NotFoundError(
+        StrCat("listen ", address, ": the directory ", dir, " does not exist"));
+  }
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+    const int err = errno;
+    return absl::PermissionDeniedError(
+        StrCat("listen ", address, ": cannot create a socket in ", dir, ": ", std::strerror(err)));
+  }
   if (::lstat(path.c_str(), &st) != 0) return absl::OkStatus();
   if (!S_ISSOCK(st.st_mode)) {
     return absl::AlreadyExistsError(
         StrCat("listen ", address, ": ", path, " exists and is not a socket"));
-  }
-  sockaddr_un sun{};
-  sun.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(sun.sun_path)) {
-    return absl::InvalidArgumentError(StrCat("listen ", address, ": socket path too long"));
   }
   std::memcpy(sun.sun_path, path.c_str(), path.size() + 1);
   const UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -93,8 +111,9 @@ absl::StatusOr<std::unique_ptr<FeedServer>> FeedServer::Start(const v1::ServerCo
   if (s->server_ == nullptr) {
     std::string all;
     for (const std::string& a : config.listen()) StrAppend(&all, all.empty() ? "" : ", ", a);
-    return absl::UnavailableError(
-        StrCat("cannot listen on ", all, " (address in use, or no permission?)"));
+    return absl::UnavailableError(StrCat("cannot listen on ", all,
+                                         " (a TCP port in use, or a host that is not an "
+                                         "address of this machine)"));
   }
   for (int i = 0; i < config.listen_size(); ++i) {
     if (ports[i] == 0) {

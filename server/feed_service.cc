@@ -162,7 +162,7 @@ absl::StatusOr<std::unique_ptr<FeedStream>> FeedService::OpenStream(
   if (served == nullptr) {
     std::string names;
     for (const ServedDataset& s : served_) StrAppend(&names, names.empty() ? "" : ", ", s.name);
-    return Reject(peer, absl::NotFoundError(StrCat("dataset: '", request.dataset(),
+    return Reject(peer, absl::NotFoundError(StrCat("dataset: '", Printable(request.dataset()),
                                                    "' is not served here (served: ", names, ")")));
   }
   absl::StatusOr<StreamOptions> options = OptionsFor(request);

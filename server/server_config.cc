@@ -99,7 +99,9 @@ absl::StatusOr<v1::ServerConfig> FinalizeServerConfig(v1::ServerConfig config) {
        {std::tuple{"limits.max_streams", uint64_t{l.max_streams()}, limits::kMaxStreams},
         std::tuple{"limits.max_batch_size", uint64_t{l.max_batch_size()}, limits::kMaxBatchSize},
         std::tuple{"limits.max_repeats", uint64_t{l.max_repeats()}, limits::kMaxRepeats},
-        std::tuple{"limits.queue_depth", uint64_t{l.queue_depth()}, limits::kMaxQueueDepth}}) {
+        std::tuple{"limits.queue_depth", uint64_t{l.queue_depth()}, limits::kMaxQueueDepth},
+        std::tuple{"limits.shutdown_grace_s", uint64_t{l.shutdown_grace_s()},
+                   limits::kMaxShutdownGraceS}}) {
     if (absl::Status s = limits::CheckRange(field, value, 1, max); !s.ok()) return s;
   }
   return config;

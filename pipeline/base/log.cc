@@ -7,19 +7,26 @@
 #include <cstdio>
 #include <ctime>
 
+#include "pipeline/base/strings.h"
+
 namespace maskfeed {
 namespace {
 
+// Longer values (a status echoing a hostile request, say) are cut: one event, one bounded line.
+constexpr size_t kMaxValueBytes = 4096;
+
 void AppendValue(std::string* line, const std::string& value) {
-  const bool quote = value.empty() || value.find_first_of(" \t\"=\n") != std::string::npos;
+  // Control and non-ASCII bytes become \xNN (Printable), which also keeps every line one line.
+  std::string text = Printable(value, kMaxValueBytes);
+  const bool quote = text.empty() || text.find_first_of(" \"=") != std::string::npos;
   if (!quote) {
-    *line += value;
+    *line += text;
     return;
   }
   *line += '"';
-  for (char c : value) {
-    if (c == '"' || c == '\\') *line += '\\';
-    *line += c == '\n' ? ' ' : c;
+  for (char c : text) {
+    if (c == '"') *line += '\\';
+    *line += c;
   }
   *line += '"';
 }

@@ -51,6 +51,27 @@ void StrAppend(std::string* out, const Args&... args) {
   (strings_internal::AppendPiece(out, args), ...);
 }
 
+// A value from a request or a file, fit to repeat in a message or a log line: at most
+// `max_bytes` of it (then "...(N bytes)"), with control and non-ASCII bytes as \xNN, so a
+// megabyte of NULs cannot become a megabyte of NULs in a status or a log.
+inline std::string Printable(std::string_view value, size_t max_bytes = 96) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < value.size() && i < max_bytes; ++i) {
+    const auto c = static_cast<unsigned char>(value[i]);
+    if (c < 0x20 || c >= 0x7f || c == '\\') {
+      out += '\\';
+      out += 'x';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (value.size() > max_bytes) StrAppend(&out, "...(", value.size(), " bytes)");
+  return out;
+}
+
 // absl::string_view (e.g. absl::Status::message()) as std::string_view.
 inline std::string_view ToStd(absl::string_view s) { return {s.data(), s.size()}; }
 

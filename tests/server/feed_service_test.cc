@@ -106,6 +106,19 @@ TEST_F(FeedServiceTest, InvalidRequestsNameTheField) {
   EXPECT_EQ(service_->active_streams(), 0u);
 }
 
+// A megabyte of NULs as the dataset name is not echoed back (a client would see a status too
+// large for gRPC's metadata, and retry) nor written raw into the log.
+TEST_F(FeedServiceTest, HostileNamesAreEchoedBoundedAndEscaped) {
+  v1::StreamBatchesRequest r = Request();
+  r.set_dataset(std::string(1 << 20, '\0'));
+  const absl::Status s = OpenStatus(r);
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_LT(s.message().size(), 1024u);
+  EXPECT_EQ(Message(s).find('\0'), std::string::npos);
+  EXPECT_THAT(Message(s), HasSubstr("\\x00\\x00"));
+  EXPECT_THAT(Message(s), HasSubstr("(1048576 bytes)"));
+}
+
 TEST_F(FeedServiceTest, ResumeTokenFromAnotherConfigIsRejected) {
   absl::StatusOr<std::unique_ptr<FeedStream>> s = service_->OpenStream(Request(), "t");
   ASSERT_TRUE(s.ok());

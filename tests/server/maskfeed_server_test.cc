@@ -111,6 +111,7 @@ TEST_F(MaskfeedServerTest, EmbeddedDemoIsSynthesizedOnceIntoTheCache) {
 }
 
 TEST_F(MaskfeedServerTest, BadFlagsAndDataGiveClearErrors) {
+  ASSERT_NO_FATAL_FAILURE(testing::SynthSmallDataset(dir_ / "d"));
   // An empty (or truncated) config must not serve the synthetic demo to a training run.
   ASSERT_NO_FATAL_FAILURE(testing::WriteFile(dir_ / "empty.textproto", ""));
   ASSERT_NO_FATAL_FAILURE(testing::WriteFile(dir_ / "listen-only.textproto",
@@ -125,6 +126,12 @@ TEST_F(MaskfeedServerTest, BadFlagsAndDataGiveClearErrors) {
       {{"--data", dir_ / "d", "--listen", "nowhere"}, 2, "listen[0]"},
       {{"--data", dir_ / "d", "--max-batch-size", "0"}, 2, "--max-batch-size"},
       {{"--config", dir_ / "missing.textproto"}, 1, "missing.textproto"},
+      {{"--data", dir_ / "d", "--listen", "unix:/" + std::string(120, 'x')},
+       1,
+       "the socket path is 121 bytes; Unix sockets allow at most 107"},
+      {{"--data", dir_ / "d", "--listen", "unix:" + (dir_ / "no/such/dir/s.sock")},
+       1,
+       "the directory " + (dir_ / "no/such/dir") + " does not exist"},
       {{"--config", dir_ / "empty.textproto", "--listen", "unix:" + (dir_ / "z.sock")},
        2,
        "empty.textproto: dataset: the config lists no dataset"},

@@ -65,6 +65,10 @@ TEST(ServerConfigTest, ErrorsNameTheField) {
        "metrics_listen"},
       {R"(dataset { name: "a" path: "/x" preset: "4m-7" } limits { max_batch_size: 100000 })",
        "limits.max_batch_size"},
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7" } limits { shutdown_grace_s: 4294967295 })",
+       "limits.shutdown_grace_s: must be in 1..3600, got 4294967295"},
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7" } listen: "dns:///localhost:50051")",
+       "listen[0]"},
   };
   for (const Case& c : cases) {
     absl::StatusOr<v1::ServerConfig> r = FinalizeServerConfig(Parse(c.text));
