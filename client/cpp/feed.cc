@@ -1,6 +1,7 @@
 #include "client/cpp/feed.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "pipeline/base/strings.h"
 
@@ -20,6 +21,7 @@ absl::StatusOr<std::unique_ptr<Feed>> Feed::Open(FeedOptions options) {
   if (options.prefetch == 0) options.prefetch = 1;
   std::unique_ptr<Feed> feed(new Feed(std::move(options)));
   feed->thread_ = std::thread([f = feed.get()] { f->Run(); });
+  feed->watchdog_ = std::thread([f = feed.get()] { f->Watch(); });
   return feed;
 }
 
@@ -37,6 +39,20 @@ Feed::~Feed() {
   }
   queue_.Cancel();
   if (thread_.joinable()) thread_.join();
+  if (watchdog_.joinable()) watchdog_.join();
+}
+
+void Feed::Watch() {
+  // Checks a few times per stall_timeout; a stall is noticed within 1.25 timeouts.
+  const auto tick = std::max(std::chrono::milliseconds(10), options_.stall_timeout / 4);
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!wake_.wait_for(lock, tick, [&] { return stopping_; })) {
+    if (reader_ != nullptr && waiting_since_ && !stalled_ &&
+        std::chrono::steady_clock::now() - *waiting_since_ > options_.stall_timeout) {
+      stalled_ = true;
+      reader_->Cancel();
+    }
+  }
 }
 
 int Feed::connections() const {
@@ -77,9 +93,22 @@ void Feed::Run() {
     absl::Status end;
     bool finished = false;
     while (true) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        waiting_since_ = Clock::now();
+      }
       absl::StatusOr<std::optional<StreamBatch>> next = reader.Next();
+      bool stalled = false;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        waiting_since_.reset();
+        stalled = std::exchange(stalled_, false);
+      }
       if (!next.ok()) {
-        end = next.status();
+        end = stalled ? absl::UnavailableError(
+                            StrCat("no batch for ", options_.stall_timeout.count(),
+                                   " ms (stall_timeout): the server may be frozen or unreachable"))
+                      : next.status();
         break;
       }
       if (!next->has_value()) {

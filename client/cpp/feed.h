@@ -22,6 +22,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,6 +46,11 @@ struct FeedOptions {
   std::chrono::milliseconds max_backoff{2000};
   // Gives up (Next() returns the last error) after this long without receiving a batch.
   std::chrono::milliseconds reconnect_timeout{60000};
+  // A call that delivers no batch for this long while the feed waits on it is cancelled and
+  // the feed fails over (a frozen server, a partition that TCP does not see). Keep it below
+  // reconnect_timeout. The channel's keepalive pings (MakeFeedChannel) catch a dead transport
+  // even without it.
+  std::chrono::milliseconds stall_timeout{30000};
 };
 
 class Feed {
@@ -65,6 +71,8 @@ class Feed {
  private:
   explicit Feed(FeedOptions options);
   void Run();
+  // Cancels the call in progress when it has kept the feed waiting past stall_timeout.
+  void Watch();
   // Sleeps `d` unless stopped; false when stopped.
   bool Sleep(std::chrono::milliseconds d);
 
@@ -79,7 +87,12 @@ class Feed {
   bool stopping_ = false;          // guarded by mu_
   BatchReader* reader_ = nullptr;  // guarded by mu_: the call in progress, to cancel it
   int connections_ = 0;            // guarded by mu_
+  // guarded by mu_: since when the feed waits on reader_->Next() (nullopt: not waiting), and
+  // whether the watchdog cancelled that wait.
+  std::optional<std::chrono::steady_clock::time_point> waiting_since_;
+  bool stalled_ = false;
   std::thread thread_;
+  std::thread watchdog_;
 };
 
 }  // namespace maskfeed

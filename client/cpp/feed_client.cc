@@ -1,10 +1,13 @@
 #include "client/cpp/feed_client.h"
 
+#include <cstdint>
+#include <optional>
 #include <tuple>
 
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
+#include "pipeline/base/checked_math.h"
 #include "pipeline/base/strings.h"
 #include "pipeline/batch/tensor_unpacking.h"
 
@@ -16,6 +19,11 @@ std::shared_ptr<grpc::Channel> MakeFeedChannel(const std::string& address) {
   // Each stream gets its own connection: streams of one channel would share one HTTP/2
   // connection and its flow-control window.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  // Keepalive pings find a transport whose peer stopped answering (a frozen process, a
+  // partition) while a stream waits for data; the server permits them (feed_server.cc).
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
 }
 
@@ -36,8 +44,30 @@ namespace {
 
 constexpr size_t kPoolBytesPerReader = 64 << 20;
 
+// The wire bytes a tensor of `count` values needs in its packing (derived attention values
+// travel without bytes); nullopt for an unknown packing or sizes that do not fit 64 bits.
+std::optional<uint64_t> WireBytes(v1::Packing packing, uint64_t count, uint64_t plain_bytes,
+                                  const Matrix& m) {
+  switch (packing) {
+    case v1::PACKING_NONE:
+      return plain_bytes;
+    case v1::PACKING_BITS: {
+      return CheckedMul(static_cast<uint64_t>(m.rows), static_cast<uint64_t>(BitsRowBytes(m.cols)));
+    }
+    case v1::PACKING_UINT16:
+      return CheckedMul(count, 2);
+    case v1::PACKING_TARGET_COUNT_AT_FIRST:
+    case v1::PACKING_TARGET_INDICATOR:
+      return 0;
+    default:
+      return std::nullopt;
+  }
+}
+
 // One wire tensor into `out`, plain. `target_mask` is the modality's already expanded mask
-// (for attention values derived from it).
+// (for attention values derived from it). A client must survive a hostile server: every size
+// is computed with overflow checks and matched against the bytes received before anything is
+// allocated.
 absl::Status ExpandTensor(const v1::Tensor& t, const HostTensor* target_mask, BufferPool* pool,
                           HostTensor* out) {
   out->dtype = static_cast<DType>(t.dtype());
@@ -45,22 +75,37 @@ absl::Status ExpandTensor(const v1::Tensor& t, const HostTensor* target_mask, Bu
     return absl::InvalidArgumentError(StrCat("unknown dtype ", static_cast<int>(t.dtype())));
   }
   out->shape.assign(t.shape().begin(), t.shape().end());
-  int64_t count = 1;
+  // Every prefix product (the rows of AsMatrix too) must fit, even when a later dim is 0.
+  std::optional<uint64_t> count = 1;
   for (int64_t d : out->shape) {
     if (d < 0) return absl::InvalidArgumentError("negative dimension");
-    count *= d;
+    if (count) count = CheckedMul(*count, static_cast<uint64_t>(d));
+    if (count && *count > static_cast<uint64_t>(INT64_MAX)) count.reset();
   }
+  const std::optional<uint64_t> bytes =
+      count ? CheckedMul(*count, ItemSize(out->dtype)) : std::nullopt;
+  if (!bytes) return absl::InvalidArgumentError("the shape's size does not fit in 64 bits");
   const Matrix m = AsMatrix(*out);
-  const size_t bytes = static_cast<size_t>(count) * ItemSize(out->dtype);
-  out->data = pool->Get(bytes);
+  const std::optional<uint64_t> expected = WireBytes(t.packing(), *count, *bytes, m);
+  if (!expected) {
+    return absl::InvalidArgumentError(StrCat("unknown packing ", static_cast<int>(t.packing())));
+  }
+  if (t.data().size() != *expected) {
+    return absl::InvalidArgumentError(
+        StrCat(t.data().size(), " bytes for ", *count, " values of ", v1::DType_Name(t.dtype()),
+               " packed as ", v1::Packing_Name(t.packing()), " (", *expected, " expected)"));
+  }
+  const bool derived = t.packing() == v1::PACKING_TARGET_COUNT_AT_FIRST ||
+                       t.packing() == v1::PACKING_TARGET_INDICATOR;
+  if (derived &&
+      (out->dtype != DType::kInt32 || target_mask == nullptr || target_mask->shape != out->shape)) {
+    return absl::InvalidArgumentError("derived attention values without a matching target_mask");
+  }
+  out->data = pool->Get(*bytes);
   auto* dst = reinterpret_cast<uint8_t*>(out->data.data());
   switch (t.packing()) {
     case v1::PACKING_NONE:
-      if (t.data().size() != bytes) {
-        return absl::InvalidArgumentError(StrCat(t.data().size(), " bytes for ", count,
-                                                 " values of ", v1::DType_Name(t.dtype())));
-      }
-      CopyUncached(dst, t.data().data(), bytes);
+      CopyUncached(dst, t.data().data(), *bytes);
       return absl::OkStatus();
     case v1::PACKING_BITS:
       if (out->dtype != DType::kUInt8) return absl::InvalidArgumentError("bit-packed non-uint8");
@@ -70,21 +115,12 @@ absl::Status ExpandTensor(const v1::Tensor& t, const HostTensor* target_mask, Bu
         return absl::InvalidArgumentError("uint16-packed non-integer ids");
       }
       return UnpackUint16(t.data(), m, out->dtype == DType::kInt64, dst);
-    case v1::PACKING_TARGET_COUNT_AT_FIRST:
     case v1::PACKING_TARGET_INDICATOR:
-      if (out->dtype != DType::kInt32 || target_mask == nullptr ||
-          target_mask->shape != out->shape) {
-        return absl::InvalidArgumentError(
-            "derived attention values without a matching target_mask");
-      }
-      if (t.packing() == v1::PACKING_TARGET_INDICATOR) {
-        DeriveTargetIndicator(target_mask->as<uint8_t>(), m, reinterpret_cast<int32_t*>(dst));
-      } else {
-        DeriveTargetCountAtFirst(target_mask->as<uint8_t>(), m, reinterpret_cast<int32_t*>(dst));
-      }
+      DeriveTargetIndicator(target_mask->as<uint8_t>(), m, reinterpret_cast<int32_t*>(dst));
       return absl::OkStatus();
-    default:
-      return absl::InvalidArgumentError(StrCat("unknown packing ", static_cast<int>(t.packing())));
+    default:  // PACKING_TARGET_COUNT_AT_FIRST: WireBytes refused every other value
+      DeriveTargetCountAtFirst(target_mask->as<uint8_t>(), m, reinterpret_cast<int32_t*>(dst));
+      return absl::OkStatus();
   }
 }
 

@@ -28,9 +28,13 @@ namespace maskfeed {
 
 // Trailing metadata key of the resume token when a stream ends early (as the server sets it).
 inline constexpr char kClientResumeTokenKey[] = "maskfeed-resume-token-bin";
+// The channel's keepalive: a ping after this long without one, the transport closed when it
+// is not answered within the timeout.
+inline constexpr int kKeepaliveTimeMs = 10000;
+inline constexpr int kKeepaliveTimeoutMs = 10000;
 
 // An insecure channel ("host:port" or "unix:/path") that accepts messages of any size (a
-// batch is batch_size x ~20 KB for 4m-7).
+// batch is batch_size x ~20 KB for 4m-7), with keepalive pings.
 std::shared_ptr<grpc::Channel> MakeFeedChannel(const std::string& address);
 
 absl::Status FromGrpcStatus(const grpc::Status& status);

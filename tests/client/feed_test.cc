@@ -89,10 +89,10 @@ TEST_F(FeedTest, FailsOverToTheNextServerWithoutGapOrRepeat) {
   absl::StatusOr<std::unique_ptr<Feed>> feed = Feed::Open(Options({Address("a"), Address("b")}));
   ASSERT_TRUE(feed.ok());
   std::vector<StreamBatch> got;
-  Read(feed->get(), 3, &got);
+  ASSERT_NO_FATAL_FAILURE(Read(feed->get(), 3, &got));
   a->Shutdown();  // drains: UNAVAILABLE + token
-  ReadPastReconnection(feed->get(), 3, &got);
-  ExpectSequence(got, Expected(got.size()));
+  ASSERT_NO_FATAL_FAILURE(ReadPastReconnection(feed->get(), 3, &got));
+  ASSERT_NO_FATAL_FAILURE(ExpectSequence(got, Expected(got.size())));
   EXPECT_EQ((*feed)->state(), got.back().resume_token);
 }
 
@@ -107,10 +107,63 @@ TEST_F(FeedTest, SurvivesAServerKilledMidStream) {
   absl::StatusOr<std::unique_ptr<Feed>> feed = Feed::Open(options);
   ASSERT_TRUE(feed.ok());
   std::vector<StreamBatch> got;
-  Read(feed->get(), 2, &got);
+  ASSERT_NO_FATAL_FAILURE(Read(feed->get(), 2, &got));
   killed.Signal(SIGKILL);  // no goodbye, no trailing token: the feed resumes from its own
-  ReadPastReconnection(feed->get(), 3, &got);
-  ExpectSequence(got, Expected(got.size()));
+  ASSERT_NO_FATAL_FAILURE(ReadPastReconnection(feed->get(), 3, &got));
+  ASSERT_NO_FATAL_FAILURE(ExpectSequence(got, Expected(got.size())));
+}
+
+// A frozen server (SIGSTOP, or a partition TCP does not see) keeps its connection open and
+// sends nothing. The feed used to wait on it forever; the stall watchdog (and the channel's
+// keepalive pings) now fail it over with the resume token: nothing lost or repeated.
+TEST_F(FeedTest, FailsOverFromAFrozenServerWithinTheStallTimeout) {
+  testing::Subprocess frozen({MASKFEED_SERVER_BIN, "--data", dir_ / "d", "--listen", Address("f"),
+                              "--metrics-listen", "off"},
+                             dir_ / "f.log");
+  ASSERT_TRUE(frozen.WaitForLog("event=ready", std::chrono::seconds(60))) << frozen.log();
+  std::unique_ptr<FeedServer> spare = Start("spare");
+  FeedOptions options = Options({Address("f"), Address("spare")}, /*max_batches=*/40);
+  options.prefetch = 1;
+  options.stall_timeout = std::chrono::milliseconds(1500);
+  absl::StatusOr<std::unique_ptr<Feed>> feed = Feed::Open(options);
+  ASSERT_TRUE(feed.ok());
+  std::vector<StreamBatch> got;
+  ASSERT_NO_FATAL_FAILURE(Read(feed->get(), 2, &got));
+  frozen.Signal(SIGSTOP);
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_NO_FATAL_FAILURE(ReadPastReconnection(feed->get(), 3, &got));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, options.reconnect_timeout)
+      << "failed over before the reconnect timeout";
+  ASSERT_NO_FATAL_FAILURE(Read(feed->get(), 40 - got.size(), &got));
+  absl::StatusOr<std::optional<StreamBatch>> end = (*feed)->Next();
+  ASSERT_TRUE(end.ok()) << end.status();
+  EXPECT_FALSE(end->has_value());
+  ASSERT_NO_FATAL_FAILURE(ExpectSequence(got, Expected(40)));
+  EXPECT_EQ(got.size(), 40u);
+  frozen.Signal(SIGCONT);
+}
+
+// Without the watchdog, the channel's keepalive pings alone notice the frozen server: its
+// transport is closed when a ping goes unanswered (kKeepaliveTimeMs + kKeepaliveTimeoutMs).
+TEST_F(FeedTest, KeepalivePingsNoticeAFrozenServer) {
+  testing::Subprocess frozen({MASKFEED_SERVER_BIN, "--data", dir_ / "d", "--listen", Address("f"),
+                              "--metrics-listen", "off"},
+                             dir_ / "f.log");
+  ASSERT_TRUE(frozen.WaitForLog("event=ready", std::chrono::seconds(60))) << frozen.log();
+  std::unique_ptr<FeedServer> spare = Start("spare");
+  FeedOptions options = Options({Address("f"), Address("spare")}, /*max_batches=*/12);
+  options.prefetch = 1;
+  options.stall_timeout = std::chrono::hours(1);  // the watchdog stays out of it
+  options.reconnect_timeout = std::chrono::minutes(2);
+  absl::StatusOr<std::unique_ptr<Feed>> feed = Feed::Open(options);
+  ASSERT_TRUE(feed.ok());
+  std::vector<StreamBatch> got;
+  ASSERT_NO_FATAL_FAILURE(Read(feed->get(), 2, &got));
+  frozen.Signal(SIGSTOP);
+  ASSERT_NO_FATAL_FAILURE(ReadPastReconnection(feed->get(), 1, &got));
+  ASSERT_NO_FATAL_FAILURE(Read(feed->get(), 12 - got.size(), &got));
+  ASSERT_NO_FATAL_FAILURE(ExpectSequence(got, Expected(12)));
+  frozen.Signal(SIGCONT);
 }
 
 TEST_F(FeedTest, StateResumesInANewFeed) {
@@ -120,15 +173,15 @@ TEST_F(FeedTest, StateResumesInANewFeed) {
   {
     absl::StatusOr<std::unique_ptr<Feed>> feed = Feed::Open(Options({Address("a")}));
     ASSERT_TRUE(feed.ok());
-    Read(feed->get(), 4, &got);
+    ASSERT_NO_FATAL_FAILURE(Read(feed->get(), 4, &got));
     state = (*feed)->state();
   }  // batches prefetched beyond the 4th are dropped with the feed
   FeedOptions options = Options({Address("a")});
   options.request.set_resume_token(state);
   absl::StatusOr<std::unique_ptr<Feed>> resumed = Feed::Open(options);
   ASSERT_TRUE(resumed.ok());
-  Read(resumed->get(), 3, &got);
-  ExpectSequence(got, Expected(7));
+  ASSERT_NO_FATAL_FAILURE(Read(resumed->get(), 3, &got));
+  ASSERT_NO_FATAL_FAILURE(ExpectSequence(got, Expected(7)));
 }
 
 TEST_F(FeedTest, MaxBatchesCountsAcrossReconnections) {
@@ -138,13 +191,13 @@ TEST_F(FeedTest, MaxBatchesCountsAcrossReconnections) {
   absl::StatusOr<std::unique_ptr<Feed>> feed = Feed::Open(options);
   ASSERT_TRUE(feed.ok());
   std::vector<StreamBatch> got;
-  Read(feed->get(), 2, &got);
+  ASSERT_NO_FATAL_FAILURE(Read(feed->get(), 2, &got));
   a->Shutdown();
-  Read(feed->get(), 4, &got);
+  ASSERT_NO_FATAL_FAILURE(Read(feed->get(), 4, &got));
   absl::StatusOr<std::optional<StreamBatch>> end = (*feed)->Next();
   ASSERT_TRUE(end.ok()) << end.status();
   EXPECT_FALSE(end->has_value()) << "exactly max_batches";
-  ExpectSequence(got, Expected(6));
+  ASSERT_NO_FATAL_FAILURE(ExpectSequence(got, Expected(6)));
 }
 
 TEST_F(FeedTest, ErrorsReconnectingCannotFixEndTheFeed) {

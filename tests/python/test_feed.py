@@ -4,6 +4,7 @@ packed == plain, resume from state(), failover to a second server after a SIGKIL
 import json
 import signal
 import subprocess
+import time
 
 import numpy as np
 import pytest
@@ -111,6 +112,27 @@ def test_killing_the_server_fails_over_without_gap_or_repeat(start_server):
         got += take(feed, 3)
     with maskfeed.Feed(second.address, batch_size=16, seed=4, output="numpy") as straight:
         for a, b in zip(got, take(straight, len(got))):
+            assert_same(a, b)
+
+
+def test_a_frozen_server_is_failed_over_without_gap_or_repeat(start_server):
+    # SIGSTOP keeps the connection open and silent: the stall watchdog must fail over.
+    first, second = start_server("first"), start_server("second")
+    with maskfeed.Feed([first.address, second.address], batch_size=16, seed=4, prefetch=1,
+                       output="numpy", initial_backoff=0.01, stall_timeout=1.5,
+                       reconnect_timeout=30, max_batches=30) as feed:
+        got = take(feed, 2)
+        first.process.send_signal(signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            got += list(feed)
+            assert time.monotonic() - started < 30
+        finally:
+            first.process.send_signal(signal.SIGCONT)
+        assert feed.connections >= 2
+    assert len(got) == 30
+    with maskfeed.Feed(second.address, batch_size=16, seed=4, output="numpy") as straight:
+        for a, b in zip(got, take(straight, 30)):
             assert_same(a, b)
 
 

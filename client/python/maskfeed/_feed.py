@@ -57,12 +57,16 @@ class Feed:
     output: "torch" (tensors) or "numpy" (arrays; plain tensors are views of the message).
     encoding: "packed" (about 4x fewer bytes, expanded here) or "plain".
     max_batches: stop after this many (0 = endless). reconnect_timeout: seconds without a
-    batch after which reconnecting gives up.
+    batch after which reconnecting gives up. stall_timeout: seconds a call may keep the feed
+    waiting for its next batch before it is cancelled and the feed fails over (a frozen
+    server, a partition TCP does not see); keep it below reconnect_timeout. Keepalive pings
+    also close a transport whose server stops answering.
     """
 
     def __init__(self, address, *, batch_size, rank=0, world_size=1, seed=0, resume=None,
                  prefetch=2, output="torch", dataset="", encoding="packed", max_batches=0,
-                 reconnect_timeout=60.0, initial_backoff=0.05, max_backoff=2.0):
+                 reconnect_timeout=60.0, stall_timeout=30.0, initial_backoff=0.05,
+                 max_backoff=2.0):
         if output not in ("torch", "numpy"):
             raise ValueError(f"output: must be 'torch' or 'numpy', got {output!r}")
         if encoding not in ("packed", "plain"):
@@ -83,6 +87,9 @@ class Feed:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._call = None  # guarded by _lock
+        self._waiting_since = None  # guarded by _lock: when the wait for the next batch began
+        self._stalled = False  # guarded by _lock: the watchdog cancelled that wait
+        self._stall_timeout = stall_timeout
         self._connections = 0
         self._reconnect_timeout = reconnect_timeout
         self._backoff = (initial_backoff, max_backoff)
@@ -90,6 +97,9 @@ class Feed:
         self._error = None
         self._thread = threading.Thread(target=self._run, name="maskfeed-feed", daemon=True)
         self._thread.start()
+        self._watchdog = threading.Thread(target=self._watch, name="maskfeed-watchdog",
+                                          daemon=True)
+        self._watchdog.start()
 
     # -- the caller's side --
 
@@ -136,6 +146,7 @@ class Feed:
             except queue.Empty:
                 pass
             self._thread.join(timeout=0.05)
+        self._watchdog.join()
 
     def __enter__(self):
         return self
@@ -149,7 +160,28 @@ class Feed:
         except Exception:  # interpreter shutdown
             pass
 
-    # -- the background thread --
+    # -- the background threads --
+
+    def _watch(self):
+        """Cancels the call in progress when it keeps the feed waiting past stall_timeout."""
+        tick = max(0.01, self._stall_timeout / 4)
+        while not self._stop.wait(tick):
+            with self._lock:
+                if (self._call is not None and self._waiting_since is not None
+                        and not self._stalled
+                        and time.monotonic() - self._waiting_since > self._stall_timeout):
+                    self._stalled = True
+                    self._call.cancel()
+
+    def _next_message(self, messages):
+        """The call's next message (StopIteration at its end), timed for the watchdog."""
+        with self._lock:
+            self._waiting_since = time.monotonic()
+        try:
+            return next(messages)
+        finally:
+            with self._lock:
+                self._waiting_since = None
 
     def _put(self, item):
         while not self._stop.is_set():
@@ -167,7 +199,10 @@ class Feed:
         index = 0
         backoff, max_backoff = self._backoff
         last_progress = time.monotonic()
-        options = [("grpc.max_receive_message_length", -1), ("grpc.use_local_subchannel_pool", 1)]
+        options = [("grpc.max_receive_message_length", -1), ("grpc.use_local_subchannel_pool", 1),
+                   # Pings notice a server that stopped answering; the server permits them.
+                   ("grpc.keepalive_time_ms", 10000), ("grpc.keepalive_timeout_ms", 10000),
+                   ("grpc.http2.max_pings_without_data", 0)]
         while not self._stop.is_set():
             if limit and received == limit:  # a server may end with an error after the last
                 self._put(_END)
@@ -189,7 +224,12 @@ class Feed:
                 if self._stop.is_set():
                     call.cancel()
                 try:
-                    for message in call:
+                    messages = iter(call)
+                    while True:
+                        try:
+                            message = self._next_message(messages)
+                        except StopIteration:
+                            break
                         batch = _expand.batch_to_numpy(message)
                         token = message.resume_token
                         received += 1
@@ -203,6 +243,12 @@ class Feed:
                     if self._stop.is_set():
                         return
                     code, details = e.code(), e.details()
+                    with self._lock:
+                        stalled, self._stalled = self._stalled, False
+                    if stalled:
+                        code = grpc.StatusCode.UNAVAILABLE
+                        details = (f"no batch for {self._stall_timeout} s (stall_timeout): "
+                                   "the server may be frozen or unreachable")
                 except _expand.WireError as e:
                     self._put(FeedError(grpc.StatusCode.DATA_LOSS, f"{address}: {e}"))
                     return
