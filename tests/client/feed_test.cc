@@ -32,6 +32,16 @@ class FeedTest : public ::testing::Test {
   }
   std::string Address(const std::string& name) { return "unix:" + (dir_ / name) + ".sock"; }
 
+  // A maskfeed-server process on Address(name), ready to serve: one a test can kill or freeze.
+  std::unique_ptr<testing::Subprocess> StartProcess(const std::string& name) {
+    auto process = std::make_unique<testing::Subprocess>(
+        std::vector<std::string>{MASKFEED_SERVER_BIN, "--data", dir_ / "d", "--listen",
+                                 Address(name), "--metrics-listen", "off"},
+        dir_ / (name + ".log"));
+    EXPECT_TRUE(process->WaitForLog("event=ready", std::chrono::seconds(60))) << process->log();
+    return process;
+  }
+
   static FeedOptions Options(std::vector<std::string> addresses, uint64_t max_batches = 0) {
     FeedOptions o;
     o.addresses = std::move(addresses);
@@ -97,10 +107,8 @@ TEST_F(FeedTest, FailsOverToTheNextServerWithoutGapOrRepeat) {
 }
 
 TEST_F(FeedTest, SurvivesAServerKilledMidStream) {
-  testing::Subprocess killed({MASKFEED_SERVER_BIN, "--data", dir_ / "d", "--listen", Address("k"),
-                              "--metrics-listen", "off"},
-                             dir_ / "k.log");
-  ASSERT_TRUE(killed.WaitForLog("event=ready", std::chrono::seconds(60))) << killed.log();
+  std::unique_ptr<testing::Subprocess> killed = StartProcess("k");
+  ASSERT_FALSE(HasFailure());
   std::unique_ptr<FeedServer> spare = Start("spare");
   FeedOptions options = Options({Address("k"), Address("spare")});
   options.prefetch = 1;
@@ -108,7 +116,7 @@ TEST_F(FeedTest, SurvivesAServerKilledMidStream) {
   ASSERT_TRUE(feed.ok());
   std::vector<StreamBatch> got;
   ASSERT_NO_FATAL_FAILURE(Read(feed->get(), 2, &got));
-  killed.Signal(SIGKILL);  // no goodbye, no trailing token: the feed resumes from its own
+  killed->Signal(SIGKILL);  // no goodbye, no trailing token: the feed resumes from its own
   ASSERT_NO_FATAL_FAILURE(ReadPastReconnection(feed->get(), 3, &got));
   ASSERT_NO_FATAL_FAILURE(ExpectSequence(got, Expected(got.size())));
 }
@@ -117,10 +125,8 @@ TEST_F(FeedTest, SurvivesAServerKilledMidStream) {
 // sends nothing. The feed used to wait on it forever; the stall watchdog (and the channel's
 // keepalive pings) now fail it over with the resume token: nothing lost or repeated.
 TEST_F(FeedTest, FailsOverFromAFrozenServerWithinTheStallTimeout) {
-  testing::Subprocess frozen({MASKFEED_SERVER_BIN, "--data", dir_ / "d", "--listen", Address("f"),
-                              "--metrics-listen", "off"},
-                             dir_ / "f.log");
-  ASSERT_TRUE(frozen.WaitForLog("event=ready", std::chrono::seconds(60))) << frozen.log();
+  std::unique_ptr<testing::Subprocess> frozen = StartProcess("f");
+  ASSERT_FALSE(HasFailure());
   std::unique_ptr<FeedServer> spare = Start("spare");
   FeedOptions options = Options({Address("f"), Address("spare")}, /*max_batches=*/40);
   options.prefetch = 1;
@@ -129,7 +135,7 @@ TEST_F(FeedTest, FailsOverFromAFrozenServerWithinTheStallTimeout) {
   ASSERT_TRUE(feed.ok());
   std::vector<StreamBatch> got;
   ASSERT_NO_FATAL_FAILURE(Read(feed->get(), 2, &got));
-  frozen.Signal(SIGSTOP);
+  frozen->Signal(SIGSTOP);
   const auto start = std::chrono::steady_clock::now();
   ASSERT_NO_FATAL_FAILURE(ReadPastReconnection(feed->get(), 3, &got));
   EXPECT_LT(std::chrono::steady_clock::now() - start, options.reconnect_timeout)
@@ -140,16 +146,14 @@ TEST_F(FeedTest, FailsOverFromAFrozenServerWithinTheStallTimeout) {
   EXPECT_FALSE(end->has_value());
   ASSERT_NO_FATAL_FAILURE(ExpectSequence(got, Expected(40)));
   EXPECT_EQ(got.size(), 40u);
-  frozen.Signal(SIGCONT);
+  frozen->Signal(SIGCONT);
 }
 
 // Without the watchdog, the channel's keepalive pings alone notice the frozen server: its
 // transport is closed when a ping goes unanswered (kKeepaliveTimeMs + kKeepaliveTimeoutMs).
 TEST_F(FeedTest, KeepalivePingsNoticeAFrozenServer) {
-  testing::Subprocess frozen({MASKFEED_SERVER_BIN, "--data", dir_ / "d", "--listen", Address("f"),
-                              "--metrics-listen", "off"},
-                             dir_ / "f.log");
-  ASSERT_TRUE(frozen.WaitForLog("event=ready", std::chrono::seconds(60))) << frozen.log();
+  std::unique_ptr<testing::Subprocess> frozen = StartProcess("f");
+  ASSERT_FALSE(HasFailure());
   std::unique_ptr<FeedServer> spare = Start("spare");
   FeedOptions options = Options({Address("f"), Address("spare")}, /*max_batches=*/12);
   options.prefetch = 1;
@@ -159,11 +163,11 @@ TEST_F(FeedTest, KeepalivePingsNoticeAFrozenServer) {
   ASSERT_TRUE(feed.ok());
   std::vector<StreamBatch> got;
   ASSERT_NO_FATAL_FAILURE(Read(feed->get(), 2, &got));
-  frozen.Signal(SIGSTOP);
+  frozen->Signal(SIGSTOP);
   ASSERT_NO_FATAL_FAILURE(ReadPastReconnection(feed->get(), 1, &got));
   ASSERT_NO_FATAL_FAILURE(Read(feed->get(), 12 - got.size(), &got));
   ASSERT_NO_FATAL_FAILURE(ExpectSequence(got, Expected(12)));
-  frozen.Signal(SIGCONT);
+  frozen->Signal(SIGCONT);
 }
 
 TEST_F(FeedTest, StateResumesInANewFeed) {
