@@ -1,7 +1,6 @@
 #include "client/cpp/feed.h"
 
 #include <algorithm>
-#include <utility>
 
 #include "pipeline/base/strings.h"
 
@@ -88,6 +87,7 @@ void Feed::Run() {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) return;
       reader_ = &reader;
+      stalled_ = false;  // per call: set when the watchdog cancels this one
       ++connections_;
     }
     absl::Status end;
@@ -102,7 +102,9 @@ void Feed::Run() {
       {
         std::lock_guard<std::mutex> lock(mu_);
         waiting_since_.reset();
-        stalled = std::exchange(stalled_, false);
+        // Not cleared here: the watchdog may cancel just as a batch arrives, and then the
+        // call's next read fails with CANCELLED, which is still the stall.
+        stalled = stalled_;
       }
       if (!next.ok()) {
         end = stalled ? absl::UnavailableError(

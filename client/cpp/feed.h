@@ -88,7 +88,7 @@ class Feed {
   BatchReader* reader_ = nullptr;  // guarded by mu_: the call in progress, to cancel it
   int connections_ = 0;            // guarded by mu_
   // guarded by mu_: since when the feed waits on reader_->Next() (nullopt: not waiting), and
-  // whether the watchdog cancelled that wait.
+  // whether the watchdog cancelled the call in progress.
   std::optional<std::chrono::steady_clock::time_point> waiting_since_;
   bool stalled_ = false;
   std::thread thread_;
