@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <optional>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
+#include "pipeline/base/checked_math.h"
 #include "pipeline/base/strings.h"
 
 namespace maskfeed {
@@ -23,6 +25,17 @@ int32_t CountZeros(const uint8_t* row, int64_t n) {
   int32_t count = 0;
   for (int64_t c = 0; c < n; ++c) count += row[c] == 0;  // vectorizes
   return count;
+}
+
+// rows * row_units * unit_bytes: the bytes a packed (rows, cols) tensor must have. nullopt for
+// negative dimensions or a product past 64 bits, which no packed buffer matches: the shape
+// comes from the wire (or a C ABI caller), and a product that wrapped could match a tiny
+// buffer and let the loops below write far past `out`.
+std::optional<uint64_t> PackedBytes(Matrix shape, uint64_t row_units, uint64_t unit_bytes) {
+  if (shape.rows < 0 || shape.cols < 0) return std::nullopt;
+  const std::optional<uint64_t> per_row = CheckedMul(row_units, unit_bytes);
+  if (!per_row) return std::nullopt;
+  return CheckedMul(static_cast<uint64_t>(shape.rows), *per_row);
 }
 
 }  // namespace
@@ -91,7 +104,7 @@ void UnpackBitsRow(const uint8_t* row, int64_t cols, uint8_t* dst) {
 
 absl::Status UnpackBits(std::string_view packed, Matrix shape, uint8_t* out) {
   const int64_t row_bytes = BitsRowBytes(shape.cols);
-  if (static_cast<int64_t>(packed.size()) != shape.rows * row_bytes) {
+  if (PackedBytes(shape, static_cast<uint64_t>(row_bytes), 1) != packed.size()) {
     return absl::InvalidArgumentError(StrCat("bit-packed mask: ", packed.size(), " bytes for ",
                                              shape.rows, " rows of ", shape.cols));
   }
@@ -103,11 +116,11 @@ absl::Status UnpackBits(std::string_view packed, Matrix shape, uint8_t* out) {
 }
 
 absl::Status UnpackUint16(std::string_view packed, Matrix shape, bool int64, void* out) {
-  const int64_t count = shape.rows * shape.cols;
-  if (static_cast<int64_t>(packed.size()) != count * 2) {
+  if (PackedBytes(shape, static_cast<uint64_t>(shape.cols), 2) != packed.size()) {
     return absl::InvalidArgumentError(
-        StrCat("uint16 ids: ", packed.size(), " bytes for ", count, " values"));
+        StrCat("uint16 ids: ", packed.size(), " bytes for ", shape.rows, " rows of ", shape.cols));
   }
+  const int64_t count = shape.rows * shape.cols;  // fits: PackedBytes checked 2x of it
   const auto* src = reinterpret_cast<const uint16_t*>(packed.data());
   int64_t i = 0;
 #if defined(__SSE2__)

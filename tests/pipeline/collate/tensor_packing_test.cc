@@ -102,6 +102,21 @@ TEST(TensorPackingTest, Uint16RoundTripAndRangeCheck) {
   EXPECT_FALSE(UnpackUint16("abc", Matrix{1, 2}, false, nullptr).ok());
 }
 
+// Shapes reach the unpacking from the wire (and libmaskfeed_expand.so's C ABI): a product that
+// wraps 64 bits must not match a small buffer, or the loops would write past `out` (nullptr
+// here: nothing may be written at all).
+TEST(TensorPackingTest, UnpackingRefusesShapesWhoseSizeOverflows) {
+  const int64_t huge = int64_t{1} << 62;
+  for (const Matrix m : {Matrix{huge, 64}, Matrix{4, huge}, Matrix{-8, 8}, Matrix{8, -8}}) {
+    EXPECT_EQ(UnpackBits("", m, nullptr).code(), absl::StatusCode::kInvalidArgument)
+        << m.rows << "x" << m.cols;
+    EXPECT_EQ(UnpackUint16("", m, false, nullptr).code(), absl::StatusCode::kInvalidArgument)
+        << m.rows << "x" << m.cols;
+  }
+  // (2^63, 2) as uint16 is 2^65 bytes, which wraps to 0.
+  EXPECT_FALSE(UnpackUint16("", Matrix{int64_t{1} << 62, 4}, false, nullptr).ok());
+}
+
 TEST(TensorPackingTest, AttentionRulesAreCheckedAndDerived) {
   const Matrix m{3, 6};
   const uint8_t t[] = {1, 0, 0, 1, 0, 1, /**/ 1, 1, 1, 1, 1, 1, /**/ 0, 0, 0, 0, 0, 0};
