@@ -142,11 +142,38 @@ void GrpcFeedService::PumpExited() {
 
 namespace {
 
-// A unary call answered at once with `value`.
+// Parses a request's bytes as `T`; false when they are not one.
 template <typename T>
-grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context, T value, T* response) {
-  *response = std::move(value);
+bool ParseRequest(const grpc::ByteBuffer* request, T* parsed) {
+  std::vector<grpc::Slice> slices;
+  std::string bytes;
+  if (request->Dump(&slices).ok()) {
+    for (const grpc::Slice& s : slices) {
+      bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    }
+  }
+  return parsed->ParseFromString(bytes);
+}
+
+grpc::Status NotA(std::string_view message_name) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, StrCat("request: not a ", message_name));
+}
+
+// A unary call answered at once: `make()` serialised into `response`, or `NotA(Request)` when
+// the request's bytes do not decode.
+template <typename Request, typename Make>
+grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context,
+                                 const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
+                                 Make make) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  Request parsed;
+  if (!ParseRequest(request, &parsed)) {
+    reactor->Finish(NotA(Request::descriptor()->name()));
+    return reactor;
+  }
+  const std::string bytes = make().SerializeAsString();
+  grpc::Slice slice(bytes);
+  *response = grpc::ByteBuffer(&slice, 1);
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }
@@ -154,28 +181,23 @@ grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context, T value, 
 }  // namespace
 
 grpc::ServerUnaryReactor* GrpcFeedService::Describe(grpc::CallbackServerContext* context,
-                                                    const v1::DescribeRequest* /*request*/,
-                                                    v1::DescribeResponse* response) {
-  return Answer(context, service_->Describe(), response);
+                                                    const grpc::ByteBuffer* request,
+                                                    grpc::ByteBuffer* response) {
+  return Answer<v1::DescribeRequest>(context, request, response,
+                                     [&] { return service_->Describe(); });
 }
 
 grpc::ServerUnaryReactor* GrpcFeedService::GetStats(grpc::CallbackServerContext* context,
-                                                    const v1::GetStatsRequest* /*request*/,
-                                                    v1::Stats* response) {
-  return Answer(context, service_->GetStats(), response);
+                                                    const grpc::ByteBuffer* request,
+                                                    grpc::ByteBuffer* response) {
+  return Answer<v1::GetStatsRequest>(context, request, response,
+                                     [&] { return service_->GetStats(); });
 }
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* GrpcFeedService::StreamBatches(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
-  std::vector<grpc::Slice> slices;
   v1::StreamBatchesRequest parsed;
-  std::string bytes;
-  if (request->Dump(&slices).ok()) {
-    for (const grpc::Slice& s : slices) {
-      bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-    }
-  }
-  if (!parsed.ParseFromString(bytes)) {
+  if (!ParseRequest(request, &parsed)) {
     return new RejectedWriter(absl::InvalidArgumentError("request: not a StreamBatchesRequest"));
   }
   absl::StatusOr<std::unique_ptr<FeedStream>> stream =

@@ -23,8 +23,11 @@ inline constexpr char kResumeTokenMetadataKey[] = "maskfeed-resume-token-bin";
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
+// Every method takes raw bytes so that a request that does not decode is answered
+// INVALID_ARGUMENT with a message (typed handlers would answer a bare UNIMPLEMENTED).
 class GrpcFeedService final
-    : public v1::Feed::WithRawCallbackMethod_StreamBatches<v1::Feed::CallbackService> {
+    : public v1::Feed::WithRawCallbackMethod_Describe<v1::Feed::WithRawCallbackMethod_GetStats<
+          v1::Feed::WithRawCallbackMethod_StreamBatches<v1::Feed::CallbackService>>> {
  public:
   // Requires: `service` outlives this adapter.
   explicit GrpcFeedService(FeedService* service) : service_(service) {}
@@ -36,13 +39,13 @@ class GrpcFeedService final
   bool WaitForPumpsUntil(std::chrono::steady_clock::time_point deadline);
 
   grpc::ServerUnaryReactor* Describe(grpc::CallbackServerContext* context,
-                                     const v1::DescribeRequest* request,
-                                     v1::DescribeResponse* response) override;
+                                     const grpc::ByteBuffer* request,
+                                     grpc::ByteBuffer* response) override;
   grpc::ServerWriteReactor<grpc::ByteBuffer>* StreamBatches(
       grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) override;
   grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* context,
-                                     const v1::GetStatsRequest* request,
-                                     v1::Stats* response) override;
+                                     const grpc::ByteBuffer* request,
+                                     grpc::ByteBuffer* response) override;
 
  private:
   friend class BatchWriter;

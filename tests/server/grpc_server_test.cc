@@ -9,6 +9,7 @@
 #include "gmock/gmock.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
+#include "pipeline/base/strings.h"
 #include "pipeline/shard/shard_reader.h"
 #include "server/feed_server.h"
 #include "tests/testing/http_get.h"
@@ -197,6 +198,29 @@ TEST_P(GrpcServerTest, DescribeAndStatsOverTheWire) {
   EXPECT_EQ(stats.active_streams(), 0u);
   EXPECT_FALSE(stats.draining());
   EXPECT_THAT(stats.prometheus_text(), HasSubstr("maskfeed_server_streams_opened_total"));
+}
+
+// A unary call of `method` with `bytes` as the request, through a generic stub.
+grpc::Status RawCall(const std::string& address, const std::string& method,
+                     const std::string& bytes) {
+  grpc::GenericStub stub(MakeFeedChannel(address));
+  grpc::Slice slice(bytes);
+  grpc::ByteBuffer in(&slice, 1), out;
+  grpc::ClientContext context;
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&context, method, grpc::StubOptions(), &in, &out,
+                 [&](grpc::Status s) { done.set_value(s); });
+  return done.get_future().get();
+}
+
+TEST_P(GrpcServerTest, UndecodableRequestsAreInvalidArgumentWithAMessage) {
+  const std::string garbage = "\xff\xff\xff\xff";  // a field tag that never ends
+  for (const char* method : {"Describe", "GetStats", "StreamBatches"}) {
+    grpc::Status s = RawCall(address_, StrCat("/maskfeed.v1.Feed/", method), garbage);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << method;
+    EXPECT_THAT(s.error_message(), HasSubstr("request: not a ")) << method;
+  }
+  EXPECT_TRUE(RawCall(address_, "/maskfeed.v1.Feed/Describe", "").ok());  // an empty request
 }
 
 // grpc.health.v1.Health/Check through a generic call (Debian ships no health stubs).
