@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "pipeline/base/log.h"
+#include "pipeline/base/malloc_tuning.h"  // ResidentBytes
 #include "pipeline/base/prometheus_text.h"
 #include "pipeline/base/strings.h"
 #include "server/service_description.h"
@@ -14,6 +15,28 @@ std::string Seconds(double s) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.3f", s);
   return buf;
+}
+
+// A server whose largest stream could never be served is misconfigured: refuse it at start,
+// naming the limits whose product is too large.
+absl::Status CheckOneStreamFits(const std::vector<ServedDataset>& served,
+                                const v1::ServerLimits& limits) {
+  StreamOptions worst;
+  worst.batch_size = limits.max_batch_size();
+  worst.queue_depth = limits.queue_depth();
+  worst.int64_tokens = true;
+  worst.pack_for_wire = true;
+  for (const ServedDataset& s : served) {
+    const uint64_t need = Stream::BufferBudget(*s.mixture, worst);
+    if (need > limits.max_buffered_bytes()) {
+      return absl::InvalidArgumentError(StrCat(
+          "limits: one stream of '", s.name, "' at limits.max_batch_size ", worst.batch_size,
+          " with limits.queue_depth ", worst.queue_depth, " holds up to ", need,
+          " bytes of batches, more than limits.max_buffered_bytes ", limits.max_buffered_bytes(),
+          " for all streams; lower max_batch_size or queue_depth, or raise max_buffered_bytes"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -89,6 +112,7 @@ absl::StatusOr<std::unique_ptr<FeedService>> FeedService::Create(const v1::Serve
   absl::StatusOr<ServiceDescription> description =
       DescribeService(service->served_, config.limits());
   if (!description.ok()) return description.status();
+  if (absl::Status s = CheckOneStreamFits(service->served_, config.limits()); !s.ok()) return s;
   service->description_ = std::move(description->response);
   service->max_message_bytes_ = description->max_message_bytes;
   return service;
@@ -175,19 +199,34 @@ absl::StatusOr<std::unique_ptr<FeedStream>> FeedService::OpenStream(
       SourceWithOverrides(*served, request.overrides());
   if (!source.ok()) return Reject(peer, source.status());
 
-  // Hold a slot before the producer starts, so max_streams is never exceeded.
-  bool full = false;
+  // Hold a slot and the stream's buffer bytes before the producer starts, so neither
+  // max_streams nor max_buffered_bytes is ever exceeded.
+  const uint64_t need = Stream::BufferBudget(**source, *options);
+  const uint64_t budget = config_.limits().max_buffered_bytes();
+  bool full = false, no_room = false;
   size_t live = 0;
+  uint64_t reserved = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     live = live_.size();
+    reserved = reserved_bytes_;
     full = live + pending_ >= config_.limits().max_streams();
-    if (!full) pending_ += 1;
+    no_room = !full && need > budget - reserved_bytes_;
+    if (!full && !no_room) {
+      pending_ += 1;
+      reserved_bytes_ += need;
+    }
   }
   if (full) {
     return Reject(peer, absl::ResourceExhaustedError(
                             StrCat("this server already serves ", live,
                                    " streams (limits.max_streams); retry later or elsewhere")));
+  }
+  if (no_room) {
+    return Reject(peer, absl::ResourceExhaustedError(
+                            StrCat("this stream needs ", need, " bytes of batch buffers and ", live,
+                                   " streams hold ", reserved, " of the server's ", budget,
+                                   " (limits.max_buffered_bytes); retry later or elsewhere")));
   }
   absl::StatusOr<std::unique_ptr<Stream>> stream =
       Stream::Open(std::move(*source), *options, arena_, registry_);
@@ -195,8 +234,9 @@ absl::StatusOr<std::unique_ptr<FeedStream>> FeedService::OpenStream(
   {
     std::lock_guard<std::mutex> lock(mu_);
     pending_ -= 1;
+    if (!stream.ok()) reserved_bytes_ -= need;
     if (stream.ok()) {
-      feed.reset(new FeedStream(this, id, std::move(*stream), options->max_batches));
+      feed.reset(new FeedStream(this, id, std::move(*stream), options->max_batches, need));
       if (draining_) feed->stream_->Cancel();
       live_.insert(feed.get());
     }
@@ -219,6 +259,12 @@ absl::StatusOr<std::unique_ptr<FeedStream>> FeedService::OpenStream(
 void FeedService::Close(FeedStream* stream) {
   std::lock_guard<std::mutex> lock(mu_);
   live_.erase(stream);
+  reserved_bytes_ -= stream->reserved_bytes_;
+}
+
+uint64_t FeedService::reserved_bytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return reserved_bytes_;
 }
 
 void FeedService::BeginShutdown() {
@@ -260,6 +306,12 @@ std::string FeedService::RenderPrometheus() const {
   page.Counter("maskfeed_server_samples_sent_total", "Samples handed to clients.", samples_);
   page.Counter("maskfeed_server_bytes_sent_total", "Tensor bytes handed to clients.", bytes_);
   page.Gauge("maskfeed_server_draining", "1 while the server shuts down.", draining_ ? 1 : 0);
+  page.Gauge("maskfeed_server_buffer_bytes_reserved",
+             "Batch buffer bytes reserved by live streams (at most limits.max_buffered_bytes).",
+             reserved_bytes());
+  page.Gauge("maskfeed_server_buffer_bytes_limit", "limits.max_buffered_bytes.",
+             config_.limits().max_buffered_bytes());
+  page.Gauge("maskfeed_server_resident_bytes", "The server's resident set size.", ResidentBytes());
   return (registry_ != nullptr ? registry_->RenderPrometheus() : "") + page.Take();
 }
 

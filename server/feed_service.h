@@ -52,16 +52,18 @@ class FeedStream {
  private:
   friend class FeedService;
   FeedStream(FeedService* service, std::string id, std::unique_ptr<Stream> stream,
-             uint64_t max_batches)
+             uint64_t max_batches, uint64_t reserved_bytes)
       : service_(service),
         id_(std::move(id)),
         stream_(std::move(stream)),
-        max_batches_(max_batches) {}
+        max_batches_(max_batches),
+        reserved_bytes_(reserved_bytes) {}
 
   FeedService* const service_;
   const std::string id_;
   std::unique_ptr<Stream> stream_;
-  const uint64_t max_batches_;  // 0 = endless
+  const uint64_t max_batches_;     // 0 = endless
+  const uint64_t reserved_bytes_;  // of limits.max_buffered_bytes, given back on close
   const std::chrono::steady_clock::time_point opened_ = std::chrono::steady_clock::now();
   uint64_t batches_ = 0, samples_ = 0, bytes_ = 0;
   std::atomic<bool> cancelled_{false};
@@ -80,7 +82,8 @@ class FeedService {
 
   v1::DescribeResponse Describe() const;
   // INVALID_ARGUMENT naming the request field, NOT_FOUND for an unknown dataset,
-  // RESOURCE_EXHAUSTED past limits.max_streams, UNAVAILABLE while draining.
+  // RESOURCE_EXHAUSTED past limits.max_streams or limits.max_buffered_bytes (each stream
+  // reserves Stream::BufferBudget), UNAVAILABLE while draining.
   absl::StatusOr<std::unique_ptr<FeedStream>> OpenStream(const v1::StreamBatchesRequest& request,
                                                          const std::string& peer);
   v1::Stats GetStats() const;
@@ -91,6 +94,8 @@ class FeedService {
   void BeginShutdown();
   bool draining() const { return draining_; }
   size_t active_streams() const;
+  // Batch buffer bytes reserved by live streams and streams being opened.
+  uint64_t reserved_bytes() const;
   // The largest message a stream can produce (Limits.max_message_bytes).
   uint64_t max_message_bytes() const { return max_message_bytes_; }
 
@@ -117,8 +122,9 @@ class FeedService {
   std::atomic<uint64_t> opened_{0}, rejected_{0}, batches_{0}, samples_{0}, bytes_{0};
 
   mutable std::mutex mu_;
-  std::set<FeedStream*> live_;  // guarded by mu_
-  size_t pending_ = 0;          // slots held by streams being opened; guarded by mu_
+  std::set<FeedStream*> live_;   // guarded by mu_
+  size_t pending_ = 0;           // slots held by streams being opened; guarded by mu_
+  uint64_t reserved_bytes_ = 0;  // of limits.max_buffered_bytes; guarded by mu_
 };
 
 }  // namespace maskfeed

@@ -34,6 +34,7 @@ class BatchWriter final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
       : owner_(owner),
         context_(context),
         stream_(std::move(stream)),
+        trim_(owner->trim_),
         last_token_(stream_->resume_token()) {
     owner_->PumpStarted();
     std::thread([this] { Pump(); }).detach();
@@ -56,10 +57,22 @@ class BatchWriter final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   void OnDone() override { Unref(); }
 
  private:
+  ~BatchWriter() override { trim_->Request(); }  // after the stream's last buffers are freed
+
   void Pump() {
     absl::Status status;
     bool sent_any = false;
     while (true) {
+      // Take the next batch only when the last one has been written: a stream then holds one
+      // batch in gRPC's hands beside its queue, however slowly its client reads.
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return !writing_ || broken_; });
+        if (broken_) {
+          status = absl::CancelledError("the client went away");
+          break;
+        }
+      }
       absl::StatusOr<std::optional<StreamBatch>> next = stream_->Next();
       if (!next.ok()) {
         status = next.status();
@@ -69,7 +82,6 @@ class BatchWriter final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
       std::string token = (*next)->resume_token;
       grpc::ByteBuffer message = EncodeBatch(std::move(**next));
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return !writing_ || broken_; });
       if (broken_) {
         status = absl::CancelledError("the client went away");
         break;
@@ -110,7 +122,8 @@ class BatchWriter final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   grpc::CallbackServerContext* const context_;
   // Set once; reset only by the pump, under mu_, which OnCancel holds while cancelling it.
   std::unique_ptr<FeedStream> stream_;
-  std::atomic<int> refs_{2};  // the pump thread and gRPC
+  std::atomic<int> refs_{2};                  // the pump thread and gRPC
+  const std::shared_ptr<DeferredTrim> trim_;  // shared: gRPC may delete this after the service
 
   std::mutex mu_;
   std::condition_variable cv_;

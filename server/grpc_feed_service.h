@@ -12,9 +12,11 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 
 #include "maskfeed/v1/feed.grpc.pb.h"
+#include "server/deferred_trim.h"
 #include "server/feed_service.h"
 
 namespace maskfeed {
@@ -53,6 +55,9 @@ class GrpcFeedService final
   void PumpExited();
 
   FeedService* const service_;
+  // Returns the memory of ended streams to the system (their writers request it).
+  const std::shared_ptr<DeferredTrim> trim_ =
+      std::make_shared<DeferredTrim>(std::chrono::milliseconds(300));
   std::mutex mu_;
   std::condition_variable pumps_done_;
   int pumps_ = 0;  // guarded by mu_

@@ -225,6 +225,6 @@ int Serve(int argc, char** argv) {
 }  // namespace maskfeed
 
 int main(int argc, char** argv) {
-  maskfeed::KeepLargeAllocationsInHeap();
+  maskfeed::KeepLargeAllocationsInHeap(maskfeed::HeapTrim::kPrompt);
   return maskfeed::Serve(argc, argv);
 }

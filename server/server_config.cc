@@ -1,11 +1,13 @@
 #include "server/server_config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <thread>
 
 #include "pipeline/base/address.h"
 #include "pipeline/base/limits.h"
+#include "pipeline/base/malloc_tuning.h"
 #include "pipeline/base/strings.h"
 #include "pipeline/base/text_proto.h"
 
@@ -95,6 +97,9 @@ absl::StatusOr<v1::ServerConfig> FinalizeServerConfig(v1::ServerConfig config) {
   if (l.max_repeats() == 0) l.set_max_repeats(kDefaultMaxRepeats);
   if (l.queue_depth() == 0) l.set_queue_depth(kDefaultServerQueueDepth);
   if (l.shutdown_grace_s() == 0) l.set_shutdown_grace_s(kDefaultShutdownGraceS);
+  if (l.max_buffered_bytes() == 0) {
+    l.set_max_buffered_bytes(std::max(limits::kMinBufferedBytes, UsableMemoryBytes() / 2));
+  }
   for (const auto& [field, value, max] :
        {std::tuple{"limits.max_streams", uint64_t{l.max_streams()}, limits::kMaxStreams},
         std::tuple{"limits.max_batch_size", uint64_t{l.max_batch_size()}, limits::kMaxBatchSize},
@@ -103,6 +108,11 @@ absl::StatusOr<v1::ServerConfig> FinalizeServerConfig(v1::ServerConfig config) {
         std::tuple{"limits.shutdown_grace_s", uint64_t{l.shutdown_grace_s()},
                    limits::kMaxShutdownGraceS}}) {
     if (absl::Status s = limits::CheckRange(field, value, 1, max); !s.ok()) return s;
+  }
+  if (absl::Status s = limits::CheckRange("limits.max_buffered_bytes", l.max_buffered_bytes(),
+                                          limits::kMinBufferedBytes, limits::kMaxBufferedBytes);
+      !s.ok()) {
+    return s;
   }
   return config;
 }

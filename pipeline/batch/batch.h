@@ -48,24 +48,31 @@ class Buffer {
 
 // Recycles batch buffers: a stream allocates the same sizes batch after batch, and reusing
 // them avoids the kernel zeroing fresh pages (which cost a tenth of a stream's time) and
-// finds them warm in cache. Thread-safe; caches at most `max_cached_bytes`.
+// finds them warm in cache. Thread-safe. `budget_bytes` bounds what the pool holds, handed
+// out and cached together: a miss first frees cached buffers until the new one fits, and a
+// returned buffer is kept only while the total stays within it. So a pool never holds more
+// than max(budget, the bytes its callers hold at once).
 class BufferPool : public std::enable_shared_from_this<BufferPool> {
  public:
-  static std::shared_ptr<BufferPool> Create(size_t max_cached_bytes);
+  static std::shared_ptr<BufferPool> Create(size_t budget_bytes);
   ~BufferPool();
 
   Buffer Get(size_t size);
+  // Bytes of returned buffers kept for reuse.
   size_t cached_bytes() const;
+  // Bytes of buffers handed out and not yet returned.
+  size_t in_use_bytes() const;
 
  private:
-  explicit BufferPool(size_t max_cached_bytes) : max_cached_bytes_(max_cached_bytes) {}
+  explicit BufferPool(size_t budget_bytes) : budget_bytes_(budget_bytes) {}
   friend class Buffer;
   void Put(std::byte* data, size_t size);
 
-  const size_t max_cached_bytes_;
+  const size_t budget_bytes_;
   mutable std::mutex mu_;
-  std::vector<std::pair<size_t, std::byte*>> free_;  // guarded by mu_
+  std::vector<std::pair<size_t, std::byte*>> free_;  // guarded by mu_; oldest first
   size_t cached_bytes_ = 0;                          // guarded by mu_
+  size_t in_use_bytes_ = 0;                          // guarded by mu_
 };
 
 struct HostTensor {

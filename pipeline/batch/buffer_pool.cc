@@ -31,8 +31,8 @@ void Buffer::Release() {
   size_ = 0;
 }
 
-std::shared_ptr<BufferPool> BufferPool::Create(size_t max_cached_bytes) {
-  return std::shared_ptr<BufferPool>(new BufferPool(max_cached_bytes));
+std::shared_ptr<BufferPool> BufferPool::Create(size_t budget_bytes) {
+  return std::shared_ptr<BufferPool>(new BufferPool(budget_bytes));
 }
 
 BufferPool::~BufferPool() {
@@ -40,8 +40,10 @@ BufferPool::~BufferPool() {
 }
 
 Buffer BufferPool::Get(size_t size) {
+  std::vector<std::byte*> evicted;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    in_use_bytes_ += size;
     // Most recently returned first: it is the likeliest to still be in cache.
     for (size_t i = free_.size(); i-- > 0;) {
       if (free_[i].first != size) continue;
@@ -50,14 +52,25 @@ Buffer BufferPool::Get(size_t size) {
       cached_bytes_ -= size;
       return Buffer(data, size, shared_from_this());
     }
+    // A miss: make room by freeing the oldest cached buffers (other sizes, unlikely to be
+    // asked for again soon).
+    size_t drop = 0;
+    while (drop < free_.size() && cached_bytes_ + in_use_bytes_ > budget_bytes_) {
+      cached_bytes_ -= free_[drop].first;
+      evicted.push_back(free_[drop].second);
+      ++drop;
+    }
+    free_.erase(free_.begin(), free_.begin() + static_cast<ptrdiff_t>(drop));
   }
+  for (std::byte* data : evicted) delete[] data;  // outside the lock
   return Buffer(new std::byte[size], size, shared_from_this());
 }
 
 void BufferPool::Put(std::byte* data, size_t size) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (cached_bytes_ + size <= max_cached_bytes_) {
+    in_use_bytes_ -= size;
+    if (cached_bytes_ + in_use_bytes_ + size <= budget_bytes_) {
       free_.emplace_back(size, data);
       cached_bytes_ += size;
       return;
@@ -69,6 +82,11 @@ void BufferPool::Put(std::byte* data, size_t size) {
 size_t BufferPool::cached_bytes() const {
   std::lock_guard<std::mutex> lock(mu_);
   return cached_bytes_;
+}
+
+size_t BufferPool::in_use_bytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return in_use_bytes_;
 }
 
 }  // namespace maskfeed

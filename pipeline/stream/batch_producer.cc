@@ -1,5 +1,7 @@
 #include "pipeline/stream/batch_producer.h"
 
+#include <algorithm>
+
 #include "oneapi/tbb/parallel_for.h"
 #include "pipeline/base/log.h"
 #include "pipeline/base/splitmix64.h"
@@ -11,8 +13,6 @@ namespace {
 
 // Rows per task: enough work to amortise scheduling, small enough to balance two cores.
 constexpr size_t kRowsPerTask = 8;
-// Batches' worth of buffers a stream's pool keeps for reuse.
-constexpr size_t kPooledBatches = 4;
 
 }  // namespace
 
@@ -25,10 +25,16 @@ BatchProducer::BatchProducer(std::shared_ptr<const MixtureSource> source, Mixtur
       collator_(source_->spec(), CollatorOptions{.int64_tokens = options.int64_tokens}),
       arena_(arena),
       metrics_(std::move(metrics)),
-      // Enough for the batches a stream has in flight (queue, consumer, one being built).
-      buffers_(BufferPool::Create(kPooledBatches * options.batch_size * collator_.RowBytes() *
-                                  (options.int64_tokens ? 2 : 1) * (options.pack_for_wire ? 5 : 4) /
-                                  4)) {}
+      buffers_(BufferPool::Create(BufferBudget(source_->spec(), options))) {}
+
+size_t BatchProducer::BufferBudget(const MaskingSpec& spec, const ProducerOptions& options) {
+  // The batches a stream holds at once (queued or being built, and the consumer's), at a
+  // generous row size (int64 doubles the masks too); a packed batch briefly holds its plain
+  // buffers beside its packed ones (a quarter more).
+  const size_t row = Collator(spec, {}).RowBytes() * (options.int64_tokens ? 2 : 1);
+  return size_t{std::max<uint32_t>(1, options.pooled_batches)} * options.batch_size * row *
+         (options.pack_for_wire ? 5 : 4) / 4;
+}
 
 absl::StatusOr<Batch> BatchProducer::Produce(uint64_t index) {
   Batch batch = collator_.Allocate(options_.batch_size, buffers_.get());

@@ -35,6 +35,9 @@ struct ProducerOptions {
   // allows one: rows are masked into a scratch row and packed from it; a packed tensor's
   // plain buffer is released (see FinishPacking).
   bool pack_for_wire = false;
+  // Batches' worth of buffers the producer's pool may hold, handed out and cached together
+  // (BufferPool's budget): the most batches its stream has alive at once.
+  uint32_t pooled_batches = 4;
   // Called on the worker before each row is produced, with the batch index and the row: the
   // seam through which tests inject faults (an exception thrown here must reach the stream's
   // consumer as a status). Empty in production.
@@ -48,8 +51,15 @@ class BatchProducer {
                 const ProducerOptions& options, tbb::task_arena* arena,
                 std::shared_ptr<StreamMetrics> metrics);
 
+  // The budget of the producer's buffer pool: pooled_batches batches of `spec` as `options`
+  // lays them out. The pool holds no more unless its consumer holds more batches than that.
+  static size_t BufferBudget(const MaskingSpec& spec, const ProducerOptions& options);
+
   // Batch `index` of this rank. Errors name file and record (DATA_LOSS) under kFail.
   absl::StatusOr<Batch> Produce(uint64_t index);
+  // Bytes of batch buffers alive: handed out (in batches queued, being built or held by the
+  // consumer) and cached for reuse.
+  size_t buffer_bytes() const { return buffers_->in_use_bytes() + buffers_->cached_bytes(); }
 
  private:
   // A row planned but not yet masked: its sample, plan and generator (mid-stream).

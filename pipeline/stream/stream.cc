@@ -97,18 +97,25 @@ Stream::Stream(std::shared_ptr<const MixtureSource> source, MixtureOrder order,
       registry_(registry),
       metrics_(std::move(metrics)),
       state_(state),
-      producer_(std::move(source), std::move(order),
-                ProducerOptions{.batch_size = options.batch_size,
-                                .rank = options.rank,
-                                .world_size = options.world_size,
-                                .seed = options.seed,
-                                .on_corrupt = options.on_corrupt,
-                                .int64_tokens = options.int64_tokens,
-                                .pack_for_wire = options.pack_for_wire,
-                                .row_hook = options.row_hook},
-                arena, metrics_),
+      producer_(std::move(source), std::move(order), ProducerOptionsFor(options), arena, metrics_),
       queue_(options.queue_depth),
       last_token_(EncodeResumeToken(state)) {}
+
+ProducerOptions Stream::ProducerOptionsFor(const StreamOptions& options) {
+  return ProducerOptions{.batch_size = options.batch_size,
+                         .rank = options.rank,
+                         .world_size = options.world_size,
+                         .seed = options.seed,
+                         .on_corrupt = options.on_corrupt,
+                         .int64_tokens = options.int64_tokens,
+                         .pack_for_wire = options.pack_for_wire,
+                         .pooled_batches = options.queue_depth + 2,
+                         .row_hook = options.row_hook};
+}
+
+size_t Stream::BufferBudget(const MixtureSource& source, const StreamOptions& options) {
+  return BatchProducer::BufferBudget(source.spec(), ProducerOptionsFor(options));
+}
 
 Stream::~Stream() {
   Cancel();

@@ -10,7 +10,9 @@
 //   }
 //
 // A producer thread builds one batch at a time (its rows in parallel on the arena) and blocks
-// while the queue holds queue_depth batches, so memory stays bounded by the consumer's pace.
+// while the queue holds queue_depth batches: with the one it has built and the one the
+// consumer holds, a stream has at most queue_depth + 2 batches alive, however slowly it is
+// read (buffer_bytes() says how many bytes).
 // Cancel() (or destroying the stream) stops it promptly: no work keeps running afterwards.
 // One thread consumes a stream (Next); Cancel may be called from any thread.
 #ifndef MASKFEED_PIPELINE_STREAM_STREAM_H_
@@ -79,6 +81,10 @@ class Stream {
   }
   ~Stream();
 
+  // The bytes of batch buffers a stream of `source` with `options` holds at most (what
+  // buffer_bytes() stays within while its consumer holds one batch at a time).
+  static size_t BufferBudget(const MixtureSource& source, const StreamOptions& options);
+
   // The next batch; nullopt after max_batches. An error ends the stream: every later call
   // returns the same error (never a clean end a training loop could mistake for the data's).
   absl::StatusOr<std::optional<StreamBatch>> Next();
@@ -88,6 +94,9 @@ class Stream {
   // The token to resume after the last batch Next() returned (the start, if none yet).
   const std::string& resume_token() const { return last_token_; }
   const StreamMetrics& metrics() const { return *metrics_; }
+  // Bytes of batch buffers the stream holds (queued, being built, the consumer's, cached):
+  // at most (queue_depth + 2) batches' worth.
+  size_t buffer_bytes() const { return producer_.buffer_bytes(); }
   // The most batches the queue held at once (never above queue_depth).
   size_t queue_high_water() const { return queue_.high_water(); }
 
@@ -95,6 +104,7 @@ class Stream {
   Stream(std::shared_ptr<const MixtureSource> source, MixtureOrder order,
          const StreamOptions& options, tbb::task_arena* arena, MetricsRegistry* registry,
          std::shared_ptr<StreamMetrics> metrics, ResumeState state);
+  static ProducerOptions ProducerOptionsFor(const StreamOptions& options);
   void Run();
   // producer_.Produce with any exception turned into a status.
   absl::StatusOr<Batch> ProduceCatching(uint64_t index);

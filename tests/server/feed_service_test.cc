@@ -176,6 +176,46 @@ TEST_F(FeedServiceTest, MaxStreamsGivesResourceExhausted) {
   EXPECT_EQ(service_->active_streams(), 2u);
 }
 
+TEST_F(FeedServiceTest, BufferedBytesBoundStreamsAndComeBackWhenTheyClose) {
+  // A stream of 64 rows holds at most 4 batches (queue_depth 2, one built and waiting, one
+  // being written): 64 x 20,080 x 4 = 5,140,480 bytes. 13 MB holds two such streams, not
+  // three.
+  v1::ServerConfig config = config_;
+  config.mutable_limits()->set_max_buffered_bytes(13'000'000);
+  absl::StatusOr<std::unique_ptr<FeedService>> service =
+      FeedService::Create(config, &arena_, &registry_);
+  ASSERT_TRUE(service.ok()) << service.status();
+  std::vector<std::unique_ptr<FeedStream>> open;
+  for (int i = 0; i < 2; ++i) {
+    absl::StatusOr<std::unique_ptr<FeedStream>> s = (*service)->OpenStream(Request(64), "t");
+    ASSERT_TRUE(s.ok()) << s.status();
+    open.push_back(std::move(*s));
+  }
+  EXPECT_EQ((*service)->reserved_bytes(), 2u * 5'140'480);
+  absl::Status third = (*service)->OpenStream(Request(64), "t").status();
+  EXPECT_EQ(third.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(Message(third), HasSubstr("limits.max_buffered_bytes"));
+  EXPECT_THAT(Message(third), HasSubstr("needs 5140480 bytes"));
+  EXPECT_TRUE((*service)->OpenStream(Request(8), "t").ok()) << "a smaller stream still fits";
+  open.pop_back();
+  EXPECT_TRUE((*service)->OpenStream(Request(64), "t").ok()) << "a closed stream gave back";
+  open.clear();
+  EXPECT_EQ((*service)->reserved_bytes(), 0u);
+  EXPECT_THAT((*service)->RenderPrometheus(),
+              HasSubstr("maskfeed_server_buffer_bytes_limit 13000000"));
+}
+
+TEST_F(FeedServiceTest, LimitsWhoseLargestStreamCannotFitAreRefusedAtStart) {
+  v1::ServerConfig config = config_;
+  config.mutable_limits()->set_max_buffered_bytes(2'000'000);
+  absl::StatusOr<std::unique_ptr<FeedService>> service =
+      FeedService::Create(config, &arena_, &registry_);
+  ASSERT_FALSE(service.ok());
+  EXPECT_EQ(service.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Message(service.status()), HasSubstr("limits.max_batch_size 64"));
+  EXPECT_THAT(Message(service.status()), HasSubstr("limits.max_buffered_bytes 2000000"));
+}
+
 TEST_F(FeedServiceTest, ShutdownEndsStreamsWithUnavailableAndRefusesNewOnes) {
   absl::StatusOr<std::unique_ptr<FeedStream>> s = service_->OpenStream(Request(), "t");
   ASSERT_TRUE(s.ok());

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <chrono>
+#include <cstdio>
 #include <thread>
 
 #include "client/cpp/feed_client.h"
@@ -185,6 +186,83 @@ TEST_F(MaskfeedServerTest, ServesAConfigFileWithSeveralDatasets) {
   }
   server->Signal(SIGTERM);
   EXPECT_EQ(server->Wait(std::chrono::seconds(10)), 0);
+}
+
+// Streams whose clients never read hold at most queue_depth + 2 batches each (2 queued, 1
+// built and waiting, 1 being written), and the memory comes back when they end. The server
+// used to hold about 5 batches per stream and keep the pages after the clients left.
+TEST_F(MaskfeedServerTest, IdleStreamsStayWithinTheirBoundAndMemoryComesBack) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer quarantines freed memory: RSS says nothing here";
+#endif
+  ASSERT_NO_FATAL_FAILURE(testing::SynthSmallDataset(dir_ / "d"));
+  const std::string socket = "unix:" + (dir_ / "rss.sock");
+  std::unique_ptr<Subprocess> server = Spawn(
+      {"--data", dir_ / "d", "--listen", socket, "--metrics-listen", "off", "--threads", "2"});
+  ASSERT_TRUE(server->WaitForLog("event=ready", kStartTimeout)) << server->log();
+  // RSS until it stops changing by more than 1 MB over half a second (or 30 s pass).
+  auto settled_rss = [&] {
+    uint64_t last = server->ResidentBytes();
+    for (int i = 0; i < 60; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      const uint64_t now = server->ResidentBytes();
+      const uint64_t change = now > last ? now - last : last - now;
+      last = now;
+      if (change < (1 << 20)) break;
+    }
+    return last;
+  };
+  // Warm up once (gRPC's and TBB's own first allocations), then measure from there.
+  {
+    v1::StreamBatchesRequest warm;
+    warm.set_batch_size(1024);
+    warm.set_max_batches(2);
+    BatchReader reader(MakeFeedChannel(socket), warm);
+    std::vector<StreamBatch> got;
+    ASSERT_TRUE(testing::ReadBatches(&reader, &got).ok());
+  }
+  const uint64_t baseline = settled_rss();
+  ASSERT_GT(baseline, 0u);
+
+  constexpr int kStreams = 8;
+  constexpr uint64_t kBatchBytes = 1024 * 20080;  // 4m-7 rows, plain int32
+  std::vector<std::unique_ptr<BatchReader>> idle;
+  for (int i = 0; i < kStreams; ++i) {
+    v1::StreamBatchesRequest r;
+    r.set_batch_size(1024);
+    r.set_seed(static_cast<uint64_t>(i));
+    idle.push_back(std::make_unique<BatchReader>(MakeFeedChannel(socket), r));  // never read
+  }
+  const uint64_t held = settled_rss() - baseline;
+  const uint64_t bound = kStreams * 4 * kBatchBytes;  // 658 MB; the old server held ~820
+  EXPECT_LE(held, bound + bound / 16) << "held " << (held >> 20) << " MiB for " << kStreams
+                                      << " idle streams of " << (kBatchBytes >> 20) << " MiB";
+  EXPECT_GE(held, kStreams * kBatchBytes) << "the streams did not start: " << server->log();
+
+  idle.clear();  // the clients go away; the streams end and free their buffers
+  const auto ended = std::chrono::steady_clock::now();
+  uint64_t after = server->ResidentBytes();
+  while (after > baseline + (64 << 20) &&
+         std::chrono::steady_clock::now() - ended < std::chrono::seconds(30)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    after = server->ResidentBytes();
+  }
+  const auto fell_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - ended)
+                           .count();
+  std::printf(
+      "{\"idle_streams\": %d, \"batch_bytes\": %llu, \"baseline_rss_mib\": %llu, "
+      "\"held_mib\": %llu, \"bound_mib\": %llu, \"after_end_over_baseline_mib\": %lld, "
+      "\"fell_within_ms\": %lld}\n",
+      kStreams, static_cast<unsigned long long>(kBatchBytes),
+      static_cast<unsigned long long>(baseline >> 20), static_cast<unsigned long long>(held >> 20),
+      static_cast<unsigned long long>(bound >> 20),
+      static_cast<long long>(after >> 20) - static_cast<long long>(baseline >> 20),
+      static_cast<long long>(fell_ms));
+  EXPECT_LE(after, baseline + (64 << 20))
+      << "kept " << ((after - baseline) >> 20) << " MiB after the streams ended";
+  server->Signal(SIGTERM);
+  EXPECT_EQ(server->Wait(std::chrono::seconds(30)), 0) << server->log();
 }
 
 // When descriptors run out, accept() fails (EMFILE). The metrics endpoint used to stop

@@ -2,6 +2,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "pipeline/base/malloc_tuning.h"
 #include "tests/testing/test_util.h"
 
 namespace maskfeed {
@@ -28,6 +29,7 @@ TEST(ServerConfigTest, FillsDefaults) {
   EXPECT_GE(c->threads(), 1u);
   EXPECT_EQ(c->limits().max_streams(), kDefaultMaxStreams);
   EXPECT_EQ(c->limits().max_batch_size(), kDefaultMaxBatchSize);
+  EXPECT_EQ(c->limits().max_buffered_bytes(), UsableMemoryBytes() / 2) << "half of memory";
   EXPECT_EQ(c->dataset(0).masking().preset(), "4m-7");
 }
 
@@ -69,6 +71,8 @@ TEST(ServerConfigTest, ErrorsNameTheField) {
        "limits.shutdown_grace_s: must be in 1..3600, got 4294967295"},
       {R"(dataset { name: "a" path: "/x" preset: "4m-7" } listen: "dns:///localhost:50051")",
        "listen[0]"},
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7" } limits { max_buffered_bytes: 4096 })",
+       "limits.max_buffered_bytes: must be in 1048576.."},
   };
   for (const Case& c : cases) {
     absl::StatusOr<v1::ServerConfig> r = FinalizeServerConfig(Parse(c.text));

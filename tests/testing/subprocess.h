@@ -75,6 +75,15 @@ class Subprocess {
   }
 
   void Signal(int signo) { ::kill(pid_, signo); }
+  pid_t pid() const { return pid_; }
+
+  // The process's resident set size in bytes (VmRSS of /proc/PID/status); 0 if unreadable.
+  uint64_t ResidentBytes() const {
+    const std::string status = ReadFile("/proc/" + std::to_string(pid_) + "/status");
+    const size_t at = status.find("VmRSS:");
+    if (at == std::string::npos) return 0;
+    return std::strtoull(status.c_str() + at + 6, nullptr, 10) * 1024;  // reported in kB
+  }
 
   // The exit code (128 + signal if killed); nullopt if still running after `timeout`.
   std::optional<int> Wait(std::chrono::seconds timeout) {

@@ -38,6 +38,22 @@ TEST(BufferPoolTest, CachesAtMostItsLimitAndOutlivesNoBuffer) {
   EXPECT_TRUE(weak.expired());
 }
 
+TEST(BufferPoolTest, HoldsNoMoreThanItsBudgetOrWhatIsHandedOut) {
+  std::shared_ptr<BufferPool> pool = BufferPool::Create(2000);
+  { Buffer a = pool->Get(1000); }
+  EXPECT_EQ(pool->cached_bytes(), 1000u);
+  Buffer b = pool->Get(1500);  // a miss that does not fit beside the cached one: it is freed
+  EXPECT_EQ(pool->cached_bytes(), 0u);
+  EXPECT_EQ(pool->in_use_bytes(), 1500u);
+  Buffer c = pool->Get(1500);  // over budget while handed out: allowed, nothing cached
+  EXPECT_EQ(pool->in_use_bytes(), 3000u);
+  b = Buffer();
+  EXPECT_EQ(pool->cached_bytes(), 0u) << "3000 held: keeping b would exceed the budget";
+  c = Buffer();
+  EXPECT_EQ(pool->cached_bytes(), 1500u);
+  EXPECT_EQ(pool->in_use_bytes(), 0u);
+}
+
 TEST(BufferPoolTest, MovedBuffersReturnOnce) {
   std::shared_ptr<BufferPool> pool = BufferPool::Create(1 << 20);
   {
