@@ -1,5 +1,6 @@
 #include "server/feed_server.h"
 
+#include <grp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -19,6 +20,7 @@
 #include "grpcpp/server_builder.h"
 #include "pipeline/base/address.h"
 #include "pipeline/base/log.h"
+#include "pipeline/base/pem_file.h"
 #include "pipeline/base/strings.h"
 #include "pipeline/base/unique_fd.h"
 #include "server/server_config.h"
@@ -69,6 +71,58 @@ absl::Status PrepareUnixSocket(const std::string& address, const std::string& pa
   return absl::OkStatus();
 }
 
+// TLS credentials for the TCP listeners, or insecure ones when tls is not configured.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TcpCredentials(const v1::TlsConfig& tls) {
+  if (tls.cert_file().empty()) return grpc::InsecureServerCredentials();
+  absl::StatusOr<std::string> cert = ReadPemFile("tls.cert_file", tls.cert_file());
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key = ReadPemFile("tls.key_file", tls.key_file());
+  if (!key.ok()) return key.status();
+  grpc::SslServerCredentialsOptions options(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  options.pem_key_cert_pairs.push_back({*key, *cert});
+  if (!tls.client_ca_file().empty()) {
+    absl::StatusOr<std::string> ca = ReadPemFile("tls.client_ca_file", tls.client_ca_file());
+    if (!ca.ok()) return ca.status();
+    options.pem_root_certs = *ca;
+    options.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(options);
+}
+
+// Applies socket_mode and socket_group to a bound Unix socket.
+absl::Status SetSocketAccess(const v1::ServerConfig& config, const std::string& path) {
+  if (!config.socket_group().empty()) {
+    const std::string& name = config.socket_group();
+    gid_t gid = 0;
+    if (name.find_first_not_of("0123456789") == std::string::npos && name.size() <= 9) {
+      gid = static_cast<gid_t>(std::stoul(name));
+    } else {
+      group entry{};
+      group* found = nullptr;
+      std::vector<char> buffer(16384);
+      if (::getgrnam_r(name.c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 ||
+          found == nullptr) {
+        return absl::NotFoundError(StrCat("socket_group: no group named '", Printable(name), "'"));
+      }
+      gid = found->gr_gid;
+    }
+    if (::chown(path.c_str(), static_cast<uid_t>(-1), gid) != 0) {
+      const int err = errno;
+      return absl::PermissionDeniedError(
+          StrCat("socket_group: cannot give ", path, " to group ", name, ": ", std::strerror(err)));
+    }
+  }
+  if (!config.socket_mode().empty()) {
+    const auto mode = static_cast<mode_t>(std::stoul(config.socket_mode(), nullptr, 8));
+    if (::chmod(path.c_str(), mode) != 0) {
+      const int err = errno;
+      return absl::PermissionDeniedError(StrCat("socket_mode: cannot set ", config.socket_mode(),
+                                                " on ", path, ": ", std::strerror(err)));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<FeedServer>> FeedServer::Start(const v1::ServerConfig& config,
@@ -92,6 +146,9 @@ absl::StatusOr<std::unique_ptr<FeedServer>> FeedServer::Start(const v1::ServerCo
   (void)kGrpcInitialised;
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> tcp_credentials =
+      TcpCredentials(config.tls());
+  if (!tcp_credentials.ok()) return tcp_credentials.status();
   grpc::ServerBuilder builder;
   std::vector<int> ports(config.listen_size(), 0);
   std::vector<Address> bound;
@@ -103,7 +160,9 @@ absl::StatusOr<std::unique_ptr<FeedServer>> FeedServer::Start(const v1::ServerCo
       if (absl::Status p = PrepareUnixSocket(address, parsed->path); !p.ok()) return p;
     }
     bound.push_back(*parsed);
-    builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &ports[i]);
+    builder.AddListeningPort(
+        address, parsed->is_unix() ? grpc::InsecureServerCredentials() : *tcp_credentials,
+        &ports[i]);
   }
   builder.SetMaxSendMessageSize(static_cast<int>(s->service_->max_message_bytes()));
   // Clients ping every 10 s to notice a frozen server (MakeFeedChannel, the Python Feed):
@@ -124,7 +183,11 @@ absl::StatusOr<std::unique_ptr<FeedServer>> FeedServer::Start(const v1::ServerCo
     if (ports[i] == 0) {
       return absl::UnavailableError(StrCat("cannot listen on ", config.listen(i)));
     }
-    if (!bound[i].is_unix()) bound[i].port = static_cast<uint16_t>(ports[i]);
+    if (bound[i].is_unix()) {
+      if (absl::Status a = SetSocketAccess(config, bound[i].path); !a.ok()) return a;
+    } else {
+      bound[i].port = static_cast<uint16_t>(ports[i]);
+    }
     s->addresses_.push_back(bound[i].ToString());
   }
   s->server_->GetHealthCheckService()->SetServingStatus(kFeedServiceName, true);
@@ -148,7 +211,15 @@ absl::StatusOr<std::unique_ptr<FeedServer>> FeedServer::Start(const v1::ServerCo
     auto guard = boost::asio::make_work_guard(*io);
     io->run();
   });
-  for (const std::string& a : s->addresses_) LogEvent("info", "listening", {{"address", a}});
+  for (size_t i = 0; i < s->addresses_.size(); ++i) {
+    std::string security = "unix-socket";
+    if (!bound[i].is_unix()) {
+      security = config.tls().cert_file().empty()        ? "plaintext"
+                 : config.tls().client_ca_file().empty() ? "tls"
+                                                         : "mutual-tls";
+    }
+    LogEvent("info", "listening", {{"address", s->addresses_[i]}, {"security", security}});
+  }
   if (s->http_ != nullptr) {
     LogEvent("info", "metrics_listening", {{"address", s->http_->address()}});
   }

@@ -38,6 +38,8 @@ constexpr const char* kUsage =
     R"(usage: maskfeed-server [--config FILE] [--data DIR] [--preset NAME]
                        [--listen ADDR]... [--threads N] [--metrics-listen ADDR|off]
                        [--max-streams N] [--max-batch-size N] [--skip-corrupt]
+                       [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
+                       [--allow-insecure-tcp] [--socket-mode MODE] [--socket-group GROUP]
 
 Serves masked 4M-style batches over gRPC (service maskfeed.v1.Feed, plus grpc.health.v1 and
 server reflection) and Prometheus text at http://METRICS/metrics and /healthz.
@@ -52,6 +54,13 @@ server reflection) and Prometheus text at http://METRICS/metrics and /healthz.
   --max-streams N       concurrent streams (default 64)
   --max-batch-size N    largest batch a client may ask for (default 1024)
   --skip-corrupt        mask out corrupt records (counted, logged) instead of DATA_LOSS
+  --tls-cert PEM        serve TLS on every TCP listener with this certificate chain...
+  --tls-key PEM         ...and its private key
+  --tls-client-ca PEM   require client certificates signed by these CAs (mutual TLS)
+  --allow-insecure-tcp  allow a non-loopback TCP listener without TLS (a trusted network,
+                        or a container in its own network namespace)
+  --socket-mode MODE    octal permissions of the Unix sockets, e.g. 0660
+  --socket-group GROUP  group (name or number) that owns the Unix sockets
 
 With neither --config nor --data, serves the embedded demo: a synthetic 4m-7 dataset of
 20000 samples, generated into $MASKFEED_CACHE_DIR (default ~/.cache/maskfeed) on first start.
@@ -165,6 +174,13 @@ absl::StatusOr<v1::ServerConfig> ConfigFromFlags(const CliArgs& args, bool* metr
     if (*v != 0) setter(&config, static_cast<uint32_t>(*v));
   }
   if (args.Has("metrics-listen")) config.set_metrics_listen(args.GetString("metrics-listen"));
+  v1::TlsConfig& tls = *config.mutable_tls();
+  if (args.Has("tls-cert")) tls.set_cert_file(args.GetString("tls-cert"));
+  if (args.Has("tls-key")) tls.set_key_file(args.GetString("tls-key"));
+  if (args.Has("tls-client-ca")) tls.set_client_ca_file(args.GetString("tls-client-ca"));
+  if (args.Has("allow-insecure-tcp")) config.set_allow_insecure_tcp(true);
+  if (args.Has("socket-mode")) config.set_socket_mode(args.GetString("socket-mode"));
+  if (args.Has("socket-group")) config.set_socket_group(args.GetString("socket-group"));
   *metrics_optional = config.metrics_listen().empty();
   return FinalizeServerConfig(std::move(config));
 }
@@ -177,10 +193,11 @@ int Serve(int argc, char** argv) {
       return kExitOk;
     }
   }
-  absl::StatusOr<CliArgs> args = CliArgs::Parse(raw,
-                                                {"config", "data", "preset", "listen", "threads",
-                                                 "metrics-listen", "max-streams", "max-batch-size"},
-                                                {"skip-corrupt"});
+  absl::StatusOr<CliArgs> args = CliArgs::Parse(
+      raw,
+      {"config", "data", "preset", "listen", "threads", "metrics-listen", "max-streams",
+       "max-batch-size", "tls-cert", "tls-key", "tls-client-ca", "socket-mode", "socket-group"},
+      {"skip-corrupt", "allow-insecure-tcp"});
   if (!args.ok()) return Fail(args.status(), kExitUsage);
   if (!args->positional().empty()) {
     return Fail(absl::InvalidArgumentError(

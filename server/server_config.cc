@@ -12,6 +12,47 @@
 #include "pipeline/base/text_proto.h"
 
 namespace maskfeed {
+namespace {
+
+// Listen addresses, TLS files and socket permissions: who may connect.
+absl::Status CheckAccess(v1::ServerConfig& config) {
+  const v1::TlsConfig& tls = config.tls();
+  if (tls.cert_file().empty() != tls.key_file().empty()) {
+    return absl::InvalidArgumentError(
+        StrCat(tls.cert_file().empty() ? "tls.cert_file" : "tls.key_file",
+               ": TLS needs both a certificate and its private key"));
+  }
+  const bool tls_on = !tls.cert_file().empty();
+  if (!tls_on && !tls.client_ca_file().empty()) {
+    return absl::InvalidArgumentError(
+        "tls.client_ca_file: client certificates need TLS (tls.cert_file, tls.key_file)");
+  }
+  if (config.listen_size() == 0) config.add_listen(kDefaultListen);
+  for (int i = 0; i < config.listen_size(); ++i) {
+    const std::string field = StrCat("listen[", i, "]");
+    absl::StatusOr<Address> a = ParseAddress(field, config.listen(i));
+    if (!a.ok()) return a.status();
+    if (!a->is_unix() && !a->is_loopback() && !tls_on && !config.allow_insecure_tcp()) {
+      return absl::InvalidArgumentError(StrCat(
+          field, ": ", config.listen(i),
+          " is reachable from other machines and TLS is off: anyone who reaches it can read "
+          "the data and open streams. Give a certificate (--tls-cert, --tls-key), listen on "
+          "loopback or a Unix socket, or say --allow-insecure-tcp (allow_insecure_tcp: true) "
+          "for a network you trust"));
+    }
+  }
+  if (!config.socket_mode().empty()) {
+    const std::string& m = config.socket_mode();
+    if (m.size() > 4 || m.find_first_not_of("01234567") != std::string::npos) {
+      return absl::InvalidArgumentError(
+          StrCat("socket_mode: '", Printable(m), "' is not an octal mode such as 0660"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<v1::ServerConfig> ParseServerConfig(std::string_view text) {
   return ParseTextProtoAs<v1::ServerConfig>(text, "server config");
 }
@@ -73,11 +114,7 @@ absl::StatusOr<v1::ServerConfig> FinalizeServerConfig(v1::ServerConfig config) {
           StrCat(field, ".component: the weights sum to more than a double holds"));
     }
   }
-  if (config.listen_size() == 0) config.add_listen(kDefaultListen);
-  for (int i = 0; i < config.listen_size(); ++i) {
-    absl::StatusOr<Address> a = ParseAddress(StrCat("listen[", i, "]"), config.listen(i));
-    if (!a.ok()) return a.status();
-  }
+  if (absl::Status s = CheckAccess(config); !s.ok()) return s;
   if (config.threads() == 0) config.set_threads(std::max(1u, std::thread::hardware_concurrency()));
   if (absl::Status s = limits::CheckRange("threads", config.threads(), 1, limits::kMaxThreads);
       !s.ok()) {

@@ -82,7 +82,7 @@ void Feed::Run() {
     if (limit != 0) request.set_max_batches(limit - received);
     const std::string& address = options_.addresses[next_address];
     next_address = (next_address + 1) % options_.addresses.size();
-    BatchReader reader(MakeFeedChannel(address), request);
+    BatchReader reader(MakeFeedChannel(address, options_.tls ? &*options_.tls : nullptr), request);
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) return;

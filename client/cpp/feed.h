@@ -37,6 +37,8 @@ struct FeedOptions {
 
   // Servers serving the same dataset and config, tried in order (and round again).
   std::vector<std::string> addresses;
+  // TLS for the "host:port" addresses (LoadChannelTls); none: plaintext.
+  std::optional<ChannelTls> tls;
   // The stream; its resume_token says where to start, its max_batches how many to deliver.
   v1::StreamBatchesRequest request;
   // Batches received ahead of the caller.

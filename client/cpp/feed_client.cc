@@ -8,12 +8,33 @@
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
 #include "pipeline/base/checked_math.h"
+#include "pipeline/base/pem_file.h"
 #include "pipeline/base/strings.h"
 #include "pipeline/batch/tensor_unpacking.h"
 
 namespace maskfeed {
 
-std::shared_ptr<grpc::Channel> MakeFeedChannel(const std::string& address) {
+absl::StatusOr<ChannelTls> LoadChannelTls(const std::string& ca_file, const std::string& cert_file,
+                                          const std::string& key_file,
+                                          const std::string& server_name) {
+  if (cert_file.empty() != key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "tls: a client certificate needs its private key (--tls-cert with --tls-key)");
+  }
+  ChannelTls tls;
+  tls.server_name = server_name;
+  for (auto [field, path, pem] : {std::tuple{"tls ca", &ca_file, &tls.ca_pem},
+                                  std::tuple{"tls cert", &cert_file, &tls.cert_pem},
+                                  std::tuple{"tls key", &key_file, &tls.key_pem}}) {
+    if (path->empty()) continue;
+    absl::StatusOr<std::string> read = ReadPemFile(field, *path);
+    if (!read.ok()) return read.status();
+    *pem = std::move(*read);
+  }
+  return tls;
+}
+
+std::shared_ptr<grpc::Channel> MakeFeedChannel(const std::string& address, const ChannelTls* tls) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);
   // Each stream gets its own connection: streams of one channel would share one HTTP/2
@@ -24,7 +45,18 @@ std::shared_ptr<grpc::Channel> MakeFeedChannel(const std::string& address) {
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  const bool unix_socket = address.rfind("unix:", 0) == 0;
+  if (tls == nullptr || unix_socket) {
+    return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  }
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = tls->ca_pem;
+  ssl.pem_private_key = tls->key_pem;
+  ssl.pem_cert_chain = tls->cert_pem;
+  if (!tls->server_name.empty()) {
+    args.SetString(GRPC_SSL_TARGET_NAME_OVERRIDE_ARG, tls->server_name);
+  }
+  return grpc::CreateCustomChannel(address, grpc::SslCredentials(ssl), args);
 }
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {

@@ -33,9 +33,26 @@ inline constexpr char kClientResumeTokenKey[] = "maskfeed-resume-token-bin";
 inline constexpr int kKeepaliveTimeMs = 10000;
 inline constexpr int kKeepaliveTimeoutMs = 10000;
 
-// An insecure channel ("host:port" or "unix:/path") that accepts messages of any size (a
-// batch is batch_size x ~20 KB for 4m-7), with keepalive pings.
-std::shared_ptr<grpc::Channel> MakeFeedChannel(const std::string& address);
+// TLS for channels to "host:port" addresses of a server started with --tls-cert (Unix
+// sockets stay plaintext: the server guards them with file permissions).
+struct ChannelTls {
+  std::string ca_pem;       // roots that signed the server's certificate; empty: the system's
+  std::string cert_pem;     // the client's certificate chain and key, for mutual TLS
+  std::string key_pem;      //   (both or neither)
+  std::string server_name;  // the name the server's certificate must carry; empty: the host
+};
+
+// Reads the PEM files of a ChannelTls (each may be empty); errors name the file and
+// INVALID_ARGUMENT says when only one of cert and key is given.
+absl::StatusOr<ChannelTls> LoadChannelTls(const std::string& ca_file, const std::string& cert_file,
+                                          const std::string& key_file,
+                                          const std::string& server_name = "");
+
+// A channel ("host:port" or "unix:/path") that accepts messages of any size (a batch is
+// batch_size x ~20 KB for 4m-7), with keepalive pings; TLS for "host:port" when `tls` is
+// given, plaintext otherwise.
+std::shared_ptr<grpc::Channel> MakeFeedChannel(const std::string& address,
+                                               const ChannelTls* tls = nullptr);
 
 absl::Status FromGrpcStatus(const grpc::Status& status);
 

@@ -1,5 +1,8 @@
 #include "pipeline/base/address.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <charconv>
 
 #include "pipeline/base/strings.h"
@@ -15,6 +18,15 @@ std::string Address::ToString() const {
   if (is_unix()) return StrCat(kUnixPrefix, path);
   if (host.find(':') != std::string::npos) return StrCat("[", host, "]:", port);
   return StrCat(host, ":", port);
+}
+
+bool Address::is_loopback() const {
+  if (is_unix()) return false;
+  if (host == "localhost") return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  return inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
 absl::StatusOr<Address> ParseAddress(std::string_view field, std::string_view text) {

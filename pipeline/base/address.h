@@ -21,6 +21,8 @@ struct Address {
   std::string path;  // the socket path of "unix:PATH"; empty for TCP
 
   bool is_unix() const { return !path.empty(); }
+  // A TCP address only this machine can reach: "localhost", 127.0.0.0/8 or ::1.
+  bool is_loopback() const;
   // The canonical text form ("host:port", "[v6]:port" or "unix:PATH").
   std::string ToString() const;
 };

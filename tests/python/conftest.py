@@ -24,18 +24,25 @@ def dataset(tmp_path_factory):
 
 
 class Server:
-    def __init__(self, data, socket_path, log_path):
+    def __init__(self, data, socket_path, log_path, extra_args=()):
         self.address = f"unix:{socket_path}"
         self.log_path = log_path
         self._log = open(log_path, "wb")
         self.process = subprocess.Popen(
             [SERVER_BIN, "--data", str(data), "--listen", self.address, "--metrics-listen", "off",
-             "--threads", "2"], stdout=self._log, stderr=subprocess.STDOUT)
+             "--threads", "2", *extra_args], stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while b"event=ready" not in open(log_path, "rb").read():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"maskfeed-server did not start:\n{open(log_path).read()}")
             time.sleep(0.02)
+
+    def tcp_address(self):
+        """The first TCP address the server logged as listening on (port 0 resolved)."""
+        for line in open(self.log_path).read().splitlines():
+            if "event=listening" in line and "address=unix:" not in line:
+                return line.split("address=")[1].split()[0]
+        raise RuntimeError("the server listens on no TCP address")
 
     def stop(self, sig=signal.SIGTERM):
         if self.process.poll() is None:
@@ -49,11 +56,20 @@ class Server:
 def start_server(dataset, tmp_path):
     servers = []
 
-    def start(name="feed"):
-        server = Server(dataset, tmp_path / f"{name}.sock", tmp_path / f"{name}.log")
+    def start(name="feed", extra_args=()):
+        server = Server(dataset, tmp_path / f"{name}.sock", tmp_path / f"{name}.log", extra_args)
         servers.append(server)
         return server
 
     yield start
     for s in servers:
         s.stop(signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory):
+    """A CA, server and client certificates made now by openssl (make_test_pki.sh)."""
+    root = tmp_path_factory.mktemp("pki")
+    script = os.path.join(os.path.dirname(__file__), "..", "testing", "make_test_pki.sh")
+    subprocess.run([script, str(root)], check=True)
+    return root

@@ -33,6 +33,18 @@ TEST(ServerConfigTest, FillsDefaults) {
   EXPECT_EQ(c->dataset(0).masking().preset(), "4m-7");
 }
 
+TEST(ServerConfigTest, NonLoopbackTcpNeedsTlsOrAnExplicitInsecureFlag) {
+  const std::string data = R"(dataset { name: "a" path: "/x" preset: "4m-7" } )";
+  for (const char* ok :
+       {R"(listen: "127.0.0.1:1" listen: "[::1]:2" listen: "localhost:3" listen: "unix:/s")",
+        R"(listen: "0.0.0.0:1" allow_insecure_tcp: true)",
+        R"(listen: "0.0.0.0:1" tls { cert_file: "c.pem" key_file: "k.pem" })",
+        R"(listen: "10.0.0.7:1" tls { cert_file: "c" key_file: "k" client_ca_file: "ca" })"}) {
+    absl::StatusOr<v1::ServerConfig> c = FinalizeServerConfig(Parse(data + ok));
+    EXPECT_TRUE(c.ok()) << ok << ": " << c.status();
+  }
+}
+
 TEST(ServerConfigTest, ErrorsNameTheField) {
   struct Case {
     std::string text, field;
@@ -73,6 +85,15 @@ TEST(ServerConfigTest, ErrorsNameTheField) {
        "listen[0]"},
       {R"(dataset { name: "a" path: "/x" preset: "4m-7" } limits { max_buffered_bytes: 4096 })",
        "limits.max_buffered_bytes: must be in 1048576.."},
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7" } listen: "0.0.0.0:50051")",
+       "listen[0]: 0.0.0.0:50051 is reachable from other machines and TLS is off"},
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7" } listen: "[::]:1")",
+       "--allow-insecure-tcp"},
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7" } tls { cert_file: "c.pem" })",
+       "tls.key_file: TLS needs both"},
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7" } tls { client_ca_file: "ca.pem" })",
+       "tls.client_ca_file"},
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7" } socket_mode: "999")", "socket_mode"},
   };
   for (const Case& c : cases) {
     absl::StatusOr<v1::ServerConfig> r = FinalizeServerConfig(Parse(c.text));

@@ -252,7 +252,9 @@ int BenchGrpc(const CliArgs& args, const BenchFlags& f) {
     request.set_max_batches(static_cast<uint64_t>(f.batches + kWarmupBatches));
     request.set_encoding(encoding == "packed" ? v1::ENCODING_PACKED : v1::ENCODING_PLAIN);
     // A channel per stream: one TCP / Unix connection each, as separate trainer ranks have.
-    readers.push_back(std::make_unique<BatchReader>(MakeFeedChannel(address), request));
+    absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = ChannelFromFlags(args, address);
+    if (!channel.ok()) return Fail(channel.status(), kExitUsage);
+    readers.push_back(std::make_unique<BatchReader>(*channel, request));
     streams.push_back(
         [reader = readers.back().get()]() -> absl::StatusOr<std::optional<Delivered>> {
           absl::StatusOr<std::optional<StreamBatch>> next = reader->Next();
@@ -275,8 +277,8 @@ int BenchGrpc(const CliArgs& args, const BenchFlags& f) {
 int Bench(const std::vector<std::string>& argv) {
   absl::StatusOr<CliArgs> args =
       CliArgs::Parse(argv,
-                     {"address", "streams", "batches", "batch-size", "seed", "data", "preset",
-                      "config", "threads", "dataset", "encoding"},
+                     WithTlsFlags({"address", "streams", "batches", "batch-size", "seed", "data",
+                                   "preset", "config", "threads", "dataset", "encoding"}),
                      {"in-process", "json"});
   if (!args.ok()) return Fail(args.status(), kExitUsage);
   absl::StatusOr<BenchFlags> flags = ParseBenchFlags(*args);

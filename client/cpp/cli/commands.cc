@@ -16,6 +16,30 @@ int Fail(const absl::Status& status, int code) {
   return code;
 }
 
+std::set<std::string> WithTlsFlags(std::set<std::string> flags) {
+  for (const char* f : {"tls-ca", "tls-cert", "tls-key", "tls-server-name"}) flags.insert(f);
+  return flags;
+}
+
+absl::StatusOr<std::optional<ChannelTls>> TlsFromFlags(const CliArgs& args) {
+  if (!args.Has("tls-ca") && !args.Has("tls-cert") && !args.Has("tls-key") &&
+      !args.Has("tls-server-name")) {
+    return std::optional<ChannelTls>();
+  }
+  absl::StatusOr<ChannelTls> tls =
+      LoadChannelTls(args.GetString("tls-ca"), args.GetString("tls-cert"),
+                     args.GetString("tls-key"), args.GetString("tls-server-name"));
+  if (!tls.ok()) return tls.status();
+  return std::optional<ChannelTls>(std::move(*tls));
+}
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> ChannelFromFlags(const CliArgs& args,
+                                                                const std::string& address) {
+  absl::StatusOr<std::optional<ChannelTls>> tls = TlsFromFlags(args);
+  if (!tls.ok()) return tls.status();
+  return MakeFeedChannel(address, tls->has_value() ? &**tls : nullptr);
+}
+
 absl::Status AtAddress(const std::string& address, const absl::Status& status) {
   return absl::Status(status.code(), StrCat(address, ": ", ToStd(status.message())));
 }

@@ -5,11 +5,15 @@
 #define MASKFEED_CLIENT_CPP_CLI_COMMANDS_H_
 
 #include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "client/cpp/feed_client.h"
 #include "maskfeed/v1/feed.pb.h"
 #include "pipeline/base/cli_args.h"
 
@@ -24,6 +28,14 @@ int Preview(const std::vector<std::string>& args);
 
 // Prints "maskfeed: <message>" on stderr (and a usage hint for kExitUsage); returns `code`.
 int Fail(const absl::Status& status, int code = kExitFailed);
+// The connection flags every command that talks to a server takes, added to `flags`:
+// --tls-ca PEM, --tls-cert PEM, --tls-key PEM, --tls-server-name NAME (value flags).
+std::set<std::string> WithTlsFlags(std::set<std::string> flags);
+// Those flags as a ChannelTls; nullopt (plaintext) when none is given. Errors name the file.
+absl::StatusOr<std::optional<ChannelTls>> TlsFromFlags(const CliArgs& args);
+// A channel to `address` with the TLS of those flags.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> ChannelFromFlags(const CliArgs& args,
+                                                                const std::string& address);
 // `status` with the server's address in front of its message.
 absl::Status AtAddress(const std::string& address, const absl::Status& status);
 // The StreamBatchesRequest of fetch and preview, from --dataset, --batch-size, --seed,

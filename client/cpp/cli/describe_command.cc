@@ -10,10 +10,12 @@
 namespace maskfeed::cli {
 
 int Describe(const std::vector<std::string>& argv) {
-  absl::StatusOr<CliArgs> args = CliArgs::Parse(argv, {"address"}, {"json"});
+  absl::StatusOr<CliArgs> args = CliArgs::Parse(argv, WithTlsFlags({"address"}), {"json"});
   if (!args.ok()) return Fail(args.status(), kExitUsage);
   const std::string address = args->GetString("address", kDefaultAddress);
-  absl::StatusOr<v1::DescribeResponse> desc = DescribeFeed(MakeFeedChannel(address));
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = ChannelFromFlags(*args, address);
+  if (!channel.ok()) return Fail(channel.status(), kExitUsage);
+  absl::StatusOr<v1::DescribeResponse> desc = DescribeFeed(*channel);
   if (!desc.ok()) return Fail(AtAddress(address, desc.status()));
   if (args->Has("json")) {
     std::string json;

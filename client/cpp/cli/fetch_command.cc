@@ -35,8 +35,8 @@ NpzWriter BatchArchive(const StreamBatch& b, const int64_t* sequence,
 
 int Fetch(const std::vector<std::string>& argv) {
   absl::StatusOr<CliArgs> args =
-      CliArgs::Parse(argv, {"address", "dataset", "batches", "batch-size", "seed", "rank",
-                            "world-size", "resume", "out"});
+      CliArgs::Parse(argv, WithTlsFlags({"address", "dataset", "batches", "batch-size", "seed",
+                                         "rank", "world-size", "resume", "out"}));
   if (!args.ok()) return Fail(args.status(), kExitUsage);
   const std::string out = args->GetString("out");
   if (out.empty()) return Fail(absl::InvalidArgumentError("--out DIR is required"), kExitUsage);
@@ -52,7 +52,9 @@ int Fetch(const std::vector<std::string>& argv) {
   std::filesystem::create_directories(out, ec);
   if (ec) return Fail(absl::InternalError(StrCat("cannot create ", out, ": ", ec.message())));
   const std::string address = args->GetString("address", kDefaultAddress);
-  BatchReader reader(MakeFeedChannel(address), *request);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = ChannelFromFlags(*args, address);
+  if (!channel.ok()) return Fail(channel.status(), kExitUsage);
+  BatchReader reader(*channel, *request);
   ProgressFn progress = ProgressPrinter("fetch: batches written");
   for (int64_t i = 0; i < *batches; ++i) {
     absl::StatusOr<std::optional<StreamBatch>> next = reader.Next();

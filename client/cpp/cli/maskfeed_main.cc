@@ -37,6 +37,11 @@ commands:
       Draws the masks of the first R samples (default 4) of one batch (default 8 samples):
       each image modality's token grid and each sequence's positions, coloured as encoder
       input, decoder target or neither.
+
+Every command that connects to a server also takes, for a TCP address of a server with TLS:
+  --tls-ca PEM          CA bundle that signed the server's certificate (default: system roots)
+  --tls-cert PEM --tls-key PEM   this client's certificate and key (mutual TLS)
+  --tls-server-name N   the name the server's certificate carries, when not the address's host
 )";
 
 }  // namespace

@@ -10,9 +10,9 @@
 namespace maskfeed::cli {
 
 int Preview(const std::vector<std::string>& argv) {
-  absl::StatusOr<CliArgs> args = CliArgs::Parse(
-      argv,
-      {"address", "dataset", "batch-size", "seed", "rank", "world-size", "resume", "rows", "out"});
+  absl::StatusOr<CliArgs> args =
+      CliArgs::Parse(argv, WithTlsFlags({"address", "dataset", "batch-size", "seed", "rank",
+                                         "world-size", "resume", "rows", "out"}));
   if (!args.ok()) return Fail(args.status(), kExitUsage);
   const std::string out = args->GetString("out");
   if (out.empty()) {
@@ -24,7 +24,9 @@ int Preview(const std::vector<std::string>& argv) {
   if (!request.ok()) return Fail(request.status(), kExitUsage);
   request->set_max_batches(1);
   const std::string address = args->GetString("address", kDefaultAddress);
-  std::shared_ptr<grpc::Channel> channel = MakeFeedChannel(address);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> opened = ChannelFromFlags(*args, address);
+  if (!opened.ok()) return Fail(opened.status(), kExitUsage);
+  std::shared_ptr<grpc::Channel> channel = *opened;
   absl::StatusOr<v1::DescribeResponse> desc = DescribeFeed(channel);
   if (!desc.ok()) return Fail(AtAddress(address, desc.status()));
   std::vector<v1::ModalityLayout> layouts;

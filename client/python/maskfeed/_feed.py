@@ -41,6 +41,31 @@ def _keep_large_allocations_in_heap():
     mallopt(m_trim_threshold, 512 << 20)
 
 
+def _tls_credentials(tls, ca, cert, key):
+    """grpc.ChannelCredentials from PEM file paths, or None for plaintext."""
+    if not (tls or ca or cert or key):
+        return None
+    if bool(cert) != bool(key):
+        raise ValueError("tls_cert and tls_key: a client certificate needs its key (both or "
+                         "neither)")
+
+    def read(name, path):
+        if not path:
+            return None
+        try:
+            with open(path, "rb") as f:
+                pem = f.read()
+        except OSError as e:
+            raise ValueError(f"{name}: cannot read {path}: {e.strerror}") from None
+        if b"-----BEGIN " not in pem:
+            raise ValueError(f"{name}: {path} is not a PEM file")
+        return pem
+
+    return grpc.ssl_channel_credentials(root_certificates=read("tls_ca", ca),
+                                        private_key=read("tls_key", key),
+                                        certificate_chain=read("tls_cert", cert))
+
+
 class FeedError(RuntimeError):
     """A stream ended with an error reconnecting cannot fix; `code` is the grpc.StatusCode."""
 
@@ -61,18 +86,26 @@ class Feed:
     waiting for its next batch before it is cancelled and the feed fails over (a frozen
     server, a partition TCP does not see); keep it below reconnect_timeout. Keepalive pings
     also close a transport whose server stops answering.
+    tls_ca, tls_cert, tls_key: PEM file paths for "host:port" addresses of a server started
+    with --tls-cert: the CA bundle that signed the server's certificate (None: the system's
+    roots), and this client's certificate and key for mutual TLS. Giving any of them (or
+    tls=True) turns TLS on; tls_server_name overrides the name the server's certificate must
+    carry. Unix sockets stay plaintext (the server guards them with file permissions).
     """
 
     def __init__(self, address, *, batch_size, rank=0, world_size=1, seed=0, resume=None,
                  prefetch=2, output="torch", dataset="", encoding="packed", max_batches=0,
                  reconnect_timeout=60.0, stall_timeout=30.0, initial_backoff=0.05,
-                 max_backoff=2.0):
+                 max_backoff=2.0, tls=False, tls_ca=None, tls_cert=None, tls_key=None,
+                 tls_server_name=None):
         if output not in ("torch", "numpy"):
             raise ValueError(f"output: must be 'torch' or 'numpy', got {output!r}")
         if encoding not in ("packed", "plain"):
             raise ValueError(f"encoding: must be 'packed' or 'plain', got {encoding!r}")
         if output == "torch":
             import torch  # noqa: F401  (fail now rather than in the background thread)
+        self._credentials = _tls_credentials(tls, tls_ca, tls_cert, tls_key)
+        self._tls_server_name = tls_server_name
         _keep_large_allocations_in_heap()
         self._addresses = [address] if isinstance(address, str) else list(address)
         if not self._addresses:
@@ -214,7 +247,13 @@ class Feed:
             request.resume_token = token
             if limit:
                 request.max_batches = limit - received
-            channel = grpc.insecure_channel(address, options=options)
+            if self._credentials is not None and not address.startswith("unix:"):
+                tls_options = options + ([("grpc.ssl_target_name_override",
+                                           self._tls_server_name)]
+                                         if self._tls_server_name else [])
+                channel = grpc.secure_channel(address, self._credentials, options=tls_options)
+            else:
+                channel = grpc.insecure_channel(address, options=options)
             try:
                 stub = feed_pb2_grpc.FeedStub(channel)
                 call = stub.StreamBatches(request)
