@@ -1,6 +1,7 @@
 #include "server/http_endpoint.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
@@ -26,42 +27,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
       : stream_(std::move(socket)), handlers_(std::move(handlers)) {}
 
   void Read() {
-    request_ = {};
+    parser_.emplace();
+    parser_->header_limit(kMaxHttpHeaderBytes);
+    parser_->body_limit(kMaxHttpBodyBytes);
     stream_.expires_after(kConnectionTimeout);
-    http::async_read(stream_, buffer_, request_,
+    http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, size_t) {
-                       if (!ec) self->Respond();
+                       if (ec) return;
+                       self->request_ = self->parser_->release();
+                       self->Respond();
                      });
   }
 
  private:
   void Respond() {
-    auto response = std::make_shared<http::response<http::string_body>>();
-    response->version(request_.version());
-    response->keep_alive(request_.keep_alive());
-    response->set(http::field::server, "maskfeed");
-    const std::string target(request_.target());
-    const std::string path = target.substr(0, target.find('?'));
-    if (request_.method() != http::verb::get && request_.method() != http::verb::head) {
-      response->result(http::status::method_not_allowed);
-      response->set(http::field::allow, "GET, HEAD");
-      response->body() = "only GET\n";
-    } else if (path == "/metrics") {
-      response->result(http::status::ok);
-      response->set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-      response->body() = handlers_->metrics();
-    } else if (path == "/healthz") {
-      const bool healthy = handlers_->healthy();
-      response->result(healthy ? http::status::ok : http::status::service_unavailable);
-      response->set(http::field::content_type, "text/plain");
-      response->body() = healthy ? "ok\n" : "draining\n";
-    } else {
-      response->result(http::status::not_found);
-      response->set(http::field::content_type, "text/plain");
-      response->body() = "not found: try /metrics or /healthz\n";
-    }
-    response->prepare_payload();
-    if (request_.method() == http::verb::head) response->body().clear();
+    auto response =
+        std::make_shared<http::response<http::string_body>>(AnswerHttp(request_, *handlers_));
     http::async_write(stream_, *response,
                       [self = shared_from_this(), response](beast::error_code ec, size_t) {
                         if (ec) return;
@@ -76,11 +57,43 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
   http::request<http::string_body> request_;
   std::shared_ptr<const HttpHandlers> handlers_;
 };
 
 }  // namespace
+
+http::response<http::string_body> AnswerHttp(const http::request<http::string_body>& request,
+                                             const HttpHandlers& handlers) {
+  http::response<http::string_body> response;
+  response.version(request.version());
+  response.keep_alive(request.keep_alive());
+  response.set(http::field::server, "maskfeed");
+  const std::string target(request.target());
+  const std::string path = target.substr(0, target.find('?'));
+  if (request.method() != http::verb::get && request.method() != http::verb::head) {
+    response.result(http::status::method_not_allowed);
+    response.set(http::field::allow, "GET, HEAD");
+    response.body() = "only GET\n";
+  } else if (path == "/metrics") {
+    response.result(http::status::ok);
+    response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+    response.body() = handlers.metrics();
+  } else if (path == "/healthz") {
+    const bool healthy = handlers.healthy();
+    response.result(healthy ? http::status::ok : http::status::service_unavailable);
+    response.set(http::field::content_type, "text/plain");
+    response.body() = healthy ? "ok\n" : "draining\n";
+  } else {
+    response.result(http::status::not_found);
+    response.set(http::field::content_type, "text/plain");
+    response.body() = "not found: try /metrics or /healthz\n";
+  }
+  response.prepare_payload();
+  if (request.method() == http::verb::head) response.body().clear();
+  return response;
+}
 
 HttpEndpoint::HttpEndpoint(boost::asio::io_context* io, HttpHandlers handlers)
     : io_(io),

@@ -7,6 +7,7 @@
 #define MASKFEED_SERVER_HTTP_ENDPOINT_H_
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -15,6 +16,7 @@
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/steady_timer.hpp"
+#include "boost/beast/http.hpp"
 
 namespace maskfeed {
 
@@ -22,6 +24,16 @@ struct HttpHandlers {
   std::function<std::string()> metrics;  // Prometheus text
   std::function<bool()> healthy;         // false = 503
 };
+
+// What a request may send: operators' probes and scrapers send a few hundred bytes.
+inline constexpr uint32_t kMaxHttpHeaderBytes = 8192;
+inline constexpr uint64_t kMaxHttpBodyBytes = 4096;
+
+// The answer to one parsed request (the endpoint's whole request path after Beast's parser,
+// which the fuzz target drives without a socket).
+boost::beast::http::response<boost::beast::http::string_body> AnswerHttp(
+    const boost::beast::http::request<boost::beast::http::string_body>& request,
+    const HttpHandlers& handlers);
 
 class HttpEndpoint {
  public:

@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Regenerates the fuzz targets' seed corpora in fuzz/corpus/ (committed; run again when a
+format changes). Uses numpy and tarfile for third-party-made .npy and tar files, the build's
+maskfeed-shard for .mfs shards, and a real maskfeed-server for wire messages and tokens.
+
+    /usr/bin/python3 fuzz/make_seeds.py [BUILD_DIR]     (default build/)
+"""
+import io
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build"))
+CORPUS = os.path.join(ROOT, "fuzz", "corpus")
+sys.path.insert(0, os.path.join(BUILD, "client", "python"))
+from maskfeed.v1 import feed_pb2, feed_pb2_grpc  # noqa: E402
+import grpc  # noqa: E402
+
+
+def put(target, name, data):
+    d = os.path.join(CORPUS, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def npy(array):
+    b = io.BytesIO()
+    np.save(b, array)
+    return b.getvalue()
+
+
+def npy_seeds():
+    put("npy_fuzzer", "int32_2x3.npy", npy(np.arange(6, dtype=np.int32).reshape(2, 3)))
+    put("npy_fuzzer", "float32_4.npy", npy(np.linspace(0, 1, 4, dtype=np.float32)))
+    put("npy_fuzzer", "uint8_scalar.npy", npy(np.uint8(7)))
+    put("npy_fuzzer", "int64_0.npy", npy(np.zeros((0, 5), dtype=np.int64)))
+    put("npy_fuzzer", "bool_3.npy", npy(np.array([True, False, True])))
+
+
+def tar_seeds():
+    def archive(members, fmt):
+        b = io.BytesIO()
+        with tarfile.open(fileobj=b, mode="w", format=fmt) as t:
+            for name, data in members:
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                t.addfile(info, io.BytesIO(data))
+        return b.getvalue()
+
+    tokens = npy(np.arange(8, dtype=np.int32).reshape(2, 4))
+    put("tar_fuzzer", "ustar.tar", archive([("00000.npy", tokens), ("00001.npy", tokens)],
+                                           tarfile.USTAR_FORMAT))
+    put("tar_fuzzer", "gnu_longname.tar", archive([("k" * 120 + ".npy", tokens)],
+                                                   tarfile.GNU_FORMAT))
+    put("tar_fuzzer", "pax.tar", archive([("p" * 130 + ".npy", tokens)], tarfile.PAX_FORMAT))
+
+
+def mfs_seeds(work):
+    out = os.path.join(work, "mfs")
+    subprocess.run([os.path.join(BUILD, "tools", "maskfeed-shard"), "synth", "--samples", "2",
+                    "--shards", "1", "--format", "mfs", "--crops", "2", "--out", out],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for modality in ("caption", "tok_rgb@224", "crop_settings"):
+        folder = os.path.join(out, modality)
+        if not os.path.isdir(folder):
+            continue
+        shard = sorted(os.listdir(folder))[0]
+        with open(os.path.join(folder, shard), "rb") as f:
+            data = f.read()
+        if len(data) <= 64 << 10:
+            put("mfs_fuzzer", modality.replace("@", "_") + ".mfs", data)
+    return out
+
+
+def config_seeds():
+    put("config_fuzzer", "server.textproto", b'''
+dataset { name: "a" path: "/data/a" preset: "4m-7" skip_corrupt_records: true }
+dataset { name: "b" path: "/data/b" masking { preset: "4m-7" input_tokens { max: 256 } } }
+mixture { name: "m" component { dataset: "a" weight: 3 } component { dataset: "b" weight: 1 } }
+listen: "unix:/run/maskfeed/feed.sock" listen: "0.0.0.0:50051"
+tls { cert_file: "c.pem" key_file: "k.pem" client_ca_file: "ca.pem" }
+socket_mode: "0660" socket_group: "trainers" threads: 4 metrics_listen: "127.0.0.1:9464"
+limits { max_streams: 16 max_batch_size: 512 max_repeats: 4 queue_depth: 3
+         shutdown_grace_s: 10 max_buffered_bytes: 1073741824 }
+''')
+    put("config_fuzzer", "masking.textproto", b'''
+preset: "4m-7" input_tokens { max: 128 } target_tokens { max: 128 }
+''')
+
+
+def stream_seeds(data, work):
+    sock = os.path.join(work, "seed.sock")
+    log = open(os.path.join(work, "server.log"), "wb")
+    server = subprocess.Popen([os.path.join(BUILD, "server", "maskfeed-server"), "--data", data,
+                               "--listen", "unix:" + sock, "--metrics-listen", "off",
+                               "--threads", "1"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(600):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.05)
+        time.sleep(0.5)
+        stub = feed_pb2_grpc.FeedStub(grpc.insecure_channel("unix:" + sock))
+        requests = {
+            "plain": feed_pb2.StreamBatchesRequest(batch_size=2, seed=1, max_batches=2),
+            "packed": feed_pb2.StreamBatchesRequest(batch_size=2, seed=2, max_batches=2,
+                                                    encoding=feed_pb2.ENCODING_PACKED),
+            "ranks": feed_pb2.StreamBatchesRequest(batch_size=1, rank=1, world_size=2,
+                                                   max_batches=1),
+        }
+        for name, request in requests.items():
+            batches = list(stub.StreamBatches(request))
+            put("expand_fuzzer", f"{name}.batch", batches[0].SerializeToString())
+            put("resume_token_fuzzer", f"{name}.token", batches[0].resume_token)
+            resumed = feed_pb2.StreamBatchesRequest()
+            resumed.CopyFrom(request)
+            resumed.resume_token = batches[0].resume_token
+            put("stream_request_fuzzer", f"{name}.request", request.SerializeToString())
+            put("stream_request_fuzzer", f"{name}_resumed.request", resumed.SerializeToString())
+        overrides = feed_pb2.StreamBatchesRequest(batch_size=2)
+        overrides.overrides.n_repeats = 2
+        overrides.overrides.input_tokens = 64
+        overrides.overrides.int64_tokens = True
+        put("stream_request_fuzzer", "overrides.request", overrides.SerializeToString())
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def http_seeds():
+    put("http_request_fuzzer", "metrics.http", b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    put("http_request_fuzzer", "healthz_head.http",
+        b"HEAD /healthz?x=1 HTTP/1.0\r\nConnection: close\r\n\r\n")
+    put("http_request_fuzzer", "post.http",
+        b"POST /metrics HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc")
+    put("http_request_fuzzer", "chunked.http",
+        b"PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+
+
+def main():
+    shutil.rmtree(CORPUS, ignore_errors=True)
+    work = tempfile.mkdtemp()
+    try:
+        npy_seeds()
+        tar_seeds()
+        data = mfs_seeds(work)
+        config_seeds()
+        stream_seeds(data, work)
+        http_seeds()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    for target in sorted(os.listdir(CORPUS)):
+        files = os.listdir(os.path.join(CORPUS, target))
+        print(f"{target}: {len(files)} seeds")
+
+
+if __name__ == "__main__":
+    main()
