@@ -1,5 +1,7 @@
 // End-to-end tests of the maskfeed-shard program: real process, real files, exit codes and
 // messages as a user sees them.
+#include <unistd.h>
+
 #include <filesystem>
 #include <string>
 
@@ -21,6 +23,35 @@ class MaskfeedShardTest : public ::maskfeed::testing::ProgramTest {
   // Runs maskfeed-shard with `args`.
   int Run(const std::string& args) { return ProgramTest::Run(MASKFEED_SHARD_BIN, args); }
 };
+
+// An unreadable dataset is reported as such, not as "no modality folders". Root reads
+// everything, so the program runs as nobody (util-linux's setpriv) on folders it cannot list.
+TEST_F(MaskfeedShardTest, UnreadableDatasetSaysPermissionDenied) {
+  const std::string as_nobody = "/usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups ";
+  if (::geteuid() != 0 || !std::filesystem::exists("/usr/bin/setpriv")) {
+    GTEST_SKIP() << "needs root and setpriv to run the program as another user";
+  }
+  if (ProgramTest::Run(as_nobody + MASKFEED_SHARD_BIN, "--help") != 0) {
+    GTEST_SKIP() << "nobody cannot run " << MASKFEED_SHARD_BIN << " from this checkout";
+  }
+  ASSERT_EQ(Run(StrCat("synth --samples 8 --shards 1 --out ", dir_ / "d")), 0) << err_;
+  namespace fs = std::filesystem;
+  using fs::perms;
+  fs::permissions(dir_.path(), perms::owner_all | perms::group_exec | perms::others_exec);
+  fs::permissions(dir_ / "d", perms::owner_all | perms::group_exec | perms::others_exec);
+  EXPECT_NE(ProgramTest::Run(as_nobody + MASKFEED_SHARD_BIN, StrCat("verify ", dir_ / "d")), 0);
+  EXPECT_THAT(err_, HasSubstr("cannot list " + (dir_ / "d")));
+  EXPECT_THAT(err_, HasSubstr("Permission denied"));
+  EXPECT_THAT(err_, ::testing::Not(HasSubstr("no modality folders")));
+
+  // The root listable, one modality folder not.
+  fs::permissions(dir_ / "d", perms::owner_all | perms::group_read | perms::group_exec |
+                                  perms::others_read | perms::others_exec);
+  fs::permissions(dir_ / "d/caption", perms::owner_all);
+  EXPECT_NE(ProgramTest::Run(as_nobody + MASKFEED_SHARD_BIN, StrCat("verify ", dir_ / "d")), 0);
+  EXPECT_THAT(err_, HasSubstr("cannot list " + (dir_ / "d/caption")));
+  EXPECT_THAT(err_, HasSubstr("Permission denied"));
+}
 
 TEST_F(MaskfeedShardTest, SynthConvertVerifyInspect) {
   ASSERT_EQ(Run(StrCat("synth --preset 4m-7 --samples 120 --shards 3 --out ", dir_ / "tar",
