@@ -146,6 +146,32 @@ def http_seeds():
         b"PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
 
 
+def tokenizer_seeds():
+    import gzip
+    import json
+    goldens = os.path.join(ROOT, "tests", "data", "tokenizer", "wordpiece_4m_goldens.jsonl.gz")
+    with gzip.open(goldens, "rt", encoding="utf-8") as f:
+        for i, line in enumerate(f):
+            if i % 700 == 0:
+                put("tokenizer_fuzzer", f"golden_{i}.txt", json.loads(line)["text"].encode())
+    put("tokenizer_fuzzer", "invalid_utf8.txt", b"person\xff\xfe dog \xc3 v0=1\x00")
+    vocab = {"[UNK]": 0, "[PAD]": 1, "a": 2, "##b": 3, "person": 4, "v0=1": 5, "cat": 6, ".": 7}
+    put("tokenizer_json_fuzzer", "small.json", json.dumps({
+        "version": "1.0", "truncation": None, "padding": None, "post_processor": None,
+        "added_tokens": [
+            {"id": 1, "content": "[PAD]", "single_word": False, "lstrip": False, "rstrip": False,
+             "normalized": False, "special": True},
+            {"id": 5, "content": "v0=1", "single_word": True, "lstrip": False, "rstrip": False,
+             "normalized": False, "special": True},
+            {"id": 4, "content": "person", "single_word": True, "lstrip": False, "rstrip": False,
+             "normalized": True, "special": True}],
+        "normalizer": {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True,
+                       "strip_accents": None, "lowercase": True},
+        "pre_tokenizer": {"type": "BertPreTokenizer"},
+        "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+                  "max_input_chars_per_word": 100, "vocab": vocab}}).encode())
+
+
 def main():
     shutil.rmtree(CORPUS, ignore_errors=True)
     work = tempfile.mkdtemp()
@@ -156,6 +182,7 @@ def main():
         config_seeds()
         stream_seeds(data, work)
         http_seeds()
+        tokenizer_seeds()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     for target in sorted(os.listdir(CORPUS)):

@@ -1,6 +1,7 @@
 // End-to-end tests of the maskfeed client program: its benchmarks (in-process and against a
 // real maskfeed-server) and describe.
 #include <signal.h>
+#include <zlib.h>
 
 #include <string>
 
@@ -8,6 +9,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "pipeline/base/strings.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/test_util.h"
@@ -19,6 +21,46 @@ using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 
 using MaskfeedCliTest = ::maskfeed::testing::ProgramTest;
+
+// `maskfeed tokenize` gives HuggingFace's ids, one output line per input line: checked on the
+// golden corpus's strings that hold no line break.
+TEST_F(MaskfeedCliTest, TokenizePrintsTheGoldenIdsLineByLine) {
+  gzFile f =
+      gzopen(MASKFEED_SOURCE_DIR "/tests/data/tokenizer/wordpiece_4m_goldens.jsonl.gz", "rb");
+  ASSERT_NE(f, nullptr);
+  std::string all;
+  char buf[1 << 16];
+  for (int n; (n = gzread(f, buf, sizeof(buf))) > 0;) all.append(buf, static_cast<size_t>(n));
+  gzclose(f);
+  std::string input, expected;
+  size_t lines = 0;
+  for (size_t start = 0; start < all.size() && lines < 3000;) {
+    size_t end = all.find('\n', start);
+    if (end == std::string::npos) end = all.size();
+    const nlohmann::json line = nlohmann::json::parse(all.substr(start, end - start));
+    start = end + 1;
+    const std::string text = line["text"];
+    if (text.find_first_of("\n\r") != std::string::npos) continue;
+    input += text + "\n";
+    std::string ids;
+    for (int id : line["ids"]) ids += (ids.empty() ? "" : " ") + std::to_string(id);
+    expected += ids + "\n";
+    ++lines;
+  }
+  testing::WriteFile(dir_ / "in.txt", input);
+  ASSERT_EQ(Run(MASKFEED_BIN, StrCat("tokenize --tokenizer " MASKFEED_SOURCE_DIR
+                                     "/tests/data/4m/text_tokenizer_4m_wordpiece_30k.json < ",
+                                     dir_ / "in.txt")),
+            0)
+      << err_;
+  EXPECT_EQ(lines, 3000u);
+  EXPECT_TRUE(out_ == expected) << "the ids differ from the golden file";
+  EXPECT_NE(Run(MASKFEED_BIN, "tokenize"), 0);
+  EXPECT_THAT(err_, HasSubstr("--tokenizer FILE"));
+  EXPECT_NE(
+      Run(MASKFEED_BIN, StrCat("tokenize --tokenizer ", dir_ / "missing.json", " < /dev/null")), 0);
+  EXPECT_THAT(err_, HasSubstr("missing.json"));
+}
 
 TEST_F(MaskfeedCliTest, InProcessBenchPrintsAJsonLastLine) {
   ASSERT_EQ(Run(MASKFEED_SHARD_BIN,

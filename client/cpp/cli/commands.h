@@ -25,6 +25,7 @@ int Bench(const std::vector<std::string>& args);
 int Describe(const std::vector<std::string>& args);
 int Fetch(const std::vector<std::string>& args);
 int Preview(const std::vector<std::string>& args);
+int Tokenize(const std::vector<std::string>& args);
 
 // Prints "maskfeed: <message>" on stderr (and a usage hint for kExitUsage); returns `code`.
 int Fail(const absl::Status& status, int code = kExitFailed);

@@ -37,6 +37,10 @@ commands:
       Draws the masks of the first R samples (default 4) of one batch (default 8 samples):
       each image modality's token grid and each sequence's positions, coloured as encoder
       input, decoder target or neither.
+  tokenize --tokenizer FILE
+      4M's text tokenization (a HuggingFace WordPiece tokenizer.json, such as 4M's
+      text_tokenizer_4m_wordpiece_30k.json): each UTF-8 line of stdin becomes one line of
+      space-separated token ids (no EOS added), as HuggingFace's tokenizers gives them.
 
 Every command that connects to a server also takes, for a TCP address of a server with TLS:
   --tls-ca PEM          CA bundle that signed the server's certificate (default: system roots)
@@ -53,5 +57,6 @@ int main(int argc, char** argv) {
                                    {{"bench", cli::Bench},
                                     {"describe", cli::Describe},
                                     {"fetch", cli::Fetch},
-                                    {"preview", cli::Preview}});
+                                    {"preview", cli::Preview},
+                                    {"tokenize", cli::Tokenize}});
 }

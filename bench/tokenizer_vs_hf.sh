@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The text tokenizer against HuggingFace's `tokenizers` (its Rust core through the Node
+# binding, encodeBatch), each pinned to one core, on the same corpus, in one run: prints both
+# JSON lines and a summary with the ratio.
+#   bench/tokenizer_vs_hf.sh [TOKENIZER.json] [CORPUS.jsonl.gz] [SECONDS]
+# Needs node and `npm install tokenizers@0.23.2` in $HF_TOKENIZERS_DIR (default /tmp/hf); without
+# them only maskfeed's line is printed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tokenizer=${1:-tests/data/4m/text_tokenizer_4m_wordpiece_30k.json}
+corpus=${2:-tests/data/tokenizer/wordpiece_4m_goldens.jsonl.gz}
+seconds=${3:-5}
+build=${BUILD_DIR:-build}
+hf_dir=${HF_TOKENIZERS_DIR:-/tmp/hf}
+field() { grep -o "\"$1\": *[0-9.]*" | tail -1 | sed 's/.*: *//'; }
+
+ours=$(taskset -c 0 "$build/bench/maskfeed-bench-tokenizer" --tokenizer "$tokenizer" \
+  --corpus "$corpus" --seconds "$seconds")
+echo "$ours"
+if ! command -v node >/dev/null || [ ! -d "$hf_dir/node_modules/tokenizers" ]; then
+  echo "tokenizer_vs_hf: no HuggingFace tokenizers in $hf_dir (npm install tokenizers@0.23.2)" >&2
+  exit 0
+fi
+theirs=$(RAYON_NUM_THREADS=1 NODE_PATH="$hf_dir/node_modules" taskset -c 0 \
+  node bench/hf_tokenizer_bench.js "$tokenizer" "$corpus" "$seconds")
+echo "$theirs"
+a=$(echo "$ours" | field chars_per_s)
+b=$(echo "$theirs" | field chars_per_s)
+echo "{\"bench\": \"tokenizer_vs_hf\", \"maskfeed_chars_per_s\": $a, \"hf_chars_per_s\": $b, \"ratio\": $(awk "BEGIN {printf \"%.1f\", $a / $b}"), \"cores\": $(nproc)}"

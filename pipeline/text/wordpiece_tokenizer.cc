@@ -1,0 +1,439 @@
+#include "pipeline/text/wordpiece_tokenizer.h"
+
+#include <algorithm>
+#include <fstream>
+#include <iterator>
+
+#include "nlohmann/json.hpp"
+#include "pipeline/base/strings.h"
+#include "pipeline/text/bert_char_classes.h"
+#include "unicode/bytestream.h"
+#include "unicode/normalizer2.h"
+#include "unicode/ustring.h"
+#include "unicode/utf8.h"
+
+namespace maskfeed::text {
+namespace {
+
+using Json = nlohmann::json;
+
+// The next code point of `s` at `*i` (advanced past it); U+FFFD for an invalid sequence.
+inline char32_t NextCodePoint(std::string_view s, size_t* i) {
+  const auto* p = reinterpret_cast<const uint8_t*>(s.data());
+  const int32_t n = static_cast<int32_t>(s.size());
+  int32_t at = static_cast<int32_t>(*i);
+  UChar32 c;
+  U8_NEXT(p, at, n, c);
+  *i = static_cast<size_t>(at);
+  return c < 0 ? 0xFFFD : static_cast<char32_t>(c);
+}
+
+// The code point that ends just before `i` (U+FFFD when invalid).
+inline char32_t PreviousCodePoint(std::string_view s, size_t i) {
+  const auto* p = reinterpret_cast<const uint8_t*>(s.data());
+  int32_t at = static_cast<int32_t>(i);
+  UChar32 c;
+  U8_PREV(p, 0, at, c);
+  return c < 0 ? 0xFFFD : static_cast<char32_t>(c);
+}
+
+inline void AppendUtf8(char32_t c, std::string* out) {
+  char buf[4];
+  int32_t n = 0;
+  U8_APPEND_UNSAFE(buf, n, static_cast<UChar32>(c));
+  out->append(buf, static_cast<size_t>(n));
+}
+
+// A hash-map key for a lookup without a copy (Debian's abseil has its own string_view).
+inline absl::string_view Key(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+inline bool IsAscii(std::string_view s) {
+  for (char ch : s) {
+    if (static_cast<uint8_t>(ch) >= 0x80) return false;
+  }
+  return true;
+}
+
+// Full lower-case mapping of one code point (Rust's char::to_lowercase), into `out`.
+void AppendLower(char32_t c, std::string* out) {
+  if (c < 0x80) {
+    out->push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c));
+    return;
+  }
+  UChar in[2];
+  int32_t in_len = 0;
+  U16_APPEND_UNSAFE(in, in_len, static_cast<UChar32>(c));
+  UChar lower[8];
+  UErrorCode status = U_ZERO_ERROR;
+  // Alone, a code point has no casing context: the mapping is the context-free one.
+  const int32_t n = u_strToLower(lower, 8, in, in_len, "", &status);
+  if (U_FAILURE(status)) {
+    AppendUtf8(c, out);
+    return;
+  }
+  for (int32_t i = 0; i < n;) {
+    UChar32 d;
+    U16_NEXT(lower, i, n, d);
+    AppendUtf8(static_cast<char32_t>(d), out);
+  }
+}
+
+absl::Status JsonError(std::string_view name, std::string_view path, std::string_view what) {
+  return absl::InvalidArgumentError(StrCat(name, ": ", path, ": ", what));
+}
+
+// A JSON boolean at `json[key]` (absent or null: `fallback`).
+absl::StatusOr<bool> Flag(const Json& json, const char* key, bool fallback, std::string_view name,
+                          std::string_view path) {
+  if (!json.contains(key) || json[key].is_null()) return fallback;
+  if (!json[key].is_boolean()) return JsonError(name, StrCat(path, ".", key), "not a boolean");
+  return json[key].get<bool>();
+}
+
+}  // namespace
+
+// ---- TokenTrie ----
+
+void TokenTrie::Add(std::string_view content, int32_t id) {
+  if (content.empty()) return;
+  starts_[static_cast<uint8_t>(content[0])] = true;
+  uint32_t node = 0;
+  for (char ch : content) {
+    const auto byte = static_cast<uint8_t>(ch);
+    auto& children = nodes_[node].children;
+    auto it = std::lower_bound(children.begin(), children.end(), std::make_pair(byte, 0u),
+                               [](const auto& a, const auto& b) { return a.first < b.first; });
+    if (it != children.end() && it->first == byte) {
+      node = it->second;
+      continue;
+    }
+    const auto next = static_cast<uint32_t>(nodes_.size());
+    children.insert(it, {byte, next});
+    nodes_.push_back(Node{});
+    node = next;
+  }
+  nodes_[node].id = id;
+}
+
+std::pair<size_t, int32_t> TokenTrie::LongestAt(std::string_view text, size_t pos) const {
+  if (!starts_[static_cast<uint8_t>(text[pos])]) return {0, -1};
+  std::pair<size_t, int32_t> best{0, -1};
+  uint32_t node = 0;
+  for (size_t i = pos; i < text.size(); ++i) {
+    const auto byte = static_cast<uint8_t>(text[i]);
+    const auto& children = nodes_[node].children;
+    auto it = std::lower_bound(children.begin(), children.end(), std::make_pair(byte, 0u),
+                               [](const auto& a, const auto& b) { return a.first < b.first; });
+    if (it == children.end() || it->first != byte) break;
+    node = it->second;
+    if (nodes_[node].id >= 0) best = {i + 1 - pos, nodes_[node].id};
+  }
+  return best;
+}
+
+// ---- loading ----
+
+absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> WordPieceTokenizer::FromFile(
+    const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(StrCat("text tokenizer ", path, ": cannot read the file"));
+  const std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return FromJson(json, path);
+}
+
+absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> WordPieceTokenizer::FromJson(
+    std::string_view text, std::string_view name) {
+  Json json = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) return JsonError(name, "$", "not valid JSON");
+  if (!json.is_object()) return JsonError(name, "$", "not a JSON object");
+  std::unique_ptr<WordPieceTokenizer> t(new WordPieceTokenizer());
+
+  for (const char* key : {"post_processor", "truncation", "padding"}) {
+    if (json.contains(key) && !json[key].is_null()) {
+      return JsonError(name, StrCat("$.", key), "only null is supported (as 4M's tokenizer has)");
+    }
+  }
+  const Json& normalizer = json.value("normalizer", Json());
+  if (!normalizer.is_null()) {
+    if (normalizer.value("type", "") != "BertNormalizer") {
+      return JsonError(name, "$.normalizer.type", "only BertNormalizer (or null) is supported");
+    }
+    t->normalize_ = true;
+    absl::StatusOr<bool> clean = Flag(normalizer, "clean_text", true, name, "$.normalizer");
+    absl::StatusOr<bool> chinese =
+        Flag(normalizer, "handle_chinese_chars", true, name, "$.normalizer");
+    absl::StatusOr<bool> lower = Flag(normalizer, "lowercase", true, name, "$.normalizer");
+    if (!clean.ok()) return clean.status();
+    if (!chinese.ok()) return chinese.status();
+    if (!lower.ok()) return lower.status();
+    // strip_accents: null follows lowercase.
+    absl::StatusOr<bool> strip = Flag(normalizer, "strip_accents", *lower, name, "$.normalizer");
+    if (!strip.ok()) return strip.status();
+    t->clean_text_ = *clean;
+    t->handle_chinese_chars_ = *chinese;
+    t->lowercase_ = *lower;
+    t->strip_accents_ = *strip;
+  }
+  const Json& pre = json.value("pre_tokenizer", Json());
+  if (!pre.is_object() || pre.value("type", "") != "BertPreTokenizer") {
+    return JsonError(name, "$.pre_tokenizer.type", "only BertPreTokenizer is supported");
+  }
+  const Json& model = json.value("model", Json());
+  if (!model.is_object() || model.value("type", "") != "WordPiece") {
+    return JsonError(name, "$.model.type", "only WordPiece is supported");
+  }
+  if (!model.contains("vocab") || !model["vocab"].is_object()) {
+    return JsonError(name, "$.model.vocab", "missing or not an object");
+  }
+  if (model.contains("continuing_subword_prefix")) {
+    if (!model["continuing_subword_prefix"].is_string()) {
+      return JsonError(name, "$.model.continuing_subword_prefix", "not a string");
+    }
+    t->continuing_prefix_ = model["continuing_subword_prefix"].get<std::string>();
+  }
+  if (model.contains("max_input_chars_per_word")) {
+    if (!model["max_input_chars_per_word"].is_number_unsigned()) {
+      return JsonError(name, "$.model.max_input_chars_per_word", "not a non-negative integer");
+    }
+    t->max_input_chars_per_word_ = model["max_input_chars_per_word"].get<size_t>();
+  }
+  int64_t max_id = -1;
+  for (const auto& [token, id_json] : model["vocab"].items()) {
+    if (!id_json.is_number_integer() || id_json.get<int64_t>() < 0 ||
+        id_json.get<int64_t>() > INT32_MAX) {
+      return JsonError(name, StrCat("$.model.vocab[\"", Printable(token), "\"]"),
+                       "not an id in 0..2^31-1");
+    }
+    const auto id = static_cast<int32_t>(id_json.get<int64_t>());
+    max_id = std::max<int64_t>(max_id, id);
+    if (!t->continuing_prefix_.empty() && token.size() > t->continuing_prefix_.size() &&
+        token.compare(0, t->continuing_prefix_.size(), t->continuing_prefix_) == 0) {
+      t->continuations_[token.substr(t->continuing_prefix_.size())] = id;
+      t->max_piece_bytes_ =
+          std::max(t->max_piece_bytes_, token.size() - t->continuing_prefix_.size());
+    } else {
+      t->vocab_[token] = id;
+      t->max_piece_bytes_ = std::max(t->max_piece_bytes_, token.size());
+    }
+  }
+  const std::string unk = model.value("unk_token", Json("[UNK]")).is_string()
+                              ? model.value("unk_token", std::string("[UNK]"))
+                              : std::string();
+  if (unk.empty() || !t->vocab_.contains(unk)) {
+    return JsonError(name, "$.model.unk_token", "missing, or not in the vocabulary");
+  }
+  t->unk_id_ = t->vocab_.at(unk);
+
+  if (json.contains("added_tokens") && !json["added_tokens"].is_null()) {
+    if (!json["added_tokens"].is_array()) {
+      return JsonError(name, "$.added_tokens", "not an array");
+    }
+    const Json& added = json["added_tokens"];
+    for (size_t i = 0; i < added.size(); ++i) {
+      const std::string path = StrCat("$.added_tokens[", i, "]");
+      const Json& a = added[i];
+      if (!a.is_object() || !a.contains("id") || !a["id"].is_number_unsigned() ||
+          a["id"].get<uint64_t>() > INT32_MAX || !a.contains("content") ||
+          !a["content"].is_string() || a["content"].get<std::string>().empty()) {
+        return JsonError(name, path, "needs an id and a non-empty content");
+      }
+      for (const char* unsupported : {"lstrip", "rstrip"}) {
+        absl::StatusOr<bool> v = Flag(a, unsupported, false, name, path);
+        if (!v.ok()) return v.status();
+        if (*v) return JsonError(name, StrCat(path, ".", unsupported), "true is not supported");
+      }
+      absl::StatusOr<bool> single = Flag(a, "single_word", false, name, path);
+      absl::StatusOr<bool> normalized = Flag(a, "normalized", true, name, path);
+      if (!single.ok()) return single.status();
+      if (!normalized.ok()) return normalized.status();
+      const auto id = static_cast<int32_t>(a["id"].get<uint64_t>());
+      const std::string content = a["content"].get<std::string>();
+      max_id = std::max<int64_t>(max_id, id);
+      if (static_cast<size_t>(id) >= t->single_word_.size()) t->single_word_.resize(id + 1);
+      t->single_word_[id] = *single;
+      t->added_[content] = id;
+      (*normalized ? t->normalized_tokens_ : t->raw_tokens_).Add(content, id);
+    }
+  }
+  if (static_cast<size_t>(max_id + 1) > t->single_word_.size()) t->single_word_.resize(max_id + 1);
+  return t;
+}
+
+int32_t WordPieceTokenizer::TokenId(std::string_view token) const {
+  if (auto it = added_.find(Key(token)); it != added_.end()) return it->second;
+  if (auto it = vocab_.find(Key(token)); it != vocab_.end()) return it->second;
+  if (token.size() > continuing_prefix_.size() &&
+      token.substr(0, continuing_prefix_.size()) == continuing_prefix_) {
+    if (auto it = continuations_.find(Key(token.substr(continuing_prefix_.size())));
+        it != continuations_.end()) {
+      return it->second;
+    }
+  }
+  return -1;
+}
+
+// ---- encoding ----
+
+template <typename Rest>
+void WordPieceTokenizer::SplitOnAddedTokens(std::string_view text, const TokenTrie& trie,
+                                            const std::vector<bool>& single_word,
+                                            std::vector<int32_t>* ids, Rest rest) const {
+  size_t piece_start = 0;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const auto [length, id] = trie.LongestAt(text, pos);
+    if (length == 0) {
+      ++pos;
+      continue;
+    }
+    const size_t end = pos + length;
+    bool accept = true;
+    if (single_word[id]) {
+      // Boundaries: the text's start and end, or a non-word character on each side.
+      const bool left_ok = pos == 0 || !(BertClassOf(PreviousCodePoint(text, pos)) & kWord);
+      size_t after = end;
+      const bool right_ok =
+          end == text.size() || !(BertClassOf(NextCodePoint(text, &after)) & kWord);
+      accept = left_ok && right_ok;
+    }
+    if (accept) {
+      if (pos > piece_start) rest(text.substr(piece_start, pos - piece_start));
+      ids->push_back(id);
+      piece_start = end;
+    }
+    pos = end;  // a rejected match is skipped whole, never retried shorter
+  }
+  if (piece_start < text.size()) rest(text.substr(piece_start));
+}
+
+void WordPieceTokenizer::Encode(std::string_view text, std::vector<int32_t>* ids) const {
+  SplitOnAddedTokens(text, raw_tokens_, single_word_, ids,
+                     [&](std::string_view piece) { EncodeSegment(piece, ids); });
+}
+
+void WordPieceTokenizer::EncodeSegment(std::string_view raw, std::vector<int32_t>* ids) const {
+  thread_local std::string normalized;
+  Normalize(raw, &normalized);
+  const std::string_view view = normalized;  // stable: nothing below normalises again
+  if (normalized_tokens_.empty()) {
+    EncodeWords(view, ids);
+    return;
+  }
+  SplitOnAddedTokens(view, normalized_tokens_, single_word_, ids,
+                     [&](std::string_view piece) { EncodeWords(piece, ids); });
+}
+
+void WordPieceTokenizer::Normalize(std::string_view raw, std::string* out) const {
+  out->clear();
+  if (!normalize_) {
+    out->assign(raw);
+    return;
+  }
+  if (IsAscii(raw)) {  // the common case, without ICU: no marks, no CJK, ASCII case only
+    out->reserve(raw.size());
+    for (char ch : raw) {
+      auto c = static_cast<uint8_t>(ch);
+      if (clean_text_) {
+        if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) continue;
+        if (c == '\t' || c == '\n' || c == '\r') c = ' ';
+      }
+      if (lowercase_ && c >= 'A' && c <= 'Z') c += 32;
+      out->push_back(static_cast<char>(c));
+    }
+    return;
+  }
+  // 1. clean_text, then handle_chinese_chars.
+  std::string cleaned;
+  cleaned.reserve(raw.size() + 8);
+  for (size_t i = 0; i < raw.size();) {
+    char32_t c = NextCodePoint(raw, &i);
+    const uint8_t cls = BertClassOf(c);
+    if (clean_text_) {
+      if (cls & kControl) continue;
+      if (cls & kWhitespace) c = ' ';
+    }
+    if (handle_chinese_chars_ && (cls & kChinese)) {
+      cleaned.push_back(' ');
+      AppendUtf8(c, &cleaned);
+      cleaned.push_back(' ');
+    } else {
+      AppendUtf8(c, &cleaned);
+    }
+  }
+  // 2. strip_accents: NFD, then drop nonspacing marks.
+  std::string decomposed;
+  if (strip_accents_) {
+    UErrorCode status = U_ZERO_ERROR;
+    const icu::Normalizer2* nfd = icu::Normalizer2::getNFDInstance(status);
+    icu::StringByteSink<std::string> sink(&decomposed);
+    if (U_SUCCESS(status)) nfd->normalizeUTF8(0, cleaned, sink, nullptr, status);
+    if (U_FAILURE(status)) decomposed = cleaned;
+    cleaned.clear();
+    for (size_t i = 0; i < decomposed.size();) {
+      const char32_t c = NextCodePoint(decomposed, &i);
+      if (!(BertClassOf(c) & kNonspacingMark)) AppendUtf8(c, &cleaned);
+    }
+  }
+  // 3. lowercase, code point by code point.
+  if (!lowercase_) {
+    *out = std::move(cleaned);
+    return;
+  }
+  out->reserve(cleaned.size());
+  for (size_t i = 0; i < cleaned.size();) AppendLower(NextCodePoint(cleaned, &i), out);
+}
+
+void WordPieceTokenizer::EncodeWords(std::string_view text, std::vector<int32_t>* ids) const {
+  size_t word_start = 0, word_chars = 0;
+  for (size_t i = 0; i < text.size();) {
+    const size_t at = i;
+    const char32_t c = NextCodePoint(text, &i);
+    const uint8_t cls = BertClassOf(c);
+    if (cls & (kWhitespace | kPunctuation)) {
+      if (at > word_start) EncodeWord(text.substr(word_start, at - word_start), word_chars, ids);
+      if (cls & kPunctuation && !(cls & kWhitespace)) EncodeWord(text.substr(at, i - at), 1, ids);
+      word_start = i;
+      word_chars = 0;
+    } else {
+      ++word_chars;
+    }
+  }
+  if (word_start < text.size()) EncodeWord(text.substr(word_start), word_chars, ids);
+}
+
+void WordPieceTokenizer::EncodeWord(std::string_view word, size_t chars,
+                                    std::vector<int32_t>* ids) const {
+  if (chars > max_input_chars_per_word_) {
+    ids->push_back(unk_id_);
+    return;
+  }
+  const size_t first = ids->size();
+  size_t start = 0;
+  while (start < word.size()) {
+    const auto& table = start == 0 ? vocab_ : continuations_;
+    size_t end = std::min(word.size(), start + max_piece_bytes_);
+    // Back to a character boundary.
+    while (end > start && end < word.size() && (static_cast<uint8_t>(word[end]) & 0xC0) == 0x80) {
+      --end;
+    }
+    int32_t found = -1;
+    while (end > start) {
+      if (auto it = table.find(Key(word.substr(start, end - start))); it != table.end()) {
+        found = it->second;
+        break;
+      }
+      do {
+        --end;
+      } while (end > start && (static_cast<uint8_t>(word[end]) & 0xC0) == 0x80);
+    }
+    if (found < 0) {  // no cut: the whole word is unknown
+      ids->resize(first);
+      ids->push_back(unk_id_);
+      return;
+    }
+    ids->push_back(found);
+    start = end;
+  }
+}
+
+}  // namespace maskfeed::text

@@ -1,0 +1,105 @@
+// 4M's text tokenizer: a HuggingFace `tokenizer.json` of the BERT WordPiece kind, encoding
+// exactly as HuggingFace's `tokenizers` library does (4m-raw-data §5.2):
+//   1. added tokens that are not `normalized` ([PAD]…[EOS], [S_i], vJ=i) are matched in the
+//      raw text, leftmost-longest; a `single_word` match is kept only between non-word
+//      characters (regex \w), and a rejected match is skipped, not retried shorter;
+//   2. the rest is normalised (BertNormalizer: clean text, space out CJK, NFD and drop
+//      nonspacing marks, lower-case);
+//   3. `normalized` added tokens (the class names) are matched in it the same way;
+//   4. what remains is split on whitespace and punctuation (BertPreTokenizer) and each word
+//      is cut into the longest vocabulary prefixes ("##" on continuations; a word over
+//      max_input_chars_per_word, or one with no cut, is one unk token).
+// No special tokens are added. Thread-safe after construction.
+//
+//   absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> t = WordPieceTokenizer::FromFile(p);
+//   std::vector<int32_t> ids;
+//   (*t)->Encode("A person riding a horse.", &ids);  // 4321 4253 6261 4321 4241 4296
+#ifndef MASKFEED_PIPELINE_TEXT_WORDPIECE_TOKENIZER_H_
+#define MASKFEED_PIPELINE_TEXT_WORDPIECE_TOKENIZER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+
+namespace maskfeed::text {
+
+// A byte trie of added-token contents: the longest one starting at a position.
+class TokenTrie {
+ public:
+  void Add(std::string_view content, int32_t id);
+  bool empty() const { return nodes_.size() <= 1; }
+  // The longest content that `text` has at `pos`: its length and id, or {0, -1}.
+  std::pair<size_t, int32_t> LongestAt(std::string_view text, size_t pos) const;
+
+ private:
+  struct Node {
+    std::vector<std::pair<uint8_t, uint32_t>> children;  // byte -> node, sorted
+    int32_t id = -1;
+  };
+  std::vector<Node> nodes_{Node{}};
+  bool starts_[256] = {};  // bytes some content starts with
+};
+
+struct AddedToken {
+  int32_t id = 0;
+  std::string content;
+  bool single_word = false;
+  bool normalized = false;
+};
+
+class WordPieceTokenizer {
+ public:
+  // Errors (INVALID_ARGUMENT, NOT_FOUND for a missing file) name the file and the JSON path
+  // of what is wrong or unsupported.
+  static absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> FromFile(const std::string& path);
+  static absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> FromJson(std::string_view json,
+                                                                      std::string_view name);
+
+  // Appends the ids of `text` (UTF-8; an invalid byte reads as U+FFFD) to `ids`.
+  void Encode(std::string_view text, std::vector<int32_t>* ids) const;
+  // The id of a vocabulary entry or added token, or -1.
+  int32_t TokenId(std::string_view token) const;
+  size_t vocab_size() const { return vocab_.size() + continuations_.size(); }
+
+ private:
+  WordPieceTokenizer() = default;
+  // Steps 2-4 for a piece of raw text between raw added tokens.
+  void EncodeSegment(std::string_view raw, std::vector<int32_t>* ids) const;
+  void Normalize(std::string_view raw, std::string* out) const;
+  // Step 4 for a normalised piece holding no added token.
+  void EncodeWords(std::string_view normalized, std::vector<int32_t>* ids) const;
+  void EncodeWord(std::string_view word, size_t chars, std::vector<int32_t>* ids) const;
+  // Steps 1 and 3: splits `text` at the accepted matches of `trie`, handing the pieces
+  // between them to `rest`.
+  template <typename Rest>
+  void SplitOnAddedTokens(std::string_view text, const TokenTrie& trie,
+                          const std::vector<bool>& single_word, std::vector<int32_t>* ids,
+                          Rest rest) const;
+
+  // BertNormalizer's flags.
+  bool normalize_ = false;
+  bool clean_text_ = false;
+  bool handle_chinese_chars_ = false;
+  bool strip_accents_ = false;
+  bool lowercase_ = false;
+  // WordPiece.
+  absl::flat_hash_map<std::string, int32_t> vocab_;          // word starts
+  absl::flat_hash_map<std::string, int32_t> continuations_;  // "##x" stored as "x"
+  std::string continuing_prefix_ = "##";
+  int32_t unk_id_ = -1;
+  size_t max_input_chars_per_word_ = 100;
+  size_t max_piece_bytes_ = 0;
+  // Added tokens.
+  TokenTrie raw_tokens_, normalized_tokens_;
+  std::vector<bool> single_word_;  // by id
+  absl::flat_hash_map<std::string, int32_t> added_;
+};
+
+}  // namespace maskfeed::text
+
+#endif  // MASKFEED_PIPELINE_TEXT_WORDPIECE_TOKENIZER_H_

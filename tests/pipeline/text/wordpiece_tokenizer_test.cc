@@ -1,0 +1,138 @@
+#include "pipeline/text/wordpiece_tokenizer.h"
+
+#include <zlib.h>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "pipeline/base/strings.h"
+#include "tests/testing/test_util.h"
+
+namespace maskfeed::text {
+namespace {
+
+using ::maskfeed::testing::Message;
+using ::testing::ElementsAreArray;
+using ::testing::HasSubstr;
+
+constexpr char kTokenizer[] =
+    MASKFEED_SOURCE_DIR "/tests/data/4m/text_tokenizer_4m_wordpiece_30k.json";
+constexpr char kGoldens[] =
+    MASKFEED_SOURCE_DIR "/tests/data/tokenizer/wordpiece_4m_goldens.jsonl.gz";
+
+const WordPieceTokenizer& Tokenizer4m() {
+  static const WordPieceTokenizer* t = [] {
+    absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> loaded =
+        WordPieceTokenizer::FromFile(kTokenizer);
+    EXPECT_TRUE(loaded.ok()) << loaded.status();
+    return loaded.ok() ? loaded->release() : nullptr;
+  }();
+  return *t;
+}
+
+std::vector<int32_t> Ids(std::string_view text) {
+  std::vector<int32_t> ids;
+  Tokenizer4m().Encode(text, &ids);
+  return ids;
+}
+
+// The worked examples of 4m-raw-data §4.2, §5.2 and §5.3.
+TEST(WordPieceTokenizerTest, SpecExamples) {
+  EXPECT_THAT(Ids("A person riding a horse."),
+              ElementsAreArray({4321, 4253, 6261, 4321, 4241, 4296}));
+  EXPECT_THAT(Ids("Wine Glass, persons person's"),
+              ElementsAreArray({4282, 4294, 13376, 4253, 4289, 4339}));
+  EXPECT_THAT(Ids("Café naïve"), ElementsAreArray({7312, 26835}));
+  EXPECT_THAT(Ids("v3=1000"), ElementsAreArray({4342, 4725, 4311, 13692}));
+  EXPECT_THAT(Ids("v0=20.0"), ElementsAreArray({224, 4296, 4298}));
+  EXPECT_THAT(Ids("v0=166 v1=250 v2=500 v3=749 person v0=899 v1=0 v2=999 v3=500 cat v0=233 "
+                  "v1=899 v2=300 v3=949 wine glass"),
+              ElementsAreArray({370, 1454, 2704, 3953, 4253, 1103, 1204, 3203, 3704, 4224, 437,
+                                2103, 2504, 4153, 4282}));
+  EXPECT_EQ(Tokenizer4m().TokenId("[EOS]"), 3);
+  EXPECT_EQ(Tokenizer4m().TokenId("[S_3]"), 7);
+  for (auto [word, id] : {std::pair{"none", 18109},
+                          {"human", 6304},
+                          {"pose", 8620},
+                          {"global", 9292},
+                          {"shape", 6631},
+                          {"camera", 5585},
+                          {"point", 6712},
+                          {"polygon", 14445}}) {
+    EXPECT_THAT(Ids(word), ElementsAreArray({id})) << word;
+  }
+}
+
+// Every string of the golden file gives HuggingFace `tokenizers`' ids (make_goldens.js).
+TEST(WordPieceTokenizerTest, MatchesHuggingFaceOnTheGoldenCorpus) {
+  gzFile f = gzopen(kGoldens, "rb");
+  ASSERT_NE(f, nullptr) << kGoldens;
+  std::string all;
+  char buf[1 << 16];
+  for (int n; (n = gzread(f, buf, sizeof(buf))) > 0;) all.append(buf, static_cast<size_t>(n));
+  gzclose(f);
+  size_t lines = 0, mismatches = 0, chars = 0;
+  std::vector<int32_t> got;
+  for (size_t start = 0; start < all.size();) {
+    size_t end = all.find('\n', start);
+    if (end == std::string::npos) end = all.size();
+    const nlohmann::json line = nlohmann::json::parse(all.substr(start, end - start));
+    start = end + 1;
+    const std::string text = line["text"].get<std::string>();
+    const std::vector<int32_t> want = line["ids"].get<std::vector<int32_t>>();
+    got.clear();
+    Tokenizer4m().Encode(text, &got);
+    ++lines;
+    chars += text.size();
+    if (got != want && ++mismatches <= 15) {
+      ADD_FAILURE() << "text \"" << Printable(text) << "\"\n  want "
+                    << ::testing::PrintToString(want) << "\n  got  "
+                    << ::testing::PrintToString(got);
+    }
+  }
+  EXPECT_GE(lines, 20000u);
+  EXPECT_EQ(mismatches, 0u) << "of " << lines << " strings";
+}
+
+TEST(WordPieceTokenizerTest, BadFilesAreNamedWithTheJsonPath) {
+  struct Case {
+    std::string json, text;
+  } cases[] = {
+      {"{", "not valid JSON"},
+      {"[]", "not a JSON object"},
+      {R"({"pre_tokenizer": {"type": "Whitespace"}})", "$.pre_tokenizer.type"},
+      {R"({"normalizer": {"type": "NFC"}, "pre_tokenizer": {"type": "BertPreTokenizer"}})",
+       "$.normalizer.type"},
+      {R"({"pre_tokenizer": {"type": "BertPreTokenizer"}, "model": {"type": "BPE"}})",
+       "$.model.type"},
+      {R"({"pre_tokenizer": {"type": "BertPreTokenizer"}, "model": {"type": "WordPiece",
+          "vocab": {"a": -1}}})",
+       "$.model.vocab[\"a\"]"},
+      {R"({"pre_tokenizer": {"type": "BertPreTokenizer"}, "model": {"type": "WordPiece",
+          "vocab": {"a": 0}, "unk_token": "[UNK]"}})",
+       "$.model.unk_token"},
+      {R"({"post_processor": {"type": "BertProcessing"}})", "$.post_processor"},
+      {R"({"pre_tokenizer": {"type": "BertPreTokenizer"}, "model": {"type": "WordPiece",
+          "vocab": {"[UNK]": 0}}, "added_tokens": [{"id": 0, "content": "x", "lstrip": true}]})",
+       "$.added_tokens[0].lstrip"},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> t =
+        WordPieceTokenizer::FromJson(c.json, "tok.json");
+    ASSERT_FALSE(t.ok()) << c.json;
+    EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(Message(t.status()), HasSubstr("tok.json: "));
+    EXPECT_THAT(Message(t.status()), HasSubstr(c.text)) << c.json;
+  }
+  EXPECT_EQ(WordPieceTokenizer::FromFile("/nonexistent/tok.json").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST(WordPieceTokenizerTest, InvalidUtf8ReadsAsReplacementCharacters) {
+  // U+FFFD is removed by clean_text: the bytes vanish, the words around them stay.
+  EXPECT_EQ(Ids("person\xff\xfe dog"), Ids("person dog"));
+  EXPECT_EQ(Ids("\xc3"), std::vector<int32_t>());
+}
+
+}  // namespace
+}  // namespace maskfeed::text
