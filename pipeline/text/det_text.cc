@@ -1,0 +1,80 @@
+// det (4m-raw-data §4.2).
+#include <algorithm>
+
+#include "pipeline/base/strings.h"
+#include "pipeline/text/json_values.h"
+#include "pipeline/text/text_builders.h"
+
+namespace maskfeed::text {
+namespace {
+
+constexpr double kMinScore = 0.6;
+
+// np.clip: NaN stays NaN.
+double Clip01(double x) { return x < 0 ? 0 : (x > 1 ? 1 : x); }
+
+struct Box {
+  double x0, y0, x1, y1;
+  std::string name;
+};
+
+}  // namespace
+
+absl::StatusOr<std::string> BuildDetText(const nlohmann::json& det, ImageSize orig,
+                                         const CropWindow& crop) {
+  if (!det.is_object() || !det.contains("instances")) {
+    return JsonDataLoss("instances", "missing (det needs {\"instances\": [...]})");
+  }
+  const nlohmann::json& instances = det["instances"];
+  if (!instances.is_array()) return JsonDataLoss("instances", "not a list");
+  std::vector<Box> boxes;
+  for (size_t i = 0; i < instances.size(); ++i) {
+    const std::string path = StrCat("instances[", i, "]");
+    const nlohmann::json& in = instances[i];
+    if (!in.is_object()) return JsonDataLoss(path, "not an object");
+    for (const char* key : {"score", "boxes", "class_name"}) {
+      if (!in.contains(key)) return JsonDataLoss(StrCat(path, ".", key), "missing");
+    }
+    absl::StatusOr<PyNumber> score = NumberAt(in["score"], StrCat(path, ".score"));
+    if (!score.ok()) return score.status();
+    if (!in["class_name"].is_string()) {
+      return JsonDataLoss(StrCat(path, ".class_name"), "not a string");
+    }
+    absl::StatusOr<std::vector<double>> b = FlatNumbers(in["boxes"], StrCat(path, ".boxes"));
+    if (!b.ok()) return b.status();
+    if (b->size() != 4 || !in["boxes"].is_array()) {
+      return JsonDataLoss(StrCat(path, ".boxes"), "not [x0, y0, x1, y1]");
+    }
+    if (!(score->value() >= kMinScore)) continue;
+    // Original pixels, then the crop's frame, in this order (as 4M's box helpers do).
+    Box box{Clip01(((*b)[0] * orig.width - crop.left) / crop.width),
+            Clip01(((*b)[1] * orig.height - crop.top) / crop.height),
+            Clip01(((*b)[2] * orig.width - crop.left) / crop.width),
+            Clip01(((*b)[3] * orig.height - crop.top) / crop.height),
+            in["class_name"].get<std::string>()};
+    if (!(box.x1 > box.x0 && box.y1 > box.y0)) continue;  // empty, outside, inverted or NaN
+    if (crop.flip) {
+      const double x0 = 1 - box.x1, x1 = 1 - box.x0;
+      box.x0 = x0;
+      box.x1 = x1;
+    }
+    boxes.push_back(std::move(box));
+  }
+  std::stable_sort(boxes.begin(), boxes.end(), [](const Box& a, const Box& b) {
+    return a.x0 * a.x0 + a.y0 * a.y0 < b.x0 * b.x0 + b.y0 * b.y0;
+  });
+  std::string text;
+  for (const Box& box : boxes) {
+    if (!text.empty()) text.push_back(' ');
+    int j = 0;
+    for (double c : {box.x0, box.y0, box.x1, box.y1}) {
+      absl::StatusOr<std::string> q = RoundedInt(999 * c, "instances");
+      if (!q.ok()) return q.status();
+      StrAppend(&text, "v", j++, "=", *q, " ");
+    }
+    text += box.name;
+  }
+  return text;
+}
+
+}  // namespace maskfeed::text

@@ -1,0 +1,62 @@
+// The strings 4M builds from its raw JSON modalities before tokenizing them (4m-raw-data §4):
+// det boxes, metadata chunks, color palettes and human poses, in the sample's crop. Each is a
+// pure function of the decoded JSON, the crop and the sample's generator (every random draw
+// comes from it, so determinism, resume and elastic ranks hold). Malformed input gives
+// DATA_LOSS naming the JSON path ("instances[2].boxes: ..."); callers add file and record.
+//
+//   CropWindow crop{.top = 0, .left = 80, .height = 480, .width = 480, .flip = false};
+//   absl::StatusOr<std::string> det = BuildDetText(json, {.height = 480, .width = 640}, crop);
+//   // "v0=166 v1=250 v2=500 v3=749 person v0=899 ..."
+#ifndef MASKFEED_PIPELINE_TEXT_TEXT_BUILDERS_H_
+#define MASKFEED_PIPELINE_TEXT_TEXT_BUILDERS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
+#include "pipeline/masking/random.h"
+
+namespace maskfeed::text {
+
+// The original image's size (of main_augment_domain), in pixels.
+struct ImageSize {
+  double height = 0;
+  double width = 0;
+};
+
+// The crop of a sample's crop_settings row, in original-image pixels, and its flip.
+struct CropWindow {
+  double top = 0;
+  double left = 0;
+  double height = 0;
+  double width = 0;
+  bool flip = false;
+};
+
+// det (§4.2): instances scoring >= 0.6, in crop coordinates, clipped, zero-area dropped,
+// flipped, sorted by x0² + y0², as "v0=A v1=B v2=C v3=D name" joined by spaces.
+absl::StatusOr<std::string> BuildDetText(const nlohmann::json& det, ImageSize orig,
+                                         const CropWindow& crop);
+
+// metadata (§4.3): one chunk "v1=<j> v0=<value>" per key, in a shuffled order. Unknown keys
+// and non-numeric values are DATA_LOSS.
+absl::StatusOr<std::vector<std::string>> BuildMetadataChunks(const nlohmann::json& metadata,
+                                                             Rng& rng);
+
+// color_palette (§4.4): k drawn uniformly from 1..7, then "v1=<k> v0=<x>..." for palette k.
+absl::StatusOr<std::string> BuildPaletteText(const nlohmann::json& palette, Rng& rng);
+
+// human_poses (§4.5): "none", or per person in the crop (no flip, as 4M does) "human" + box,
+// then pose, global, camera and shape in a random order; each person ends with a space.
+// Boxes are computed in double even when the JSON holds integers (4M truncates them then,
+// §8.3, which drops almost every such person).
+absl::StatusOr<std::string> BuildPoseText(const nlohmann::json& poses, ImageSize orig,
+                                          const CropWindow& crop, Rng& rng);
+
+// Python's repr of a float ("20.0", "0.5", "1e-05"), as 4M prints metadata values.
+std::string PythonFloatRepr(double v);
+
+}  // namespace maskfeed::text
+
+#endif  // MASKFEED_PIPELINE_TEXT_TEXT_BUILDERS_H_
