@@ -172,6 +172,29 @@ def tokenizer_seeds():
                   "max_input_chars_per_word": 100, "vocab": vocab}}).encode())
 
 
+def raw_json_seeds():
+    import gzip
+    import json
+    docs = {
+        "det.json": {"instances": [
+            {"class_name": "person", "boxes": [0.25, 0.25, 0.5, 0.75], "score": 0.9},
+            {"class_name": "wine glass", "boxes": [0, 0, 0.1, 0.2], "score": 0.95}]},
+        "metadata.json": {"original_width": 640, "contrast": 130.5, "objectness": float("nan"),
+                          "watermark_score": 0.5, "aesthetic_score": float("inf")},
+        "palette.json": [{str(k): [[12.5, 13.5, 255.0]] * k for k in range(1, 8)}],
+        "poses.json": {"bbox_xyxy": [[160.0, 120.0, 320.0, 480.0]],
+                       "pred_smpl_params": {"global_orient": [[[1, 0, 0], [0, 1, 0], [0, 0, 1]]],
+                                            "betas": [[0, 1, -1, 3, -3, 0.5, 2, -2, 4, -4]],
+                                            "body_pose": [[0.1]]},
+                       "pose_tokenized": [[0, 1, 511, 512, 513, 1023, 100, 600]],
+                       "pred_cam": [[-2, 0, 19.5]]},
+        "captions.json": ["a dog", {"caption": "a cat"}],
+    }
+    for name, doc in docs.items():
+        put("raw_json_fuzzer", name, json.dumps(doc).encode())
+    put("raw_json_fuzzer", "captions.json.gz", gzip.compress(json.dumps(docs["captions.json"]).encode(), mtime=0))
+
+
 def main():
     shutil.rmtree(CORPUS, ignore_errors=True)
     work = tempfile.mkdtemp()
@@ -183,6 +206,7 @@ def main():
         stream_seeds(data, work)
         http_seeds()
         tokenizer_seeds()
+        raw_json_seeds()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     for target in sorted(os.listdir(CORPUS)):

@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 targets=(npy_fuzzer tar_fuzzer mfs_fuzzer config_fuzzer resume_token_fuzzer
          stream_request_fuzzer http_request_fuzzer expand_fuzzer tokenizer_fuzzer
-         tokenizer_json_fuzzer)
+         tokenizer_json_fuzzer raw_json_fuzzer)
 what=${1:?usage: scripts/fuzz.sh TARGET|all|list [SECONDS]}
 if [ "$what" = list ]; then printf '%s\n' "${targets[@]}"; exit 0; fi
 seconds=${2:?usage: scripts/fuzz.sh TARGET|all SECONDS}
@@ -21,12 +21,15 @@ for t in "${run[@]}"; do
 done
 
 build=${FUZZ_BUILD_DIR:-build-fuzz}
-if [ ! -f "$build/CMakeCache.txt" ]; then
-  CC=clang CXX=clang++ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug \
-    -DMASKFEED_FUZZ=ON -DMASKFEED_SANITIZE=address,undefined -DMASKFEED_BUILD_TESTS=OFF \
-    -DMASKFEED_BUILD_BENCH=OFF -DMASKFEED_CUDA=OFF >/dev/null
-fi
 mkdir -p "$build/findings"
+# Configured every time (quick when cached), so targets added since the last run exist.
+if ! CC=clang CXX=clang++ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug \
+    -DMASKFEED_FUZZ=ON -DMASKFEED_SANITIZE=address,undefined -DMASKFEED_BUILD_TESTS=OFF \
+    -DMASKFEED_BUILD_BENCH=OFF -DMASKFEED_CUDA=OFF >"$build/findings/configure.log" 2>&1; then
+  tail -30 "$build/findings/configure.log" >&2
+  echo "fuzz: cmake failed (log: $build/findings/configure.log)" >&2
+  exit 2
+fi
 if ! cmake --build "$build" -j"$(nproc)" --target "${run[@]}" >"$build/findings/build.log" 2>&1; then
   tail -50 "$build/findings/build.log" >&2
   echo "fuzz: the build failed (log: $build/findings/build.log)" >&2

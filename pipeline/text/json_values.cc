@@ -1,8 +1,10 @@
 #include "pipeline/text/json_values.h"
 
 #include <cmath>
+#include <limits>
 
 #include "pipeline/base/strings.h"
+#include "pipeline/text/python_json.h"
 
 namespace maskfeed::text {
 namespace {
@@ -59,6 +61,19 @@ absl::StatusOr<PyNumber> NumberAt(const nlohmann::json& j, std::string_view path
     n.i = j.get<int64_t>();
   } else if (j.is_number_float()) {
     n.f = j.get<double>();
+  } else if (j.is_string() && !j.get_ref<const std::string&>().empty() &&
+             j.get_ref<const std::string&>()[0] == '\x01') {
+    // NaN / Infinity / -Infinity, as python_json.h marks them.
+    const std::string& s = j.get_ref<const std::string&>();
+    if (s == kNanMarker) {
+      n.f = std::numeric_limits<double>::quiet_NaN();
+    } else if (s == kInfinityMarker) {
+      n.f = std::numeric_limits<double>::infinity();
+    } else if (s == kMinusInfinityMarker) {
+      n.f = -std::numeric_limits<double>::infinity();
+    } else {
+      return JsonDataLoss(path, "not a number (string)");
+    }
   } else if (j.is_boolean()) {  // Python's bool is an int
     n.is_int = true;
     n.i = j.get<bool>() ? 1 : 0;

@@ -10,7 +10,9 @@
 #ifndef MASKFEED_PIPELINE_TEXT_TEXT_BUILDERS_H_
 #define MASKFEED_PIPELINE_TEXT_TEXT_BUILDERS_H_
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -33,6 +35,18 @@ struct CropWindow {
   double width = 0;
   bool flip = false;
 };
+
+// caption (§4.1, §2.3), from a `.txt` member: the whole text (strict UTF-8; a trailing newline
+// stays, the tokenizer drops it as whitespace).
+absl::StatusOr<std::string> CaptionFromTxt(std::string_view bytes);
+
+// caption from decoded JSON: a string; a list with one element per crop variant, each a
+// string or an object with a "caption" string; or an object with "caption". A list gives
+// element `rand_aug_idx` (0 when the sample has no crop settings: pass -1) when `aligned`,
+// else a uniformly drawn element. An aligned list shorter than `n_crops` is DATA_LOSS naming
+// both lengths (4M fails with an IndexError only when the draw falls past it, §8.7).
+absl::StatusOr<std::string> SelectCaption(const nlohmann::json& caption, int64_t rand_aug_idx,
+                                          int64_t n_crops, bool aligned, Rng& rng);
 
 // det (§4.2): instances scoring >= 0.6, in crop coordinates, clipped, zero-area dropped,
 // flipped, sorted by x0² + y0², as "v0=A v1=B v2=C v3=D name" joined by spaces.

@@ -1,0 +1,42 @@
+// JSON as 4M's loader reads it: Python's json module, which also accepts NaN, Infinity and
+// -Infinity, on strict UTF-8 (webdataset decodes `.json` members with json.loads), and
+// `.json.gz` members gunzipped first. nlohmann-json parses; the three non-standard literals
+// are rewritten (outside strings) to marker strings that NumberAt (json_values.h) reads back
+// as floats. Errors are DATA_LOSS with the line and column.
+//
+//   absl::StatusOr<nlohmann::json> j = ParsePythonJson(bytes);
+//   absl::StatusOr<std::string> text = Gunzip(member_bytes, kMaxJsonBytes);
+#ifndef MASKFEED_PIPELINE_TEXT_PYTHON_JSON_H_
+#define MASKFEED_PIPELINE_TEXT_PYTHON_JSON_H_
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
+
+namespace maskfeed::text {
+
+// The largest decompressed or parsed JSON member maskfeed accepts (a caption list or a det
+// file is a few KB; this bounds a hostile one).
+inline constexpr size_t kMaxJsonBytes = 64 << 20;
+
+// The strings NaN, Infinity and -Infinity become (NumberAt turns them back into floats).
+inline constexpr char kNanMarker[] = "\x01maskfeed:NaN";
+inline constexpr char kInfinityMarker[] = "\x01maskfeed:Infinity";
+inline constexpr char kMinusInfinityMarker[] = "\x01maskfeed:-Infinity";
+
+// OK when `bytes` is valid UTF-8; otherwise DATA_LOSS naming the byte offset.
+absl::Status CheckUtf8(std::string_view bytes);
+
+// Parses a JSON document as Python's json.loads does.
+absl::StatusOr<nlohmann::json> ParsePythonJson(std::string_view bytes);
+
+// The gunzipped bytes of a gzip member (several concatenated members allowed); DATA_LOSS when
+// truncated or corrupt, or when the output would exceed `max_bytes`.
+absl::StatusOr<std::string> Gunzip(std::string_view gz, size_t max_bytes);
+
+}  // namespace maskfeed::text
+
+#endif  // MASKFEED_PIPELINE_TEXT_PYTHON_JSON_H_
