@@ -92,6 +92,8 @@ socket_mode: "0660" socket_group: "trainers" threads: 4 metrics_listen: "127.0.0
 limits { max_streams: 16 max_batch_size: 512 max_repeats: 4 queue_depth: 3
          shutdown_grace_s: 10 max_buffered_bytes: 1073741824 }
 ''')
+    put("config_fuzzer", "data_path.txt",
+        b"root/[rgb,caption,tok_rgb@224]/shard-{00000..00009}.tar")
     put("config_fuzzer", "masking.textproto", b'''
 preset: "4m-7" input_tokens { max: 128 } target_tokens { max: 128 }
 ''')
