@@ -61,8 +61,9 @@ bool LeadingZero(std::string_view s) {
 }
 
 // A "X..Y[..STEP]" body as its items; false when it is not a range. *too_many when it would
-// hold more than kMaxExpandedNames items (none are made then).
-bool ExpandRange(std::string_view body, std::vector<std::string>* items, bool* too_many) {
+// hold more than limits.names items (none are made then).
+bool ExpandRange(std::string_view body, const ExpandLimits& limits, std::vector<std::string>* items,
+                 bool* too_many) {
   const size_t dots = body.find("..");
   if (dots == std::string_view::npos) return false;
   std::string_view lo = body.substr(0, dots), rest = body.substr(dots + 2);
@@ -82,7 +83,7 @@ bool ExpandRange(std::string_view body, std::vector<std::string>* items, bool* t
     // past the limit is refused without generating it.
     const uint64_t span = dir > 0 ? static_cast<uint64_t>(b) - static_cast<uint64_t>(a)
                                   : static_cast<uint64_t>(a) - static_cast<uint64_t>(b);
-    if (span / static_cast<uint64_t>(step) + 1 > kMaxExpandedNames) {
+    if (span / static_cast<uint64_t>(step) + 1 > limits.names) {
       *too_many = true;
       return true;
     }
@@ -109,73 +110,105 @@ bool ExpandRange(std::string_view body, std::vector<std::string>* items, bool* t
   return false;
 }
 
-absl::Status Expand(std::string_view pattern, std::vector<std::string>* out);
-
-// Appends every expansion of `prefix` + one item of the group at [open, close] + the rest.
-absl::Status ExpandGroup(std::string_view pattern, size_t open, size_t close,
-                         std::vector<std::string>* out) {
-  const std::string_view prefix = pattern.substr(0, open);
-  const std::string_view body = pattern.substr(open + 1, close - open - 1);
-  const std::string_view rest = pattern.substr(close + 1);
-  std::vector<std::string> items;
-  bool too_many = false;
-  const bool range = ExpandRange(body, &items, &too_many);
-  if (too_many) {
-    return absl::InvalidArgumentError(StrCat("expands to more than ", kMaxExpandedNames, " names"));
-  }
-  if (!range) {
-    const std::vector<std::string_view> alternatives = TopLevelAlternatives(body);
-    if (alternatives.size() < 2) {
-      // Not a group: "{x}" stays literal, and the expansion goes on after it.
-      std::vector<std::string> tails;
-      if (absl::Status s = Expand(rest, &tails); !s.ok()) return s;
-      for (const std::string& t : tails) {
-        if (out->size() >= kMaxExpandedNames) break;
-        out->push_back(StrCat(prefix, "{", body, "}", t));
-      }
-      return absl::OkStatus();
-    }
-    for (std::string_view alt : alternatives) {
-      if (absl::Status s = Expand(alt, &items); !s.ok()) return s;
-    }
-  }
-  std::vector<std::string> tails;
-  if (absl::Status s = Expand(rest, &tails); !s.ok()) return s;
-  std::optional<uint64_t> total = CheckedMul(items.size(), tails.size());
-  if (!total || *total + out->size() > kMaxExpandedNames) {
-    return absl::InvalidArgumentError(StrCat("expands to more than ", kMaxExpandedNames, " names"));
-  }
-  for (const std::string& item : items) {
-    for (const std::string& t : tails) out->push_back(StrCat(prefix, item, t));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status Expand(std::string_view pattern, std::vector<std::string>* out) {
+// Expands `pattern` into `out`: its literal text and groups become a sequence of option
+// lists, whose product is counted (names and bytes) before it is built, once.
+absl::Status Expand(std::string_view pattern, const ExpandLimits& limits,
+                    std::vector<std::string>* out) {
+  std::vector<std::vector<std::string>> segments;
+  std::string literal;
+  auto flush = [&] {
+    if (!literal.empty()) segments.push_back({std::move(literal)});
+    literal.clear();
+  };
   for (size_t i = 0; i < pattern.size(); ++i) {
-    if (pattern[i] == '\\') {
+    if (pattern[i] == '\\' && i + 1 < pattern.size()) {
+      literal += pattern.substr(i, 2);  // escapes are dropped at the very end
       ++i;
       continue;
     }
-    if (pattern[i] != '{') continue;
-    const size_t close = MatchingBrace(pattern, i);
-    if (close == std::string_view::npos) break;  // unbalanced: literal
-    return ExpandGroup(pattern, i, close, out);
+    const size_t close = pattern[i] == '{' ? MatchingBrace(pattern, i) : std::string_view::npos;
+    if (close == std::string_view::npos) {
+      literal.push_back(pattern[i]);
+      continue;
+    }
+    const std::string_view body = pattern.substr(i + 1, close - i - 1);
+    std::vector<std::string> options;
+    bool too_many = false;
+    if (!ExpandRange(body, limits, &options, &too_many)) {
+      const std::vector<std::string_view> alternatives = TopLevelAlternatives(body);
+      if (alternatives.size() < 2) {  // not a group: literal
+        literal += pattern.substr(i, close - i + 1);
+        i = close;
+        continue;
+      }
+      for (std::string_view alt : alternatives) {
+        if (absl::Status st = Expand(alt, limits, &options); !st.ok()) return st;
+        if (options.size() > limits.names) too_many = true;
+      }
+    }
+    if (too_many) {
+      return absl::InvalidArgumentError(StrCat("expands to more than ", limits.names, " names"));
+    }
+    flush();
+    segments.push_back(std::move(options));
+    i = close;
   }
-  out->push_back(std::string(pattern));
+  flush();
+  uint64_t count = 1, longest = 0;
+  for (const std::vector<std::string>& options : segments) {
+    std::optional<uint64_t> c = CheckedMul(count, options.size());
+    if (!c || *c + out->size() > limits.names) {
+      return absl::InvalidArgumentError(StrCat("expands to more than ", limits.names, " names"));
+    }
+    count = *c;
+    size_t widest = 0;
+    for (const std::string& o : options) widest = std::max(widest, o.size());
+    longest += widest;
+  }
+  std::optional<uint64_t> bytes = CheckedMul(count, longest);
+  if (!bytes || *bytes > limits.bytes) {
+    return absl::InvalidArgumentError(
+        StrCat("expands to more than ", limits.bytes, " bytes of names"));
+  }
+  // The product, first segment slowest, as braceexpand orders it.
+  std::vector<size_t> index(segments.size(), 0);
+  for (uint64_t n = 0; n < count; ++n) {
+    std::string name;
+    for (size_t k = 0; k < segments.size(); ++k) name += segments[k][index[k]];
+    out->push_back(std::move(name));
+    for (size_t k = segments.size(); k-- > 0;) {
+      if (++index[k] < segments[k].size()) break;
+      index[k] = 0;
+    }
+  }
   return absl::OkStatus();
 }
 
 }  // namespace
 
-absl::StatusOr<std::vector<std::string>> ExpandBraces(std::string_view pattern) {
-  std::vector<std::string> out;
-  if (absl::Status s = Expand(pattern, &out); !s.ok()) {
-    return absl::InvalidArgumentError(StrCat("'", Printable(pattern), "' ", s.message()));
-  }
-  if (out.size() >= kMaxExpandedNames) {
+absl::StatusOr<std::vector<std::string>> ExpandBraces(std::string_view pattern,
+                                                      const ExpandLimits& limits) {
+  if (pattern.size() > kMaxPatternBytes) {
     return absl::InvalidArgumentError(
-        StrCat("'", Printable(pattern), "' expands to more than ", kMaxExpandedNames, " names"));
+        StrCat("a pattern of ", pattern.size(), " bytes; at most ", kMaxPatternBytes));
+  }
+  int depth = 0, deepest = 0;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '\\') {
+      ++i;
+    } else if (pattern[i] == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if (pattern[i] == '}' && depth > 0) {
+      --depth;
+    }
+  }
+  if (deepest > kMaxBraceDepth) {
+    return absl::InvalidArgumentError(
+        StrCat("'", Printable(pattern), "': braces nest deeper than ", kMaxBraceDepth));
+  }
+  std::vector<std::string> out;
+  if (absl::Status s = Expand(pattern, limits, &out); !s.ok()) {
+    return absl::InvalidArgumentError(StrCat("'", Printable(pattern), "' ", s.message()));
   }
   // braceexpand drops its escapes from the output.
   for (std::string& s : out) {

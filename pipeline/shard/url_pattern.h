@@ -19,15 +19,25 @@
 
 namespace maskfeed {
 
-// More names than this from one pattern is refused (a typo like {0..99999999999}).
-inline constexpr size_t kMaxExpandedNames = 10'000'000;
+// More names than this from one pattern is refused (a typo like {0..99999999999}), as are
+// braces nested deeper than kMaxBraceDepth.
+inline constexpr size_t kMaxExpandedNames = 200'000;
+inline constexpr size_t kMaxExpandedBytes = 32 << 20;  // all names together
+inline constexpr size_t kMaxPatternBytes = 4096;
+inline constexpr int kMaxBraceDepth = 16;
 
 // Expands every {…} group: "a,b" alternatives (which may nest), "X..Y" integer ranges with an
 // optional "..STEP" (zero-padded to the longer endpoint when either endpoint has a leading
 // zero; a bare "0" does not count), and single-letter ranges. Groups multiply left to right.
 // A brace without a partner, or a group that is neither form, stays literal (as braceexpand
-// leaves it). INVALID_ARGUMENT when the result would exceed kMaxExpandedNames.
-absl::StatusOr<std::vector<std::string>> ExpandBraces(std::string_view pattern);
+// leaves it). INVALID_ARGUMENT for a pattern over kMaxPatternBytes, braces nested deeper than
+// kMaxBraceDepth, or a result over kMaxExpandedNames names or kMaxExpandedBytes bytes.
+struct ExpandLimits {
+  size_t names = kMaxExpandedNames;
+  size_t bytes = kMaxExpandedBytes;
+};
+absl::StatusOr<std::vector<std::string>> ExpandBraces(std::string_view pattern,
+                                                      const ExpandLimits& limits = {});
 
 struct ModalityList {
   std::vector<std::string> names;  // in bracket order; one empty name when there is no group

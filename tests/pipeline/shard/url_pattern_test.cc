@@ -45,6 +45,13 @@ TEST(UrlPatternTest, HugeExpansionsAreRefused) {
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(Message(s), HasSubstr("expands to more than"));
   EXPECT_FALSE(ExpandBraces("{0..9999}{0..9999}").ok());
+  EXPECT_TRUE(ExpandBraces("{0..9}", {.names = 10}).ok());
+  EXPECT_FALSE(ExpandBraces("{0..10}", {.names = 10}).ok());
+  EXPECT_THAT(Message(ExpandBraces(std::string(40, '{') + "a,b" + std::string(40, '}')).status()),
+              HasSubstr("nest deeper than 16"));
+  EXPECT_FALSE(ExpandBraces(std::string(5000, 'a')).ok());
+  EXPECT_THAT(Message(ExpandBraces(std::string(3000, 'a') + "{0..19999}").status()),
+              HasSubstr("bytes of names"));
 }
 
 TEST(UrlPatternTest, ModalityListsSplitIntoFolders) {
