@@ -74,6 +74,7 @@ bool ExpandRange(std::string_view body, const ExpandLimits& limits, std::vector<
   }
   int64_t step = 1;
   if (!step_text.empty() && (!ParseInt(step_text, &step) || step == 0)) return false;
+  if (step == INT64_MIN) return false;  // its magnitude does not fit an int64
   step = step < 0 ? -step : step;
   int64_t a = 0, b = 0;
   if (ParseInt(lo, &a) && ParseInt(hi, &b)) {
@@ -101,7 +102,7 @@ bool ExpandRange(std::string_view body, const ExpandLimits& limits, std::vector<
   if (lo.size() == 1 && hi.size() == 1 && std::isalpha(static_cast<unsigned char>(lo[0])) &&
       std::isalpha(static_cast<unsigned char>(hi[0]))) {
     const int dir = lo[0] <= hi[0] ? 1 : -1;
-    for (int c = lo[0];; c += dir * static_cast<int>(step)) {
+    for (int64_t c = lo[0];; c += dir * std::min<int64_t>(step, 256)) {
       if ((dir > 0 && c > hi[0]) || (dir < 0 && c < hi[0])) break;
       items->push_back(std::string(1, static_cast<char>(c)));
     }

@@ -27,6 +27,8 @@ TEST(UrlPatternTest, RangesPadLikeBraceexpand) {
   EXPECT_THAT(Expand("{3..1}"), ElementsAre("3", "2", "1"));
   EXPECT_THAT(Expand("{-1..1}"), ElementsAre("-1", "0", "1"));
   EXPECT_THAT(Expand("{a..c}"), ElementsAre("a", "b", "c"));
+  EXPECT_THAT(Expand("{a..e..4294967296}"), ElementsAre("a")) << "a huge step ends the range";
+  EXPECT_THAT(Expand("{1..2..-9223372036854775808}"), ElementsAre("{1..2..-9223372036854775808}"));
   EXPECT_EQ(Expand("shard-{00000..09999}.tar").size(), 10000u);
   EXPECT_EQ(Expand("shard-{00000..09999}.tar")[9999], "shard-09999.tar");
 }
