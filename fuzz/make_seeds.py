@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Regenerates the fuzz targets' seed corpora in fuzz/corpus/ (committed; run again when a
-format changes). Uses numpy and tarfile for third-party-made .npy and tar files, the build's
+format changes). Inputs named regression_* are fixed findings and are left in place. Uses
+numpy and tarfile for third-party-made .npy and tar files, the build's
 maskfeed-shard for .mfs shards, and a real maskfeed-server for wire messages and tokens.
 
     /usr/bin/python3 fuzz/make_seeds.py [BUILD_DIR]     (default build/)
@@ -198,7 +199,8 @@ def raw_json_seeds():
 
 
 def main():
-    shutil.rmtree(CORPUS, ignore_errors=True)
+    # Files are overwritten, never deleted: the regression_* inputs beside them are findings
+    # that were fixed, kept so that every run replays them.
     work = tempfile.mkdtemp()
     try:
         npy_seeds()

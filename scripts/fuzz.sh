@@ -7,6 +7,8 @@
 # Builds clang's fuzz build in build-fuzz/ first (CXX=clang++; Debian's clang and
 # libclang-rt-dev, which scripts/install-deps.sh installs). A finding stops the run with the
 # crashing input saved as build-fuzz/findings/TARGET/crash-*; exit status 1.
+# MASKFEED_FUZZ_SEED fixes libFuzzer's seed (0, the default, draws one). CI fixes it, so its
+# bounded runs are a prefix of the input sequence that a longer local run with it went through.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 targets=(npy_fuzzer tar_fuzzer mfs_fuzzer config_fuzzer resume_token_fuzzer
@@ -46,6 +48,7 @@ for t in "${run[@]}"; do
   # Scratch files of the targets go to the scratch dir; leaks are reported as findings too.
   if ! TMPDIR="$scratch" UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
       "$build/fuzz/$t" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 \
+      -seed="${MASKFEED_FUZZ_SEED:-0}" \
       -max_len=65536 -print_final_stats=1 -artifact_prefix="$findings/" \
       "$scratch" "fuzz/corpus/$t" 2>"$build/findings/$t.log"; then
     echo "fuzz: $t FOUND A PROBLEM; input in $findings/, log $build/findings/$t.log" >&2

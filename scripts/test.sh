@@ -26,5 +26,5 @@ fi
 fuzz_seconds=${MASKFEED_FUZZ_SECONDS:-20}
 if [ "$fuzz_seconds" != 0 ]; then
   echo "== fuzz targets under -fsanitize=address,undefined, ${fuzz_seconds} s each ==" >&2
-  scripts/fuzz.sh all "$fuzz_seconds"
+  MASKFEED_FUZZ_SEED=${MASKFEED_FUZZ_SEED:-1} scripts/fuzz.sh all "$fuzz_seconds"
 fi

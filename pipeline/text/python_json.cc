@@ -76,6 +76,8 @@ absl::StatusOr<nlohmann::json> ParsePythonJson(std::string_view bytes) {
   const std::string text = RewriteLiterals(bytes);
   try {
     return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::out_of_range& e) {  // a number past a double (1e999)
+    return absl::DataLossError(StrCat("invalid JSON: ", Printable(e.what())));
   } catch (const nlohmann::json::parse_error& e) {
     // e.byte is 1-based, in the rewritten text: close enough to find the spot; say line/col.
     size_t line = 1, column = 1;

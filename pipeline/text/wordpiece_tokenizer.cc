@@ -143,6 +143,16 @@ absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> WordPieceTokenizer::FromFile
 
 absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> WordPieceTokenizer::FromJson(
     std::string_view text, std::string_view name) {
+  // Every access below checks types first; this turns a missed case into an error, not a crash.
+  try {
+    return Load(text, name);
+  } catch (const nlohmann::json::exception& e) {
+    return JsonError(name, "$", StrCat("unexpected structure (", Printable(e.what()), ")"));
+  }
+}
+
+absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> WordPieceTokenizer::Load(
+    std::string_view text, std::string_view name) {
   Json json = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded()) return JsonError(name, "$", "not valid JSON");
   if (!json.is_object()) return JsonError(name, "$", "not a JSON object");
@@ -155,7 +165,7 @@ absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> WordPieceTokenizer::FromJson
   }
   const Json& normalizer = json.value("normalizer", Json());
   if (!normalizer.is_null()) {
-    if (normalizer.value("type", "") != "BertNormalizer") {
+    if (!normalizer.is_object() || normalizer.value("type", "") != "BertNormalizer") {
       return JsonError(name, "$.normalizer.type", "only BertNormalizer (or null) is supported");
     }
     t->normalize_ = true;

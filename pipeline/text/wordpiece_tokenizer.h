@@ -68,6 +68,8 @@ class WordPieceTokenizer {
 
  private:
   WordPieceTokenizer() = default;
+  static absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> Load(std::string_view json,
+                                                                  std::string_view name);
   // Steps 2-4 for a piece of raw text between raw added tokens.
   void EncodeSegment(std::string_view raw, std::vector<int32_t>* ids) const;
   void Normalize(std::string_view raw, std::string* out) const;

@@ -55,6 +55,10 @@ TEST(PythonJsonTest, ErrorsSayWhere) {
   EXPECT_THAT(Message(ParsePythonJson("\"caf\xe9\"").status()),
               HasSubstr("invalid UTF-8 at byte 4"));
   EXPECT_FALSE(ParsePythonJson("nan").ok()) << "Python's literal is NaN, not nan";
+  // A number past a double made nlohmann-json throw out_of_range (found by raw_json_fuzzer).
+  EXPECT_EQ(ParsePythonJson("[" + std::string(480, '8')).status().code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(ParsePythonJson("[1e999]").status().code(), absl::StatusCode::kDataLoss);
 }
 
 TEST(PythonJsonTest, GunzipRoundTripsAndRefusesBadInput) {

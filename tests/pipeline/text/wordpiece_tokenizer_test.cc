@@ -112,6 +112,7 @@ TEST(WordPieceTokenizerTest, BadFilesAreNamedWithTheJsonPath) {
           "vocab": {"a": 0}, "unk_token": "[UNK]"}})",
        "$.model.unk_token"},
       {R"({"post_processor": {"type": "BertProcessing"}})", "$.post_processor"},
+      {R"({"normalizer": 5})", "$.normalizer.type"},
       {R"({"pre_tokenizer": {"type": "BertPreTokenizer"}, "model": {"type": "WordPiece",
           "vocab": {"[UNK]": 0}}, "added_tokens": [{"id": 0, "content": "x", "lstrip": true}]})",
        "$.added_tokens[0].lstrip"},
