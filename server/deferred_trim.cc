@@ -24,11 +24,6 @@ void DeferredTrim::Request() {
   cv_.notify_all();
 }
 
-int DeferredTrim::trims() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return trims_;
-}
-
 void DeferredTrim::Run() {
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
@@ -43,7 +38,6 @@ void DeferredTrim::Run() {
     lock.unlock();
     ReturnFreeMemory();
     lock.lock();
-    ++trims_;
   }
 }
 

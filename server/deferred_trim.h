@@ -26,18 +26,15 @@ class DeferredTrim {
 
   // Trims `delay` after the latest call (ReturnFreeMemory, malloc_tuning.h).
   void Request();
-  // Trims done so far (for tests).
-  int trims() const;
 
  private:
   void Run();
 
   const std::chrono::milliseconds delay_;
-  mutable std::mutex mu_;
+  std::mutex mu_;
   std::condition_variable cv_;
   std::optional<std::chrono::steady_clock::time_point> due_;  // guarded by mu_
   bool stop_ = false;                                         // guarded by mu_
-  int trims_ = 0;                                             // guarded by mu_
   std::thread thread_;
 };
 

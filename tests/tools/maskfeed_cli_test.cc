@@ -1,7 +1,6 @@
 // End-to-end tests of the maskfeed client program: its benchmarks (in-process and against a
 // real maskfeed-server) and describe.
 #include <signal.h>
-#include <zlib.h>
 
 #include <string>
 
@@ -9,10 +8,10 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
-#include "nlohmann/json.hpp"
 #include "pipeline/base/strings.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/test_util.h"
+#include "tests/testing/tokenizer_goldens.h"
 
 namespace maskfeed {
 namespace {
@@ -25,25 +24,14 @@ using MaskfeedCliTest = ::maskfeed::testing::ProgramTest;
 // `maskfeed tokenize` gives HuggingFace's ids, one output line per input line: checked on the
 // golden corpus's strings that hold no line break.
 TEST_F(MaskfeedCliTest, TokenizePrintsTheGoldenIdsLineByLine) {
-  gzFile f =
-      gzopen(MASKFEED_SOURCE_DIR "/tests/data/tokenizer/wordpiece_4m_goldens.jsonl.gz", "rb");
-  ASSERT_NE(f, nullptr);
-  std::string all;
-  char buf[1 << 16];
-  for (int n; (n = gzread(f, buf, sizeof(buf))) > 0;) all.append(buf, static_cast<size_t>(n));
-  gzclose(f);
   std::string input, expected;
   size_t lines = 0;
-  for (size_t start = 0; start < all.size() && lines < 3000;) {
-    size_t end = all.find('\n', start);
-    if (end == std::string::npos) end = all.size();
-    const nlohmann::json line = nlohmann::json::parse(all.substr(start, end - start));
-    start = end + 1;
-    const std::string text = line["text"];
-    if (text.find_first_of("\n\r") != std::string::npos) continue;
-    input += text + "\n";
+  for (const testing::GoldenLine& line : testing::ReadTokenizerGoldens()) {
+    if (lines == 3000) break;
+    if (line.text.find_first_of("\n\r") != std::string::npos) continue;
+    input += line.text + "\n";
     std::string ids;
-    for (int id : line["ids"]) ids += (ids.empty() ? "" : " ") + std::to_string(id);
+    for (int id : line.ids) ids += (ids.empty() ? "" : " ") + std::to_string(id);
     expected += ids + "\n";
     ++lines;
   }

@@ -1,12 +1,10 @@
 #include "pipeline/text/wordpiece_tokenizer.h"
 
-#include <zlib.h>
-
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "nlohmann/json.hpp"
 #include "pipeline/base/strings.h"
 #include "tests/testing/test_util.h"
+#include "tests/testing/tokenizer_goldens.h"
 
 namespace maskfeed::text {
 namespace {
@@ -15,15 +13,10 @@ using ::maskfeed::testing::Message;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
 
-constexpr char kTokenizer[] =
-    MASKFEED_SOURCE_DIR "/tests/data/4m/text_tokenizer_4m_wordpiece_30k.json";
-constexpr char kGoldens[] =
-    MASKFEED_SOURCE_DIR "/tests/data/tokenizer/wordpiece_4m_goldens.jsonl.gz";
-
 const WordPieceTokenizer& Tokenizer4m() {
   static const WordPieceTokenizer* t = [] {
     absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> loaded =
-        WordPieceTokenizer::FromFile(kTokenizer);
+        WordPieceTokenizer::FromFile(testing::kTokenizer4m);
     EXPECT_TRUE(loaded.ok()) << loaded.status();
     return loaded.ok() ? loaded->release() : nullptr;
   }();
@@ -65,28 +58,17 @@ TEST(WordPieceTokenizerTest, SpecExamples) {
 
 // Every string of the golden file gives HuggingFace `tokenizers`' ids (make_goldens.js).
 TEST(WordPieceTokenizerTest, MatchesHuggingFaceOnTheGoldenCorpus) {
-  gzFile f = gzopen(kGoldens, "rb");
-  ASSERT_NE(f, nullptr) << kGoldens;
-  std::string all;
-  char buf[1 << 16];
-  for (int n; (n = gzread(f, buf, sizeof(buf))) > 0;) all.append(buf, static_cast<size_t>(n));
-  gzclose(f);
-  size_t lines = 0, mismatches = 0, chars = 0;
+  const std::vector<testing::GoldenLine> goldens = testing::ReadTokenizerGoldens();
+  ASSERT_FALSE(goldens.empty()) << testing::kTokenizerGoldens;
+  size_t lines = 0, mismatches = 0;
   std::vector<int32_t> got;
-  for (size_t start = 0; start < all.size();) {
-    size_t end = all.find('\n', start);
-    if (end == std::string::npos) end = all.size();
-    const nlohmann::json line = nlohmann::json::parse(all.substr(start, end - start));
-    start = end + 1;
-    const std::string text = line["text"].get<std::string>();
-    const std::vector<int32_t> want = line["ids"].get<std::vector<int32_t>>();
+  for (const testing::GoldenLine& line : goldens) {
     got.clear();
-    Tokenizer4m().Encode(text, &got);
+    Tokenizer4m().Encode(line.text, &got);
     ++lines;
-    chars += text.size();
-    if (got != want && ++mismatches <= 15) {
-      ADD_FAILURE() << "text \"" << Printable(text) << "\"\n  want "
-                    << ::testing::PrintToString(want) << "\n  got  "
+    if (got != line.ids && ++mismatches <= 15) {
+      ADD_FAILURE() << "text \"" << Printable(line.text) << "\"\n  want "
+                    << ::testing::PrintToString(line.ids) << "\n  got  "
                     << ::testing::PrintToString(got);
     }
   }
