@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "oneapi/tbb/task_arena.h"
 #include "pipeline/base/cli_args.h"
 #include "pipeline/base/progress.h"
+#include "pipeline/base/strings.h"
 #include "pipeline/shard/convert_dataset.h"
 #include "pipeline/shard/dataset.h"
 #include "pipeline/shard/mfs_reader.h"
@@ -214,8 +216,16 @@ int InspectShard(const std::string& path) {
     hi = std::max(hi, r.first_dim(i));
     sum += r.first_dim(i);
   }
-  std::printf("dim 0:    min %lld, mean %.1f, max %lld\n", static_cast<long long>(lo),
+  std::printf("%s min %lld, mean %.1f, max %lld\n",
+              r.layout().raw ? "bytes:   " : "dim 0:   ", static_cast<long long>(lo),
               static_cast<double>(sum) / r.num_records(), static_cast<long long>(hi));
+  if (r.layout().raw) {
+    std::map<std::string_view, size_t> kinds;
+    for (size_t i = 0; i < r.num_records(); ++i) ++kinds[RecordKindName(r.kind(i))];
+    std::string line;
+    for (const auto& [kind, n] : kinds) StrAppend(&line, line.empty() ? "" : ", ", n, " ", kind);
+    std::printf("members:  %s\n", line.c_str());
+  }
   std::printf("keys:     %s .. %s\n", std::string(r.key(0)).c_str(),
               std::string(r.key(r.num_records() - 1)).c_str());
   if (const auto* mfs = dynamic_cast<const MfsShardReader*>(&r)) {

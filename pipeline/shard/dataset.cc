@@ -231,6 +231,14 @@ absl::Status Dataset::CheckAlignment() {
       }
     }
   }
+  for (Modality& mod : modalities_) {
+    if (!mod.layout.raw) continue;
+    std::set<RecordKind> kinds;
+    for (const auto& shard : mod.shards) {
+      for (size_t r = 0; r < shard->num_records(); ++r) kinds.insert(shard->kind(r));
+    }
+    mod.kinds.assign(kinds.begin(), kinds.end());
+  }
   // Crop variants: every (n_crops, n_tokens) modality agrees with crop_settings.
   std::optional<size_t> crops = FindModality(kCropSettings);
   if (!crops) return absl::OkStatus();
@@ -308,6 +316,10 @@ v1::DatasetInfo Dataset::Describe() const {
     uint64_t bytes = 0;
     for (const auto& shard : mod.shards) bytes += shard->file_bytes();
     m->set_bytes_on_disk(bytes);
+    std::vector<std::string> kinds;
+    for (RecordKind kind : mod.kinds) kinds.emplace_back(RecordKindName(kind));
+    std::sort(kinds.begin(), kinds.end());
+    for (std::string& kind : kinds) m->add_record_kinds(std::move(kind));
   }
   for (size_t s = 0; s < num_shards(); ++s) {
     info.add_shard_sizes(shard_starts_[s + 1] - shard_starts_[s]);

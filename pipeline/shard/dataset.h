@@ -49,6 +49,8 @@ class Dataset {
   const std::string& modality_name(size_t m) const { return modalities_[m].name; }
   std::optional<size_t> FindModality(std::string_view name) const;
   const RecordLayout& layout(size_t m) const { return modalities_[m].layout; }
+  // The member kinds of a folder of raw members, sorted; empty for arrays.
+  const std::vector<RecordKind>& record_kinds(size_t m) const { return modalities_[m].kinds; }
   ShardFormat format(size_t m) const { return modalities_[m].format; }
   const ShardReader& shard(size_t m, size_t s) const { return *modalities_[m].shards[s]; }
 
@@ -79,6 +81,7 @@ class Dataset {
     ShardFormat format = ShardFormat::kTar;
     RecordLayout layout;
     std::vector<std::unique_ptr<ShardReader>> shards;
+    std::vector<RecordKind> kinds;  // raw members: the kinds present, sorted
   };
 
   Dataset() = default;

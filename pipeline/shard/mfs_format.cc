@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_format.h"
 #include "pipeline/base/crc32c.h"
 #include "pipeline/base/strings.h"
 #include "pipeline/shard/shard_reader.h"
@@ -24,7 +25,7 @@ std::string EncodeHeader(const Header& h) {
   out.push_back(static_cast<char>(h.layout.dtype));
   out.push_back(static_cast<char>(h.layout.rank));
   out.push_back(static_cast<char>(h.compression));
-  out.push_back('\0');
+  out.push_back(h.layout.raw ? '\1' : '\0');
   for (int i = 0; i < kMaxInnerDims; ++i) PutU32(&out, static_cast<uint32_t>(h.layout.inner[i]));
   PutU32(&out, h.dict_bytes);
   PutU32(&out, h.dict_crc);
@@ -57,6 +58,12 @@ absl::StatusOr<Header> DecodeHeader(std::string_view bytes, std::string_view pat
   if (compression > static_cast<uint8_t>(Compression::kZstd)) {
     return Corrupt(path, StrCat("unknown compression code ", int{compression}));
   }
+  const uint8_t raw = static_cast<uint8_t>(p[15]);
+  if (raw > 1 || (raw == 1 && (*dtype != DType::kUInt8 || rank != 1))) {
+    return Corrupt(path, StrCat("bad raw-members flag ", int{raw}, " for ", DTypeName(*dtype),
+                                " records of rank ", rank));
+  }
+  h.layout.raw = raw == 1;
   h.layout.dtype = *dtype;
   h.layout.rank = rank;
   for (int i = 0; i < kMaxInnerDims; ++i) h.layout.inner[i] = GetU32(p + 16 + 4 * i);
@@ -158,6 +165,10 @@ absl::StatusOr<Index> DecodeIndex(std::string_view index, const Header& header, 
     } else if ((e.flags & kEntryRaw) ? e.stored_bytes != e.raw_bytes
                                      : header.compression != Compression::kZstd) {
       bad = "entry flags disagree with the stored size or the shard's compression";
+    } else if (const uint32_t kind = (e.flags & kEntryKindMask) >> kEntryKindShift;
+               (e.flags & ~(kEntryRaw | kEntryKindMask)) != 0 ||
+               (header.layout.raw ? kind == 0 || kind > kMaxRecordKind : kind != 0)) {
+      bad = StrCat("unknown entry flags ", absl::Hex(e.flags));
     }
     if (!bad.empty()) return RecordError(path, i, "?", StrCat("bad index entry: ", bad));
   }

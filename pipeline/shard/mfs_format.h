@@ -7,8 +7,9 @@
 //   [header 64 B][dictionary][record 0][record 1]...[index][trailer 32 B]
 //
 // header : magic "\x89MFS\r\n\x1a\n", u32 version, u8 dtype, u8 rank, u8 compression,
-//          u8 reserved, u32 inner dims[7], u32 dict_bytes, u32 dict_crc, i32 level,
-//          u32 reserved, u32 header_crc (CRC-32C of bytes 0..59)
+//          u8 raw (1: the records are raw members, uint8 (*,), each of the kind in bits 8..15
+//          of its entry's flags; 0: numeric arrays), u32 inner dims[7], u32 dict_bytes, u32
+//          dict_crc, i32 level, u32 reserved, u32 header_crc (CRC-32C of bytes 0..59)
 // index  : u64 num_records, then per record {u64 offset, u32 stored_bytes, u32 raw_bytes,
 //          u32 crc, u32 flags}, then u32 key_offsets[num_records + 1], then the key bytes,
 //          then u32 row_crc_offsets[num_records + 1] into the u32 row CRCs that follow (raw
@@ -46,6 +47,12 @@ enum class Compression : uint8_t { kNone = 0, kZstd = 1 };
 
 // Entry flag: the record is stored uncompressed.
 inline constexpr uint32_t kEntryRaw = 1;
+// Entry flags bits 8..15: the RecordKind of a raw member (0 in shards of arrays).
+inline constexpr int kEntryKindShift = 8;
+inline constexpr uint32_t kEntryKindMask = 0xff00;
+inline RecordKind EntryKind(uint32_t flags) {
+  return static_cast<RecordKind>((flags & kEntryKindMask) >> kEntryKindShift);
+}
 
 struct Header {
   RecordLayout layout;

@@ -96,6 +96,8 @@ absl::Status MfsShardReader::Read(size_t i, Record* out) const {
   out->shape.rank = layout.rank;
   out->shape.dims[0] = first_dim(i);
   for (int d = 1; d < layout.rank; ++d) out->shape.dims[d] = layout.inner[d - 1];
+  out->kind = mfs::EntryKind(e.flags);
+  out->chunks.clear();
   out->data.resize(e.raw_bytes);
   if (e.flags & mfs::kEntryRaw) {
     if (e.raw_bytes > 0) std::memcpy(out->data.data(), stored, e.raw_bytes);
@@ -131,6 +133,8 @@ absl::Status MfsShardReader::ReadRow(size_t i, int64_t row, Record* out) const {
                ", computed ", absl::Hex(crc), "): the shard is corrupt"));
   }
   const RecordLayout& layout = header_.layout;
+  out->kind = RecordKind::kArray;
+  out->chunks.clear();
   out->dtype = layout.dtype;
   out->shape.rank = layout.rank - 1;
   for (int d = 1; d < layout.rank; ++d) out->shape.dims[d - 1] = layout.inner[d - 1];

@@ -27,6 +27,7 @@ class MfsShardReader final : public ShardReader {
   std::string_view key(size_t i) const override;
   const RecordLayout& layout() const override { return header_.layout; }
   int64_t first_dim(size_t i) const override { return slots_[i].first_dim; }
+  RecordKind kind(size_t i) const override { return mfs::EntryKind(slots_[i].entry.flags); }
   absl::Status Read(size_t i, Record* out) const override;
   void Prefetch(size_t i) const override {
     PrefetchBytes(file_.bytes().data() + slots_[i].entry.offset, slots_[i].entry.stored_bytes);

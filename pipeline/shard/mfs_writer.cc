@@ -46,8 +46,33 @@ absl::Status MfsWriterOptions::Validate() const {
   return absl::OkStatus();
 }
 
+absl::Status MfsWriter::Add(std::string_view key, const Record& record) {
+  const bool raw = record.kind != RecordKind::kArray;
+  if (!keys_.empty() && raw != layout_.raw) {
+    return absl::InvalidArgumentError(StrCat(
+        path_, ": record ", keys_.size(), " (key ", key, ") is a ", RecordKindName(record.kind),
+        " member but the shard holds ", layout_.ToString(), "; a shard holds one or the other"));
+  }
+  if (!raw) return Add(key, record.dtype, record.shape, record.data.data());
+  if (record.data.size() > std::numeric_limits<uint32_t>::max()) {
+    return absl::InvalidArgumentError(
+        StrCat(path_, ": record ", keys_.size(), " (key ", key, ") is over 4 GiB"));
+  }
+  if (keys_.empty()) layout_ = RecordLayout::Raw();
+  if (raw_offsets_.empty()) raw_offsets_.push_back(0);
+  keys_.emplace_back(key);
+  kinds_.push_back(record.kind);
+  raw_.append(record.bytes());
+  raw_offsets_.push_back(raw_.size());
+  return absl::OkStatus();
+}
+
 absl::Status MfsWriter::Add(std::string_view key, DType dtype, const Shape& shape,
                             const void* data) {
+  if (!keys_.empty() && layout_.raw) {
+    return absl::InvalidArgumentError(StrCat(path_, ": record ", keys_.size(), " (key ", key,
+                                             ") is an array but the shard holds raw members"));
+  }
   if (shape.rank < 1 || shape.rank > mfs::kMaxInnerDims + 1) {
     return absl::InvalidArgumentError(StrCat(path_, ": record ", keys_.size(), " (key ", key,
                                              ") has rank ", shape.rank,
@@ -67,6 +92,7 @@ absl::Status MfsWriter::Add(std::string_view key, DType dtype, const Shape& shap
   }
   if (raw_offsets_.empty()) raw_offsets_.push_back(0);
   keys_.emplace_back(key);
+  kinds_.push_back(RecordKind::kArray);
   if (bytes > 0) raw_.append(static_cast<const char*>(data), bytes);
   raw_offsets_.push_back(raw_.size());
   return absl::OkStatus();
@@ -168,6 +194,7 @@ absl::Status MfsWriter::Finish() {
         e.flags = 0;
       }
     }
+    e.flags |= uint32_t{static_cast<uint8_t>(kinds_[i])} << mfs::kEntryKindShift;
     e.offset = out->offset();
     e.stored_bytes = static_cast<uint32_t>(stored.size());
     e.raw_bytes = static_cast<uint32_t>(raw.size());

@@ -48,9 +48,9 @@ class MfsWriter {
   // (INVALID_ARGUMENT otherwise). Requires: `data` holds shape.NumElements() * ItemSize(dtype)
   // bytes.
   absl::Status Add(std::string_view key, DType dtype, const Shape& shape, const void* data);
-  absl::Status Add(std::string_view key, const Record& record) {
-    return Add(key, record.dtype, record.shape, record.data.data());
-  }
+  // Adds an array record, or a raw member (record.kind != kArray: its bytes, uint8 (n,)). A
+  // shard holds one or the other (INVALID_ARGUMENT when they are mixed).
+  absl::Status Add(std::string_view key, const Record& record);
 
   // Compresses and writes the shard atomically (to "<path>.tmp", then renamed).
   absl::Status Finish();
@@ -64,6 +64,7 @@ class MfsWriter {
   std::vector<std::string> keys_;
   std::string raw_;                  // every record's bytes, back to back
   std::vector<size_t> raw_offsets_;  // start of each record in raw_, plus the end
+  std::vector<RecordKind> kinds_;    // per record
 };
 
 }  // namespace maskfeed

@@ -42,6 +42,10 @@ class HeaderParser {
         std::optional<std::string_view> descr = String();
         if (!descr) return Malformed("'descr' is not a string (structured dtypes unsupported)");
         std::optional<DType> dtype = DTypeFromNpyDescr(*descr);
+        if (*descr == "|O") {
+          header.object = true;
+          dtype = DType::kUInt8;
+        }
         if (!dtype) {
           return absl::DataLossError(
               StrCat("unsupported .npy dtype '", *descr,
@@ -170,6 +174,10 @@ absl::StatusOr<NpyHeader> ParseNpy(std::string_view file) {
   absl::StatusOr<NpyHeader> header = HeaderParser(file.substr(prelude, header_len)).Parse();
   if (!header.ok()) return header.status();
   header->data_offset = prelude + header_len;
+  if (header->object) {
+    header->data_bytes = file.size() - header->data_offset;
+    return header;
+  }
   const std::optional<uint64_t> data_bytes = header->shape.ByteSize(header->dtype);
   if (!data_bytes) {
     return absl::DataLossError(StrCat(".npy shape ", header->shape.ToString(), " of ",

@@ -20,10 +20,14 @@ struct NpyHeader {
   DType dtype = DType::kInt32;
   Shape shape;
   size_t data_offset = 0;  // where the array bytes start within the file
-  size_t data_bytes = 0;   // NumElements() * ItemSize(dtype)
+  size_t data_bytes = 0;   // NumElements() * ItemSize(dtype); for object arrays, what follows
+  // An object array ('descr': '|O'): its data is a Python pickle (4M's sam_instance), read
+  // by a restricted reader elsewhere; `dtype` is meaningless.
+  bool object = false;
 };
 
-// Parses the header of a whole `.npy` file and checks that exactly `data_bytes` follow it.
+// Parses the header of a whole `.npy` file and checks that exactly `data_bytes` follow it
+// (object arrays: any bytes).
 // Errors are DATA_LOSS.
 absl::StatusOr<NpyHeader> ParseNpy(std::string_view file);
 

@@ -37,6 +37,47 @@ bool Shape::operator==(const Shape& other) const {
   return rank == other.rank && std::equal(dims.begin(), dims.begin() + rank, other.dims.begin());
 }
 
+std::string_view RecordKindName(RecordKind kind) {
+  switch (kind) {
+    case RecordKind::kArray:
+      return "npy";
+    case RecordKind::kText:
+      return "txt";
+    case RecordKind::kJson:
+      return "json";
+    case RecordKind::kJsonGz:
+      return "json.gz";
+    case RecordKind::kNpz:
+      return "npz";
+    case RecordKind::kJpeg:
+      return "jpg";
+    case RecordKind::kPng:
+      return "png";
+    case RecordKind::kPickle:
+      return "npy (object)";
+  }
+  return "?";
+}
+
+std::optional<RecordKind> RecordKindFromSuffix(std::string_view suffix) {
+  if (suffix == "npy") return RecordKind::kArray;
+  if (suffix == "txt") return RecordKind::kText;
+  if (suffix == "json") return RecordKind::kJson;
+  if (suffix == "json.gz") return RecordKind::kJsonGz;
+  if (suffix == "npz") return RecordKind::kNpz;
+  if (suffix == "jpg" || suffix == "jpeg") return RecordKind::kJpeg;
+  if (suffix == "png") return RecordKind::kPng;
+  return std::nullopt;
+}
+
+RecordLayout RecordLayout::Raw() {
+  RecordLayout layout;
+  layout.dtype = DType::kUInt8;
+  layout.rank = 1;
+  layout.raw = true;
+  return layout;
+}
+
 RecordLayout RecordLayout::Of(DType dtype, const Shape& shape) {
   RecordLayout layout;
   layout.dtype = dtype;
@@ -54,10 +95,11 @@ bool RecordLayout::Matches(DType d, const Shape& shape) const {
 }
 
 bool RecordLayout::operator==(const RecordLayout& other) const {
-  return dtype == other.dtype && rank == other.rank && inner == other.inner;
+  return dtype == other.dtype && rank == other.rank && inner == other.inner && raw == other.raw;
 }
 
 std::string RecordLayout::ToString() const {
+  if (raw) return "raw members";
   if (rank == 0) return StrCat(DTypeName(dtype), " ()");
   std::string s = StrCat(DTypeName(dtype), " (*");
   for (int i = 1; i < rank; ++i) StrAppend(&s, ", ", inner[i - 1]);

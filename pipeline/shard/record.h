@@ -18,6 +18,30 @@
 
 namespace maskfeed {
 
+// What a record's bytes are. kArray records are numeric `.npy` arrays, decoded into dtype and
+// shape; the others are 4M's raw members (4m-raw-data §1.1), kept as their file's bytes (a
+// uint8 (n,) record) and decoded where they are used: text built, image header read.
+enum class RecordKind : uint8_t {
+  kArray = 0,   // .npy, numeric
+  kText = 1,    // .txt
+  kJson = 2,    // .json
+  kJsonGz = 3,  // .json.gz
+  kNpz = 4,     // .npz
+  kJpeg = 5,    // .jpg, .jpeg
+  kPng = 6,     // .png
+  kPickle = 7,  // .npy holding a NumPy object array (a pickle)
+};
+inline constexpr uint8_t kMaxRecordKind = 7;
+
+// "npy", "txt", "json", "json.gz", "npz", "jpg", "png", "npy (object)".
+std::string_view RecordKindName(RecordKind kind);
+// The kind of a member suffix (the name after the key's first dot, lower-cased): "txt",
+// "json", "json.gz", "npz", "jpg", "jpeg", "png"; nullopt for anything else. "npy" is kArray
+// (a caller that finds an object array inside makes it kPickle).
+std::optional<RecordKind> RecordKindFromSuffix(std::string_view suffix);
+// The suffixes RecordKindFromSuffix accepts, for messages.
+inline constexpr std::string_view kRecordSuffixes = "npy, txt, json, json.gz, npz, jpg, jpeg, png";
+
 // Largest number of dimensions a record may have.
 inline constexpr int kMaxRank = 8;
 
@@ -42,10 +66,17 @@ struct Shape {
 
 // What every record of one modality shares: element type, rank, and every dimension but the
 // first. The first dimension (crop variants, sequence length) may differ between records.
+//
+// A shard of raw members (`raw`) has the layout uint8 (*,): each record is its file's bytes, of
+// its own kind (Record::kind); a shard holds either arrays or raw members, not both.
 struct RecordLayout {
   DType dtype = DType::kInt32;
   int rank = 0;
   std::array<int64_t, kMaxRank> inner{};  // dims 1..rank-1
+  bool raw = false;
+
+  // The layout of raw members.
+  static RecordLayout Raw();
 
   static RecordLayout Of(DType dtype, const Shape& shape);
   bool Matches(DType dtype, const Shape& shape) const;
@@ -64,6 +95,14 @@ struct Record {
   DType dtype = DType::kInt32;
   Shape shape;
   std::vector<std::byte> data;
+  RecordKind kind = RecordKind::kArray;
+  // Unit boundaries of a sequence built as chunks of varying length (4M's metadata): chunk c
+  // is ids [chunks[c], chunks[c + 1]). Empty for everything else.
+  std::vector<uint32_t> chunks;
+
+  std::string_view bytes() const {
+    return {reinterpret_cast<const char*>(data.data()), data.size()};
+  }
 
   // Typed view of the data. Requires: sizeof(T) == ItemSize(dtype).
   template <typename T>

@@ -37,8 +37,11 @@ class ShardReader {
   virtual std::string_view key(size_t i) const = 0;
   // What every record shares. Meaningless when num_records() == 0.
   virtual const RecordLayout& layout() const = 0;
-  // First dimension of record `i` (crop variants, sequence length), known without decoding.
+  // First dimension of record `i` (crop variants, sequence length; a raw member's size in
+  // bytes), known without decoding.
   virtual int64_t first_dim(size_t i) const = 0;
+  // What record `i` is: kArray in shards of arrays, a raw member's kind otherwise.
+  virtual RecordKind kind(size_t i) const = 0;
   // Decodes record `i` into `out`, reusing its buffer. Checks integrity where the format can.
   // DATA_LOSS errors name the file, record and key.
   virtual absl::Status Read(size_t i, Record* out) const = 0;

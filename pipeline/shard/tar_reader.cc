@@ -204,27 +204,45 @@ absl::StatusOr<std::unique_ptr<TarShardReader>> TarShardReader::Open(const std::
     std::transform(suffix.begin(), suffix.end(), suffix.begin(),
                    [](unsigned char c) { return std::tolower(c); });
     const size_t index = reader->records_.size();
-    if (suffix != "npy") {
-      return RecordError(path, index, key,
-                         StrCat("member '", m.name, "' is not a .npy record (suffix '", suffix,
-                                "'); maskfeed serves pre-tokenized shards with one "
-                                "<key>.npy member per sample"));
-    }
-    absl::StatusOr<NpyHeader> npy = ParseNpy(bytes.substr(m.data_offset, m.size));
-    if (!npy.ok()) return RecordError(path, index, key, ToStd(npy.status().message()));
-    if (npy->shape.rank == 0) {
-      return RecordError(path, index, key, "array is a scalar; records must have >= 1 dims");
-    }
-    if (index == 0) {
-      reader->layout_ = RecordLayout::Of(npy->dtype, npy->shape);
-    } else if (!reader->layout_.Matches(npy->dtype, npy->shape)) {
+    const std::optional<RecordKind> kind = RecordKindFromSuffix(suffix);
+    if (!kind) {
       return RecordError(
           path, index, key,
-          StrCat(DTypeName(npy->dtype), " ", npy->shape.ToString(), " does not match the shard's ",
-                 reader->layout_.ToString(), " from record 0"));
+          StrCat("member '", m.name, "' has the suffix '", suffix,
+                 "'; shards hold <key>.<ext> members with ext one of ", kRecordSuffixes));
     }
-    reader->records_.push_back(
-        {std::move(key), m.data_offset + npy->data_offset, npy->shape.dims[0]});
+    const std::string_view member = bytes.substr(m.data_offset, m.size);
+    Entry entry{std::move(key), m.data_offset, static_cast<int64_t>(m.size), *kind};
+    RecordLayout layout = RecordLayout::Raw();
+    Shape shape{static_cast<int64_t>(m.size)};
+    if (*kind == RecordKind::kArray) {
+      absl::StatusOr<NpyHeader> npy = ParseNpy(member);
+      if (!npy.ok()) return RecordError(path, index, entry.key, ToStd(npy.status().message()));
+      if (npy->object) {
+        entry.kind = RecordKind::kPickle;  // the whole member, for the pickle reader
+      } else {
+        if (npy->shape.rank == 0) {
+          return RecordError(path, index, entry.key,
+                             "array is a scalar; records must have >= 1 dims");
+        }
+        layout = RecordLayout::Of(npy->dtype, npy->shape);
+        shape = npy->shape;
+        entry.payload_offset += npy->data_offset;
+        entry.first_dim = npy->shape.dims[0];
+      }
+    }
+    if (index == 0) {
+      reader->layout_ = layout;
+    } else if (layout.raw != reader->layout_.raw ||
+               (!layout.raw && !reader->layout_.Matches(layout.dtype, shape))) {
+      return RecordError(
+          path, index, entry.key,
+          StrCat(layout.raw ? StrCat(RecordKindName(entry.kind), " member")
+                            : StrCat(DTypeName(layout.dtype), " ", shape.ToString()),
+                 " does not match the shard's ", reader->layout_.ToString(),
+                 " from record 0; a shard holds arrays of one layout or raw members"));
+    }
+    reader->records_.push_back(std::move(entry));
   }
   for (size_t i = 0; i < reader->records_.size(); ++i) {
     auto [it, inserted] = seen.emplace(reader->records_[i].key, i);
@@ -239,6 +257,8 @@ absl::StatusOr<std::unique_ptr<TarShardReader>> TarShardReader::Open(const std::
 
 absl::Status TarShardReader::Read(size_t i, Record* out) const {
   const Entry& e = records_[i];
+  out->kind = e.kind;
+  out->chunks.clear();
   out->dtype = layout_.dtype;
   out->shape.rank = layout_.rank;
   out->shape.dims[0] = e.first_dim;
@@ -251,6 +271,8 @@ absl::Status TarShardReader::Read(size_t i, Record* out) const {
 
 absl::Status TarShardReader::ReadRow(size_t i, int64_t row, Record* out) const {
   const size_t n = layout_.RowBytes();
+  out->kind = RecordKind::kArray;
+  out->chunks.clear();
   out->dtype = layout_.dtype;
   out->shape.rank = layout_.rank - 1;
   for (int d = 1; d < layout_.rank; ++d) out->shape.dims[d - 1] = layout_.inner[d - 1];

@@ -1,8 +1,10 @@
-// Reads 4M's WebDataset shards as they are: a tar whose members are `<key>.npy`, one per sample.
+// Reads 4M's WebDataset shards as they are: a tar with one member per sample, `<key>.<ext>`,
+// either numeric `.npy` arrays or raw members (`.txt`, `.json`, `.json.gz`, `.npz`, `.jpg`,
+// `.jpeg`, `.png`, object-array `.npy`), one kind of the two per shard.
 //
 // Opening maps the file and indexes it once: tar headers (ustar, GNU long names, pax extended
-// headers) and every member's `.npy` header are parsed and checked, so Read() is a copy out of
-// the mapping.
+// headers) and every `.npy` member's header are parsed and checked, so Read() is a copy out of
+// the mapping. Raw members are checked where they are decoded.
 #ifndef MASKFEED_PIPELINE_SHARD_TAR_READER_H_
 #define MASKFEED_PIPELINE_SHARD_TAR_READER_H_
 
@@ -40,6 +42,7 @@ class TarShardReader final : public ShardReader {
   std::string_view key(size_t i) const override { return records_[i].key; }
   const RecordLayout& layout() const override { return layout_; }
   int64_t first_dim(size_t i) const override { return records_[i].first_dim; }
+  RecordKind kind(size_t i) const override { return records_[i].kind; }
   absl::Status Read(size_t i, Record* out) const override;
   absl::Status ReadRow(size_t i, int64_t row, Record* out) const override;
   void PrefetchRow(size_t i, int64_t row) const override {
@@ -56,7 +59,8 @@ class TarShardReader final : public ShardReader {
   struct Entry {
     std::string key;
     uint64_t payload_offset;
-    int64_t first_dim;
+    int64_t first_dim;  // raw members: their size in bytes
+    RecordKind kind;
   };
 
   explicit TarShardReader(MappedFile file) : file_(std::move(file)) {}

@@ -232,6 +232,63 @@ TEST(MfsWriterTest, RejectsMismatchedRecordsAndEmptyShards) {
   EXPECT_THAT(Message(bad.Validate()), HasSubstr("level: 99"));
 }
 
+Record RawMember(RecordKind kind, std::string_view bytes) {
+  Record r;
+  r.kind = kind;
+  r.dtype = DType::kUInt8;
+  r.shape = Shape{static_cast<int64_t>(bytes.size())};
+  r.data.resize(bytes.size());
+  std::memcpy(r.data.data(), bytes.data(), bytes.size());
+  return r;
+}
+
+// Raw members (4M's text, JSON, images) round-trip with their kinds and checksums, under both
+// codecs; a shard holds arrays or raw members, not both.
+TEST(MfsShardReaderTest, RawMembersRoundTripWithKindsAndChecksums) {
+  for (mfs::Compression codec : {mfs::Compression::kNone, mfs::Compression::kZstd}) {
+    TempDir dir;
+    const std::string path = dir / "shard-00000.mfs";
+    MfsWriter writer(path, Options(codec, 3, 0, false));
+    const std::string caption(300, 'a');  // compressible: stored as a zstd frame under zstd
+    const std::vector<Record> records = {
+        RawMember(RecordKind::kText, caption), RawMember(RecordKind::kJson, "{\"instances\": []}"),
+        RawMember(RecordKind::kPng, ""), RawMember(RecordKind::kPickle, "\x80\x03")};
+    for (size_t i = 0; i < records.size(); ++i) {
+      ASSERT_TRUE(writer.Add(StrCat("k", i), records[i]).ok());
+    }
+    std::vector<int16_t> v(4);
+    EXPECT_THAT(Message(writer.Add("k9", DType::kInt16, {4}, v.data())),
+                HasSubstr("is an array but the shard holds raw members"));
+    ASSERT_TRUE(writer.Finish().ok());
+
+    absl::StatusOr<std::unique_ptr<MfsShardReader>> reader = MfsShardReader::Open(path);
+    ASSERT_TRUE(reader.ok()) << reader.status();
+    EXPECT_TRUE((*reader)->layout().raw);
+    Record got;
+    for (size_t i = 0; i < records.size(); ++i) {
+      EXPECT_EQ((*reader)->kind(i), records[i].kind);
+      ASSERT_TRUE((*reader)->Read(i, &got).ok());
+      EXPECT_EQ(got.kind, records[i].kind);
+      EXPECT_EQ(got.bytes(), records[i].bytes());
+    }
+    // A flipped byte of the caption is caught by its checksum.
+    const std::string bytes = ReadFile(path);
+    const size_t at = codec == mfs::Compression::kNone ? bytes.find(caption) : std::string::npos;
+    if (at != std::string::npos) {
+      ASSERT_NO_FATAL_FAILURE(FlipByte(path, at + 7));
+      absl::StatusOr<std::unique_ptr<MfsShardReader>> damaged = MfsShardReader::Open(path);
+      ASSERT_TRUE(damaged.ok());
+      EXPECT_THAT(Message((*damaged)->Read(0, &got)), HasSubstr("record 0 (key k0): checksum"));
+    }
+  }
+  TempDir dir;
+  MfsWriter mixed(dir / "m.mfs", MfsWriterOptions());
+  std::vector<int16_t> v(4);
+  ASSERT_TRUE(mixed.Add("k0", DType::kInt16, {4}, v.data()).ok());
+  EXPECT_THAT(Message(mixed.Add("k1", RawMember(RecordKind::kJson, "{}"))),
+              HasSubstr("is a json member but the shard holds int16 (*,)"));
+}
+
 // Inner dimensions whose product wraps 64 bits (or passes the u32 a record's size is) must not
 // make rows look small: a crafted header with a valid checksum is refused at open.
 TEST(MfsShardReaderTest, HeaderDimensionsThatOverflowAreRefused) {

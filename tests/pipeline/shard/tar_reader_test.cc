@@ -167,16 +167,27 @@ TEST(TarShardReaderTest, FlippedNpyHeaderByteNamesRecordAndKey) {
   EXPECT_THAT(Message(s), HasSubstr("bad magic"));
 }
 
-TEST(TarShardReaderTest, RejectsNonNpyMembersDuplicatesAndMixedShapes) {
+TEST(TarShardReaderTest, RejectsUnknownMembersMixedKindsDuplicatesAndMixedShapes) {
   TempDir dir;
+  {
+    const std::string path = dir / "cls.tar";
+    absl::StatusOr<TarWriter> tar = TarWriter::Create(path);
+    ASSERT_TRUE(tar->Add("000000.npy", TokensNpy(1, 0)).ok());
+    ASSERT_TRUE(tar->Add("000001.cls", "3").ok());
+    ASSERT_TRUE(tar->Finish().ok());
+    EXPECT_THAT(Message(OpenError(path)),
+                HasSubstr("record 1 (key 000001): member '000001.cls' has the suffix 'cls'; "
+                          "shards hold <key>.<ext> members with ext one of npy, txt"));
+  }
   {
     const std::string path = dir / "json.tar";
     absl::StatusOr<TarWriter> tar = TarWriter::Create(path);
     ASSERT_TRUE(tar->Add("000000.npy", TokensNpy(1, 0)).ok());
     ASSERT_TRUE(tar->Add("000001.json", "{}").ok());
     ASSERT_TRUE(tar->Finish().ok());
-    EXPECT_THAT(Message(OpenError(path)), HasSubstr("record 1 (key 000001): member '000001.json' "
-                                                    "is not a .npy record"));
+    EXPECT_THAT(Message(OpenError(path)),
+                HasSubstr("record 1 (key 000001): json member does not match the shard's int16 "
+                          "(*, 196) from record 0"));
   }
   {
     const std::string path = dir / "dup.tar";
@@ -197,6 +208,48 @@ TEST(TarShardReaderTest, RejectsNonNpyMembersDuplicatesAndMixedShapes) {
     EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
     EXPECT_THAT(Message(s), HasSubstr("record 1 (key 000001): int16 (1, 200) does not match the "
                                       "shard's int16 (*, 196)"));
+  }
+}
+
+// 4M's raw members are kept as their bytes, each with its kind; the key is the name up to its
+// first dot, so "x.json.gz" is key "x".
+TEST(TarShardReaderTest, RawMembersKeepTheirBytesAndKinds) {
+  TempDir dir;
+  const std::string path = dir / "raw.tar";
+  const std::string dict = "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }\n";
+  const std::string object_npy = StrCat(std::string_view("\x93NUMPY\x01\x00", 8),
+                                        std::string(1, static_cast<char>(dict.size())),
+                                        std::string(1, '\0'), dict, "\x80\x03pickle");
+  const std::vector<std::pair<std::string, std::string>> members = {
+      {"a/000000.txt", "A person riding a horse.\n"},
+      {"a/000001.json", "[\"x\", {\"caption\": \"y\"}]"},
+      {"a/000002.json.gz", std::string("\x1f\x8b\x08\x00", 4)},
+      {"a/000003.JPG", "\xff\xd8\xff"},
+      {"a/000004.jpeg", "\xff\xd8\xff\xe0"},
+      {"a/000005.png", "\x89PNG"},
+      {"a/000006.npz", "PK\x03\x04"},
+      {"a/000007.npy", object_npy},
+      {"a/000008.txt", ""}};
+  {
+    absl::StatusOr<TarWriter> tar = TarWriter::Create(path);
+    for (const auto& [name, bytes] : members) ASSERT_TRUE(tar->Add(name, bytes).ok());
+    ASSERT_TRUE(tar->Finish().ok());
+  }
+  absl::StatusOr<std::unique_ptr<TarShardReader>> reader = TarShardReader::Open(path);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  EXPECT_EQ((*reader)->layout().ToString(), "raw members");
+  const RecordKind kinds[] = {RecordKind::kText, RecordKind::kJson,   RecordKind::kJsonGz,
+                              RecordKind::kJpeg, RecordKind::kJpeg,   RecordKind::kPng,
+                              RecordKind::kNpz,  RecordKind::kPickle, RecordKind::kText};
+  Record record;
+  for (size_t i = 0; i < members.size(); ++i) {
+    EXPECT_EQ((*reader)->key(i), StrCat("a/00000", i));
+    EXPECT_EQ((*reader)->kind(i), kinds[i]) << i;
+    EXPECT_EQ((*reader)->first_dim(i), static_cast<int64_t>(members[i].second.size()));
+    ASSERT_TRUE((*reader)->Read(i, &record).ok());
+    EXPECT_EQ(record.kind, kinds[i]);
+    EXPECT_EQ(record.bytes(), members[i].second);
+    EXPECT_EQ(record.shape, (Shape{static_cast<int64_t>(members[i].second.size())}));
   }
 }
 
