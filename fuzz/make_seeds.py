@@ -198,6 +198,24 @@ def raw_json_seeds():
     put("raw_json_fuzzer", "captions.json.gz", gzip.compress(json.dumps(docs["captions.json"]).encode(), mtime=0))
 
 
+def image_header_seeds():
+    # Pillow writes them (Debian's python3-pil, as 4M's data was written): baseline and
+    # progressive JPEG, gray, CMYK, and PNGs of several modes.
+    import io
+    from PIL import Image
+    for name, mode, fmt, extra in [("rgb.jpg", "RGB", "JPEG", {}),
+                                   ("progressive.jpg", "RGB", "JPEG", {"progressive": True}),
+                                   ("gray.jpg", "L", "JPEG", {}),
+                                   ("cmyk.jpg", "CMYK", "JPEG", {}),
+                                   ("rgb.png", "RGB", "PNG", {}),
+                                   ("palette.png", "P", "PNG", {}),
+                                   ("rgba.png", "RGBA", "PNG", {}),
+                                   ("gray16.png", "I;16", "PNG", {})]:
+        out = io.BytesIO()
+        Image.new(mode, (37, 23)).save(out, fmt, **extra)
+        put("image_header_fuzzer", name, out.getvalue())
+
+
 def main():
     # Files are overwritten, never deleted: the regression_* inputs beside them are findings
     # that were fixed, kept so that every run replays them.
@@ -211,6 +229,7 @@ def main():
         http_seeds()
         tokenizer_seeds()
         raw_json_seeds()
+        image_header_seeds()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     for target in sorted(os.listdir(CORPUS)):

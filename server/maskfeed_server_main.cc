@@ -36,6 +36,7 @@ constexpr char kDemoVersion[] = "4m-7-v1";
 
 constexpr const char* kUsage =
     R"(usage: maskfeed-server [--config FILE] [--data DIR] [--preset NAME]
+                       [--text-tokenizer FILE] [--main-augment-domain M]
                        [--listen ADDR]... [--threads N] [--metrics-listen ADDR|off]
                        [--max-streams N] [--max-batch-size N] [--skip-corrupt]
                        [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
@@ -48,6 +49,10 @@ server reflection) and Prometheus text at http://METRICS/metrics and /healthz.
                         server_config.proto): datasets, mixtures, limits, addresses
   --data DIR            serve this dataset folder (name "default") instead of a config file
   --preset NAME         masking preset for --data (default 4m-7)
+  --text-tokenizer FILE 4M's text tokenizer (tokenizer.json) for datasets holding raw text
+                        (caption, det, metadata, ... as .txt/.json) that name none
+  --main-augment-domain M  the image modality det/human_poses take sizes from (--data only;
+                        e.g. rgb@224)
   --listen ADDR         host:port or unix:/path; repeatable (default 127.0.0.1:50051)
   --threads N           masking threads shared by all streams (default: cores)
   --metrics-listen A    host:port of /metrics and /healthz, or off (default 127.0.0.1:9464)
@@ -149,6 +154,18 @@ absl::StatusOr<v1::ServerConfig> ConfigFromFlags(const CliArgs& args, bool* metr
     d->set_path(*demo);
     d->set_preset(args.GetString("preset", "4m-7"));
   }
+  if (args.Has("main-augment-domain")) {
+    if (!args.Has("data")) {
+      return absl::InvalidArgumentError(
+          "--main-augment-domain goes with --data; a config names it per dataset");
+    }
+    config.mutable_dataset(0)->set_main_augment_domain(args.GetString("main-augment-domain"));
+  }
+  if (args.Has("text-tokenizer")) {
+    for (v1::DatasetConfig& d : *config.mutable_dataset()) {
+      if (d.text_tokenizer().empty()) d.set_text_tokenizer(args.GetString("text-tokenizer"));
+    }
+  }
   if (args.Has("skip-corrupt")) {
     for (v1::DatasetConfig& d : *config.mutable_dataset()) d.set_skip_corrupt_records(true);
   }
@@ -193,11 +210,12 @@ int Serve(int argc, char** argv) {
       return kExitOk;
     }
   }
-  absl::StatusOr<CliArgs> args = CliArgs::Parse(
-      raw,
-      {"config", "data", "preset", "listen", "threads", "metrics-listen", "max-streams",
-       "max-batch-size", "tls-cert", "tls-key", "tls-client-ca", "socket-mode", "socket-group"},
-      {"skip-corrupt", "allow-insecure-tcp"});
+  absl::StatusOr<CliArgs> args =
+      CliArgs::Parse(raw,
+                     {"config", "data", "preset", "listen", "threads", "metrics-listen",
+                      "max-streams", "max-batch-size", "tls-cert", "tls-key", "tls-client-ca",
+                      "socket-mode", "socket-group", "text-tokenizer", "main-augment-domain"},
+                     {"skip-corrupt", "allow-insecure-tcp"});
   if (!args.ok()) return Fail(args.status(), kExitUsage);
   if (!args->positional().empty()) {
     return Fail(absl::InvalidArgumentError(

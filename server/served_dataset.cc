@@ -1,6 +1,7 @@
 #include "server/served_dataset.h"
 
 #include <algorithm>
+#include <map>
 #include <tuple>
 
 #include "pipeline/base/strings.h"
@@ -18,7 +19,22 @@ absl::StatusOr<std::vector<ServedDataset>> OpenServedDatasets(const v1::ServerCo
                                                               tbb::task_arena* arena) {
   std::vector<ServedDataset> served;
   std::vector<ServedComponent> opened;
+  // Tokenizers by path: datasets naming the same file share one.
+  std::map<std::string, std::shared_ptr<const text::WordPieceTokenizer>> tokenizers;
   for (const v1::DatasetConfig& d : config.dataset()) {
+    RawOptions raw{.tokenizer = nullptr,
+                   .main_augment_domain = d.main_augment_domain(),
+                   .aligned_captions = !d.unaligned_captions()};
+    if (!d.text_tokenizer().empty()) {
+      auto [it, inserted] = tokenizers.emplace(d.text_tokenizer(), nullptr);
+      if (inserted) {
+        absl::StatusOr<std::unique_ptr<text::WordPieceTokenizer>> t =
+            text::WordPieceTokenizer::FromFile(d.text_tokenizer());
+        if (!t.ok()) return Named("dataset", d.name(), t.status());
+        it->second = std::move(*t);
+      }
+      raw.tokenizer = it->second;
+    }
     DatasetOptions options;
     options.arena = arena;
     absl::StatusOr<std::unique_ptr<Dataset>> dataset = Dataset::Open(d.path(), options);
@@ -27,9 +43,10 @@ absl::StatusOr<std::vector<ServedDataset>> OpenServedDatasets(const v1::ServerCo
                       .weight = 1,
                       .dataset = std::move(*dataset),
                       .masking = d.masking(),
+                      .raw = raw,
                       .source = nullptr};
     absl::StatusOr<std::shared_ptr<const StreamSource>> source =
-        StreamSource::Create(c.dataset, c.masking);
+        StreamSource::Create(c.dataset, c.masking, c.raw);
     if (!source.ok()) return Named("dataset", d.name(), source.status());
     c.source = std::move(*source);
     served.push_back(ServedDataset{.name = d.name(),
@@ -91,7 +108,7 @@ absl::StatusOr<std::shared_ptr<const MixtureSource>> SourceWithOverrides(
       range->set_min_is_zero(false);
     }
     absl::StatusOr<std::shared_ptr<const StreamSource>> source =
-        StreamSource::Create(c.dataset, masking);
+        StreamSource::Create(c.dataset, masking, c.raw);
     if (!source.ok()) return source.status();
     entries.push_back(MixtureEntry{.name = c.name, .weight = c.weight, .source = *source});
   }

@@ -23,6 +23,7 @@ struct ServedComponent {
   double weight = 1;
   std::shared_ptr<const Dataset> dataset;
   v1::MaskingConfig masking;
+  RawOptions raw;  // how raw members become ids (tokenizer, main_augment_domain)
   std::shared_ptr<const StreamSource> source;
 };
 

@@ -220,7 +220,18 @@ absl::Status Masker::PrepareIds(size_t m, const Record& record, MaskScratch* scr
   // SEQ: ids + EOS, cut to M (whole chunks when chunked). SEQ_TOKEN: ids + vocab_offset; 4M
   // does not cut these, but the 2 * (M + 1) tensor and the sentinel count need it, so we do.
   size_t keep = std::min(length, max);
-  if (mod.chunk_tokens > 0) keep = std::min(length, max / mod.chunk_tokens * mod.chunk_tokens);
+  // Chunks of varying length (built from raw metadata, record.chunks): the longest prefix of
+  // whole chunks that fits. Fixed-size chunks otherwise.
+  const bool varying = mod.chunk_tokens > 0 && !record.chunks.empty();
+  size_t chunks = 0;
+  if (varying) {
+    keep = 0;
+    while (chunks + 1 < record.chunks.size() && record.chunks[chunks + 1] <= max) {
+      keep = record.chunks[++chunks];
+    }
+  } else if (mod.chunk_tokens > 0) {
+    keep = std::min(length, max / mod.chunk_tokens * mod.chunk_tokens);
+  }
   s.ids.resize(keep + (eos ? 1 : 0));
   if (absl::Status st =
           CopyIds(mod, record, 0, keep, mod.type == ModalityType::kSeqToken ? mod.vocab_offset : 0,
@@ -237,7 +248,11 @@ absl::Status Masker::PrepareIds(size_t m, const Record& record, MaskScratch* scr
       tail = 0;
     }
   }
-  SplitUnits(s.ids.size(), mod.chunk_tokens, tail, &s);
+  if (varying) {
+    SplitChunkUnits(std::span<const uint32_t>(record.chunks).first(chunks + 1), tail, &s);
+  } else {
+    SplitUnits(s.ids.size(), mod.chunk_tokens, tail, &s);
+  }
   return absl::OkStatus();
 }
 

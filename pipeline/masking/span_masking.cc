@@ -24,6 +24,14 @@ void SplitUnits(size_t length, int chunk_tokens, size_t tail, SpanScratch* s) {
   s->units.push_back(static_cast<uint32_t>(length));
 }
 
+void SplitChunkUnits(std::span<const uint32_t> bounds, size_t tail, SpanScratch* s) {
+  s->units.clear();
+  for (size_t c = 0; c + 1 < bounds.size(); ++c) s->units.push_back(bounds[c]);
+  const uint32_t body = bounds.empty() ? 0 : bounds.back();
+  if (tail > 0) s->units.push_back(body);
+  s->units.push_back(body + static_cast<uint32_t>(tail));
+}
+
 size_t DrawKeeps(double keep_prob, Rng& rng, SpanScratch* s, size_t limit) {
   const size_t n = s->units.size() - 1;
   s->keep.resize(n);

@@ -58,6 +58,10 @@ struct SpanScratch {
 // Fills scratch->units for `length` ids: single tokens, or chunks of `chunk_tokens` with the
 // last `tail` ids (the EOS) as a chunk of their own.
 void SplitUnits(size_t length, int chunk_tokens, size_t tail, SpanScratch* scratch);
+// The same for chunks of varying length: chunk c is ids [bounds[c], bounds[c + 1]), then the
+// last `tail` ids. Requires: bounds starts at 0 and increases, scratch->ids holds
+// bounds.back() + tail ids.
+void SplitChunkUnits(std::span<const uint32_t> bounds, size_t tail, SpanScratch* scratch);
 
 // Draws keep decisions for every unit with probability `keep_prob` and returns the input
 // length they give (kept tokens plus one sentinel per dropped run). Stops drawing as soon as

@@ -1,18 +1,51 @@
 #include "pipeline/stream/batch_producer.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "oneapi/tbb/parallel_for.h"
 #include "pipeline/base/log.h"
 #include "pipeline/base/splitmix64.h"
 #include "pipeline/base/strings.h"
 #include "pipeline/collate/tensor_packing.h"
+#include "pipeline/image/image_header.h"
 
 namespace maskfeed {
 namespace {
 
 // Rows per task: enough work to amortise scheduling, small enough to balance two cores.
 constexpr size_t kRowsPerTask = 8;
+
+// Separates the generators of text building from those of masking (same sample tuple).
+constexpr uint64_t kTextSeedSalt = 0x7465787462756c64;  // "textbuld"
+
+// Element i of an integer record, as int64. Requires: IsInteger(r.dtype), i in range.
+int64_t IntAt(const Record& r, size_t i) {
+  const std::byte* p = r.data.data() + i * ItemSize(r.dtype);
+  auto load = [p]<typename T>(T) {
+    T v;
+    std::memcpy(&v, p, sizeof(T));
+    return static_cast<int64_t>(v);
+  };
+  switch (r.dtype) {
+    case DType::kInt8:
+      return load(int8_t{});
+    case DType::kInt16:
+      return load(int16_t{});
+    case DType::kInt32:
+      return load(int32_t{});
+    case DType::kInt64:
+      return load(int64_t{});
+    case DType::kUInt8:
+      return load(uint8_t{});
+    case DType::kUInt16:
+      return load(uint16_t{});
+    case DType::kUInt32:
+      return load(uint32_t{});
+    default:
+      return 0;
+  }
+}
 
 }  // namespace
 
@@ -97,6 +130,9 @@ void BatchProducer::PlanRow(PlannedRow* p, RowScratch* s) const {
   const Dataset& dataset = source.dataset();
   source.masker().Plan(p->rng, dataset.NumCropVariants(p->location), &p->plan, &s->mask);
   for (size_t m = 0; m < source.spec().modalities.size(); ++m) {
+    if (source.unserved(m)) {  // pixels: never budgeted (StreamSource refuses alphas for them)
+      p->plan.input_budget[m] = p->plan.target_budget[m] = 0;
+    }
     if (!p->plan.Needs(m)) continue;
     const ShardReader& shard = dataset.shard(source.dataset_modality(m), p->location.shard);
     if (ReadsCropRow(source, m, shard, *p)) {
@@ -105,6 +141,66 @@ void BatchProducer::PlanRow(PlannedRow* p, RowScratch* s) const {
       shard.Prefetch(p->location.record);
     }
   }
+}
+
+absl::Status BatchProducer::BuildText(const PlannedRow& p, RowScratch* s) const {
+  const StreamSource& source = *source_->entry(p.dataset).source;
+  const Dataset& dataset = source.dataset();
+  const size_t k = source.spec().modalities.size();
+  const Dataset::Location& loc = p.location;
+  text::SampleCrop crop;
+  crop.rand_aug_idx = p.plan.crop;
+  crop.n_crops = dataset.NumCropVariants(loc);
+  bool geometry = false;
+  for (size_t m = 0; m < k; ++m) {
+    const text::TextModality* t = source.text_modality(m);
+    geometry |= p.plan.Needs(m) && t != nullptr && text::BuilderNeedsImageGeometry(t->builder());
+  }
+  if (geometry) {  // the crop_settings row and the image's header (StreamSource checked both)
+    const ShardReader& crops = dataset.shard(*source.crop_settings_modality(), loc.shard);
+    if (p.plan.crop >= crops.first_dim(loc.record)) {
+      return RecordError(crops.path(), loc.record, crops.key(loc.record),
+                         StrCat("crop variant ", p.plan.crop, " drawn but the record has ",
+                                crops.first_dim(loc.record), " rows"));
+    }
+    if (absl::Status st = crops.ReadRow(loc.record, p.plan.crop, &s->crop_row); !st.ok()) {
+      return st;
+    }
+    crop.window = text::CropWindow{.top = static_cast<double>(IntAt(s->crop_row, 0)),
+                                   .left = static_cast<double>(IntAt(s->crop_row, 1)),
+                                   .height = static_cast<double>(IntAt(s->crop_row, 2)),
+                                   .width = static_cast<double>(IntAt(s->crop_row, 3)),
+                                   .flip = IntAt(s->crop_row, 4) != 0};
+    crop.has_window = true;
+    const ShardReader& images = dataset.shard(*source.image_size_modality(), loc.shard);
+    if (absl::Status st = images.Read(loc.record, &s->image); !st.ok()) return st;
+    absl::StatusOr<ImageDims> dims = ReadImageDims(s->image.bytes());
+    if (!dims.ok()) {
+      return RecordError(images.path(), loc.record, images.key(loc.record),
+                         ToStd(dims.status().message()));
+    }
+    crop.orig = text::ImageSize{.height = static_cast<double>(dims->height),
+                                .width = static_cast<double>(dims->width)};
+  }
+  s->built.resize(k);
+  // Each modality draws from its own generator: its text does not depend on which other
+  // modalities this sample's budgets needed.
+  const uint64_t base = Rng::ForSample(options_.seed + p.dataset * kSplitMixGamma + kTextSeedSalt,
+                                       p.view.epoch, p.view.slot, p.view.repeat)
+                            .Next();
+  for (size_t m = 0; m < k; ++m) {
+    const text::TextModality* t = source.text_modality(m);
+    if (t == nullptr || !p.plan.Needs(m)) continue;
+    Rng rng(base + (m + 1) * kSplitMixGamma);
+    if (absl::Status st = t->Build(s->records[m], crop, rng, &s->text, &s->built[m]); !st.ok()) {
+      const ShardReader& shard = dataset.shard(source.dataset_modality(m), loc.shard);
+      return absl::Status(
+          st.code(), StrCat(shard.path(), ": record ", loc.record, " (key ", shard.key(loc.record),
+                            "): ", source.spec().modalities[m].name, ": ", ToStd(st.message())));
+    }
+    s->pointers[m] = &s->built[m];
+  }
+  return absl::OkStatus();
 }
 
 absl::Status BatchProducer::ProduceRow(Batch& batch, uint64_t index, uint32_t row, PlannedRow* p,
@@ -140,6 +236,7 @@ absl::Status BatchProducer::ProduceRow(Batch& batch, uint64_t index, uint32_t ro
                  : shard.Read(p->location.record, &s->records[m]);
     s->pointers[m] = &s->records[m];
   }
+  if (status.ok() && source.has_text()) status = BuildText(*p, s);
   if (status.ok()) {
     status = masker.Apply(p->plan, s->pointers, p->rng, s->local, &s->mask);
     if (!status.ok()) {  // the masker names the modality; add where the sample lives

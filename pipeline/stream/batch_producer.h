@@ -75,7 +75,10 @@ class BatchProducer {
     MaskScratch mask;
     std::vector<PlannedRow> planned;
     std::vector<Record> records;
+    std::vector<Record> built;  // ids built from raw text members, per modality
     std::vector<const Record*> pointers;
+    text::TextScratch text;
+    Record crop_row, image;              // what the text builders' crop comes from
     std::vector<std::byte> scratch_row;  // a row's plain values, when packing for the wire
     std::vector<ModalityRow> row;        // every modality of the batch, or of scratch_row
     std::vector<ModalityRow> local;      // the sample's dataset's modalities
@@ -92,6 +95,9 @@ class BatchProducer {
   void LocateRow(Batch& batch, uint64_t index, uint32_t row, PlannedRow* planned) const;
   // Draws a located row's plan and prefetches the records the plan needs.
   void PlanRow(PlannedRow* planned, RowScratch* scratch) const;
+  // Builds the ids of the planned row's raw text modalities (read into scratch->records) into
+  // scratch->built, and points scratch->pointers at them.
+  absl::Status BuildText(const PlannedRow& p, RowScratch* scratch) const;
   // Reads and masks a planned row into the batch.
   absl::Status ProduceRow(Batch& batch, uint64_t index, uint32_t row, PlannedRow* planned,
                           RowScratch* scratch);

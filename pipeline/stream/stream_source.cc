@@ -38,28 +38,147 @@ std::string LayoutProblem(const ModalitySpec& mod, const RecordLayout& layout) {
   return "";
 }
 
+std::string KindList(const std::vector<RecordKind>& kinds) {
+  std::string out;
+  for (RecordKind k : kinds) StrAppend(&out, out.empty() ? "" : ", ", RecordKindName(k));
+  return out;
+}
+
+bool AllImages(const std::vector<RecordKind>& kinds) {
+  return !kinds.empty() && std::all_of(kinds.begin(), kinds.end(), [](RecordKind k) {
+    return k == RecordKind::kJpeg || k == RecordKind::kPng;
+  });
+}
+
+// The dataset folder of a modality: its `field`, its name, or its name before '@'.
+std::optional<size_t> FindFolder(const Dataset& ds, std::string_view name, std::string_view field,
+                                 std::vector<std::string>* tried) {
+  if (!field.empty()) tried->emplace_back(field);
+  tried->emplace_back(name);
+  if (name.find('@') != std::string_view::npos) tried->emplace_back(name.substr(0, name.find('@')));
+  for (const std::string& c : *tried) {
+    if (std::optional<size_t> found = ds.FindModality(c)) return found;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
+absl::Status StreamSource::AddRawModality(size_t m, size_t folder, const RawOptions& raw) {
+  const ModalitySpec& mod = spec().modalities[m];
+  const Dataset& ds = *dataset_;
+  const std::vector<RecordKind>& kinds = ds.record_kinds(folder);
+  const std::string where =
+      StrCat("modality ", mod.name, ": dataset folder ", ds.modality_name(folder), " holds ",
+             KindList(kinds), " members");
+  if (AllImages(kinds) && mod.type == ModalityType::kImg) {
+    // Pixels (rgb@S) come with part 2 of the raw data work; until then such a modality may
+    // only sit in a config with no budget, as 4M-7's does when rgb2all is not wanted.
+    const MaskingSpec& sp = spec();
+    bool budget = mod.role != TransferRole::kNone;
+    for (const MixtureComponentSpec& c : sp.mixture) {
+      budget |= c.input_alpha[m] > kAlphaFloor || c.target_alpha[m] > kAlphaFloor;
+    }
+    if (budget) {
+      return absl::FailedPreconditionError(
+          StrCat(where,
+                 ": rgb pixels are not served yet; give the modality input and target "
+                 "alpha 0 in every mixture component to serve the rest"));
+    }
+    unserved_[m] = true;
+    return absl::OkStatus();
+  }
+  const std::optional<text::TextBuilder> builder = text::TextBuilderFor(mod.name);
+  if (!builder) {
+    return absl::InvalidArgumentError(
+        StrCat(where,
+               "; maskfeed builds ids from raw caption, det, metadata, color_palette and "
+               "human_poses members (not yet sam_instance, t5_caption or pixels)"));
+  }
+  if (mod.type != ModalityType::kSeq) {
+    return absl::InvalidArgumentError(
+        StrCat(where, ": raw text becomes MODALITY_TYPE_SEQ ids, the modality is not one"));
+  }
+  for (RecordKind k : kinds) {
+    if (!text::BuilderReads(*builder, k)) {
+      return absl::InvalidArgumentError(StrCat(
+          where, "; ", mod.name, " reads ",
+          *builder == text::TextBuilder::kCaption ? "txt, json or json.gz" : "json", " members"));
+    }
+  }
+  if (raw.tokenizer == nullptr) {
+    return absl::FailedPreconditionError(
+        StrCat(where,
+               ": raw text needs 4M's text tokenizer (maskfeed-server --text-tokenizer "
+               "FILE, or text_tokenizer in the dataset's config)"));
+  }
+  if (mod.vocab_size > 0 && raw.tokenizer->max_id() >= static_cast<int64_t>(mod.vocab_size)) {
+    return absl::InvalidArgumentError(StrCat(where, ": the text tokenizer has ids up to ",
+                                             raw.tokenizer->max_id(), " but vocab_size is ",
+                                             mod.vocab_size));
+  }
+  if (text::BuilderNeedsImageGeometry(*builder)) {
+    if (!crop_settings_) {
+      crop_settings_ = ds.FindModality(kCropSettings);
+      if (!crop_settings_) {
+        return absl::FailedPreconditionError(
+            StrCat(where, ": ", mod.name, " is cropped with the image, so the dataset needs its ",
+                   kCropSettings, " folder"));
+      }
+    }
+    const std::string& domain = raw.main_augment_domain;
+    if (domain.empty() || domain.find("tok") != std::string::npos) {
+      return absl::FailedPreconditionError(StrCat(
+          where, ": ", mod.name,
+          " needs the original image size, from main_augment_domain (an image modality, not a "
+          "tok_ one)",
+          domain.empty() ? ", which is not set" : StrCat(", which is '", domain, "'")));
+    }
+    std::vector<std::string> tried;
+    const std::optional<size_t> image = FindFolder(ds, domain, "", &tried);
+    if (!image || !AllImages(ds.record_kinds(*image))) {
+      return absl::FailedPreconditionError(StrCat(
+          where, ": main_augment_domain '", domain, "' ",
+          image ? StrCat("is folder ", ds.modality_name(*image), ", which holds ",
+                         ds.layout(*image).raw ? KindList(ds.record_kinds(*image))
+                                               : ds.layout(*image).ToString(),
+                         ", not jpg/png images")
+                : StrCat("has no folder in dataset ", ds.root(), " (looked for ", tried[0], ")")));
+    }
+    image_size_ = image;
+  }
+  text_[m].emplace(*builder, raw.tokenizer.get(),
+                   text::TextModalityOptions{.aligned_captions = raw.aligned_captions});
+  has_text_ = true;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::shared_ptr<const StreamSource>> StreamSource::Create(
-    std::shared_ptr<const Dataset> dataset, const v1::MaskingConfig& config) {
+    std::shared_ptr<const Dataset> dataset, const v1::MaskingConfig& config,
+    const RawOptions& raw) {
   absl::StatusOr<MaskingSpec> spec = ResolveMaskingConfig(config);
   if (!spec.ok()) return spec.status();
   std::shared_ptr<StreamSource> source(new StreamSource(std::move(dataset), std::move(*spec)));
   const Dataset& ds = *source->dataset_;
-  for (const ModalitySpec& mod : source->spec().modalities) {
+  const size_t k = source->spec().modalities.size();
+  source->text_.resize(k);
+  source->unserved_.assign(k, false);
+  source->tokenizer_ = raw.tokenizer;
+  for (size_t m = 0; m < k; ++m) {
+    const ModalitySpec& mod = source->spec().modalities[m];
     std::vector<std::string> candidates;
-    if (!mod.field.empty()) candidates.push_back(mod.field);
-    candidates.push_back(mod.name);
-    if (mod.name.find('@') != std::string::npos)
-      candidates.push_back(mod.name.substr(0, mod.name.find('@')));
-    std::optional<size_t> found;
-    for (const std::string& c : candidates) {
-      if ((found = ds.FindModality(c))) break;
-    }
+    const std::optional<size_t> found = FindFolder(ds, mod.name, mod.field, &candidates);
     if (!found) {
       return absl::NotFoundError(StrCat("modality ", mod.name, ": dataset ", ds.root(),
                                         " has no folder for it (looked for ", candidates[0],
                                         candidates.size() > 1 ? " and its aliases" : "", ")"));
+    }
+    source->dataset_modality_.push_back(*found);
+    source->reads_crop_row_.push_back(mod.type == ModalityType::kImg &&
+                                      ds.layout(*found).rank == 2);
+    if (ds.layout(*found).raw) {
+      if (absl::Status s = source->AddRawModality(m, *found, raw); !s.ok()) return s;
+      continue;
     }
     const std::string problem = LayoutProblem(mod, ds.layout(*found));
     if (!problem.empty()) {
@@ -67,9 +186,6 @@ absl::StatusOr<std::shared_ptr<const StreamSource>> StreamSource::Create(
                                                ds.modality_name(*found), " holds ",
                                                ds.layout(*found).ToString(), ": ", problem));
     }
-    source->dataset_modality_.push_back(*found);
-    source->reads_crop_row_.push_back(mod.type == ModalityType::kImg &&
-                                      ds.layout(*found).rank == 2);
   }
   v1::DatasetInfo info = ds.Describe();
   info.clear_root();
@@ -89,7 +205,13 @@ absl::StatusOr<std::shared_ptr<const StreamSource>> StreamSource::Create(
     coded.SetSerializationDeterministic(true);
     expanded->SerializeToCodedStream(&coded);
   }
-  const std::array<uint8_t, 32> digest = Sha256(StrCat(identity, "|", masking));
+  // What turns raw members into ids is part of what the bytes depend on.
+  std::string text_identity;
+  if (source->has_text_) {
+    text_identity = StrCat("|text:", raw.tokenizer->digest(), ":", raw.main_augment_domain, ":",
+                           raw.aligned_captions);
+  }
+  const std::array<uint8_t, 32> digest = Sha256(StrCat(identity, "|", masking, text_identity));
   std::memcpy(&source->fingerprint_, digest.data(), sizeof(uint64_t));
   return source;
 }

@@ -13,15 +13,30 @@
 #include "maskfeed/v1/config.pb.h"
 #include "pipeline/masking/masker.h"
 #include "pipeline/shard/dataset.h"
+#include "pipeline/text/text_modality.h"
+#include "pipeline/text/wordpiece_tokenizer.h"
 
 namespace maskfeed {
+
+// How a dataset's raw members (4M's un-tokenized modalities) are turned into ids.
+struct RawOptions {
+  // 4M's text tokenizer; required when a masked modality reads raw text.
+  std::shared_ptr<const text::WordPieceTokenizer> tokenizer;
+  // The image modality (or folder) whose size det and human_poses need, as 4M's
+  // main_augment_domain ("rgb@224" reads folder "rgb").
+  std::string main_augment_domain;
+  bool aligned_captions = true;
+};
 
 class StreamSource {
  public:
   // NOT_FOUND naming a masked modality with no dataset folder (tried: `field`, the name, the
-  // name before '@'); INVALID_ARGUMENT for a config error or records that cannot fit.
+  // name before '@'); INVALID_ARGUMENT for a config error or records that cannot fit;
+  // FAILED_PRECONDITION naming the modality when raw text has no tokenizer, det or poses no
+  // crop_settings or main_augment_domain, or pixels a budget.
   static absl::StatusOr<std::shared_ptr<const StreamSource>> Create(
-      std::shared_ptr<const Dataset> dataset, const v1::MaskingConfig& config);
+      std::shared_ptr<const Dataset> dataset, const v1::MaskingConfig& config,
+      const RawOptions& raw = {});
 
   const Dataset& dataset() const { return *dataset_; }
   const Masker& masker() const { return masker_; }
@@ -31,6 +46,18 @@ class StreamSource {
   // Whether masked modality m needs only the sample's crop variant row of its record (image
   // tokens stored (n_crops, n)): streams then read and check just that row.
   bool reads_crop_row(size_t m) const { return reads_crop_row_[m]; }
+  // The builder of masked modality m when it reads raw text members; null otherwise.
+  const text::TextModality* text_modality(size_t m) const {
+    return text_[m] ? &*text_[m] : nullptr;
+  }
+  // Whether masked modality m is pixels, which are not served yet: its budget is always zero
+  // (Create refuses a config that gives it any).
+  bool unserved(size_t m) const { return unserved_[m]; }
+  // Whether any masked modality is built from raw text, and what its builders need: the
+  // dataset's crop_settings modality and the main_augment_domain image modality.
+  bool has_text() const { return has_text_; }
+  std::optional<size_t> crop_settings_modality() const { return crop_settings_; }
+  std::optional<size_t> image_size_modality() const { return image_size_; }
   // A hash of what determines a stream's bytes apart from the order options: the dataset's
   // modalities and shard sizes (not its path) and the masking config.
   uint64_t fingerprint() const { return fingerprint_; }
@@ -38,11 +65,19 @@ class StreamSource {
  private:
   StreamSource(std::shared_ptr<const Dataset> dataset, MaskingSpec spec)
       : dataset_(std::move(dataset)), masker_(std::move(spec)) {}
+  // Checks and sets up masked modality m, whose dataset folder holds raw members.
+  absl::Status AddRawModality(size_t m, size_t folder, const RawOptions& raw);
 
   std::shared_ptr<const Dataset> dataset_;
   Masker masker_;
   std::vector<size_t> dataset_modality_;
   std::vector<bool> reads_crop_row_;
+  std::vector<std::optional<text::TextModality>> text_;
+  std::vector<bool> unserved_;
+  bool has_text_ = false;
+  std::optional<size_t> crop_settings_;
+  std::optional<size_t> image_size_;
+  std::shared_ptr<const text::WordPieceTokenizer> tokenizer_;
   uint64_t fingerprint_ = 0;
 };
 

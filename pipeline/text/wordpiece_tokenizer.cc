@@ -1,10 +1,13 @@
 #include "pipeline/text/wordpiece_tokenizer.h"
 
 #include <algorithm>
+#include <array>
 #include <fstream>
 #include <iterator>
 
+#include "absl/strings/str_format.h"
 #include "nlohmann/json.hpp"
+#include "pipeline/base/sha256.h"
 #include "pipeline/base/strings.h"
 #include "pipeline/text/bert_char_classes.h"
 #include "unicode/bytestream.h"
@@ -210,9 +213,9 @@ absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> WordPieceTokenizer::Load(
   int64_t max_id = -1;
   for (const auto& [token, id_json] : model["vocab"].items()) {
     if (!id_json.is_number_integer() || id_json.get<int64_t>() < 0 ||
-        id_json.get<int64_t>() > INT32_MAX) {
+        id_json.get<int64_t>() > kMaxTokenId) {
       return JsonError(name, StrCat("$.model.vocab[\"", Printable(token), "\"]"),
-                       "not an id in 0..2^31-1");
+                       StrCat("not an id in 0..", kMaxTokenId));
     }
     const auto id = static_cast<int32_t>(id_json.get<int64_t>());
     max_id = std::max<int64_t>(max_id, id);
@@ -243,9 +246,10 @@ absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> WordPieceTokenizer::Load(
       const std::string path = StrCat("$.added_tokens[", i, "]");
       const Json& a = added[i];
       if (!a.is_object() || !a.contains("id") || !a["id"].is_number_unsigned() ||
-          a["id"].get<uint64_t>() > INT32_MAX || !a.contains("content") ||
+          a["id"].get<uint64_t>() > kMaxTokenId || !a.contains("content") ||
           !a["content"].is_string() || a["content"].get<std::string>().empty()) {
-        return JsonError(name, path, "needs an id and a non-empty content");
+        return JsonError(name, path,
+                         StrCat("needs an id in 0..", kMaxTokenId, " and a non-empty content"));
       }
       for (const char* unsupported : {"lstrip", "rstrip"}) {
         absl::StatusOr<bool> v = Flag(a, unsupported, false, name, path);
@@ -266,6 +270,8 @@ absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> WordPieceTokenizer::Load(
     }
   }
   if (static_cast<size_t>(max_id + 1) > t->single_word_.size()) t->single_word_.resize(max_id + 1);
+  t->max_id_ = static_cast<int32_t>(max_id);
+  for (uint8_t byte : Sha256(text)) StrAppend(&t->digest_, absl::Hex(byte, absl::kZeroPad2));
   return t;
 }
 

@@ -45,6 +45,10 @@ class TokenTrie {
   bool starts_[256] = {};  // bytes some content starts with
 };
 
+// The largest token id a tokenizer file may use (ids index per-id tables; real vocabularies
+// are far smaller, a hostile file must not make them gigabytes).
+inline constexpr int64_t kMaxTokenId = (int64_t{1} << 24) - 1;
+
 struct AddedToken {
   int32_t id = 0;
   std::string content;
@@ -65,6 +69,10 @@ class WordPieceTokenizer {
   // The id of a vocabulary entry or added token, or -1.
   int32_t TokenId(std::string_view token) const;
   size_t vocab_size() const { return vocab_.size() + continuations_.size(); }
+  // The largest id it can produce.
+  int32_t max_id() const { return max_id_; }
+  // SHA-256 of the tokenizer file's bytes, hex: what identifies it in stream fingerprints.
+  const std::string& digest() const { return digest_; }
 
  private:
   WordPieceTokenizer() = default;
@@ -100,6 +108,8 @@ class WordPieceTokenizer {
   TokenTrie raw_tokens_, normalized_tokens_;
   std::vector<bool> single_word_;  // by id
   absl::flat_hash_map<std::string, int32_t> added_;
+  int32_t max_id_ = -1;
+  std::string digest_;
 };
 
 }  // namespace maskfeed::text

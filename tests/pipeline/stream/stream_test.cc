@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "pipeline/masking/masking_config.h"
 #include "pipeline/shard/synth_dataset.h"
+#include "tests/testing/stream_drain.h"
 #include "tests/testing/test_util.h"
 
 namespace maskfeed {
@@ -65,18 +66,7 @@ class StreamTest : public ::testing::Test {
   // Every batch of a stream, until it ends.
   std::vector<StreamBatch> Drain(const StreamOptions& options, int threads,
                                  std::shared_ptr<const StreamSource> source = nullptr) {
-    tbb::task_arena arena(threads);
-    absl::StatusOr<std::unique_ptr<Stream>> stream =
-        Stream::Open(source ? source : source_, options, &arena);
-    EXPECT_TRUE(stream.ok()) << stream.status();
-    std::vector<StreamBatch> out;
-    while (stream.ok()) {
-      absl::StatusOr<std::optional<StreamBatch>> next = (*stream)->Next();
-      EXPECT_TRUE(next.ok()) << next.status();
-      if (!next.ok() || !next->has_value()) break;
-      out.push_back(std::move(**next));
-    }
-    return out;
+    return testing::DrainStream(source ? source : source_, options, threads);
   }
 
   TempDir dir_;

@@ -1,0 +1,120 @@
+#include "pipeline/text/text_modality.h"
+
+#include <cstring>
+
+#include "pipeline/base/strings.h"
+#include "pipeline/text/python_json.h"
+
+namespace maskfeed::text {
+namespace {
+
+void SetIds(std::span<const int32_t> ids, Record* out) {
+  out->kind = RecordKind::kArray;
+  out->dtype = DType::kInt32;
+  out->shape = Shape{static_cast<int64_t>(ids.size())};
+  out->data.resize(ids.size() * sizeof(int32_t));
+  if (!ids.empty()) std::memcpy(out->data.data(), ids.data(), out->data.size());
+}
+
+absl::Status NeedsGeometry(const SampleCrop& crop, std::string_view what) {
+  if (!crop.has_window) {
+    return absl::FailedPreconditionError(StrCat(what, " needs the sample's crop_settings row"));
+  }
+  if (!crop.orig) {
+    return absl::FailedPreconditionError(
+        StrCat(what, " needs the original image size (main_augment_domain)"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::optional<TextBuilder> TextBuilderFor(std::string_view name) {
+  if (name == "caption") return TextBuilder::kCaption;
+  if (name == "det") return TextBuilder::kDet;
+  if (name == "metadata") return TextBuilder::kMetadata;
+  if (name == "color_palette") return TextBuilder::kPalette;
+  if (name == "human_poses") return TextBuilder::kPoses;
+  return std::nullopt;
+}
+
+bool BuilderReads(TextBuilder builder, RecordKind kind) {
+  if (kind == RecordKind::kJson) return true;
+  return builder == TextBuilder::kCaption &&
+         (kind == RecordKind::kText || kind == RecordKind::kJsonGz);
+}
+
+bool BuilderNeedsImageGeometry(TextBuilder builder) {
+  return builder == TextBuilder::kDet || builder == TextBuilder::kPoses;
+}
+
+absl::StatusOr<nlohmann::json> TextModality::Json(const Record& raw, TextScratch* scratch) const {
+  if (raw.kind == RecordKind::kJsonGz) {
+    absl::StatusOr<std::string> inflated = Gunzip(raw.bytes(), kMaxJsonBytes);
+    if (!inflated.ok()) return inflated.status();
+    scratch->inflated = std::move(*inflated);
+    return ParsePythonJson(scratch->inflated);
+  }
+  return ParsePythonJson(raw.bytes());
+}
+
+void TextModality::Emit(std::string_view text, TextScratch* scratch, Record* out) const {
+  out->chunks.clear();
+  scratch->ids.clear();
+  tokenizer_->Encode(text, &scratch->ids);
+  SetIds(scratch->ids, out);
+}
+
+absl::Status TextModality::Build(const Record& raw, const SampleCrop& crop, Rng& rng,
+                                 TextScratch* scratch, Record* out) const {
+  if (!BuilderReads(builder_, raw.kind)) {
+    return absl::DataLossError(StrCat(
+        "a ", RecordKindName(raw.kind), " member where ",
+        builder_ == TextBuilder::kCaption ? "txt, json or json.gz" : "json", " is expected"));
+  }
+  if (builder_ == TextBuilder::kCaption && raw.kind == RecordKind::kText) {
+    absl::StatusOr<std::string> text = CaptionFromTxt(raw.bytes());
+    if (!text.ok()) return text.status();
+    Emit(*text, scratch, out);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<nlohmann::json> json = Json(raw, scratch);
+  if (!json.ok()) return json.status();
+  absl::StatusOr<std::string> text;
+  switch (builder_) {
+    case TextBuilder::kCaption:
+      text = SelectCaption(*json, crop.rand_aug_idx, crop.n_crops, options_.aligned_captions, rng);
+      break;
+    case TextBuilder::kDet:
+      if (absl::Status s = NeedsGeometry(crop, "det"); !s.ok()) return s;
+      text = BuildDetText(*json, *crop.orig, crop.window);
+      break;
+    case TextBuilder::kPoses:
+      if (absl::Status s = NeedsGeometry(crop, "human_poses"); !s.ok()) return s;
+      text = BuildPoseText(*json, *crop.orig, crop.window, rng);
+      break;
+    case TextBuilder::kPalette:
+      text = BuildPaletteText(*json, rng);
+      break;
+    case TextBuilder::kMetadata: {
+      // Each chunk is encoded on its own (4m-raw-data §5.3); the masker keeps whole chunks.
+      absl::StatusOr<std::vector<std::string>> chunks = BuildMetadataChunks(*json, rng);
+      if (!chunks.ok()) return chunks.status();
+      scratch->ids.clear();
+      out->chunks.assign(1, 0);
+      for (const std::string& chunk : *chunks) {
+        tokenizer_->Encode(chunk, &scratch->ids);
+        out->chunks.push_back(static_cast<uint32_t>(scratch->ids.size()));
+      }
+      std::vector<uint32_t> boundaries = std::move(out->chunks);
+      SetIds(scratch->ids, out);
+      out->chunks = std::move(boundaries);
+      return absl::OkStatus();
+    }
+  }
+  if (!text.ok()) return text.status();
+  Emit(*text, scratch, out);
+  return absl::OkStatus();
+}
+
+}  // namespace maskfeed::text

@@ -1,0 +1,87 @@
+// 4M's raw text modalities turned into token ids, per sample and per crop: the step between
+// reading a raw member and masking it (4m-raw-data §1.2, §4, §5.3).
+//
+//   std::optional<TextBuilder> b = TextBuilderFor("det");       // by 4M's modality name
+//   TextModality det(*b, tokenizer, {.aligned_captions = true});
+//   det.Build(raw_record, sample_crop, rng, &scratch, &ids);    // int32 (n,) ids, no EOS
+//
+// The masker then appends EOS and keeps the first M ids (metadata: whole chunks, whose
+// boundaries Build() records in ids.chunks). Every random draw (caption element when not
+// aligned, palette size, metadata order, pose groups) comes from `rng`.
+#ifndef MASKFEED_PIPELINE_TEXT_TEXT_MODALITY_H_
+#define MASKFEED_PIPELINE_TEXT_TEXT_MODALITY_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "nlohmann/json.hpp"
+#include "pipeline/masking/random.h"
+#include "pipeline/shard/record.h"
+#include "pipeline/text/text_builders.h"
+#include "pipeline/text/wordpiece_tokenizer.h"
+
+namespace maskfeed::text {
+
+enum class TextBuilder { kCaption, kDet, kMetadata, kPalette, kPoses };
+
+// The builder 4M's loader applies to a modality of this name ("caption", "det", "metadata",
+// "color_palette", "human_poses"); nullopt for any other name.
+std::optional<TextBuilder> TextBuilderFor(std::string_view modality_name);
+// The member kinds a builder reads (caption: txt, json, json.gz; the others: json).
+bool BuilderReads(TextBuilder builder, RecordKind kind);
+// Whether the builder needs the sample's crop window and the original image size (det,
+// human_poses), which come from crop_settings and the main_augment_domain image.
+bool BuilderNeedsImageGeometry(TextBuilder builder);
+
+// Where a sample's crop comes from.
+struct SampleCrop {
+  int64_t rand_aug_idx = -1;  // the crop variant drawn; -1 when the dataset has no crops
+  int64_t n_crops = 1;
+  CropWindow window;              // valid when has_window
+  bool has_window = false;        // crop_settings row read
+  std::optional<ImageSize> orig;  // main_augment_domain's size, when read
+};
+
+// Per-thread buffers.
+struct TextScratch {
+  std::string text;
+  std::string inflated;
+  std::vector<int32_t> ids;
+};
+
+struct TextModalityOptions {
+  bool aligned_captions = true;  // 4M's aligned_captions (caption only)
+};
+
+class TextModality {
+ public:
+  // Requires: `tokenizer` outlives this object.
+  TextModality(TextBuilder builder, const WordPieceTokenizer* tokenizer,
+               TextModalityOptions options)
+      : builder_(builder), tokenizer_(tokenizer), options_(options) {}
+
+  TextBuilder builder() const { return builder_; }
+
+  // Builds the sample's ids from its raw member into `out` (int32 (n,), kind kArray).
+  // DATA_LOSS naming what is wrong (JSON path, UTF-8 offset, member kind); the caller adds
+  // the file, record and key.
+  absl::Status Build(const Record& raw, const SampleCrop& crop, Rng& rng, TextScratch* scratch,
+                     Record* out) const;
+
+ private:
+  // The member decoded as JSON (json.gz gunzipped first).
+  absl::StatusOr<nlohmann::json> Json(const Record& raw, TextScratch* scratch) const;
+  void Emit(std::string_view text, TextScratch* scratch, Record* out) const;
+
+  TextBuilder builder_;
+  const WordPieceTokenizer* tokenizer_;
+  TextModalityOptions options_;
+};
+
+}  // namespace maskfeed::text
+
+#endif  // MASKFEED_PIPELINE_TEXT_TEXT_MODALITY_H_

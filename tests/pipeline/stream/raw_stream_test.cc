@@ -1,0 +1,267 @@
+// Streams over 4M's raw members: caption and det built, tokenized and masked per sample and per
+// crop (4m-raw-data §4, §5.3), against the ids of the spec's worked examples, which were
+// checked against HuggingFace's tokenizers.
+#include <cstring>
+#include <map>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "pipeline/base/strings.h"
+#include "pipeline/masking/masking_config.h"
+#include "pipeline/shard/npy.h"
+#include "pipeline/shard/tar_writer.h"
+#include "pipeline/stream/stream.h"
+#include "tests/testing/stream_drain.h"
+#include "tests/testing/test_images.h"
+#include "tests/testing/test_util.h"
+#include "tests/testing/tokenizer_goldens.h"
+
+namespace maskfeed {
+namespace {
+
+using ::maskfeed::testing::Message;
+using ::maskfeed::testing::TempDir;
+using ::testing::HasSubstr;
+
+constexpr int kSamples = 24;
+constexpr int32_t kEos = 3;
+
+// The det example of 4m-raw-data §4.2 (a 640×480 image).
+constexpr char kDetJson[] = R"({"instances": [
+  {"boxes": [0.25, 0.25, 0.5, 0.75], "class_name": "person", "score": 0.9},
+  {"boxes": [0, 0, 0.1, 0.2], "class_name": "wine glass", "score": 0.95},
+  {"boxes": [0.5, 0.1, 0.9, 0.3], "class_name": "dog", "score": 0.59},
+  {"boxes": [0.8, 0, 1, 0.5], "class_name": "cat", "score": 0.6},
+  {"boxes": [0.3, 0.9, 0.35, 0.95], "class_name": "wine glass", "score": 0.7}]})";
+// Its ids for crop (0, 80, 480, 480), unflipped (§4.2) and flipped (the table's second row).
+const std::vector<int32_t> kDetIds[2] = {
+    {370, 1454, 2704, 3953, 4253, 1103, 1204, 3203, 3704, 4224, 437, 2103, 2504, 4153, 4282},
+    {204, 1204, 2304, 3704, 4224, 704, 1454, 3036, 3953, 4253, 903, 2103, 2970, 4153, 4282}};
+// Captions per crop variant and their ids (§5.3).
+constexpr const char* kCaptions[2] = {"A person riding a horse.", "Wine Glass, persons person's"};
+const std::vector<int32_t> kCaptionIds[2] = {{4321, 4253, 6261, 4321, 4241, 4296},
+                                             {4282, 4294, 13376, 4253, 4289, 4339}};
+
+// A raw 4M dataset: caption .json lists (or .txt), det .json, rgb .jpg (640×480),
+// crop_settings (2, 5) with the same crop unflipped and flipped, tok_rgb@224 (2, 196).
+void WriteRawDataset(const std::string& root, bool caption_txt = false) {
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> folders;
+  const std::string jpeg = testing::EncodeTestJpeg(640, 480);
+  const int64_t crops[10] = {0, 80, 480, 480, 0, 0, 80, 480, 480, 1};
+  std::vector<int16_t> tokens(2 * 196, 7);
+  for (int i = 0; i < kSamples; ++i) {
+    const std::string key = StrCat("s", 1000 + i);
+    if (caption_txt) {
+      folders["caption"].push_back({key + ".txt", kCaptions[0]});
+    } else {
+      folders["caption"].push_back(
+          {key + ".json",
+           StrCat("[\"", kCaptions[0], "\", {\"caption\": \"", kCaptions[1], "\"}]")});
+    }
+    folders["det"].push_back({key + ".json", kDetJson});
+    folders["rgb"].push_back({key + ".jpg", jpeg});
+    folders["crop_settings"].push_back({key + ".npy", EncodeNpy(DType::kInt64, {2, 5}, crops)});
+    folders["tok_rgb@224"].push_back(
+        {key + ".npy", EncodeNpy(DType::kInt16, {2, 196}, tokens.data())});
+  }
+  for (const auto& [folder, members] : folders) {
+    std::filesystem::create_directories(std::filesystem::path(root) / folder);
+    absl::StatusOr<TarWriter> tar =
+        TarWriter::Create(StrCat(root, "/", folder, "/shard-00000.tar"));
+    ASSERT_TRUE(tar.ok());
+    for (const auto& [name, bytes] : members) ASSERT_TRUE(tar->Add(name, bytes).ok());
+    ASSERT_TRUE(tar->Finish().ok());
+  }
+}
+
+// caption and det are whole inputs (transfer roles keep every token), so their rows are the
+// built ids plus EOS.
+constexpr char kConfig[] = R"pb(
+  modalities { name: "caption" type: MODALITY_TYPE_SEQ max_tokens: 256 vocab_size: 30000 }
+  modalities { name: "det" type: MODALITY_TYPE_SEQ max_tokens: 256 vocab_size: 30000 }
+  modalities { name: "tok_rgb@224" type: MODALITY_TYPE_IMG max_tokens: 196 vocab_size: 16384 }
+  transfer { inputs: "caption" inputs: "det" targets: "tok_rgb@224" }
+)pb";
+
+class RawStreamTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<text::WordPieceTokenizer>> t =
+        text::WordPieceTokenizer::FromFile(testing::kTokenizer4m);
+    ASSERT_TRUE(t.ok()) << t.status();
+    tokenizer_ = std::move(*t);
+  }
+
+  absl::StatusOr<std::shared_ptr<const StreamSource>> Source(const std::string& root,
+                                                             const std::string& config_text,
+                                                             RawOptions raw) {
+    absl::StatusOr<std::unique_ptr<Dataset>> dataset = Dataset::Open(root);
+    if (!dataset.ok()) return dataset.status();
+    absl::StatusOr<v1::MaskingConfig> config = ParseMaskingConfig(config_text);
+    if (!config.ok()) return config.status();
+    return StreamSource::Create(std::shared_ptr<const Dataset>(std::move(*dataset)), *config, raw);
+  }
+
+  RawOptions Raw() const {
+    return RawOptions{
+        .tokenizer = tokenizer_, .main_augment_domain = "rgb@224", .aligned_captions = true};
+  }
+
+  // Every batch of a stream of `batches` batches of 8.
+  std::vector<StreamBatch> Drain(std::shared_ptr<const StreamSource> source, int threads,
+                                 uint64_t seed = 5) {
+    StreamOptions options;
+    options.batch_size = 8;
+    options.max_batches = 6;
+    options.seed = seed;
+    return testing::DrainStream(source, options, threads);
+  }
+
+  // The input ids of row r of a sequence modality (its unmasked input positions).
+  static std::vector<int32_t> InputIds(const ModalityBatch& m, int64_t r) {
+    const int64_t length = m.tensor.shape[1];
+    std::vector<int32_t> ids;
+    for (int64_t j = 0; j < length; ++j) {
+      if (m.input_mask.as<uint8_t>()[r * length + j] == 0) {
+        ids.push_back(m.tensor.as<int32_t>()[r * length + j]);
+      }
+    }
+    return ids;
+  }
+
+  TempDir dir_;
+  std::shared_ptr<const text::WordPieceTokenizer> tokenizer_;
+};
+
+std::string Replace(std::string s, std::string_view from, std::string_view to) {
+  return s.replace(s.find(from), from.size(), to);
+}
+
+std::vector<int32_t> WithEos(std::vector<int32_t> ids) {
+  ids.push_back(kEos);
+  return ids;
+}
+
+// 4m-raw-data §7 invariants 1 and 7: one crop variant per sample selects the caption element
+// and drives det's crop and flip; the ids are the worked examples', whatever the threads.
+TEST_F(RawStreamTest, CaptionAndDetRowsHoldTheIdsOfTheSamplesCrop) {
+  ASSERT_NO_FATAL_FAILURE(WriteRawDataset(dir_ / "raw"));
+  absl::StatusOr<std::shared_ptr<const StreamSource>> source = Source(dir_ / "raw", kConfig, Raw());
+  ASSERT_TRUE(source.ok()) << source.status();
+  const std::vector<StreamBatch> one = Drain(*source, 1);
+  ASSERT_EQ(one.size(), 6u);
+  int seen[2] = {0, 0};
+  for (const StreamBatch& b : one) {
+    const ModalityBatch& caption = b.batch.modalities[0];
+    const ModalityBatch& det = b.batch.modalities[1];
+    ASSERT_EQ(caption.name, "caption");
+    for (int64_t r = 0; r < b.batch.size; ++r) {
+      const std::vector<int32_t> got = InputIds(caption, r);
+      const int crop = got == WithEos(kCaptionIds[0]) ? 0 : 1;
+      ASSERT_EQ(got, WithEos(kCaptionIds[crop])) << "row " << r;
+      ASSERT_EQ(InputIds(det, r), WithEos(kDetIds[crop])) << "row " << r << " crop " << crop;
+      ++seen[crop];
+    }
+  }
+  EXPECT_GT(seen[0], 8);  // both variants are drawn (48 rows)
+  EXPECT_GT(seen[1], 8);
+  const std::vector<StreamBatch> two = Drain(*source, 2);
+  ASSERT_EQ(two.size(), one.size());
+  for (size_t i = 0; i < one.size(); ++i) {
+    for (size_t m = 0; m < one[i].batch.modalities.size(); ++m) {
+      const HostTensor& a = one[i].batch.modalities[m].tensor;
+      const HostTensor& b = two[i].batch.modalities[m].tensor;
+      ASSERT_EQ(a.nbytes(), b.nbytes());
+      EXPECT_EQ(std::memcmp(a.as<char>(), b.as<char>(), a.nbytes()), 0);
+    }
+  }
+}
+
+TEST_F(RawStreamTest, TxtCaptionsAreTheWholeFile) {
+  ASSERT_NO_FATAL_FAILURE(WriteRawDataset(dir_ / "txt", /*caption_txt=*/true));
+  absl::StatusOr<std::shared_ptr<const StreamSource>> source = Source(dir_ / "txt", kConfig, Raw());
+  ASSERT_TRUE(source.ok()) << source.status();
+  for (const StreamBatch& b : Drain(*source, 2)) {
+    for (int64_t r = 0; r < b.batch.size; ++r) {
+      ASSERT_EQ(InputIds(b.batch.modalities[0], r), WithEos(kCaptionIds[0]));
+    }
+  }
+}
+
+// What a raw text modality needs is checked when the source is made, naming the modality.
+TEST_F(RawStreamTest, MissingTokenizerGeometryOrPixelBudgetFailsAtStart) {
+  ASSERT_NO_FATAL_FAILURE(WriteRawDataset(dir_ / "raw"));
+  RawOptions no_tokenizer = Raw();
+  no_tokenizer.tokenizer = nullptr;
+  absl::StatusOr<std::shared_ptr<const StreamSource>> s =
+      Source(dir_ / "raw", kConfig, no_tokenizer);
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(Message(s.status()),
+              HasSubstr("modality caption: dataset folder caption holds json members: raw text "
+                        "needs 4M's text tokenizer"));
+
+  RawOptions no_domain = Raw();
+  no_domain.main_augment_domain = "";
+  s = Source(dir_ / "raw", kConfig, no_domain);
+  EXPECT_THAT(Message(s.status()), HasSubstr("det needs the original image size, from "
+                                             "main_augment_domain"));
+  no_domain.main_augment_domain = "tok_rgb@224";
+  s = Source(dir_ / "raw", kConfig, no_domain);
+  EXPECT_THAT(Message(s.status()), HasSubstr("which is 'tok_rgb@224'"));
+  no_domain.main_augment_domain = "caption";
+  s = Source(dir_ / "raw", kConfig, no_domain);
+  EXPECT_THAT(Message(s.status()), HasSubstr("is folder caption, which holds json, not jpg/png"));
+
+  // rgb@224 pixels: refused with a budget, served around without one.
+  const std::string pixels = R"pb(
+    modalities { name: "caption" type: MODALITY_TYPE_SEQ max_tokens: 256 vocab_size: 30000 }
+    modalities { name: "rgb@224" type: MODALITY_TYPE_IMG max_tokens: 196 vocab_size: 16384 }
+    mixture {
+      input_alpha { key: "caption" value: 1 }
+      input_alpha { key: "rgb@224" value: A }
+      target_alpha { key: "caption" value: 1 }
+    })pb";
+  s = Source(dir_ / "raw", Replace(pixels, "value: A", "value: 1000"), Raw());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(Message(s.status()), HasSubstr("modality rgb@224: dataset folder rgb holds jpg "
+                                             "members: rgb pixels are not served yet"));
+  s = Source(dir_ / "raw", Replace(pixels, "value: A", "value: 0"), Raw());
+  ASSERT_TRUE(s.ok()) << s.status();
+  for (const StreamBatch& b : Drain(*s, 2)) {
+    const ModalityBatch& rgb = b.batch.modalities[1];
+    ASSERT_EQ(rgb.name, "rgb@224");
+    for (size_t j = 0; j < rgb.input_mask.nbytes(); ++j)
+      ASSERT_EQ(rgb.input_mask.as<uint8_t>()[j], 1);
+  }
+}
+
+// A corrupt member is DATA_LOSS naming file, record, key, modality and the JSON path.
+TEST_F(RawStreamTest, BadJsonIsDataLossNamingTheRecord) {
+  ASSERT_NO_FATAL_FAILURE(WriteRawDataset(dir_ / "raw"));
+  {
+    absl::StatusOr<TarWriter> tar = TarWriter::Create(dir_ / "raw/det/shard-00000.tar");
+    for (int i = 0; i < kSamples; ++i) {
+      ASSERT_TRUE(tar->Add(StrCat("s", 1000 + i, ".json"),
+                           i == 3 ? R"({"instances": [{"boxes": [0, 0, "x", 1]}]})" : kDetJson)
+                      .ok());
+    }
+    ASSERT_TRUE(tar->Finish().ok());
+  }
+  absl::StatusOr<std::shared_ptr<const StreamSource>> source = Source(dir_ / "raw", kConfig, Raw());
+  ASSERT_TRUE(source.ok()) << source.status();
+  StreamOptions options;
+  options.batch_size = kSamples;
+  options.max_batches = 1;
+  tbb::task_arena arena(2);
+  absl::StatusOr<std::unique_ptr<Stream>> stream = Stream::Open(*source, options, &arena);
+  ASSERT_TRUE(stream.ok());
+  absl::StatusOr<std::optional<StreamBatch>> next = (*stream)->Next();
+  ASSERT_FALSE(next.ok());
+  EXPECT_EQ(next.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(Message(next.status()),
+              HasSubstr("det/shard-00000.tar: record 3 (key s1003): det: instances[0]"));
+}
+
+}  // namespace
+}  // namespace maskfeed

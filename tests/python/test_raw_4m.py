@@ -1,0 +1,156 @@
+"""A raw 4M dataset written the way 4M's own tools write it (Python's tarfile, json, numpy and
+Pillow; nothing from maskfeed) served by maskfeed-server with 4M's tokenizer to the Python Feed:
+caption and det rows hold exactly the ids 4M's loader gives for each sample's crop.
+
+Caption ids come from the golden file made with HuggingFace's tokenizers; det ids are the
+worked example of spec 4m-raw-data §4.2 (checked against HuggingFace's tokenizers too)."""
+
+import gzip
+import io
+import json
+import os
+import tarfile
+
+import numpy as np
+import pytest
+
+import maskfeed
+from conftest import Server
+
+HERE = os.path.dirname(__file__)
+TOKENIZER = os.path.join(HERE, "..", "data", "4m", "text_tokenizer_4m_wordpiece_30k.json")
+GOLDENS = os.path.join(HERE, "..", "data", "tokenizer", "wordpiece_4m_goldens.jsonl.gz")
+EOS = 3
+SAMPLES = 40
+
+DET = {"instances": [
+    {"boxes": [0.25, 0.25, 0.5, 0.75], "class_name": "person", "score": 0.9},
+    {"boxes": [0, 0, 0.1, 0.2], "class_name": "wine glass", "score": 0.95},
+    {"boxes": [0.5, 0.1, 0.9, 0.3], "class_name": "dog", "score": 0.59},
+    {"boxes": [0.8, 0, 1, 0.5], "class_name": "cat", "score": 0.6},
+    {"boxes": [0.3, 0.9, 0.35, 0.95], "class_name": "wine glass", "score": 0.7}]}
+# Crop (0, 80, 480, 480) of the 640x480 image, unflipped (row 0) and flipped (row 1).
+DET_IDS = [
+    [370, 1454, 2704, 3953, 4253, 1103, 1204, 3203, 3704, 4224, 437, 2103, 2504, 4153, 4282],
+    [204, 1204, 2304, 3704, 4224, 704, 1454, 3036, 3953, 4253, 903, 2103, 2970, 4153, 4282]]
+CROPS = np.array([[0, 80, 480, 480, 0], [0, 80, 480, 480, 1]], dtype=np.int64)
+
+
+def goldens(n):
+    """The first n golden strings that are distinct and tokenize to distinct ids."""
+    out, seen = [], set()
+    with gzip.open(GOLDENS, "rt", encoding="utf-8") as f:
+        for line in f:
+            g = json.loads(line)
+            key = tuple(g["ids"])
+            if key in seen or not g["ids"]:
+                continue
+            seen.add(key)
+            out.append(g)
+            if len(out) == n:
+                break
+    return out
+
+
+def add(tar, name, data):
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    tar.addfile(info, io.BytesIO(data))
+
+
+def npy(array):
+    out = io.BytesIO()
+    np.save(out, array)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def raw_dataset(tmp_path_factory):
+    from PIL import Image
+    root = tmp_path_factory.mktemp("raw4m")
+    captions = goldens(2 * SAMPLES)
+    folders = ["caption", "det", "rgb", "crop_settings", "tok_rgb@224"]
+    for folder in folders:
+        (root / folder).mkdir()
+    tars = {f: tarfile.open(root / f / "shard-00000.tar", "w", format=tarfile.PAX_FORMAT)
+            for f in folders}
+    jpeg = io.BytesIO()
+    Image.new("RGB", (640, 480), (90, 120, 200)).save(jpeg, "JPEG")
+    expected = {}  # caption ids + EOS, cut to 256 -> (sample, crop or None)
+    for i in range(SAMPLES):
+        key = f"{i:09d}"
+        pair = captions[2 * i:2 * i + 2]
+        if i % 4 == 3:  # a .txt caption: the same text whatever the crop
+            add(tars["caption"], key + ".txt", pair[0]["text"].encode("utf-8"))
+            expected[tuple((pair[0]["ids"] + [EOS])[:256])] = (i, None)
+        else:  # one caption per crop variant, the second as an object
+            doc = [pair[0]["text"], {"caption": pair[1]["text"]}]
+            add(tars["caption"], key + ".json", json.dumps(doc).encode("utf-8"))
+            for crop in (0, 1):
+                expected[tuple((pair[crop]["ids"] + [EOS])[:256])] = (i, crop)
+        add(tars["det"], key + ".json", json.dumps(DET).encode("utf-8"))
+        add(tars["rgb"], key + ".jpg", jpeg.getvalue())
+        add(tars["crop_settings"], key + ".npy", npy(CROPS))
+        add(tars["tok_rgb@224"], key + ".npy", npy(np.full((2, 196), i, dtype=np.int16)))
+    for tar in tars.values():
+        tar.close()
+    return root, expected
+
+
+CONFIG = """
+dataset {{
+  name: "raw"
+  path: "{root}"
+  text_tokenizer: "{tokenizer}"
+  main_augment_domain: "rgb@224"
+  masking {{
+    modalities {{ name: "caption" type: MODALITY_TYPE_SEQ max_tokens: 256 vocab_size: 30000 }}
+    modalities {{ name: "det" type: MODALITY_TYPE_SEQ max_tokens: 256 vocab_size: 30000 }}
+    modalities {{ name: "tok_rgb@224" type: MODALITY_TYPE_IMG max_tokens: 196 vocab_size: 16384 }}
+    transfer {{ inputs: "caption" inputs: "det" targets: "tok_rgb@224" }}
+  }}
+}}
+"""
+
+
+def input_ids(mod, row):
+    return [int(t) for t, m in zip(mod["tensor"][row], mod["input_mask"][row]) if not m]
+
+
+def test_caption_and_det_rows_hold_4m_ids_for_the_samples_crop(raw_dataset, tmp_path):
+    root, expected = raw_dataset
+    config = tmp_path / "server.pbtxt"
+    config.write_text(CONFIG.format(root=root, tokenizer=os.path.abspath(TOKENIZER)))
+    server = Server(None, tmp_path / "raw.sock", tmp_path / "raw.log",
+                    extra_args=("--config", str(config)))
+    try:
+        seen = set()
+        with maskfeed.Feed(server.address, dataset="raw", batch_size=16, seed=11,
+                           output="numpy", max_batches=10) as feed:
+            for batch in feed:
+                for row in range(16):
+                    caption = tuple(input_ids(batch["caption"], row))
+                    assert caption in expected, f"row {row}: caption ids of no sample's crop"
+                    sample, crop = expected[caption]
+                    det = input_ids(batch["det"], row)
+                    assert det in ([*DET_IDS[0], EOS], [*DET_IDS[1], EOS])
+                    if crop is not None:  # the caption's crop is det's crop
+                        assert det == [*DET_IDS[crop], EOS], f"sample {sample}"
+                    # the image tokens of the same sample (its index, written by numpy)
+                    assert int(batch["tok_rgb@224"]["tensor"][row][0]) == sample
+                    seen.add((sample, crop))
+        assert len({s for s, _ in seen}) == SAMPLES  # 160 rows: every sample, both crops
+        assert {c for _, c in seen} == {0, 1, None}
+    finally:
+        server.stop()
+
+
+def test_raw_text_without_a_tokenizer_fails_at_start_naming_the_modality(raw_dataset, tmp_path):
+    root, _ = raw_dataset
+    config = tmp_path / "server.pbtxt"
+    config.write_text(CONFIG.format(root=root, tokenizer="").replace('text_tokenizer: ""', ""))
+    with pytest.raises(RuntimeError) as failed:
+        Server(None, tmp_path / "raw.sock", tmp_path / "raw.log",
+               extra_args=("--config", str(config)))
+    assert "modality caption: dataset folder caption holds txt, json members: raw text needs " \
+           "4M's text tokenizer" in str(failed.value)
