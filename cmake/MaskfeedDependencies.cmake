@@ -13,6 +13,7 @@ find_package(ZLIB REQUIRED)              # CRC-32 of .npz members
 find_package(nlohmann_json 3 REQUIRED)   # JSON output of the CLI and benchmarks; 4M JSON
 find_package(JPEG REQUIRED)              # libjpeg-turbo: 4M image members
 find_package(PNG REQUIRED)               # libpng: 4M image members
+find_package(yaml-cpp REQUIRED)          # 4M's YAML configs
 
 find_program(MASKFEED_GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)
 

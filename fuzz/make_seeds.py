@@ -8,6 +8,7 @@ maskfeed-shard for .mfs shards, and a real maskfeed-server for wire messages and
 """
 import io
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -216,6 +217,33 @@ def image_header_seeds():
         put("image_header_fuzzer", name, out.getvalue())
 
 
+def fourm_yaml_seeds():
+    # 4M's own data and alphas configs (tests/data/4m/configs), their alphas path pointed at
+    # the fuzzer's "alphas.yaml", and a small complete one.
+    cfgs = os.path.join(ROOT, "tests", "data", "4m", "configs", "cfgs", "default", "4m")
+    for sub in ("data", "alphas_mixture"):
+        for folder, _, files in os.walk(os.path.join(cfgs, sub)):
+            for f in files:
+                with open(os.path.join(folder, f), "rb") as src:
+                    text = src.read()
+                text = re.sub(rb'alphas_config: "[^"]*"', b'alphas_config: "alphas.yaml"', text)
+                put("fourm_yaml_fuzzer", f"{sub}-{f}", text)
+    put("fourm_yaml_fuzzer", "small.yaml", b"""train:
+  datasets:
+    d:
+      type: multimodal
+      in_domains: caption-tok_rgb@224
+      out_domains: caption
+      input_alphas: "0.5-1.0"
+      num_input_tokens: 1_00
+      min_input_tokens: null
+      data_path: 'x/[caption,tok_rgb@224]/shard-{0..3}.tar'
+      use_wds: yes
+      modality_name_map: {a: b}
+  weights: [1.0]
+""")
+
+
 def main():
     # Files are overwritten, never deleted: the regression_* inputs beside them are findings
     # that were fixed, kept so that every run replays them.
@@ -230,6 +258,7 @@ def main():
         tokenizer_seeds()
         raw_json_seeds()
         image_header_seeds()
+        fourm_yaml_seeds()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     for target in sorted(os.listdir(CORPUS)):

@@ -122,8 +122,8 @@ FeedService::~FeedService() { BeginShutdown(); }
 
 v1::DescribeResponse FeedService::Describe() const { return description_; }
 
-absl::StatusOr<StreamOptions> FeedService::OptionsFor(
-    const v1::StreamBatchesRequest& request) const {
+absl::StatusOr<StreamOptions> FeedService::OptionsFor(const v1::StreamBatchesRequest& request,
+                                                      uint32_t default_repeats) const {
   const v1::ServerLimits& limits = config_.limits();
   StreamOptions o;
   if (request.batch_size() == 0) {
@@ -155,7 +155,7 @@ absl::StatusOr<StreamOptions> FeedService::OptionsFor(
                                              " exceeds this server's limit of ",
                                              limits.max_repeats(), " (limits.max_repeats)"));
   }
-  o.n_repeats = std::max<uint32_t>(1, ov.n_repeats());
+  o.n_repeats = ov.n_repeats() > 0 ? ov.n_repeats() : default_repeats;
   o.epoch_size = ov.epoch_size();
   o.int64_tokens = ov.int64_tokens();
   o.pack_for_wire = request.encoding() == v1::ENCODING_PACKED;
@@ -189,7 +189,7 @@ absl::StatusOr<std::unique_ptr<FeedStream>> FeedService::OpenStream(
     return Reject(peer, absl::NotFoundError(StrCat("dataset: '", Printable(request.dataset()),
                                                    "' is not served here (served: ", names, ")")));
   }
-  absl::StatusOr<StreamOptions> options = OptionsFor(request);
+  absl::StatusOr<StreamOptions> options = OptionsFor(request, served->n_repeats);
   if (!options.ok()) return Reject(peer, options.status());
   options->on_corrupt =
       served->skip_corrupt ? CorruptRecordPolicy::kSkip : CorruptRecordPolicy::kFail;

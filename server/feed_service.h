@@ -102,7 +102,9 @@ class FeedService {
  private:
   FeedService(const v1::ServerConfig& config, tbb::task_arena* arena, MetricsRegistry* registry)
       : config_(config), arena_(arena), registry_(registry) {}
-  absl::StatusOr<StreamOptions> OptionsFor(const v1::StreamBatchesRequest& request) const;
+  // `default_repeats`: the dataset's n_repeats, for requests that do not override it.
+  absl::StatusOr<StreamOptions> OptionsFor(const v1::StreamBatchesRequest& request,
+                                           uint32_t default_repeats) const;
   const ServedDataset* Find(const std::string& name) const;
   // Counts and logs a refused request; returns `status`.
   absl::Status Reject(const std::string& peer, absl::Status status);

@@ -14,8 +14,10 @@
 #include <iostream>
 #include <thread>
 
+#include "absl/strings/str_split.h"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/signal_set.hpp"
+#include "google/protobuf/text_format.h"
 #include "pipeline/base/cli_args.h"
 #include "pipeline/base/log.h"
 #include "pipeline/base/malloc_tuning.h"
@@ -23,6 +25,7 @@
 #include "pipeline/base/strings.h"
 #include "pipeline/shard/synth_dataset.h"
 #include "server/feed_server.h"
+#include "server/fourm_config.h"
 #include "server/server_config.h"
 
 namespace maskfeed {
@@ -37,6 +40,8 @@ constexpr char kDemoVersion[] = "4m-7-v1";
 constexpr const char* kUsage =
     R"(usage: maskfeed-server [--config FILE] [--data DIR] [--preset NAME]
                        [--text-tokenizer FILE] [--main-augment-domain M]
+                       [--4m-config YAML]... [--4m-root DIR] [--4m-data-path [NAME=]PATTERN]...
+                       [--4m-datasets A,B] [--print-config]
                        [--listen ADDR]... [--threads N] [--metrics-listen ADDR|off]
                        [--max-streams N] [--max-batch-size N] [--skip-corrupt]
                        [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
@@ -53,6 +58,15 @@ server reflection) and Prometheus text at http://METRICS/metrics and /healthz.
                         (caption, det, metadata, ... as .txt/.json) that name none
   --main-augment-domain M  the image modality det/human_poses take sizes from (--data only;
                         e.g. rgb@224)
+  --4m-config YAML      serve what 4M's own YAML files say: a model config (its data_config
+                        is read), a data config, or both; repeatable
+  --4m-root DIR         what relative paths in them are relative to (default: the working
+                        directory, as in 4M)
+  --4m-data-path P      replace the data_path of every dataset (or NAME=P: of one); 4M's
+                        shipped configs hold placeholders
+  --4m-datasets A,B     import only these train datasets (weights renormalised)
+  --print-config        print the ServerConfig the flags (and a 4M import) produce, in
+                        protobuf text format for --config, and exit
   --listen ADDR         host:port or unix:/path; repeatable (default 127.0.0.1:50051)
   --threads N           masking threads shared by all streams (default: cores)
   --metrics-listen A    host:port of /metrics and /healthz, or off (default 127.0.0.1:9464)
@@ -133,6 +147,31 @@ absl::StatusOr<v1::ServerConfig> ConfigFromFlags(const CliArgs& args, bool* metr
     if (!loaded.ok()) return loaded.status();
     config = std::move(*loaded);
   }
+  const std::vector<std::string> fourm = args.GetAll("4m-config");
+  if (!fourm.empty()) {
+    if (args.Has("config") || args.Has("data")) {
+      return absl::InvalidArgumentError("--4m-config: give it instead of --config or --data");
+    }
+    FourMImport import;
+    import.files = fourm;
+    import.root = args.GetString("4m-root", ".");
+    import.text_tokenizer = args.GetString("text-tokenizer");
+    for (const std::string& p : args.GetAll("4m-data-path")) {
+      const size_t eq = p.find('=');
+      const bool named = eq != std::string::npos && p.find('/') > eq;
+      import.data_paths[named ? p.substr(0, eq) : ""] = named ? p.substr(eq + 1) : p;
+    }
+    if (args.Has("4m-datasets")) {
+      import.datasets = absl::StrSplit(args.GetString("4m-datasets"), ',', absl::SkipEmpty());
+    }
+    absl::StatusOr<v1::ServerConfig> imported = ImportFourMConfig(import);
+    if (!imported.ok()) return imported.status();
+    config = std::move(*imported);
+  } else if (args.Has("4m-root") || args.Has("4m-data-path") || args.Has("4m-datasets")) {
+    return absl::InvalidArgumentError(
+        "--4m-root, --4m-data-path and --4m-datasets go with "
+        "--4m-config");
+  }
   if (args.Has("data")) {
     if (args.Has("config")) {
       return absl::InvalidArgumentError("--data and --config: give one or the other");
@@ -146,7 +185,7 @@ absl::StatusOr<v1::ServerConfig> ConfigFromFlags(const CliArgs& args, bool* metr
   }
   // Only no data arguments at all means the demo: a config that lists no dataset (empty, or
   // truncated) must not feed synthetic data to a training run.
-  if (!args.Has("config") && !args.Has("data")) {
+  if (!args.Has("config") && !args.Has("data") && fourm.empty()) {
     absl::StatusOr<std::string> demo = EnsureDemoData();
     if (!demo.ok()) return demo.status();
     v1::DatasetConfig* d = config.add_dataset();
@@ -199,6 +238,17 @@ absl::StatusOr<v1::ServerConfig> ConfigFromFlags(const CliArgs& args, bool* metr
   if (args.Has("socket-mode")) config.set_socket_mode(args.GetString("socket-mode"));
   if (args.Has("socket-group")) config.set_socket_group(args.GetString("socket-group"));
   *metrics_optional = config.metrics_listen().empty();
+  if (args.Has("print-config")) {
+    // Checked as a start would check it, printed as written (limits left to the server that
+    // uses it: their defaults depend on its machine).
+    absl::StatusOr<v1::ServerConfig> finalized = FinalizeServerConfig(config);
+    if (!finalized.ok()) return finalized.status();
+    std::string text;
+    google::protobuf::TextFormat::PrintToString(config, &text);
+    std::cout << "# maskfeed-server --config FILE; made by maskfeed-server --print-config\n"
+              << text;
+    return absl::CancelledError("printed");
+  }
   return FinalizeServerConfig(std::move(config));
 }
 
@@ -214,8 +264,9 @@ int Serve(int argc, char** argv) {
       CliArgs::Parse(raw,
                      {"config", "data", "preset", "listen", "threads", "metrics-listen",
                       "max-streams", "max-batch-size", "tls-cert", "tls-key", "tls-client-ca",
-                      "socket-mode", "socket-group", "text-tokenizer", "main-augment-domain"},
-                     {"skip-corrupt", "allow-insecure-tcp"});
+                      "socket-mode", "socket-group", "text-tokenizer", "main-augment-domain",
+                      "4m-config", "4m-root", "4m-data-path", "4m-datasets"},
+                     {"skip-corrupt", "allow-insecure-tcp", "print-config"});
   if (!args.ok()) return Fail(args.status(), kExitUsage);
   if (!args->positional().empty()) {
     return Fail(absl::InvalidArgumentError(
@@ -224,6 +275,7 @@ int Serve(int argc, char** argv) {
   }
   bool metrics_optional = false;
   absl::StatusOr<v1::ServerConfig> config = ConfigFromFlags(*args, &metrics_optional);
+  if (config.status().code() == absl::StatusCode::kCancelled) return kExitOk;  // --print-config
   if (!config.ok()) {
     const bool usage = config.status().code() == absl::StatusCode::kInvalidArgument;
     return Fail(config.status(), usage ? kExitUsage : kExitFailed);

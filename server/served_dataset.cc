@@ -37,7 +37,13 @@ absl::StatusOr<std::vector<ServedDataset>> OpenServedDatasets(const v1::ServerCo
     }
     DatasetOptions options;
     options.arena = arena;
-    absl::StatusOr<std::unique_ptr<Dataset>> dataset = Dataset::Open(d.path(), options);
+    absl::StatusOr<std::unique_ptr<Dataset>> dataset =
+        d.data_path().empty()
+            ? Dataset::Open(d.path(), options)
+            : Dataset::OpenPattern(d.data_path(),
+                                   std::map<std::string, std::string>(
+                                       d.modality_name_map().begin(), d.modality_name_map().end()),
+                                   options);
     if (!dataset.ok()) return Named("dataset", d.name(), dataset.status());
     ServedComponent c{.name = d.name(),
                       .weight = 1,
@@ -53,12 +59,17 @@ absl::StatusOr<std::vector<ServedDataset>> OpenServedDatasets(const v1::ServerCo
                                    .preset = d.preset(),
                                    .components = {c},
                                    .mixture = MixtureSource::Single(c.source),
-                                   .skip_corrupt = d.skip_corrupt_records()});
+                                   .skip_corrupt = d.skip_corrupt_records(),
+                                   .n_repeats = std::max<uint32_t>(1, d.n_repeats())});
     opened.push_back(std::move(c));
   }
   for (const v1::MixtureConfig& m : config.mixture()) {
-    ServedDataset mixture{
-        .name = m.name(), .preset = "", .components = {}, .mixture = nullptr, .skip_corrupt = true};
+    ServedDataset mixture{.name = m.name(),
+                          .preset = "",
+                          .components = {},
+                          .mixture = nullptr,
+                          .skip_corrupt = true,
+                          .n_repeats = 0};
     std::vector<MixtureEntry> entries;
     for (const v1::MixtureComponentRef& ref : m.component()) {
       auto it = std::find_if(opened.begin(), opened.end(),
@@ -72,6 +83,8 @@ absl::StatusOr<std::vector<ServedDataset>> OpenServedDatasets(const v1::ServerCo
       c.weight = ref.weight();
       const v1::DatasetConfig& dc = config.dataset(static_cast<int>(it - opened.begin()));
       mixture.skip_corrupt &= dc.skip_corrupt_records();
+      const uint32_t repeats = std::max<uint32_t>(1, dc.n_repeats());
+      mixture.n_repeats = mixture.n_repeats == 0 || mixture.n_repeats == repeats ? repeats : 1;
       if (mixture.preset.empty()) mixture.preset = dc.preset();
       entries.push_back(MixtureEntry{.name = c.name, .weight = c.weight, .source = c.source});
       mixture.components.push_back(std::move(c));

@@ -34,6 +34,7 @@ struct ServedDataset {
   std::vector<ServedComponent> components;
   std::shared_ptr<const MixtureSource> mixture;
   bool skip_corrupt = false;
+  uint32_t n_repeats = 1;  // for streams that do not override it
 };
 
 // The datasets of a finalized config (FinalizeServerConfig), then its mixtures, in config

@@ -73,7 +73,14 @@ absl::StatusOr<v1::ServerConfig> FinalizeServerConfig(v1::ServerConfig config) {
     if (!names.insert(d.name()).second) {
       return absl::InvalidArgumentError(StrCat(field, ".name: '", d.name(), "' is used twice"));
     }
-    if (d.path().empty()) return absl::InvalidArgumentError(StrCat(field, ".path: required"));
+    if (d.path().empty() == d.data_path().empty()) {
+      return absl::InvalidArgumentError(
+          StrCat(field, d.path().empty() ? ".path: required (or data_path)"
+                                         : ": path and data_path: give one or the other"));
+    }
+    if (!d.modality_name_map().empty() && d.data_path().empty()) {
+      return absl::InvalidArgumentError(StrCat(field, ".modality_name_map: goes with data_path"));
+    }
     if (!d.has_masking()) {
       if (d.preset().empty()) {
         return absl::InvalidArgumentError(StrCat(field, ": needs a preset or a masking config"));
@@ -150,6 +157,14 @@ absl::StatusOr<v1::ServerConfig> FinalizeServerConfig(v1::ServerConfig config) {
                                           limits::kMinBufferedBytes, limits::kMaxBufferedBytes);
       !s.ok()) {
     return s;
+  }
+  for (int i = 0; i < config.dataset_size(); ++i) {
+    const uint32_t n = config.dataset(i).n_repeats();
+    if (n > l.max_repeats()) {
+      return absl::InvalidArgumentError(StrCat("dataset[", i, "].n_repeats: ", n,
+                                               " exceeds limits.max_repeats (", l.max_repeats(),
+                                               ")"));
+    }
   }
   return config;
 }

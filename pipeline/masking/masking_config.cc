@@ -71,6 +71,17 @@ constexpr RegistryRow k4m21Modalities[] = {
     {"tok_semseg@224", v1::MODALITY_TYPE_IMG, 196, 4096},
 };
 
+v1::Modality RegistryModality(const RegistryRow& row) {
+  v1::Modality m;
+  m.set_name(row.name);
+  m.set_type(row.type);
+  m.set_max_tokens(row.max_tokens);
+  m.set_vocab_size(row.vocab);
+  if (row.type == v1::MODALITY_TYPE_SEQ_EMB) m.set_embedding_dim(4096);
+  if (std::string_view(row.name) == "metadata") m.set_chunk_tokens(2);
+  return m;
+}
+
 // 4M-21 (spec §1.6): 256/256 tokens, seven components with weights [1, 1, 1, 1, 1, .5, .5]:
 // all2all at alpha 0.01, 0.1, 1 and 10; rgb2all; caption-biased and T5-biased (that
 // modality's input alpha 5, keep `all`). Where the spec leaves a value open we chose: the
@@ -79,15 +90,7 @@ constexpr RegistryRow k4m21Modalities[] = {
 // embedding width of 4096.
 v1::MaskingConfig Make4m21() {
   v1::MaskingConfig c;
-  for (const RegistryRow& row : k4m21Modalities) {
-    v1::Modality* m = c.add_modalities();
-    m->set_name(row.name);
-    m->set_type(row.type);
-    m->set_max_tokens(row.max_tokens);
-    m->set_vocab_size(row.vocab);
-    if (row.type == v1::MODALITY_TYPE_SEQ_EMB) m->set_embedding_dim(4096);
-    if (std::string_view(row.name) == "metadata") m->set_chunk_tokens(2);
-  }
+  for (const RegistryRow& row : k4m21Modalities) *c.add_modalities() = RegistryModality(row);
   c.mutable_input_tokens()->set_max(256);
   c.mutable_target_tokens()->set_max(256);
   auto add = [&](const std::string& name, double weight) {
@@ -390,6 +393,45 @@ absl::StatusOr<MaskingSpec> ResolveMaskingConfig(const v1::MaskingConfig& origin
 }
 
 std::vector<std::string> PresetNames() { return {"4m-7", "4m-21"}; }
+
+absl::StatusOr<v1::Modality> FourMModality(std::string_view name) {
+  for (const RegistryRow& row : k4m21Modalities) {
+    if (name == row.name) return RegistryModality(row);
+  }
+  const size_t at = name.find('@');
+  uint32_t resolution = 0;
+  if (at != std::string_view::npos) {
+    for (char c : name.substr(at + 1)) {
+      if (c < '0' || c > '9' || resolution > 100000) {
+        resolution = 0;
+        break;
+      }
+      resolution = resolution * 10 + static_cast<uint32_t>(c - '0');
+    }
+  }
+  if (resolution > 0 && resolution % 16 == 0) {
+    const std::string_view base = name.substr(0, at);
+    const uint64_t scale = uint64_t{resolution} * resolution;
+    if (base == "rgb") {  // pixels, masked over 16-pixel patches
+      v1::Modality m;
+      m.set_name(std::string(name));
+      m.set_type(v1::MODALITY_TYPE_IMG);
+      m.set_max_tokens(static_cast<uint32_t>(scale / 256));
+      return m;
+    }
+    for (const RegistryRow& row : k4m21Modalities) {
+      const std::string_view known = row.name;
+      if (known.size() > 4 && known.substr(known.size() - 4) == "@224" &&
+          known.substr(0, known.size() - 4) == base && row.max_tokens * scale % (224 * 224) == 0) {
+        v1::Modality m = RegistryModality(row);
+        m.set_name(std::string(name));
+        m.set_max_tokens(static_cast<uint32_t>(row.max_tokens * scale / (224 * 224)));
+        return m;
+      }
+    }
+  }
+  return absl::NotFoundError(StrCat("modality '", name, "' is not one of 4M's"));
+}
 
 absl::StatusOr<v1::MaskingConfig> PresetMaskingConfig(std::string_view name) {
   if (name == "4m-7") {

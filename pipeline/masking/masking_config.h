@@ -90,6 +90,12 @@ absl::StatusOr<v1::MaskingConfig> ExpandMaskingPreset(const v1::MaskingConfig& c
 // 4M's modality id: SHA-256 of the name read as a big-endian integer, mod 2^15.
 uint32_t ModalityIdFromName(std::string_view name);
 
+// 4M's registry entry of a modality name: type, tokens, vocabulary (and chunking, embedding
+// width) as 4M-21 defines it; `tok_X@R` and `rgb@R` at other resolutions scale their 224
+// token count by (R/224)²; rgb@R is pixels (MODALITY_TYPE_IMG over 16-pixel patches).
+// NOT_FOUND for a name 4M does not define.
+absl::StatusOr<v1::Modality> FourMModality(std::string_view name);
+
 // A built-in preset's configuration. NOT_FOUND for an unknown name (the message lists them).
 absl::StatusOr<v1::MaskingConfig> PresetMaskingConfig(std::string_view name);
 std::vector<std::string> PresetNames();

@@ -7,6 +7,7 @@
 
 #include "pipeline/base/strings.h"
 #include "pipeline/shard/parallel_jobs.h"
+#include "pipeline/shard/url_pattern.h"
 
 namespace maskfeed {
 namespace fs = std::filesystem;
@@ -136,18 +137,80 @@ absl::StatusOr<std::unique_ptr<Dataset>> Dataset::Open(const std::string& root,
     }
   }
 
+  std::vector<Folder> listed;
+  for (FolderListing& f : folders) {
+    Folder folder{.name = f.name, .shards = {}, .format = *f.formats.begin()};
+    folder.shards.assign(f.shards.begin(), f.shards.end());
+    listed.push_back(std::move(folder));
+  }
+  return OpenFolders(root, std::move(listed), options);
+}
+
+absl::StatusOr<std::unique_ptr<Dataset>> Dataset::OpenPattern(
+    const std::string& data_path, const std::map<std::string, std::string>& folder_names,
+    const DatasetOptions& options) {
+  absl::StatusOr<ModalityList> list = SplitModalityList(data_path);
+  if (!list.ok()) return absl::InvalidArgumentError(StrCat("data_path: ", list.status().message()));
+  if (list->names.size() == 1 && list->names[0].empty()) {
+    return absl::InvalidArgumentError(
+        StrCat("data_path ", data_path,
+               ": needs a [folder,folder,...] group naming the modality folders"));
+  }
+  std::vector<Folder> folders;
+  std::set<std::string> seen;
+  for (size_t i = 0; i < list->names.size(); ++i) {
+    const auto renamed = folder_names.find(list->names[i]);
+    Folder folder;
+    folder.name = renamed == folder_names.end() ? list->names[i] : renamed->second;
+    if (!seen.insert(folder.name).second) {
+      return absl::InvalidArgumentError(StrCat("data_path ", data_path, ": folder ",
+                                               list->names[i], " gives modality ", folder.name,
+                                               " twice (modality_name_map)"));
+    }
+    absl::StatusOr<std::vector<std::string>> shards = ExpandBraces(list->urls[i]);
+    if (!shards.ok()) {
+      return absl::InvalidArgumentError(StrCat("data_path: ", shards.status().message()));
+    }
+    std::set<ShardFormat> formats;
+    for (size_t k = 0; k < shards->size(); ++k) {
+      const std::string& path = (*shards)[k];
+      const bool mfs = path.size() > 4 && path.compare(path.size() - 4, 4, ".mfs") == 0;
+      formats.insert(mfs ? ShardFormat::kMfs : ShardFormat::kTar);
+      folder.shards.emplace_back(k, path);
+    }
+    if (formats.size() > 1) {
+      return absl::InvalidArgumentError(StrCat("data_path ", data_path,
+                                               ": mixes .tar and .mfs shards in one folder"));
+    }
+    folder.format = *formats.begin();
+    folders.push_back(std::move(folder));
+  }
+  std::sort(folders.begin(), folders.end(),
+            [](const Folder& a, const Folder& b) { return a.name < b.name; });
+  return OpenFolders(data_path, std::move(folders), options);
+}
+
+absl::StatusOr<std::unique_ptr<Dataset>> Dataset::OpenFolders(const std::string& root,
+                                                              std::vector<Folder> folders,
+                                                              const DatasetOptions& options) {
   // Every modality must have the same shard numbers.
   std::set<size_t> numbers;
-  for (const FolderListing& f : folders) {
-    for (const auto& [n, path] : f.shards) numbers.insert(n);
+  std::vector<std::map<size_t, std::string>> by_number(folders.size());
+  for (size_t m = 0; m < folders.size(); ++m) {
+    for (const auto& [n, path] : folders[m].shards) {
+      numbers.insert(n);
+      by_number[m].emplace(n, path);
+    }
   }
-  for (const FolderListing& f : folders) {
+  for (size_t m = 0; m < folders.size(); ++m) {
     for (size_t n : numbers) {
-      if (f.shards.count(n)) continue;
-      const FolderListing& other = *std::find_if(folders.begin(), folders.end(),
-                                                 [&](const auto& g) { return g.shards.count(n); });
-      return absl::DataLossError(StrCat(root, "/", f.name, ": shard ", n, " is missing (",
-                                        other.shards.at(n),
+      if (by_number[m].count(n)) continue;
+      const size_t other = static_cast<size_t>(
+          std::find_if(by_number.begin(), by_number.end(),
+                       [&](const auto& g) { return g.count(n); }) -
+          by_number.begin());
+      return absl::DataLossError(StrCat(root, "/", folders[m].name, ": shard ", n,
+                                        " is missing (", by_number[other].at(n),
                                         " exists); every modality needs the same shards"));
     }
   }
@@ -159,7 +222,7 @@ absl::StatusOr<std::unique_ptr<Dataset>> Dataset::Open(const std::string& root,
   dataset->modalities_.resize(folders.size());
   for (size_t m = 0; m < folders.size(); ++m) {
     dataset->modalities_[m].name = folders[m].name;
-    dataset->modalities_[m].format = *folders[m].formats.begin();
+    dataset->modalities_[m].format = folders[m].format;
     dataset->modalities_[m].shards.resize(num_shards);
   }
 
@@ -167,7 +230,7 @@ absl::StatusOr<std::unique_ptr<Dataset>> Dataset::Open(const std::string& root,
   absl::Status opened = RunJobs(folders.size() * num_shards, options.arena, [&](size_t j) {
     const size_t m = j / num_shards, s = j % num_shards;
     absl::StatusOr<std::unique_ptr<ShardReader>> reader =
-        OpenShard(folders[m].shards.at(shard_numbers[s]));
+        OpenShard(by_number[m].at(shard_numbers[s]));
     if (!reader.ok()) return reader.status();
     dataset->modalities_[m].shards[s] = std::move(*reader);
     return absl::OkStatus();

@@ -10,6 +10,7 @@
 #define MASKFEED_PIPELINE_SHARD_DATASET_H_
 
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,6 +42,15 @@ class Dataset {
   // record for any corrupt or misaligned shard; FAILED_PRECONDITION for an empty dataset.
   static absl::StatusOr<std::unique_ptr<Dataset>> Open(const std::string& root,
                                                        const DatasetOptions& options = {});
+
+  // Opens what a 4M data_path names: one [folder,folder,...] group and brace ranges over the
+  // shard names ("/data/[rgb,caption]/shard-{00000..00099}.tar"); shard k of every folder is
+  // the k-th name of the expansion. `folder_names` renames folders to the modality fields
+  // they hold (4M's modality_name_map). Errors as Open; INVALID_ARGUMENT for a pattern
+  // without a folder group or with too many names (url_pattern.h).
+  static absl::StatusOr<std::unique_ptr<Dataset>> OpenPattern(
+      const std::string& data_path, const std::map<std::string, std::string>& folder_names = {},
+      const DatasetOptions& options = {});
 
   const std::string& root() const { return root_; }
   size_t num_samples() const { return shard_starts_.back(); }
@@ -85,6 +95,16 @@ class Dataset {
   };
 
   Dataset() = default;
+  struct Folder {
+    std::string name;
+    std::vector<std::pair<size_t, std::string>> shards;  // shard number and path, in order
+    ShardFormat format = ShardFormat::kTar;
+  };
+  // Opens listed folders (at least one, each with shards): alignment of shard numbers, every
+  // shard indexed, layouts and keys checked. `root` names the dataset in messages.
+  static absl::StatusOr<std::unique_ptr<Dataset>> OpenFolders(const std::string& root,
+                                                              std::vector<Folder> folders,
+                                                              const DatasetOptions& options);
   // Checks counts, keys and crop variants across modalities and resolves each layout.
   absl::Status CheckAlignment();
 

@@ -89,6 +89,35 @@ TEST(DatasetTest, OpensSynthetic4m7AndLocatesSamplesAcrossShards) {
   EXPECT_EQ(records[*ds.FindModality("tok_depth@224")].shape, (Shape{4, 196}));
 }
 
+// 4M's data_path: a folder list and brace ranges name the same shards as the folder layout;
+// modality_name_map renames a folder; a missing shard is NOT_FOUND naming it.
+TEST(DatasetTest, OpensA4mDataPathPattern) {
+  TempDir dir;
+  ASSERT_TRUE(SynthesizeDataset(Synth(dir / "d", 40, 3, ShardFormat::kTar)).ok());
+  std::filesystem::rename(dir / "d/tok_rgb@224", dir / "d/rgb_tokens");
+  absl::StatusOr<std::unique_ptr<Dataset>> d =
+      Dataset::OpenPattern(dir / "d/[caption,rgb_tokens,crop_settings]/shard-{00000..00002}.tar",
+                           {{"rgb_tokens", "tok_rgb@224"}});
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ((*d)->num_samples(), 40u);
+  EXPECT_EQ((*d)->num_shards(), 3u);
+  ASSERT_EQ((*d)->num_modalities(), 3u);
+  EXPECT_EQ((*d)->modality_name(2), "tok_rgb@224");
+  EXPECT_EQ((*d)->key(39), absl::StrFormat("%09d", 39));
+
+  absl::StatusOr<std::unique_ptr<Dataset>> missing =
+      Dataset::OpenPattern(dir / "d/[caption,crop_settings]/shard-{00000..00003}.tar");
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(Message(missing.status()), HasSubstr("shard-00003.tar"));
+  absl::StatusOr<std::unique_ptr<Dataset>> flat =
+      Dataset::OpenPattern(dir / "d/caption/shard-{00000..00002}.tar");
+  EXPECT_EQ(flat.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Message(flat.status()), HasSubstr("needs a [folder,folder,...] group"));
+  absl::StatusOr<std::unique_ptr<Dataset>> twice = Dataset::OpenPattern(
+      dir / "d/[caption,crop_settings]/shard-00000.tar", {{"crop_settings", "caption"}});
+  EXPECT_THAT(Message(twice.status()), HasSubstr("gives modality caption twice"));
+}
+
 class DatasetFormats : public ::testing::TestWithParam<bool> {};
 
 TEST_P(DatasetFormats, MfsConversionReadsBackIdenticalToTar) {
