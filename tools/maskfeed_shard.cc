@@ -35,8 +35,10 @@ constexpr const char* kUsage = R"(usage: maskfeed-shard COMMAND [ARGS]
 
 commands:
   synth --preset 4m-7 --samples N --shards K --out DIR [--format tar|mfs]
-        [--seed S] [--crops C] [MFS OPTIONS] [--threads T]
-      Writes a synthetic dataset shaped like 4M-7's pre-tokenized data.
+        [--seed S] [--crops C] [--raw] [MFS OPTIONS] [--threads T]
+      Writes a synthetic dataset shaped like 4M-7's pre-tokenized data; with --raw, in 4M's
+      raw layout (caption/det/metadata JSON, rgb JPEGs, the same token arrays and crops) with
+      its own tokenizer.json in DIR.
   convert SRC DST [MFS OPTIONS] [--threads T]
       Converts every modality of dataset SRC (tar or mfs shards) into .mfs shards under DST.
   verify DIR [--threads T]
@@ -95,7 +97,7 @@ int Synth(const std::vector<std::string>& argv) {
       CliArgs::Parse(argv,
                      {"preset", "samples", "shards", "out", "format", "seed", "crops", "codec",
                       "level", "dict-bytes", "threads"},
-                     {"huffman"});
+                     {"huffman", "raw"});
   if (!args.ok()) return Fail(args.status(), kExitUsage);
   if (!args->positional().empty()) {
     return Fail(absl::InvalidArgumentError("synth takes no positional arguments"), kExitUsage);
@@ -124,6 +126,7 @@ int Synth(const std::vector<std::string>& argv) {
   options.shards = static_cast<size_t>(*shards);
   options.seed = static_cast<uint64_t>(*seed);
   options.crops = static_cast<int>(*crops);
+  options.raw = args->Has("raw");
   options.mfs = *mfs;
   if (absl::Status s = options.Validate(); !s.ok()) return Fail(s, kExitUsage);
   tbb::task_arena arena(*threads);
@@ -131,9 +134,10 @@ int Synth(const std::vector<std::string>& argv) {
   options.progress = ProgressPrinter("synth: shards written");
   const Clock::time_point start = Clock::now();
   if (absl::Status s = SynthesizeDataset(options); !s.ok()) return Fail(s);
-  std::printf("synth: %zu samples of preset %s in %zu %s shards under %s (%.2f s)\n",
+  std::printf("synth: %zu samples of preset %s in %zu %s shards under %s%s (%.2f s)\n",
               options.samples, options.preset.c_str(), options.shards, format.c_str(),
-              options.out.c_str(), SecondsSince(start));
+              options.out.c_str(), options.raw ? ", raw layout with tokenizer.json" : "",
+              SecondsSince(start));
   return kExitOk;
 }
 

@@ -33,25 +33,43 @@ void JpegFail(j_common_ptr info) {
 
 void JpegSilence(j_common_ptr, int) {}  // warnings are not errors, and never printed
 
-absl::StatusOr<ImageDims> JpegDims(std::string_view bytes) {
-  jpeg_decompress_struct info;
-  JpegError error;
-  info.err = jpeg_std_error(&error.manager);
-  error.manager.error_exit = JpegFail;
-  error.manager.emit_message = JpegSilence;
-  error.message[0] = '\0';
-  // Nothing with a destructor lives between setjmp and the calls that may jump.
-  if (setjmp(error.jump)) {
-    jpeg_destroy_decompress(&info);
-    return absl::DataLossError(StrCat("JPEG header: ", error.message));
+// One decompressor per thread, reused (creating one allocates its memory pools; aborting
+// resets it for the next image).
+class JpegHeaderReader {
+ public:
+  JpegHeaderReader() {
+    info_.err = jpeg_std_error(&error_.manager);
+    error_.manager.error_exit = JpegFail;
+    error_.manager.emit_message = JpegSilence;
+    jpeg_create_decompress(&info_);
   }
-  jpeg_create_decompress(&info);
-  jpeg_mem_src(&info, reinterpret_cast<const unsigned char*>(bytes.data()),
-               static_cast<unsigned long>(bytes.size()));
-  jpeg_read_header(&info, TRUE);
-  const ImageDims dims{info.image_height, info.image_width};
-  jpeg_destroy_decompress(&info);
-  return dims;
+  ~JpegHeaderReader() { jpeg_destroy_decompress(&info_); }
+  JpegHeaderReader(const JpegHeaderReader&) = delete;
+  JpegHeaderReader& operator=(const JpegHeaderReader&) = delete;
+
+  absl::StatusOr<ImageDims> Read(std::string_view bytes) {
+    error_.message[0] = '\0';
+    // Nothing with a destructor lives between setjmp and the calls that may jump.
+    if (setjmp(error_.jump)) {
+      jpeg_abort_decompress(&info_);
+      return absl::DataLossError(StrCat("JPEG header: ", error_.message));
+    }
+    jpeg_mem_src(&info_, reinterpret_cast<const unsigned char*>(bytes.data()),
+                 static_cast<unsigned long>(bytes.size()));
+    jpeg_read_header(&info_, TRUE);
+    const ImageDims dims{info_.image_height, info_.image_width};
+    jpeg_abort_decompress(&info_);
+    return dims;
+  }
+
+ private:
+  jpeg_decompress_struct info_;
+  JpegError error_;
+};
+
+absl::StatusOr<ImageDims> JpegDims(std::string_view bytes) {
+  thread_local JpegHeaderReader reader;
+  return reader.Read(bytes);
 }
 
 struct PngInput {

@@ -163,8 +163,8 @@ absl::StatusOr<std::unique_ptr<Dataset>> Dataset::OpenPattern(
     Folder folder;
     folder.name = renamed == folder_names.end() ? list->names[i] : renamed->second;
     if (!seen.insert(folder.name).second) {
-      return absl::InvalidArgumentError(StrCat("data_path ", data_path, ": folder ",
-                                               list->names[i], " gives modality ", folder.name,
+      return absl::InvalidArgumentError(StrCat("data_path ", data_path, ": folder ", list->names[i],
+                                               " gives modality ", folder.name,
                                                " twice (modality_name_map)"));
     }
     absl::StatusOr<std::vector<std::string>> shards = ExpandBraces(list->urls[i]);
@@ -179,8 +179,8 @@ absl::StatusOr<std::unique_ptr<Dataset>> Dataset::OpenPattern(
       folder.shards.emplace_back(k, path);
     }
     if (formats.size() > 1) {
-      return absl::InvalidArgumentError(StrCat("data_path ", data_path,
-                                               ": mixes .tar and .mfs shards in one folder"));
+      return absl::InvalidArgumentError(
+          StrCat("data_path ", data_path, ": mixes .tar and .mfs shards in one folder"));
     }
     folder.format = *formats.begin();
     folders.push_back(std::move(folder));
@@ -205,12 +205,12 @@ absl::StatusOr<std::unique_ptr<Dataset>> Dataset::OpenFolders(const std::string&
   for (size_t m = 0; m < folders.size(); ++m) {
     for (size_t n : numbers) {
       if (by_number[m].count(n)) continue;
-      const size_t other = static_cast<size_t>(
-          std::find_if(by_number.begin(), by_number.end(),
-                       [&](const auto& g) { return g.count(n); }) -
-          by_number.begin());
-      return absl::DataLossError(StrCat(root, "/", folders[m].name, ": shard ", n,
-                                        " is missing (", by_number[other].at(n),
+      const size_t other =
+          static_cast<size_t>(std::find_if(by_number.begin(), by_number.end(),
+                                           [&](const auto& g) { return g.count(n); }) -
+                              by_number.begin());
+      return absl::DataLossError(StrCat(root, "/", folders[m].name, ": shard ", n, " is missing (",
+                                        by_number[other].at(n),
                                         " exists); every modality needs the same shards"));
     }
   }

@@ -28,6 +28,11 @@ class MfsShardReader final : public ShardReader {
   const RecordLayout& layout() const override { return header_.layout; }
   int64_t first_dim(size_t i) const override { return slots_[i].first_dim; }
   RecordKind kind(size_t i) const override { return mfs::EntryKind(slots_[i].entry.flags); }
+  std::optional<std::string_view> PeekUnchecked(size_t i) const override {
+    const mfs::Entry& e = slots_[i].entry;
+    if (!(e.flags & mfs::kEntryRaw)) return std::nullopt;
+    return file_.bytes().substr(e.offset, e.raw_bytes);
+  }
   absl::Status Read(size_t i, Record* out) const override;
   void Prefetch(size_t i) const override {
     PrefetchBytes(file_.bytes().data() + slots_[i].entry.offset, slots_[i].entry.stored_bytes);

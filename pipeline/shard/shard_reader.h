@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -55,6 +56,11 @@ class ShardReader {
   // Requires: 0 <= row < first_dim(i), layout().rank >= 2.
   virtual absl::Status ReadRow(size_t i, int64_t row, Record* out) const;
   virtual void PrefetchRow(size_t i, int64_t row) const { Prefetch(i); }
+  // The stored bytes of record `i` when they are its bytes (uncompressed) and mapped: a view
+  // into the file, NOT checked against the record's checksum. For reading a header whose own
+  // decoder reports damage (an image's size for det); everything else uses Read(). nullopt
+  // when the record is compressed (then Read() it).
+  virtual std::optional<std::string_view> PeekUnchecked(size_t i) const { return std::nullopt; }
   // Hints that record `i`'s index entry (where it lives, its size and checksums) will be
   // looked up soon. No effect on results.
   virtual void PrefetchIndex(size_t i) const = 0;

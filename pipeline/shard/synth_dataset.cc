@@ -3,13 +3,17 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <span>
 
 #include "absl/strings/str_format.h"
+#include "pipeline/base/output_file.h"
 #include "pipeline/base/splitmix64.h"
 #include "pipeline/base/strings.h"
 #include "pipeline/shard/npy.h"
 #include "pipeline/shard/parallel_jobs.h"
+#include "pipeline/shard/synth_raw.h"
 #include "pipeline/shard/tar_writer.h"
 
 namespace maskfeed {
@@ -26,25 +30,56 @@ constexpr int32_t kCoordBase[4] = {204, 1204, 2204, 3204};  // v0= .. v3=
 constexpr int32_t kFirstClassId = 4204;
 constexpr int kNumClasses = 80;
 
-enum class Kind { kImageTokens, kCaption, kDetection, kCropSettings };
+enum class Kind {
+  kImageTokens,
+  kCaption,
+  kDetection,
+  kCropSettings,
+  // 4M's raw members (synth --raw)
+  kCaptionJson,
+  kDetJson,
+  kMetadataJson,
+  kJpeg,
+};
 
 struct SynthModality {
   const char* name;
   Kind kind;
-  int32_t vocab;  // image token vocabulary
+  int32_t vocab;     // image token vocabulary
+  size_t seed_slot;  // which of the sample's generators it draws from
 };
 
 // 4M-7's tokenized modalities (spec §2.3), sorted by name.
 constexpr SynthModality k4m7[] = {
-    {"caption", Kind::kCaption, 0},
-    {"crop_settings", Kind::kCropSettings, 0},
-    {"det", Kind::kDetection, 0},
-    {"tok_clip@224", Kind::kImageTokens, 8192},
-    {"tok_depth@224", Kind::kImageTokens, 8192},
-    {"tok_normal@224", Kind::kImageTokens, 8192},
-    {"tok_rgb@224", Kind::kImageTokens, 16384},
-    {"tok_semseg@224", Kind::kImageTokens, 4096},
+    {"caption", Kind::kCaption, 0, 0},
+    {"crop_settings", Kind::kCropSettings, 0, 1},
+    {"det", Kind::kDetection, 0, 2},
+    {"tok_clip@224", Kind::kImageTokens, 8192, 3},
+    {"tok_depth@224", Kind::kImageTokens, 8192, 4},
+    {"tok_normal@224", Kind::kImageTokens, 8192, 5},
+    {"tok_rgb@224", Kind::kImageTokens, 16384, 6},
+    {"tok_semseg@224", Kind::kImageTokens, 4096, 7},
 };
+constexpr size_t kCropSlot = 1;
+
+// The same samples in 4M's raw layout: caption and det as JSON, metadata JSON and the rgb
+// image of the size crop_settings was drawn for; token arrays and crops identical.
+constexpr SynthModality k4m7Raw[] = {
+    {"caption", Kind::kCaptionJson, 0, 0},
+    {"crop_settings", Kind::kCropSettings, 0, 1},
+    {"det", Kind::kDetJson, 0, 2},
+    {"metadata", Kind::kMetadataJson, 0, 8},
+    {"rgb", Kind::kJpeg, 0, 9},
+    {"tok_clip@224", Kind::kImageTokens, 8192, 3},
+    {"tok_depth@224", Kind::kImageTokens, 8192, 4},
+    {"tok_normal@224", Kind::kImageTokens, 8192, 5},
+    {"tok_rgb@224", Kind::kImageTokens, 16384, 6},
+    {"tok_semseg@224", Kind::kImageTokens, 4096, 7},
+};
+
+std::span<const SynthModality> ModalitiesOf(bool raw) {
+  return raw ? std::span<const SynthModality>(k4m7Raw) : std::span<const SynthModality>(k4m7);
+}
 
 // SplitMix64: tiny, fast, and plenty for synthetic content.
 class Rng {
@@ -66,9 +101,15 @@ uint64_t SampleSeed(uint64_t seed, size_t sample, size_t modality) {
 
 // (n_crops, 5) rows of (top, left, h, w, flip): row 0 the centre square, then random-resized
 // crops with scale in [0.8, 1] and aspect ratio in [3/4, 4/3] (spec §1.1).
-std::vector<int32_t> CropSettings(Rng& rng, int crops) {
+// The original image's size: the first two draws of the crop_settings generator.
+std::pair<int32_t, int32_t> ImageSize(Rng& rng) {
   const int32_t h_img = 256 + static_cast<int32_t>(rng.Below(769));
   const int32_t w_img = 256 + static_cast<int32_t>(rng.Below(769));
+  return {h_img, w_img};
+}
+
+std::vector<int32_t> CropSettings(Rng& rng, int crops) {
+  const auto [h_img, w_img] = ImageSize(rng);
   std::vector<int32_t> rows;
   const int32_t side = std::min(h_img, w_img);
   rows.insert(rows.end(), {(h_img - side) / 2, (w_img - side) / 2, side, side, 0});
@@ -150,11 +191,12 @@ std::vector<int32_t> Detection(Rng& rng) {
   return ids;
 }
 
-// One record of one modality: dtype, shape and bytes.
+// One record of one modality: dtype, shape and bytes, or a raw member's kind and bytes.
 struct Generated {
   DType dtype;
   Shape shape;
   std::string bytes;
+  RecordKind kind = RecordKind::kArray;
 };
 
 template <typename T>
@@ -162,11 +204,32 @@ Generated Pack(DType dtype, Shape shape, const std::vector<T>& v) {
   return {dtype, shape, std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T))};
 }
 
-Generated Generate(const SynthModality& mod, size_t modality_index, size_t sample,
-                   const SynthOptions& options) {
-  Rng rng(SampleSeed(options.seed, sample, modality_index));
+Generated Member(RecordKind kind, std::string bytes) {
+  const auto n = static_cast<int64_t>(bytes.size());
+  return {DType::kUInt8, Shape{n}, std::move(bytes), kind};
+}
+
+Generated Generate(const SynthModality& mod, size_t sample, const SynthOptions& options) {
+  const uint64_t seed = SampleSeed(options.seed, sample, mod.seed_slot);
+  Rng rng(seed);
   const int crops = options.crops;
+  auto image_size = [&] {
+    Rng crop_rng(SampleSeed(options.seed, sample, kCropSlot));
+    return ImageSize(crop_rng);
+  };
   switch (mod.kind) {
+    case Kind::kCaptionJson:
+      return Member(RecordKind::kJson, SynthCaptionJson(seed, crops));
+    case Kind::kDetJson:
+      return Member(RecordKind::kJson, SynthDetJson(seed));
+    case Kind::kMetadataJson: {
+      const auto [h, w] = image_size();
+      return Member(RecordKind::kJson, SynthMetadataJson(seed, h, w));
+    }
+    case Kind::kJpeg: {
+      const auto [h, w] = image_size();
+      return Member(RecordKind::kJpeg, SynthJpeg(seed, h, w));
+    }
     case Kind::kImageTokens:
       return Pack(DType::kInt16, {crops, kImageTokens}, ImageTokens(rng, crops, mod.vocab));
     case Kind::kCropSettings:
@@ -189,27 +252,31 @@ absl::Status WriteShard(const SynthOptions& options, size_t shard) {
   const size_t begin = shard * options.samples / options.shards;
   const size_t end = (shard + 1) * options.samples / options.shards;
   const std::string file = absl::StrFormat("shard-%05d%s", shard, ShardExtension(options.format));
-  for (size_t m = 0; m < std::size(k4m7); ++m) {
-    const std::string path = (std::filesystem::path(options.out) / k4m7[m].name / file).string();
+  for (const SynthModality& mod : ModalitiesOf(options.raw)) {
+    const std::string path = (std::filesystem::path(options.out) / mod.name / file).string();
     if (options.format == ShardFormat::kTar) {
       absl::StatusOr<TarWriter> tar = TarWriter::Create(path);
       if (!tar.ok()) return tar.status();
       for (size_t i = begin; i < end; ++i) {
-        Generated g = Generate(k4m7[m], m, i, options);
-        if (absl::Status s =
-                tar->Add(SampleKey(i) + ".npy", EncodeNpy(g.dtype, g.shape, g.bytes.data()));
-            !s.ok()) {
-          return s;
-        }
+        Generated g = Generate(mod, i, options);
+        const absl::Status s =
+            g.kind == RecordKind::kArray
+                ? tar->Add(SampleKey(i) + ".npy", EncodeNpy(g.dtype, g.shape, g.bytes.data()))
+                : tar->Add(StrCat(SampleKey(i), ".", RecordKindName(g.kind)), g.bytes);
+        if (!s.ok()) return s;
       }
       if (absl::Status s = tar->Finish(); !s.ok()) return s;
     } else {
       MfsWriter writer(path, options.mfs);
+      Record record;
       for (size_t i = begin; i < end; ++i) {
-        Generated g = Generate(k4m7[m], m, i, options);
-        if (absl::Status s = writer.Add(SampleKey(i), g.dtype, g.shape, g.bytes.data()); !s.ok()) {
-          return s;
-        }
+        Generated g = Generate(mod, i, options);
+        record.kind = g.kind;
+        record.dtype = g.dtype;
+        record.shape = g.shape;
+        record.data.resize(g.bytes.size());
+        if (!g.bytes.empty()) std::memcpy(record.data.data(), g.bytes.data(), g.bytes.size());
+        if (absl::Status s = writer.Add(SampleKey(i), record); !s.ok()) return s;
       }
       if (absl::Status s = writer.Finish(); !s.ok()) return s;
     }
@@ -235,21 +302,28 @@ absl::Status SynthOptions::Validate() const {
   return mfs.Validate();
 }
 
-std::vector<std::string> SynthModalities(const std::string& preset) {
+std::vector<std::string> SynthModalities(const std::string& preset, bool raw) {
   std::vector<std::string> names;
   if (preset == "4m-7") {
-    for (const SynthModality& m : k4m7) names.emplace_back(m.name);
+    for (const SynthModality& m : ModalitiesOf(raw)) names.emplace_back(m.name);
   }
   return names;
 }
 
 absl::Status SynthesizeDataset(const SynthOptions& options) {
   if (absl::Status s = options.Validate(); !s.ok()) return s;
-  for (const SynthModality& m : k4m7) {
+  for (const SynthModality& m : ModalitiesOf(options.raw)) {
     std::error_code ec;
     const std::filesystem::path dir = std::filesystem::path(options.out) / m.name;
     std::filesystem::create_directories(dir, ec);
     if (ec) return absl::InternalError(StrCat("cannot create ", dir.string(), ": ", ec.message()));
+  }
+  if (options.raw) {
+    absl::StatusOr<OutputFile> tokenizer =
+        OutputFile::Create((std::filesystem::path(options.out) / kSynthTokenizerFile).string());
+    if (!tokenizer.ok()) return tokenizer.status();
+    if (absl::Status s = tokenizer->Write(SynthTokenizerJson()); !s.ok()) return s;
+    if (absl::Status s = tokenizer->Commit(); !s.ok()) return s;
   }
   return RunJobs(
       options.shards, options.arena, [&](size_t shard) { return WriteShard(options, shard); },

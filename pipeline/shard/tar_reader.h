@@ -43,6 +43,10 @@ class TarShardReader final : public ShardReader {
   const RecordLayout& layout() const override { return layout_; }
   int64_t first_dim(size_t i) const override { return records_[i].first_dim; }
   RecordKind kind(size_t i) const override { return records_[i].kind; }
+  std::optional<std::string_view> PeekUnchecked(size_t i) const override {
+    return file_.bytes().substr(records_[i].payload_offset,
+                                static_cast<size_t>(records_[i].first_dim) * layout_.RowBytes());
+  }
   absl::Status Read(size_t i, Record* out) const override;
   absl::Status ReadRow(size_t i, int64_t row, Record* out) const override;
   void PrefetchRow(size_t i, int64_t row) const override {

@@ -20,8 +20,8 @@ struct Box {
 
 }  // namespace
 
-absl::StatusOr<std::string> BuildDetText(const nlohmann::json& det, ImageSize orig,
-                                         const CropWindow& crop) {
+absl::StatusOr<std::vector<DetBox>> BuildDetBoxes(const nlohmann::json& det, ImageSize orig,
+                                                  const CropWindow& crop) {
   if (!det.is_object() || !det.contains("instances")) {
     return JsonDataLoss("instances", "missing (det needs {\"instances\": [...]})");
   }
@@ -63,15 +63,27 @@ absl::StatusOr<std::string> BuildDetText(const nlohmann::json& det, ImageSize or
   std::stable_sort(boxes.begin(), boxes.end(), [](const Box& a, const Box& b) {
     return a.x0 * a.x0 + a.y0 * a.y0 < b.x0 * b.x0 + b.y0 * b.y0;
   });
-  std::string text;
-  for (const Box& box : boxes) {
-    if (!text.empty()) text.push_back(' ');
+  std::vector<DetBox> out(boxes.size());
+  for (size_t i = 0; i < boxes.size(); ++i) {
     int j = 0;
-    for (double c : {box.x0, box.y0, box.x1, box.y1}) {
+    for (double c : {boxes[i].x0, boxes[i].y0, boxes[i].x1, boxes[i].y1}) {
       absl::StatusOr<std::string> q = RoundedInt(999 * c, "instances");
       if (!q.ok()) return q.status();
-      StrAppend(&text, "v", j++, "=", *q, " ");
+      out[i].values[j++] = std::stoi(*q);  // 0..999: c is clipped to [0, 1]
     }
+    out[i].name = std::move(boxes[i].name);
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> BuildDetText(const nlohmann::json& det, ImageSize orig,
+                                         const CropWindow& crop) {
+  absl::StatusOr<std::vector<DetBox>> boxes = BuildDetBoxes(det, orig, crop);
+  if (!boxes.ok()) return boxes.status();
+  std::string text;
+  for (const DetBox& box : *boxes) {
+    if (!text.empty()) text.push_back(' ');
+    for (int j = 0; j < 4; ++j) StrAppend(&text, "v", j, "=", box.values[j], " ");
     text += box.name;
   }
   return text;

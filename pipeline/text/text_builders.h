@@ -48,6 +48,15 @@ absl::StatusOr<std::string> CaptionFromTxt(std::string_view bytes);
 absl::StatusOr<std::string> SelectCaption(const nlohmann::json& caption, int64_t rand_aug_idx,
                                           int64_t n_crops, bool aligned, Rng& rng);
 
+// One det box as 4M writes it: "v0=A v1=B v2=C v3=D name", A..D in 0..999.
+struct DetBox {
+  int values[4] = {0, 0, 0, 0};
+  std::string name;
+};
+// The boxes of BuildDetText, in its order, before they are written out.
+absl::StatusOr<std::vector<DetBox>> BuildDetBoxes(const nlohmann::json& det, ImageSize orig,
+                                                  const CropWindow& crop);
+
 // det (§4.2): instances scoring >= 0.6, in crop coordinates, clipped, zero-area dropped,
 // flipped, sorted by x0² + y0², as "v0=A v1=B v2=C v3=D name" joined by spaces.
 absl::StatusOr<std::string> BuildDetText(const nlohmann::json& det, ImageSize orig,

@@ -48,6 +48,27 @@ bool BuilderNeedsImageGeometry(TextBuilder builder) {
   return builder == TextBuilder::kDet || builder == TextBuilder::kPoses;
 }
 
+TextModality::TextModality(TextBuilder builder, const WordPieceTokenizer* tokenizer,
+                           TextModalityOptions options)
+    : builder_(builder), tokenizer_(tokenizer), options_(options) {
+  if (builder_ != TextBuilder::kDet || !options_.det_direct_ids) return;
+  // Every coordinate must encode alone to one id: then, separated from its neighbours by
+  // spaces (single_word tokens' boundaries), it encodes to that id in the whole text too.
+  std::vector<int32_t> ids;
+  coordinate_ids_.resize(4000);
+  for (int j = 0; j < 4; ++j) {
+    for (int i = 0; i < 1000; ++i) {
+      ids.clear();
+      tokenizer_->Encode(StrCat("v", j, "=", i), &ids);
+      if (ids.size() != 1) {
+        coordinate_ids_.clear();
+        return;
+      }
+      coordinate_ids_[static_cast<size_t>(j * 1000 + i)] = ids[0];
+    }
+  }
+}
+
 absl::StatusOr<nlohmann::json> TextModality::Json(const Record& raw, TextScratch* scratch) const {
   if (raw.kind == RecordKind::kJsonGz) {
     absl::StatusOr<std::string> inflated = Gunzip(raw.bytes(), kMaxJsonBytes);
@@ -85,10 +106,25 @@ absl::Status TextModality::Build(const Record& raw, const SampleCrop& crop, Rng&
     case TextBuilder::kCaption:
       text = SelectCaption(*json, crop.rand_aug_idx, crop.n_crops, options_.aligned_captions, rng);
       break;
-    case TextBuilder::kDet:
+    case TextBuilder::kDet: {
       if (absl::Status s = NeedsGeometry(crop, "det"); !s.ok()) return s;
-      text = BuildDetText(*json, *crop.orig, crop.window);
-      break;
+      if (coordinate_ids_.empty()) {
+        text = BuildDetText(*json, *crop.orig, crop.window);
+        break;
+      }
+      absl::StatusOr<std::vector<DetBox>> boxes = BuildDetBoxes(*json, *crop.orig, crop.window);
+      if (!boxes.ok()) return boxes.status();
+      scratch->ids.clear();
+      for (const DetBox& box : *boxes) {
+        for (int j = 0; j < 4; ++j) {
+          scratch->ids.push_back(coordinate_ids_[static_cast<size_t>(j * 1000 + box.values[j])]);
+        }
+        tokenizer_->Encode(box.name, &scratch->ids);
+      }
+      out->chunks.clear();
+      SetIds(scratch->ids, out);
+      return absl::OkStatus();
+    }
     case TextBuilder::kPoses:
       if (absl::Status s = NeedsGeometry(crop, "human_poses"); !s.ok()) return s;
       text = BuildPoseText(*json, *crop.orig, crop.window, rng);

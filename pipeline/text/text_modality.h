@@ -55,14 +55,17 @@ struct TextScratch {
 
 struct TextModalityOptions {
   bool aligned_captions = true;  // 4M's aligned_captions (caption only)
+  // det: write each box's coordinate ids directly and tokenize only its class name, when the
+  // tokenizer encodes every "vJ=i" alone as one id (4M's does; checked at construction).
+  // The ids are the same as tokenizing the whole text (tested); off = always the text.
+  bool det_direct_ids = true;
 };
 
 class TextModality {
  public:
   // Requires: `tokenizer` outlives this object.
   TextModality(TextBuilder builder, const WordPieceTokenizer* tokenizer,
-               TextModalityOptions options)
-      : builder_(builder), tokenizer_(tokenizer), options_(options) {}
+               TextModalityOptions options);
 
   TextBuilder builder() const { return builder_; }
 
@@ -80,6 +83,8 @@ class TextModality {
   TextBuilder builder_;
   const WordPieceTokenizer* tokenizer_;
   TextModalityOptions options_;
+  // det_direct_ids: the id of "vJ=i" at [J * 1000 + i]; empty when the text path is used.
+  std::vector<int32_t> coordinate_ids_;
 };
 
 }  // namespace maskfeed::text

@@ -100,6 +100,12 @@ absl::StatusOr<bool> Flag(const Json& json, const char* key, bool fallback, std:
 void TokenTrie::Add(std::string_view content, int32_t id) {
   if (content.empty()) return;
   starts_[static_cast<uint8_t>(content[0])] = true;
+  if (content.size() == 1) {
+    single_[static_cast<uint8_t>(content[0])] = true;
+  } else {
+    pairs_.set(static_cast<size_t>(static_cast<uint8_t>(content[0])) << 8 |
+               static_cast<uint8_t>(content[1]));
+  }
   uint32_t node = 0;
   for (char ch : content) {
     const auto byte = static_cast<uint8_t>(ch);
@@ -118,8 +124,7 @@ void TokenTrie::Add(std::string_view content, int32_t id) {
   nodes_[node].id = id;
 }
 
-std::pair<size_t, int32_t> TokenTrie::LongestAt(std::string_view text, size_t pos) const {
-  if (!starts_[static_cast<uint8_t>(text[pos])]) return {0, -1};
+std::pair<size_t, int32_t> TokenTrie::Walk(std::string_view text, size_t pos) const {
   std::pair<size_t, int32_t> best{0, -1};
   uint32_t node = 0;
   for (size_t i = pos; i < text.size(); ++i) {

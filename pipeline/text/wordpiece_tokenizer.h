@@ -17,6 +17,7 @@
 #ifndef MASKFEED_PIPELINE_TEXT_WORDPIECE_TOKENIZER_H_
 #define MASKFEED_PIPELINE_TEXT_WORDPIECE_TOKENIZER_H_
 
+#include <bitset>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -33,16 +34,32 @@ class TokenTrie {
  public:
   void Add(std::string_view content, int32_t id);
   bool empty() const { return nodes_.size() <= 1; }
-  // The longest content that `text` has at `pos`: its length and id, or {0, -1}.
-  std::pair<size_t, int32_t> LongestAt(std::string_view text, size_t pos) const;
+  // The longest content that `text` has at `pos`: its length and id, or {0, -1}. Inline: the
+  // scan asks at every position, and almost every one is ruled out by two table lookups.
+  std::pair<size_t, int32_t> LongestAt(std::string_view text, size_t pos) const {
+    const auto first = static_cast<uint8_t>(text[pos]);
+    if (!starts_[first]) return {0, -1};
+    if (!single_[first] &&
+        (pos + 1 == text.size() ||
+         !pairs_[static_cast<size_t>(first) << 8 | static_cast<uint8_t>(text[pos + 1])])) {
+      return {0, -1};
+    }
+    return Walk(text, pos);
+  }
 
  private:
   struct Node {
     std::vector<std::pair<uint8_t, uint32_t>> children;  // byte -> node, sorted
     int32_t id = -1;
   };
+  std::pair<size_t, int32_t> Walk(std::string_view text, size_t pos) const;
+
   std::vector<Node> nodes_{Node{}};
   bool starts_[256] = {};  // bytes some content starts with
+  bool single_[256] = {};  // one-byte contents
+  // Byte pairs some content starts with: most positions of ordinary text are ruled out by
+  // this one lookup, before the trie is walked (the scan visits every position).
+  std::bitset<65536> pairs_;
 };
 
 // The largest token id a tokenizer file may use (ids index per-id tables; real vocabularies

@@ -202,8 +202,19 @@ int BenchInProcess(const CliArgs& args, const BenchFlags& f) {
   open.arena = &arena;
   absl::StatusOr<std::unique_ptr<Dataset>> dataset = Dataset::Open(data, open);
   if (!dataset.ok()) return Fail(dataset.status());
+  // A dataset of 4M's raw members: its text is built and tokenized on the way, as a server
+  // given the same tokenizer and main_augment_domain does.
+  RawOptions raw{.tokenizer = nullptr,
+                 .main_augment_domain = args.GetString("main-augment-domain"),
+                 .aligned_captions = true};
+  if (args.Has("text-tokenizer")) {
+    absl::StatusOr<std::unique_ptr<text::WordPieceTokenizer>> t =
+        text::WordPieceTokenizer::FromFile(args.GetString("text-tokenizer"));
+    if (!t.ok()) return Fail(t.status());
+    raw.tokenizer = std::move(*t);
+  }
   absl::StatusOr<std::shared_ptr<const StreamSource>> source =
-      StreamSource::Create(std::shared_ptr<const Dataset>(std::move(*dataset)), *config);
+      StreamSource::Create(std::shared_ptr<const Dataset>(std::move(*dataset)), *config, raw);
   if (!source.ok()) return Fail(source.status());
 
   std::vector<std::unique_ptr<Stream>> opened;
@@ -278,13 +289,15 @@ int Bench(const std::vector<std::string>& argv) {
   absl::StatusOr<CliArgs> args =
       CliArgs::Parse(argv,
                      WithTlsFlags({"address", "streams", "batches", "batch-size", "seed", "data",
-                                   "preset", "config", "threads", "dataset", "encoding"}),
+                                   "preset", "config", "threads", "dataset", "encoding",
+                                   "text-tokenizer", "main-augment-domain"}),
                      {"in-process", "json"});
   if (!args.ok()) return Fail(args.status(), kExitUsage);
   absl::StatusOr<BenchFlags> flags = ParseBenchFlags(*args);
   if (!flags.ok()) return Fail(flags.status(), kExitUsage);
   if (args->Has("in-process")) return BenchInProcess(*args, *flags);
-  for (const char* local : {"data", "preset", "config", "threads"}) {
+  for (const char* local :
+       {"data", "preset", "config", "threads", "text-tokenizer", "main-augment-domain"}) {
     if (args->Has(local)) {
       return Fail(absl::InvalidArgumentError(StrCat(
                       "--", local,

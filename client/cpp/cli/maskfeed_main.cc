@@ -22,7 +22,9 @@ commands:
       Defaults: 1 stream, 200 batches, batch size 128, seed 0, packed encoding.
   bench --in-process --data DIR [--preset NAME | --config FILE] [--threads N] [--streams N]
         [--batches M] [--batch-size B] [--seed S] [--json]
-      The same measurement of the pipeline alone (read + mask + collate, no gRPC).
+        [--text-tokenizer FILE] [--main-augment-domain M]
+      The same measurement of the pipeline alone (read + mask + collate, no gRPC); a dataset
+      of 4M's raw text needs the tokenizer (and for det, the image modality of its sizes).
       Defaults: preset 4m-7, threads = cores.
   describe [--address A] [--json]
       What a server serves: datasets, modalities, shapes, dtypes, limits.

@@ -238,7 +238,7 @@ Record RawMember(RecordKind kind, std::string_view bytes) {
   r.dtype = DType::kUInt8;
   r.shape = Shape{static_cast<int64_t>(bytes.size())};
   r.data.resize(bytes.size());
-  std::memcpy(r.data.data(), bytes.data(), bytes.size());
+  if (!bytes.empty()) std::memcpy(r.data.data(), bytes.data(), bytes.size());
   return r;
 }
 

@@ -10,6 +10,7 @@
 #include "pipeline/base/strings.h"
 #include "pipeline/masking/masking_config.h"
 #include "pipeline/shard/npy.h"
+#include "pipeline/shard/synth_dataset.h"
 #include "pipeline/shard/tar_writer.h"
 #include "pipeline/stream/stream.h"
 #include "tests/testing/stream_drain.h"
@@ -261,6 +262,53 @@ TEST_F(RawStreamTest, BadJsonIsDataLossNamingTheRecord) {
   EXPECT_EQ(next.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(Message(next.status()),
               HasSubstr("det/shard-00000.tar: record 3 (key s1003): det: instances[0]"));
+}
+
+// maskfeed-shard synth --raw: 4M's raw layout with its own tokenizer, served with preset 4m-7;
+// the same bytes for any thread count, det ids only coordinates, class names and EOS.
+TEST_F(RawStreamTest, SynthesizedRawDatasetServesWithItsOwnTokenizer) {
+  SynthOptions synth;
+  synth.samples = 40;
+  synth.shards = 2;
+  synth.out = dir_ / "synth";
+  synth.raw = true;
+  ASSERT_TRUE(SynthesizeDataset(synth).ok());
+  absl::StatusOr<std::unique_ptr<Dataset>> dataset = Dataset::Open(synth.out);
+  ASSERT_TRUE(dataset.ok()) << dataset.status();
+  EXPECT_EQ((*dataset)->record_kinds(*(*dataset)->FindModality("rgb")),
+            std::vector<RecordKind>{RecordKind::kJpeg});
+  EXPECT_EQ((*dataset)->record_kinds(*(*dataset)->FindModality("caption")),
+            std::vector<RecordKind>{RecordKind::kJson});
+  absl::StatusOr<std::unique_ptr<text::WordPieceTokenizer>> own =
+      text::WordPieceTokenizer::FromFile(dir_ / "synth/tokenizer.json");
+  ASSERT_TRUE(own.ok()) << own.status();
+  EXPECT_EQ((*own)->TokenId("v3=999"), 4203);
+  EXPECT_EQ((*own)->TokenId("zebra"), 4283);
+  RawOptions raw{
+      .tokenizer = std::move(*own), .main_augment_domain = "rgb@224", .aligned_captions = true};
+  absl::StatusOr<std::shared_ptr<const StreamSource>> source = StreamSource::Create(
+      std::shared_ptr<const Dataset>(std::move(*dataset)), *PresetMaskingConfig("4m-7"), raw);
+  ASSERT_TRUE(source.ok()) << source.status();
+  const std::vector<StreamBatch> one = Drain(*source, 1), two = Drain(*source, 2);
+  ASSERT_EQ(one.size(), 6u);
+  ASSERT_EQ(two.size(), one.size());
+  size_t det_ids = 0;
+  for (size_t i = 0; i < one.size(); ++i) {
+    for (size_t m = 0; m < one[i].batch.modalities.size(); ++m) {
+      const HostTensor& a = one[i].batch.modalities[m].tensor;
+      const HostTensor& b = two[i].batch.modalities[m].tensor;
+      ASSERT_EQ(std::memcmp(a.as<char>(), b.as<char>(), a.nbytes()), 0);
+    }
+    const ModalityBatch& det = one[i].batch.modalities[1];
+    ASSERT_EQ(det.name, "det");
+    for (int64_t r = 0; r < one[i].batch.size; ++r) {
+      for (int32_t id : InputIds(det, r)) {
+        ASSERT_TRUE(id == kEos || (id >= 4 && id < 4284)) << id;
+        ++det_ids;
+      }
+    }
+  }
+  EXPECT_GT(det_ids, 20u);
 }
 
 }  // namespace
