@@ -14,6 +14,10 @@ find_package(nlohmann_json 3 REQUIRED)   # JSON output of the CLI and benchmarks
 find_package(JPEG REQUIRED)              # libjpeg-turbo: 4M image members
 find_package(PNG REQUIRED)               # libpng: 4M image members
 find_package(yaml-cpp REQUIRED)          # 4M's YAML configs
+# 4M's .npz members (t5_caption). Through pkg-config: Debian's libzip CMake config names the
+# zipcmp tools, which libzip-dev does not install.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)
 
 find_program(MASKFEED_GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)
 

@@ -217,6 +217,18 @@ def image_header_seeds():
         put("image_header_fuzzer", name, out.getvalue())
 
 
+def npz_seeds():
+    # 4M's t5_caption as numpy writes it: np.savez (stored, zip64 local headers) and
+    # np.savez_compressed (deflated), float16 and float32.
+    rng = np.random.default_rng(0)
+    for name, save, dtype in [("stored.npz", np.savez, np.float32),
+                              ("deflated.npz", np.savez_compressed, np.float16)]:
+        out = io.BytesIO()
+        save(out, emb=rng.standard_normal((2, 5, 4)).astype(dtype),
+             mask_valid=rng.random((2, 5)) < 0.5)
+        put("npz_fuzzer", name, out.getvalue())
+
+
 def fourm_yaml_seeds():
     # 4M's own data and alphas configs (tests/data/4m/configs), their alphas path pointed at
     # the fuzzer's "alphas.yaml", and a small complete one.
@@ -259,6 +271,7 @@ def main():
         raw_json_seeds()
         image_header_seeds()
         fourm_yaml_seeds()
+        npz_seeds()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     for target in sorted(os.listdir(CORPUS)):

@@ -34,6 +34,8 @@ std::string_view NpyDescr(DType dtype) { return Facts(dtype).descr; }
 
 std::optional<DType> DTypeFromNpyDescr(std::string_view descr) {
   if (descr.size() != 3) return std::nullopt;
+  // numpy's bool is one byte, 0 or 1: read as uint8 (4M's t5_caption mask_valid).
+  if (descr.substr(1) == "b1" && descr[0] != '<' && descr[0] != '>') return DType::kUInt8;
   for (const DTypeFacts& f : kFacts) {
     if (descr.substr(1) != f.descr.substr(1)) continue;
     // Single-byte types may be written with any byte-order mark; wider ones must be

@@ -92,19 +92,25 @@ absl::Status StreamSource::AddRawModality(size_t m, size_t folder, const RawOpti
   if (!builder) {
     return absl::InvalidArgumentError(
         StrCat(where,
-               "; maskfeed builds ids from raw caption, det, metadata, color_palette and "
-               "human_poses members (not yet sam_instance, t5_caption or pixels)"));
+               "; maskfeed builds raw caption, det, metadata, color_palette, human_poses and "
+               "t5_caption members (not yet sam_instance or pixels)"));
   }
-  if (mod.type != ModalityType::kSeq) {
-    return absl::InvalidArgumentError(
-        StrCat(where, ": raw text becomes MODALITY_TYPE_SEQ ids, the modality is not one"));
+  const bool tokenizes = text::BuilderTokenizes(*builder);
+  if (mod.type != (tokenizes ? ModalityType::kSeq : ModalityType::kSeqEmb)) {
+    return absl::InvalidArgumentError(StrCat(
+        where, tokenizes ? ": raw text becomes MODALITY_TYPE_SEQ ids, the modality is not one"
+                         : ": T5 embeddings need MODALITY_TYPE_SEQ_EMB"));
   }
   for (RecordKind k : kinds) {
     if (!text::BuilderReads(*builder, k)) {
-      return absl::InvalidArgumentError(StrCat(
-          where, "; ", mod.name, " reads ",
-          *builder == text::TextBuilder::kCaption ? "txt, json or json.gz" : "json", " members"));
+      return absl::InvalidArgumentError(
+          StrCat(where, "; ", mod.name, " reads ", text::BuilderReadsText(*builder), " members"));
     }
+  }
+  if (!tokenizes) {
+    text_[m].emplace(*builder, nullptr, text::TextModalityOptions{});
+    has_text_ = true;
+    return absl::OkStatus();
   }
   if (raw.tokenizer == nullptr) {
     return absl::FailedPreconditionError(
@@ -208,7 +214,7 @@ absl::StatusOr<std::shared_ptr<const StreamSource>> StreamSource::Create(
   // What turns raw members into ids is part of what the bytes depend on.
   std::string text_identity;
   if (source->has_text_) {
-    text_identity = StrCat("|text:", raw.tokenizer->digest(), ":", raw.main_augment_domain, ":",
+    text_identity = StrCat("|text:", (raw.tokenizer ? raw.tokenizer->digest() : std::string("none")), ":", raw.main_augment_domain, ":",
                            raw.aligned_captions);
   }
   const std::array<uint8_t, 32> digest = Sha256(StrCat(identity, "|", masking, text_identity));

@@ -1,8 +1,10 @@
 #include "pipeline/text/text_modality.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "pipeline/base/strings.h"
+#include "pipeline/shard/npz.h"
 #include "pipeline/text/python_json.h"
 
 namespace maskfeed::text {
@@ -35,14 +37,78 @@ std::optional<TextBuilder> TextBuilderFor(std::string_view name) {
   if (name == "metadata") return TextBuilder::kMetadata;
   if (name == "color_palette") return TextBuilder::kPalette;
   if (name == "human_poses") return TextBuilder::kPoses;
+  if (name == "t5_caption") return TextBuilder::kT5Caption;
   return std::nullopt;
 }
 
 bool BuilderReads(TextBuilder builder, RecordKind kind) {
+  if (builder == TextBuilder::kT5Caption) return kind == RecordKind::kNpz;
   if (kind == RecordKind::kJson) return true;
   return builder == TextBuilder::kCaption &&
          (kind == RecordKind::kText || kind == RecordKind::kJsonGz);
 }
+
+std::string_view BuilderReadsText(TextBuilder builder) {
+  switch (builder) {
+    case TextBuilder::kCaption:
+      return "txt, json or json.gz";
+    case TextBuilder::kT5Caption:
+      return "npz";
+    default:
+      return "json";
+  }
+}
+
+bool BuilderTokenizes(TextBuilder builder) { return builder != TextBuilder::kT5Caption; }
+
+namespace {
+
+// t5_caption (4m-raw-data §4.7): the crop's sequence (the only one when n_seq is 1), its rows
+// whose mask_valid is set, in order.
+absl::Status BuildT5Rows(const Record& raw, int64_t rand_aug_idx, Record* out) {
+  absl::StatusOr<NpzArrays> arrays = ReadNpz(raw.bytes(), {"emb", "mask_valid"});
+  if (!arrays.ok()) return arrays.status();
+  const NpzArray& emb = arrays->at("emb");
+  const NpzArray& mask = arrays->at("mask_valid");
+  const Shape& es = emb.header.shape;
+  const Shape& ms = mask.header.shape;
+  if (es.rank != 3 ||
+      (emb.header.dtype != DType::kFloat16 && emb.header.dtype != DType::kFloat32)) {
+    return absl::DataLossError(StrCat("emb is ", DTypeName(emb.header.dtype), " ", es.ToString(),
+                                      "; expected float16/float32 (n_seq, L, D)"));
+  }
+  if (ms.rank != 2 || ms[0] != es[0] || ms[1] != es[1] || ItemSize(mask.header.dtype) != 1) {
+    return absl::DataLossError(StrCat("mask_valid is ", DTypeName(mask.header.dtype), " ",
+                                      ms.ToString(), "; expected bool (", es[0], ", ", es[1],
+                                      ") beside emb ", es.ToString()));
+  }
+  const int64_t n_seq = es[0];
+  const int64_t seq = n_seq == 1 ? 0 : std::max<int64_t>(0, rand_aug_idx);
+  if (seq >= n_seq) {
+    return absl::DataLossError(StrCat("emb holds ", n_seq, " sequences but crop variant ", seq,
+                                      " was drawn (4M: one sequence per crop)"));
+  }
+  const size_t row_bytes = static_cast<size_t>(es[2]) * ItemSize(emb.header.dtype);
+  const auto length = static_cast<size_t>(es[1]);
+  const char* flags = mask.data.data() + static_cast<size_t>(seq) * length;
+  const char* rows = emb.data.data() + static_cast<size_t>(seq) * length * row_bytes;
+  size_t kept = 0;
+  for (size_t r = 0; r < length; ++r) kept += flags[r] != 0;
+  out->kind = RecordKind::kArray;
+  out->chunks.clear();
+  out->dtype = emb.header.dtype;
+  out->shape = Shape{static_cast<int64_t>(kept), es[2]};
+  out->data.resize(kept * row_bytes);
+  std::byte* to = out->data.data();
+  for (size_t r = 0; r < length; ++r) {
+    if (flags[r] == 0) continue;
+    std::memcpy(to, rows + r * row_bytes, row_bytes);
+    to += row_bytes;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 bool BuilderNeedsImageGeometry(TextBuilder builder) {
   return builder == TextBuilder::kDet || builder == TextBuilder::kPoses;
@@ -89,10 +155,10 @@ void TextModality::Emit(std::string_view text, TextScratch* scratch, Record* out
 absl::Status TextModality::Build(const Record& raw, const SampleCrop& crop, Rng& rng,
                                  TextScratch* scratch, Record* out) const {
   if (!BuilderReads(builder_, raw.kind)) {
-    return absl::DataLossError(StrCat(
-        "a ", RecordKindName(raw.kind), " member where ",
-        builder_ == TextBuilder::kCaption ? "txt, json or json.gz" : "json", " is expected"));
+    return absl::DataLossError(StrCat("a ", RecordKindName(raw.kind), " member where ",
+                                      BuilderReadsText(builder_), " is expected"));
   }
+  if (builder_ == TextBuilder::kT5Caption) return BuildT5Rows(raw, crop.rand_aug_idx, out);
   if (builder_ == TextBuilder::kCaption && raw.kind == RecordKind::kText) {
     absl::StatusOr<std::string> text = CaptionFromTxt(raw.bytes());
     if (!text.ok()) return text.status();
@@ -131,6 +197,8 @@ absl::Status TextModality::Build(const Record& raw, const SampleCrop& crop, Rng&
       break;
     case TextBuilder::kPalette:
       text = BuildPaletteText(*json, rng);
+      break;
+    case TextBuilder::kT5Caption:  // handled above
       break;
     case TextBuilder::kMetadata: {
       // Each chunk is encoded on its own (4m-raw-data §5.3); the masker keeps whole chunks.

@@ -26,13 +26,17 @@
 
 namespace maskfeed::text {
 
-enum class TextBuilder { kCaption, kDet, kMetadata, kPalette, kPoses };
+enum class TextBuilder { kCaption, kDet, kMetadata, kPalette, kPoses, kT5Caption };
 
 // The builder 4M's loader applies to a modality of this name ("caption", "det", "metadata",
-// "color_palette", "human_poses"); nullopt for any other name.
+// "color_palette", "human_poses", "t5_caption"); nullopt for any other name.
 std::optional<TextBuilder> TextBuilderFor(std::string_view modality_name);
-// The member kinds a builder reads (caption: txt, json, json.gz; the others: json).
+// The member kinds a builder reads (caption: txt, json, json.gz; t5_caption: npz; the others:
+// json), for messages as "json" or "txt, json or json.gz".
 bool BuilderReads(TextBuilder builder, RecordKind kind);
+std::string_view BuilderReadsText(TextBuilder builder);
+// Whether the builder tokenizes (all but t5_caption, whose rows are T5 embeddings).
+bool BuilderTokenizes(TextBuilder builder);
 // Whether the builder needs the sample's crop window and the original image size (det,
 // human_poses), which come from crop_settings and the main_augment_domain image.
 bool BuilderNeedsImageGeometry(TextBuilder builder);
@@ -69,7 +73,8 @@ class TextModality {
 
   TextBuilder builder() const { return builder_; }
 
-  // Builds the sample's ids from its raw member into `out` (int32 (n,), kind kArray).
+  // Builds the sample's ids from its raw member into `out` (int32 (n,), kind kArray); for
+  // t5_caption the crop's embedding rows whose mask_valid is set, (L_valid, D), float16/32.
   // DATA_LOSS naming what is wrong (JSON path, UTF-8 offset, member kind); the caller adds
   // the file, record and key.
   absl::Status Build(const Record& raw, const SampleCrop& crop, Rng& rng, TextScratch* scratch,

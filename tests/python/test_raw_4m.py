@@ -245,3 +245,66 @@ def test_4m_yaml_configs_serve_the_raw_dataset(raw_dataset, tmp_path):
 def is_subsequence(part, whole):
     it = iter(whole)
     return all(x in it for x in part)
+
+
+T5_CONFIG = """
+dataset {{
+  name: "t5"
+  path: "{root}"
+  masking {{
+    modalities {{ name: "t5_caption" type: MODALITY_TYPE_SEQ_EMB max_tokens: 16 embedding_dim: 8 }}
+    modalities {{ name: "tok_rgb@224" type: MODALITY_TYPE_IMG max_tokens: 196 vocab_size: 16384 }}
+    input_tokens {{ max: 64 }}
+    target_tokens {{ max: 64 }}
+    mixture {{
+      input_alpha {{ key: "t5_caption" value: 1000 }}
+      target_alpha {{ key: "tok_rgb@224" value: 1 }}
+      keep {{ key: "t5_caption" value: KEEP_SCHEME_ALL }}
+    }}
+  }}
+}}
+"""
+
+
+def test_t5_caption_npz_rows_are_the_crops_valid_rows(tmp_path):
+    """t5_caption .npz written by np.savez and np.savez_compressed (zip64 headers, stored and
+    deflated): the input rows are the drawn crop's rows whose mask_valid is set, in order."""
+    root = tmp_path / "t5data"
+    for folder in ("t5_caption", "crop_settings", "tok_rgb@224"):
+        (root / folder).mkdir(parents=True)
+    rng = np.random.default_rng(5)
+    expected = {}
+    with tarfile.open(root / "t5_caption" / "shard-00000.tar", "w") as t5, \
+            tarfile.open(root / "crop_settings" / "shard-00000.tar", "w") as crops, \
+            tarfile.open(root / "tok_rgb@224" / "shard-00000.tar", "w") as tok:
+        for i in range(24):
+            key = f"{i:06d}"
+            emb = rng.standard_normal((2, 10, 8)).astype(np.float16 if i % 2 else np.float32)
+            mask = rng.random((2, 10)) < 0.6
+            mask[:, 0] = True
+            out = io.BytesIO()
+            (np.savez_compressed if i % 3 else np.savez)(out, emb=emb, mask_valid=mask)
+            add(t5, key + ".npz", out.getvalue())
+            add(crops, key + ".npy", npy(CROPS))
+            add(tok, key + ".npy", npy(np.full((2, 196), i, dtype=np.int16)))
+            expected[i] = [emb[c][mask[c]].astype(np.float32) for c in (0, 1)]
+    config = tmp_path / "t5.pbtxt"
+    config.write_text(T5_CONFIG.format(root=root))
+    server = Server(None, tmp_path / "t5.sock", tmp_path / "t5.log",
+                    extra_args=("--config", str(config)))
+    try:
+        crops_seen = set()
+        with maskfeed.Feed(server.address, dataset="t5", batch_size=8, seed=4,
+                           output="numpy", max_batches=6) as feed:
+            for batch in feed:
+                t5 = batch["t5_caption"]
+                for row in range(8):
+                    sample = int(batch["tok_rgb@224"]["tensor"][row][0])
+                    rows = t5["tensor"][row][~t5["input_mask"][row].astype(bool)]
+                    match = [c for c in (0, 1) if rows.shape == expected[sample][c].shape
+                             and np.array_equal(rows, expected[sample][c])]
+                    assert match, f"sample {sample}: rows of neither crop"
+                    crops_seen.add(match[0])
+        assert crops_seen == {0, 1}
+    finally:
+        server.stop()
