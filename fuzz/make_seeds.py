@@ -229,6 +229,19 @@ def npz_seeds():
         put("npz_fuzzer", name, out.getvalue())
 
 
+def numpy_pickle_seeds():
+    # sam_instance entries as NumPy pickles them (np.save uses protocol 3), and protocols 2
+    # and 4, which frame and memoize differently.
+    import pickle
+    entries = np.empty(2, dtype=object)
+    for c in range(2):
+        entries[c] = {"points": [[np.array([[[0, 0]], [[50, 0]], [[50, 50]]], dtype=np.int32)]],
+                      "token_ids": np.arange(16, dtype=np.int64).reshape(1, 16) + c,
+                      "bbox": np.array([[0.0, 0.0, 50.0, 50.0]], dtype=np.float32)}
+    for protocol in (2, 3, 4):
+        put("numpy_pickle_fuzzer", f"sam_p{protocol}.pkl", pickle.dumps(entries, protocol=protocol))
+
+
 def fourm_yaml_seeds():
     # 4M's own data and alphas configs (tests/data/4m/configs), their alphas path pointed at
     # the fuzzer's "alphas.yaml", and a small complete one.
@@ -272,6 +285,7 @@ def main():
         image_header_seeds()
         fourm_yaml_seeds()
         npz_seeds()
+        numpy_pickle_seeds()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     for target in sorted(os.listdir(CORPUS)):

@@ -92,8 +92,8 @@ absl::Status StreamSource::AddRawModality(size_t m, size_t folder, const RawOpti
   if (!builder) {
     return absl::InvalidArgumentError(
         StrCat(where,
-               "; maskfeed builds raw caption, det, metadata, color_palette, human_poses and "
-               "t5_caption members (not yet sam_instance or pixels)"));
+               "; maskfeed builds raw caption, det, metadata, color_palette, human_poses, "
+               "sam_instance and t5_caption members (not yet pixels)"));
   }
   const bool tokenizes = text::BuilderTokenizes(*builder);
   if (mod.type != (tokenizes ? ModalityType::kSeq : ModalityType::kSeqEmb)) {

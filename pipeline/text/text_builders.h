@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
 #include "pipeline/masking/random.h"
+#include "pipeline/text/numpy_pickle.h"
 
 namespace maskfeed::text {
 
@@ -76,6 +77,12 @@ absl::StatusOr<std::string> BuildPaletteText(const nlohmann::json& palette, Rng&
 // §8.3, which drops almost every such person).
 absl::StatusOr<std::string> BuildPoseText(const nlohmann::json& poses, ImageSize orig,
                                           const CropWindow& crop, Rng& rng);
+
+// sam_instance (§4.6), from the crop's entry (a dict of points, token_ids, bbox, as NumPy
+// pickled it): 7 query points drawn in the 224×224 crop, the instances whose first contour
+// holds each (boundary included), points and lists shuffled, "point v0=y v1=x" then "none" or
+// per instance "polygon v0=xmin v1=ymin v2=xmax v3=ymax" and its token ids.
+absl::StatusOr<std::string> BuildSamText(const PyObject& entry, Rng& rng);
 
 // Python's repr of a float ("20.0", "0.5", "1e-05"), as 4M prints metadata values.
 std::string PythonFloatRepr(double v);

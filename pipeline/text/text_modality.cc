@@ -4,7 +4,9 @@
 #include <cstring>
 
 #include "pipeline/base/strings.h"
+#include "pipeline/shard/npy.h"
 #include "pipeline/shard/npz.h"
+#include "pipeline/text/numpy_pickle.h"
 #include "pipeline/text/python_json.h"
 
 namespace maskfeed::text {
@@ -29,6 +31,25 @@ absl::Status NeedsGeometry(const SampleCrop& crop, std::string_view what) {
   return absl::OkStatus();
 }
 
+// sam_instance (§4.6): the crop's entry of the pickled object array.
+absl::StatusOr<std::string> SamText(const Record& raw, int64_t rand_aug_idx, Rng& rng) {
+  absl::StatusOr<NpyHeader> header = ParseNpy(raw.bytes());
+  if (!header.ok()) return header.status();
+  if (!header->object) return absl::DataLossError("sam_instance is not an object array");
+  absl::StatusOr<PyRef> array = ReadNumpyPickle(raw.bytes().substr(header->data_offset));
+  if (!array.ok()) return array.status();
+  if ((*array)->kind != PyObject::Kind::kArray || (*array)->text != "|O") {
+    return absl::DataLossError("sam_instance does not unpickle to an object array");
+  }
+  const int64_t entries = static_cast<int64_t>((*array)->items.size());
+  const int64_t index = std::max<int64_t>(0, rand_aug_idx);
+  if (index >= entries) {
+    return absl::DataLossError(
+        StrCat("sam_instance holds ", entries, " entries but crop variant ", index, " was drawn"));
+  }
+  return BuildSamText(*(*array)->items[static_cast<size_t>(index)], rng);
+}
+
 }  // namespace
 
 std::optional<TextBuilder> TextBuilderFor(std::string_view name) {
@@ -38,11 +59,13 @@ std::optional<TextBuilder> TextBuilderFor(std::string_view name) {
   if (name == "color_palette") return TextBuilder::kPalette;
   if (name == "human_poses") return TextBuilder::kPoses;
   if (name == "t5_caption") return TextBuilder::kT5Caption;
+  if (name == "sam_instance") return TextBuilder::kSam;
   return std::nullopt;
 }
 
 bool BuilderReads(TextBuilder builder, RecordKind kind) {
   if (builder == TextBuilder::kT5Caption) return kind == RecordKind::kNpz;
+  if (builder == TextBuilder::kSam) return kind == RecordKind::kPickle;
   if (kind == RecordKind::kJson) return true;
   return builder == TextBuilder::kCaption &&
          (kind == RecordKind::kText || kind == RecordKind::kJsonGz);
@@ -54,6 +77,8 @@ std::string_view BuilderReadsText(TextBuilder builder) {
       return "txt, json or json.gz";
     case TextBuilder::kT5Caption:
       return "npz";
+    case TextBuilder::kSam:
+      return "object-array npy";
     default:
       return "json";
   }
@@ -159,6 +184,12 @@ absl::Status TextModality::Build(const Record& raw, const SampleCrop& crop, Rng&
                                       BuilderReadsText(builder_), " is expected"));
   }
   if (builder_ == TextBuilder::kT5Caption) return BuildT5Rows(raw, crop.rand_aug_idx, out);
+  if (builder_ == TextBuilder::kSam) {
+    absl::StatusOr<std::string> text = SamText(raw, crop.rand_aug_idx, rng);
+    if (!text.ok()) return text.status();
+    Emit(*text, scratch, out);
+    return absl::OkStatus();
+  }
   if (builder_ == TextBuilder::kCaption && raw.kind == RecordKind::kText) {
     absl::StatusOr<std::string> text = CaptionFromTxt(raw.bytes());
     if (!text.ok()) return text.status();
@@ -199,6 +230,7 @@ absl::Status TextModality::Build(const Record& raw, const SampleCrop& crop, Rng&
       text = BuildPaletteText(*json, rng);
       break;
     case TextBuilder::kT5Caption:  // handled above
+    case TextBuilder::kSam:
       break;
     case TextBuilder::kMetadata: {
       // Each chunk is encoded on its own (4m-raw-data §5.3); the masker keeps whole chunks.

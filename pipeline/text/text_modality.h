@@ -26,13 +26,14 @@
 
 namespace maskfeed::text {
 
-enum class TextBuilder { kCaption, kDet, kMetadata, kPalette, kPoses, kT5Caption };
+enum class TextBuilder { kCaption, kDet, kMetadata, kPalette, kPoses, kSam, kT5Caption };
 
 // The builder 4M's loader applies to a modality of this name ("caption", "det", "metadata",
-// "color_palette", "human_poses", "t5_caption"); nullopt for any other name.
+// "color_palette", "human_poses", "sam_instance", "t5_caption"); nullopt for any other name.
 std::optional<TextBuilder> TextBuilderFor(std::string_view modality_name);
-// The member kinds a builder reads (caption: txt, json, json.gz; t5_caption: npz; the others:
-// json), for messages as "json" or "txt, json or json.gz".
+// The member kinds a builder reads (caption: txt, json, json.gz; t5_caption: npz;
+// sam_instance: object-array npy; the others: json), for messages as "json" or "txt, json or
+// json.gz".
 bool BuilderReads(TextBuilder builder, RecordKind kind);
 std::string_view BuilderReadsText(TextBuilder builder);
 // Whether the builder tokenizes (all but t5_caption, whose rows are T5 embeddings).

@@ -308,3 +308,91 @@ def test_t5_caption_npz_rows_are_the_crops_valid_rows(tmp_path):
         assert crops_seen == {0, 1}
     finally:
         server.stop()
+
+
+SAM_CONFIG = """
+dataset {{
+  name: "sam"
+  path: "{root}"
+  text_tokenizer: "{tokenizer}"
+  masking {{
+    modalities {{ name: "sam_instance" type: MODALITY_TYPE_SEQ max_tokens: 290 vocab_size: 30000 }}
+    modalities {{ name: "tok_rgb@224" type: MODALITY_TYPE_IMG max_tokens: 196 vocab_size: 16384 }}
+    transfer {{ inputs: "sam_instance" targets: "tok_rgb@224" }}
+  }}
+}}
+"""
+POINT, NONE, POLYGON = 6712, 18109, 14445
+TRIANGLE = [(10, 10), (150, 10), (10, 150)]
+
+
+def in_triangle(x, y):
+    """Inside or on the boundary of TRIANGLE (integer cross products)."""
+    signs = []
+    for (ax, ay), (bx, by) in zip(TRIANGLE, TRIANGLE[1:] + TRIANGLE[:1]):
+        signs.append((bx - ax) * (y - ay) - (by - ay) * (x - ax))
+    return all(s >= 0 for s in signs) or all(s <= 0 for s in signs)
+
+
+def test_sam_instance_pickles_become_4m_point_text(tmp_path):
+    """sam_instance as np.save(allow_pickle=True) writes it (a pickled object array of dicts
+    of contours, token ids and boxes, one per crop): every query point lists exactly the
+    instances whose contour holds it (invariants 18, 19)."""
+    root = tmp_path / "samdata"
+    for folder in ("sam_instance", "crop_settings", "tok_rgb@224"):
+        (root / folder).mkdir(parents=True)
+    square = np.array([[[0, 0]], [[223, 0]], [[223, 223]], [[0, 223]]], dtype=np.int32)
+    triangle = np.array([[[x, y]] for x, y in TRIANGLE], dtype=np.int32)
+    with tarfile.open(root / "sam_instance" / "shard-00000.tar", "w") as sam, \
+            tarfile.open(root / "crop_settings" / "shard-00000.tar", "w") as crops, \
+            tarfile.open(root / "tok_rgb@224" / "shard-00000.tar", "w") as tok:
+        for i in range(16):
+            entries = np.empty(2, dtype=object)
+            for c in range(2):
+                entries[c] = {
+                    "points": [[square], [triangle, "ignored"]],
+                    "token_ids": np.arange(32, dtype=np.int64).reshape(2, 16) * 30 + c,
+                    "bbox": np.array([[0.0, 0.0, 223.9, 223.9], [10.0, 10.0, 150.5, 150.5]],
+                                     dtype=np.float32)}
+            out = io.BytesIO()
+            np.save(out, entries, allow_pickle=True)
+            add(sam, f"{i:06d}.npy", out.getvalue())
+            add(crops, f"{i:06d}.npy", npy(CROPS))
+            add(tok, f"{i:06d}.npy", npy(np.full((2, 196), i, dtype=np.int16)))
+    config = tmp_path / "sam.pbtxt"
+    config.write_text(SAM_CONFIG.format(root=root, tokenizer=os.path.abspath(TOKENIZER)))
+    server = Server(None, tmp_path / "sam.sock", tmp_path / "sam.log",
+                    extra_args=("--config", str(config)))
+    try:
+        points = 0
+        with maskfeed.Feed(server.address, dataset="sam", batch_size=8, seed=9,
+                           output="numpy", max_batches=4) as feed:
+            for batch in feed:
+                for row in range(8):
+                    ids = input_ids(batch["sam_instance"], row)
+                    assert ids[-1] == EOS
+                    blocks = []  # (x, y, [instance blocks])
+                    k = 0
+                    while ids[k] != EOS:
+                        assert ids[k] == POINT, ids[k:k + 5]
+                        y, x = ids[k + 1] - 204, ids[k + 2] - 1204
+                        assert 0 <= x < 224 and 0 <= y < 224
+                        k += 3
+                        found = []
+                        if ids[k] == NONE:
+                            k += 1
+                        while ids[k] == POLYGON:
+                            found.append(ids[k + 1:k + 5 + 16])
+                            k += 5 + 16
+                        blocks.append((x, y, found))
+                    assert 1 <= len(blocks) <= 7
+                    assert len({(x, y) for x, y, _ in blocks}) == len(blocks)
+                    for x, y, found in blocks:
+                        # the square holds every point; the triangle those in it
+                        assert len(found) == 1 + in_triangle(x, y), (x, y)
+                        first = [f[0] for f in found]  # v0=xmin: 204 + 0 or 204 + 10
+                        assert sorted(first) == sorted([204] + [214] * in_triangle(x, y))
+                        points += 1
+        assert points > 100
+    finally:
+        server.stop()
