@@ -214,8 +214,9 @@ absl::StatusOr<std::shared_ptr<const StreamSource>> StreamSource::Create(
   // What turns raw members into ids is part of what the bytes depend on.
   std::string text_identity;
   if (source->has_text_) {
-    text_identity = StrCat("|text:", (raw.tokenizer ? raw.tokenizer->digest() : std::string("none")), ":", raw.main_augment_domain, ":",
-                           raw.aligned_captions);
+    text_identity =
+        StrCat("|text:", (raw.tokenizer ? raw.tokenizer->digest() : std::string("none")), ":",
+               raw.main_augment_domain, ":", raw.aligned_captions);
   }
   const std::array<uint8_t, 32> digest = Sha256(StrCat(identity, "|", masking, text_identity));
   std::memcpy(&source->fingerprint_, digest.data(), sizeof(uint64_t));
