@@ -3,6 +3,7 @@
 // checked against HuggingFace's tokenizers.
 #include <cstring>
 #include <map>
+#include <set>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -262,6 +263,160 @@ TEST_F(RawStreamTest, BadJsonIsDataLossNamingTheRecord) {
   EXPECT_EQ(next.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(Message(next.status()),
               HasSubstr("det/shard-00000.tar: record 3 (key s1003): det: instances[0]"));
+}
+
+// color_palette and human_poses through a stream (invariants 14, 15): a palette's text is
+// v1=k then 3k values, k drawn per sample; a person is 39 tokens (betas within [-3, 3]: out
+// of range they become WordPiece, §8.4), crop from crop_settings.
+TEST_F(RawStreamTest, PaletteAndPosesThroughAStream) {
+  const std::string root = dir_ / "pp";
+  ASSERT_NO_FATAL_FAILURE(WriteRawDataset(root));
+  std::string palette = "[{";
+  for (int k = 1; k <= 7; ++k) {
+    StrAppend(&palette, k > 1 ? ", " : "", "\"", k, "\": [");
+    for (int c = 0; c < k; ++c) StrAppend(&palette, c ? ", " : "", "[10, 20, 30.5]");
+    palette += "]";
+  }
+  palette += "}]";
+  const std::string person = R"({"bbox_xyxy": [[160.0, 120.0, 320.0, 480.0]],
+    "pred_smpl_params": {"global_orient": [[[1, 0, 0], [0, 1, 0], [0, 0, 1]]],
+                         "betas": [[0, 1, -1, 3, -3, 0.5, 2, -2, 0, 0]], "body_pose": [[0]]},
+    "pose_tokenized": [[0, 1, 511, 512, 513, 1023, 100, 600]], "pred_cam": [[-2, 0, 19.5]]})";
+  for (const auto& [folder, bytes] :
+       {std::pair<std::string, std::string>{"color_palette", palette}, {"human_poses", person}}) {
+    std::filesystem::create_directories(std::filesystem::path(root) / folder);
+    absl::StatusOr<TarWriter> tar =
+        TarWriter::Create(StrCat(root, "/", folder, "/shard-00000.tar"));
+    ASSERT_TRUE(tar.ok());
+    for (int i = 0; i < kSamples; ++i)
+      ASSERT_TRUE(tar->Add(StrCat("s", 1000 + i, ".json"), bytes).ok());
+    ASSERT_TRUE(tar->Finish().ok());
+  }
+  absl::StatusOr<std::shared_ptr<const StreamSource>> source = Source(
+      root, R"pb(
+        modalities {
+          name: "color_palette"
+          type: MODALITY_TYPE_SEQ
+          max_tokens: 23
+          vocab_size: 30000
+        }
+        modalities { name: "human_poses" type: MODALITY_TYPE_SEQ max_tokens: 275 vocab_size: 30000 }
+        modalities { name: "tok_rgb@224" type: MODALITY_TYPE_IMG max_tokens: 196 vocab_size: 16384 }
+        transfer { inputs: "color_palette" inputs: "human_poses" targets: "tok_rgb@224" }
+      )pb",
+      Raw());
+  ASSERT_TRUE(source.ok()) << source.status();
+  std::set<int32_t> ks;
+  for (const StreamBatch& b : Drain(*source, 2)) {
+    for (int64_t r = 0; r < b.batch.size; ++r) {
+      const std::vector<int32_t> pal = InputIds(b.batch.modalities[0], r);
+      ASSERT_GE(pal.size(), 5u);
+      const int32_t k = pal[0] - 1204;  // v1=k
+      ASSERT_GE(k, 1);
+      ASSERT_LE(k, 7);
+      ASSERT_EQ(pal.size(), 1 + 3 * static_cast<size_t>(k) + 1);  // never truncated: with EOS
+      EXPECT_EQ(pal[1], 204 + 10);
+      ks.insert(k);
+      const std::vector<int32_t> pose = InputIds(b.batch.modalities[1], r);
+      ASSERT_EQ(pose.size(), 39u + 1);  // one person (invariant 15), EOS
+      EXPECT_EQ(pose[0], 6304);         // "human"
+      // The box of spec §4.5's example, flipped or not (human_poses ignores the flip).
+      EXPECT_EQ(std::vector<int32_t>(pose.begin() + 1, pose.begin() + 5),
+                (std::vector<int32_t>{204 + 166, 1204 + 250, 2204 + 500, 3204 + 999}));
+    }
+  }
+  EXPECT_GE(ks.size(), 5u);  // k is drawn per sample
+}
+
+// metadata through a stream (4m-raw-data §5.3, invariants 11, 12): each chunk tokenized on its
+// own, whole chunks kept to M = 40, EOS only when everything fits; "20.0" makes a chunk of 4.
+TEST_F(RawStreamTest, MetadataKeepsWholeChunksOfVaryingLength) {
+  const std::string root = dir_ / "meta";
+  const std::vector<std::string> keys = {"original_width",
+                                         "original_height",
+                                         "caption_n_chars",
+                                         "caption_n_words",
+                                         "caption_n_sentences",
+                                         "n_humans",
+                                         "n_sam_instances",
+                                         "n_coco_instances",
+                                         "coco_instance_diversity",
+                                         "semantic_diversity",
+                                         "watermark_score",
+                                         "aesthetic_score",
+                                         "colorfulness",
+                                         "brightness",
+                                         "contrast",
+                                         "saturation",
+                                         "entropy",
+                                         "walkability",
+                                         "objectness",
+                                         "geometric_complexity",
+                                         "occlusion_score"};
+  std::string all = "{";
+  for (size_t k = 0; k < keys.size(); ++k) StrAppend(&all, k ? ", " : "", "\"", keys[k], "\": 1");
+  all += "}";
+  const std::string two = R"({"original_width": 640.0, "contrast": 130})";
+  std::vector<int16_t> tokens(196, 1);
+  for (const char* folder : {"metadata", "tok_rgb@224"}) {
+    std::filesystem::create_directories(std::filesystem::path(root) / folder);
+    absl::StatusOr<TarWriter> tar =
+        TarWriter::Create(StrCat(root, "/", folder, "/shard-00000.tar"));
+    ASSERT_TRUE(tar.ok());
+    for (int i = 0; i < 16; ++i) {
+      const std::string key = StrCat("m", 100 + i);
+      ASSERT_TRUE((std::string_view(folder) == "metadata"
+                       ? tar->Add(key + ".json", i % 2 ? all : two)
+                       : tar->Add(key + ".npy", EncodeNpy(DType::kInt16, {196}, tokens.data())))
+                      .ok());
+    }
+    ASSERT_TRUE(tar->Finish().ok());
+  }
+  absl::StatusOr<std::shared_ptr<const StreamSource>> source = Source(
+      root, R"pb(
+        modalities {
+          name: "metadata"
+          type: MODALITY_TYPE_SEQ
+          max_tokens: 40
+          vocab_size: 30000
+          chunk_tokens: 2
+        }
+        modalities { name: "tok_rgb@224" type: MODALITY_TYPE_IMG max_tokens: 196 vocab_size: 16384 }
+        transfer { inputs: "metadata" targets: "tok_rgb@224" }
+      )pb",
+      Raw());
+  ASSERT_TRUE(source.ok()) << source.status();
+  std::vector<int32_t> width, contrast;
+  tokenizer_->Encode("v1=0 v0=20.0", &width);
+  tokenizer_->Encode("v1=11 v0=49", &contrast);
+  ASSERT_EQ(width.size(), 4u);
+  int small = 0, full = 0;
+  for (const StreamBatch& b : Drain(*source, 2)) {
+    for (int64_t r = 0; r < b.batch.size; ++r) {
+      const std::vector<int32_t> ids = InputIds(b.batch.modalities[0], r);
+      if (ids.size() == 7) {  // two chunks, either order, then EOS
+        std::vector<int32_t> a = width, c = contrast;
+        a.insert(a.end(), contrast.begin(), contrast.end());
+        c.insert(c.end(), width.begin(), width.end());
+        EXPECT_TRUE(ids == WithEos(a) || ids == WithEos(c));
+        ++small;
+      } else {  // 21 keys of two ids: 20 whole chunks, no EOS
+        ASSERT_EQ(ids.size(), 40u);
+        std::set<int32_t> keys_seen;
+        for (size_t k = 0; k < 40; k += 2) {
+          EXPECT_GE(ids[k], 1204);  // v1=j
+          EXPECT_LT(ids[k], 1225);
+          EXPECT_GE(ids[k + 1], 204);  // v0=<the value's bin>
+          EXPECT_LT(ids[k + 1], 1204);
+          keys_seen.insert(ids[k]);
+        }
+        EXPECT_EQ(keys_seen.size(), 20u);
+        ++full;
+      }
+    }
+  }
+  EXPECT_GT(small, 0);
+  EXPECT_GT(full, 0);
 }
 
 // maskfeed-shard synth --raw: 4M's raw layout with its own tokenizer, served with preset 4m-7;
