@@ -41,8 +41,8 @@ absl::StatusOr<std::vector<ServedDataset>> OpenServedDatasets(const v1::ServerCo
         d.data_path().empty()
             ? Dataset::Open(d.path(), options)
             : Dataset::OpenPattern(d.data_path(),
-                                   std::map<std::string, std::string>(
-                                       d.modality_name_map().begin(), d.modality_name_map().end()),
+                                   std::map<std::string, std::string>(d.modality_name_map().begin(),
+                                                                      d.modality_name_map().end()),
                                    options);
     if (!dataset.ok()) return Named("dataset", d.name(), dataset.status());
     ServedComponent c{.name = d.name(),

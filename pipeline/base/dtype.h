@@ -32,8 +32,8 @@ std::string_view DTypeName(DType dtype);
 // Little-endian numpy descr: "<i2", "|u1", ...
 std::string_view NpyDescr(DType dtype);
 
-// Parses a numpy descr ("<i2", "|i1", "<f4"; "|b1", bool, reads as uint8). Returns nullopt for anything maskfeed does not
-// read (big-endian, complex, object, strings, ...).
+// Parses a numpy descr ("<i2", "|i1", "<f4"; "|b1", bool, reads as uint8). Returns nullopt for
+// anything maskfeed does not read (big-endian, complex, object, strings, ...).
 std::optional<DType> DTypeFromNpyDescr(std::string_view descr);
 
 // The raw byte, validated (used when reading the native format).

@@ -85,8 +85,7 @@ TEST(FourMConfigTest, EveryShippedConfigImportsOrSaysWhy) {
     absl::StatusOr<v1::ServerConfig> c = Import({kModels + model});
     if (std::string_view(model) == "4m-b_mod21_500b.yaml") {
       ASSERT_FALSE(c.ok());
-      EXPECT_THAT(Message(c.status()),
-                  HasSubstr("train.datasets.coyo700m.alphas_config: "));
+      EXPECT_THAT(Message(c.status()), HasSubstr("train.datasets.coyo700m.alphas_config: "));
       continue;
     }
     ASSERT_TRUE(c.ok()) << model << ": " << c.status();
