@@ -191,7 +191,10 @@ class Reader {
   }
   absl::StatusOr<bool> Bool(const YAML::Node& map, std::string_view key) const {
     const YAML::Node n = map[std::string(key)];
-    if (n.IsScalar() && Resolve(n).kind == Scalar::kBool) return Resolve(n).boolean;
+    if (n.IsScalar()) {
+      const Scalar s = Resolve(n);
+      if (s.kind == Scalar::kBool) return s.boolean;
+    }
     return Bad(n, key, "must be true or false");
   }
   absl::StatusOr<std::string> String(const YAML::Node& map, std::string_view key) const {

@@ -1,5 +1,6 @@
 // det (4m-raw-data §4.2).
 #include <algorithm>
+#include <cmath>
 
 #include "pipeline/base/strings.h"
 #include "pipeline/text/json_values.h"
@@ -66,10 +67,9 @@ absl::StatusOr<std::vector<DetBox>> BuildDetBoxes(const nlohmann::json& det, Ima
   std::vector<DetBox> out(boxes.size());
   for (size_t i = 0; i < boxes.size(); ++i) {
     int j = 0;
+    // Coordinates are clipped to [0, 1] (NaN boxes were dropped): rne(999 c) is in 0..999.
     for (double c : {boxes[i].x0, boxes[i].y0, boxes[i].x1, boxes[i].y1}) {
-      absl::StatusOr<std::string> q = RoundedInt(999 * c, "instances");
-      if (!q.ok()) return q.status();
-      out[i].values[j++] = std::stoi(*q);  // 0..999: c is clipped to [0, 1]
+      out[i].values[j++] = static_cast<int>(std::nearbyint(999 * c));
     }
     out[i].name = std::move(boxes[i].name);
   }

@@ -12,8 +12,10 @@
 namespace maskfeed::text {
 namespace {
 
+// `out` becomes the ids (no chunk boundaries).
 void SetIds(std::span<const int32_t> ids, Record* out) {
   out->kind = RecordKind::kArray;
+  out->chunks.clear();
   out->dtype = DType::kInt32;
   out->shape = Shape{static_cast<int64_t>(ids.size())};
   out->data.resize(ids.size() * sizeof(int32_t));
@@ -27,6 +29,51 @@ absl::Status NeedsGeometry(const SampleCrop& crop, std::string_view what) {
   if (!crop.orig) {
     return absl::FailedPreconditionError(
         StrCat(what, " needs the original image size (main_augment_domain)"));
+  }
+  return absl::OkStatus();
+}
+
+// t5_caption (4m-raw-data §4.7): the crop's sequence (the only one when n_seq is 1), its rows
+// whose mask_valid is set, in order.
+absl::Status BuildT5Rows(const Record& raw, int64_t rand_aug_idx, Record* out) {
+  absl::StatusOr<NpzArrays> arrays = ReadNpz(raw.bytes(), {"emb", "mask_valid"});
+  if (!arrays.ok()) return arrays.status();
+  const NpzArray& emb = arrays->at("emb");
+  const NpzArray& mask = arrays->at("mask_valid");
+  const Shape& es = emb.header.shape;
+  const Shape& ms = mask.header.shape;
+  if (es.rank != 3 ||
+      (emb.header.dtype != DType::kFloat16 && emb.header.dtype != DType::kFloat32)) {
+    return absl::DataLossError(StrCat("emb is ", DTypeName(emb.header.dtype), " ", es.ToString(),
+                                      "; expected float16/float32 (n_seq, L, D)"));
+  }
+  if (ms.rank != 2 || ms[0] != es[0] || ms[1] != es[1] || ItemSize(mask.header.dtype) != 1) {
+    return absl::DataLossError(StrCat("mask_valid is ", DTypeName(mask.header.dtype), " ",
+                                      ms.ToString(), "; expected bool (", es[0], ", ", es[1],
+                                      ") beside emb ", es.ToString()));
+  }
+  const int64_t n_seq = es[0];
+  const int64_t seq = n_seq == 1 ? 0 : std::max<int64_t>(0, rand_aug_idx);
+  if (seq >= n_seq) {
+    return absl::DataLossError(StrCat("emb holds ", n_seq, " sequences but crop variant ", seq,
+                                      " was drawn (4M: one sequence per crop)"));
+  }
+  const size_t row_bytes = static_cast<size_t>(es[2]) * ItemSize(emb.header.dtype);
+  const auto length = static_cast<size_t>(es[1]);
+  const char* flags = mask.data.data() + static_cast<size_t>(seq) * length;
+  const char* rows = emb.data.data() + static_cast<size_t>(seq) * length * row_bytes;
+  size_t kept = 0;
+  for (size_t r = 0; r < length; ++r) kept += flags[r] != 0;
+  out->kind = RecordKind::kArray;
+  out->chunks.clear();
+  out->dtype = emb.header.dtype;
+  out->shape = Shape{static_cast<int64_t>(kept), es[2]};
+  out->data.resize(kept * row_bytes);
+  std::byte* to = out->data.data();
+  for (size_t r = 0; r < length; ++r) {
+    if (flags[r] == 0) continue;
+    std::memcpy(to, rows + r * row_bytes, row_bytes);
+    to += row_bytes;
   }
   return absl::OkStatus();
 }
@@ -86,55 +133,6 @@ std::string_view BuilderReadsText(TextBuilder builder) {
 
 bool BuilderTokenizes(TextBuilder builder) { return builder != TextBuilder::kT5Caption; }
 
-namespace {
-
-// t5_caption (4m-raw-data §4.7): the crop's sequence (the only one when n_seq is 1), its rows
-// whose mask_valid is set, in order.
-absl::Status BuildT5Rows(const Record& raw, int64_t rand_aug_idx, Record* out) {
-  absl::StatusOr<NpzArrays> arrays = ReadNpz(raw.bytes(), {"emb", "mask_valid"});
-  if (!arrays.ok()) return arrays.status();
-  const NpzArray& emb = arrays->at("emb");
-  const NpzArray& mask = arrays->at("mask_valid");
-  const Shape& es = emb.header.shape;
-  const Shape& ms = mask.header.shape;
-  if (es.rank != 3 ||
-      (emb.header.dtype != DType::kFloat16 && emb.header.dtype != DType::kFloat32)) {
-    return absl::DataLossError(StrCat("emb is ", DTypeName(emb.header.dtype), " ", es.ToString(),
-                                      "; expected float16/float32 (n_seq, L, D)"));
-  }
-  if (ms.rank != 2 || ms[0] != es[0] || ms[1] != es[1] || ItemSize(mask.header.dtype) != 1) {
-    return absl::DataLossError(StrCat("mask_valid is ", DTypeName(mask.header.dtype), " ",
-                                      ms.ToString(), "; expected bool (", es[0], ", ", es[1],
-                                      ") beside emb ", es.ToString()));
-  }
-  const int64_t n_seq = es[0];
-  const int64_t seq = n_seq == 1 ? 0 : std::max<int64_t>(0, rand_aug_idx);
-  if (seq >= n_seq) {
-    return absl::DataLossError(StrCat("emb holds ", n_seq, " sequences but crop variant ", seq,
-                                      " was drawn (4M: one sequence per crop)"));
-  }
-  const size_t row_bytes = static_cast<size_t>(es[2]) * ItemSize(emb.header.dtype);
-  const auto length = static_cast<size_t>(es[1]);
-  const char* flags = mask.data.data() + static_cast<size_t>(seq) * length;
-  const char* rows = emb.data.data() + static_cast<size_t>(seq) * length * row_bytes;
-  size_t kept = 0;
-  for (size_t r = 0; r < length; ++r) kept += flags[r] != 0;
-  out->kind = RecordKind::kArray;
-  out->chunks.clear();
-  out->dtype = emb.header.dtype;
-  out->shape = Shape{static_cast<int64_t>(kept), es[2]};
-  out->data.resize(kept * row_bytes);
-  std::byte* to = out->data.data();
-  for (size_t r = 0; r < length; ++r) {
-    if (flags[r] == 0) continue;
-    std::memcpy(to, rows + r * row_bytes, row_bytes);
-    to += row_bytes;
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
-
 bool BuilderNeedsImageGeometry(TextBuilder builder) {
   return builder == TextBuilder::kDet || builder == TextBuilder::kPoses;
 }
@@ -171,7 +169,6 @@ absl::StatusOr<nlohmann::json> TextModality::Json(const Record& raw, TextScratch
 }
 
 void TextModality::Emit(std::string_view text, TextScratch* scratch, Record* out) const {
-  out->chunks.clear();
   scratch->ids.clear();
   tokenizer_->Encode(text, &scratch->ids);
   SetIds(scratch->ids, out);
@@ -218,7 +215,6 @@ absl::Status TextModality::Build(const Record& raw, const SampleCrop& crop, Rng&
         }
         tokenizer_->Encode(box.name, &scratch->ids);
       }
-      out->chunks.clear();
       SetIds(scratch->ids, out);
       return absl::OkStatus();
     }
@@ -237,14 +233,13 @@ absl::Status TextModality::Build(const Record& raw, const SampleCrop& crop, Rng&
       absl::StatusOr<std::vector<std::string>> chunks = BuildMetadataChunks(*json, rng);
       if (!chunks.ok()) return chunks.status();
       scratch->ids.clear();
-      out->chunks.assign(1, 0);
+      scratch->chunks.assign(1, 0);
       for (const std::string& chunk : *chunks) {
         tokenizer_->Encode(chunk, &scratch->ids);
-        out->chunks.push_back(static_cast<uint32_t>(scratch->ids.size()));
+        scratch->chunks.push_back(static_cast<uint32_t>(scratch->ids.size()));
       }
-      std::vector<uint32_t> boundaries = std::move(out->chunks);
       SetIds(scratch->ids, out);
-      out->chunks = std::move(boundaries);
+      out->chunks.assign(scratch->chunks.begin(), scratch->chunks.end());
       return absl::OkStatus();
     }
   }

@@ -56,6 +56,7 @@ struct TextScratch {
   std::string text;
   std::string inflated;
   std::vector<int32_t> ids;
+  std::vector<uint32_t> chunks;
 };
 
 struct TextModalityOptions {

@@ -99,7 +99,6 @@ absl::StatusOr<bool> Flag(const Json& json, const char* key, bool fallback, std:
 
 void TokenTrie::Add(std::string_view content, int32_t id) {
   if (content.empty()) return;
-  starts_[static_cast<uint8_t>(content[0])] = true;
   if (content.size() == 1) {
     single_[static_cast<uint8_t>(content[0])] = true;
   } else {

@@ -38,7 +38,6 @@ class TokenTrie {
   // scan asks at every position, and almost every one is ruled out by two table lookups.
   std::pair<size_t, int32_t> LongestAt(std::string_view text, size_t pos) const {
     const auto first = static_cast<uint8_t>(text[pos]);
-    if (!starts_[first]) return {0, -1};
     if (!single_[first] &&
         (pos + 1 == text.size() ||
          !pairs_[static_cast<size_t>(first) << 8 | static_cast<uint8_t>(text[pos + 1])])) {
@@ -55,7 +54,6 @@ class TokenTrie {
   std::pair<size_t, int32_t> Walk(std::string_view text, size_t pos) const;
 
   std::vector<Node> nodes_{Node{}};
-  bool starts_[256] = {};  // bytes some content starts with
   bool single_[256] = {};  // one-byte contents
   // Byte pairs some content starts with: most positions of ordinary text are ruled out by
   // this one lookup, before the trie is walked (the scan visits every position).

@@ -94,6 +94,13 @@ TEST(ServerConfigTest, ErrorsNameTheField) {
       {R"(dataset { name: "a" path: "/x" preset: "4m-7" } tls { client_ca_file: "ca.pem" })",
        "tls.client_ca_file"},
       {R"(dataset { name: "a" path: "/x" preset: "4m-7" } socket_mode: "999")", "socket_mode"},
+      {R"(dataset { name: "a" path: "/x" data_path: "/d/[a,b]/s-0.tar" preset: "4m-7" })",
+       "dataset[0]: path and data_path: give one or the other"},
+      {R"(dataset { name: "a" path: "/x" modality_name_map { key: "f" value: "g" }
+                    preset: "4m-7" })",
+       "dataset[0].modality_name_map: goes with data_path"},
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7" n_repeats: 9 } limits { max_repeats: 4 })",
+       "dataset[0].n_repeats: 9 exceeds limits.max_repeats (4)"},
   };
   for (const Case& c : cases) {
     absl::StatusOr<v1::ServerConfig> r = FinalizeServerConfig(Parse(c.text));

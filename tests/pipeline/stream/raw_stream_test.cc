@@ -14,6 +14,7 @@
 #include "pipeline/shard/synth_dataset.h"
 #include "pipeline/shard/tar_writer.h"
 #include "pipeline/stream/stream.h"
+#include "tests/testing/metadata_keys.h"
 #include "tests/testing/stream_drain.h"
 #include "tests/testing/test_images.h"
 #include "tests/testing/test_util.h"
@@ -45,10 +46,29 @@ constexpr const char* kCaptions[2] = {"A person riding a horse.", "Wine Glass, p
 const std::vector<int32_t> kCaptionIds[2] = {{4321, 4253, 6261, 4321, 4241, 4296},
                                              {4282, 4294, 13376, 4253, 4289, 4339}};
 
+using Members = std::vector<std::pair<std::string, std::string>>;
+
+// Writes root/folder/shard-00000.tar holding `members` (name, bytes), in order.
+void WriteShard(const std::string& root, const std::string& folder, const Members& members) {
+  std::filesystem::create_directories(std::filesystem::path(root) / folder);
+  absl::StatusOr<TarWriter> tar = TarWriter::Create(StrCat(root, "/", folder, "/shard-00000.tar"));
+  ASSERT_TRUE(tar.ok());
+  for (const auto& [name, bytes] : members) ASSERT_TRUE(tar->Add(name, bytes).ok());
+  ASSERT_TRUE(tar->Finish().ok());
+}
+
+// One member "s<1000 + i>.json" per sample, each `bytes(i)`.
+template <typename Bytes>
+Members JsonMembers(Bytes bytes) {
+  Members members;
+  for (int i = 0; i < kSamples; ++i) members.push_back({StrCat("s", 1000 + i, ".json"), bytes(i)});
+  return members;
+}
+
 // A raw 4M dataset: caption .json lists (or .txt), det .json, rgb .jpg (640×480),
 // crop_settings (2, 5) with the same crop unflipped and flipped, tok_rgb@224 (2, 196).
 void WriteRawDataset(const std::string& root, bool caption_txt = false) {
-  std::map<std::string, std::vector<std::pair<std::string, std::string>>> folders;
+  std::map<std::string, Members> folders;
   const std::string jpeg = testing::EncodeTestJpeg(640, 480);
   const int64_t crops[10] = {0, 80, 480, 480, 0, 0, 80, 480, 480, 1};
   std::vector<int16_t> tokens(2 * 196, 7);
@@ -68,12 +88,7 @@ void WriteRawDataset(const std::string& root, bool caption_txt = false) {
         {key + ".npy", EncodeNpy(DType::kInt16, {2, 196}, tokens.data())});
   }
   for (const auto& [folder, members] : folders) {
-    std::filesystem::create_directories(std::filesystem::path(root) / folder);
-    absl::StatusOr<TarWriter> tar =
-        TarWriter::Create(StrCat(root, "/", folder, "/shard-00000.tar"));
-    ASSERT_TRUE(tar.ok());
-    for (const auto& [name, bytes] : members) ASSERT_TRUE(tar->Add(name, bytes).ok());
-    ASSERT_TRUE(tar->Finish().ok());
+    ASSERT_NO_FATAL_FAILURE(WriteShard(root, folder, members));
   }
 }
 
@@ -241,15 +256,10 @@ TEST_F(RawStreamTest, MissingTokenizerGeometryOrPixelBudgetFailsAtStart) {
 // A corrupt member is DATA_LOSS naming file, record, key, modality and the JSON path.
 TEST_F(RawStreamTest, BadJsonIsDataLossNamingTheRecord) {
   ASSERT_NO_FATAL_FAILURE(WriteRawDataset(dir_ / "raw"));
-  {
-    absl::StatusOr<TarWriter> tar = TarWriter::Create(dir_ / "raw/det/shard-00000.tar");
-    for (int i = 0; i < kSamples; ++i) {
-      ASSERT_TRUE(tar->Add(StrCat("s", 1000 + i, ".json"),
-                           i == 3 ? R"({"instances": [{"boxes": [0, 0, "x", 1]}]})" : kDetJson)
-                      .ok());
-    }
-    ASSERT_TRUE(tar->Finish().ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(WriteShard(
+      dir_ / "raw", "det", JsonMembers([](int i) {
+        return std::string(i == 3 ? R"({"instances": [{"boxes": [0, 0, "x", 1]}]})" : kDetJson);
+      })));
   absl::StatusOr<std::shared_ptr<const StreamSource>> source = Source(dir_ / "raw", kConfig, Raw());
   ASSERT_TRUE(source.ok()) << source.status();
   StreamOptions options;
@@ -282,16 +292,10 @@ TEST_F(RawStreamTest, PaletteAndPosesThroughAStream) {
     "pred_smpl_params": {"global_orient": [[[1, 0, 0], [0, 1, 0], [0, 0, 1]]],
                          "betas": [[0, 1, -1, 3, -3, 0.5, 2, -2, 0, 0]], "body_pose": [[0]]},
     "pose_tokenized": [[0, 1, 511, 512, 513, 1023, 100, 600]], "pred_cam": [[-2, 0, 19.5]]})";
-  for (const auto& [folder, bytes] :
-       {std::pair<std::string, std::string>{"color_palette", palette}, {"human_poses", person}}) {
-    std::filesystem::create_directories(std::filesystem::path(root) / folder);
-    absl::StatusOr<TarWriter> tar =
-        TarWriter::Create(StrCat(root, "/", folder, "/shard-00000.tar"));
-    ASSERT_TRUE(tar.ok());
-    for (int i = 0; i < kSamples; ++i)
-      ASSERT_TRUE(tar->Add(StrCat("s", 1000 + i, ".json"), bytes).ok());
-    ASSERT_TRUE(tar->Finish().ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(
+      WriteShard(root, "color_palette", JsonMembers([&](int) { return palette; })));
+  ASSERT_NO_FATAL_FAILURE(
+      WriteShard(root, "human_poses", JsonMembers([&](int) { return person; })));
   absl::StatusOr<std::shared_ptr<const StreamSource>> source = Source(
       root, R"pb(
         modalities {
@@ -332,46 +336,21 @@ TEST_F(RawStreamTest, PaletteAndPosesThroughAStream) {
 // own, whole chunks kept to M = 40, EOS only when everything fits; "20.0" makes a chunk of 4.
 TEST_F(RawStreamTest, MetadataKeepsWholeChunksOfVaryingLength) {
   const std::string root = dir_ / "meta";
-  const std::vector<std::string> keys = {"original_width",
-                                         "original_height",
-                                         "caption_n_chars",
-                                         "caption_n_words",
-                                         "caption_n_sentences",
-                                         "n_humans",
-                                         "n_sam_instances",
-                                         "n_coco_instances",
-                                         "coco_instance_diversity",
-                                         "semantic_diversity",
-                                         "watermark_score",
-                                         "aesthetic_score",
-                                         "colorfulness",
-                                         "brightness",
-                                         "contrast",
-                                         "saturation",
-                                         "entropy",
-                                         "walkability",
-                                         "objectness",
-                                         "geometric_complexity",
-                                         "occlusion_score"};
   std::string all = "{";
-  for (size_t k = 0; k < keys.size(); ++k) StrAppend(&all, k ? ", " : "", "\"", keys[k], "\": 1");
+  for (const char* key : testing::kMetadataKeys) {
+    StrAppend(&all, all.size() > 1 ? ", " : "", "\"", key, "\": 1");
+  }
   all += "}";
   const std::string two = R"({"original_width": 640.0, "contrast": 130})";
   std::vector<int16_t> tokens(196, 1);
-  for (const char* folder : {"metadata", "tok_rgb@224"}) {
-    std::filesystem::create_directories(std::filesystem::path(root) / folder);
-    absl::StatusOr<TarWriter> tar =
-        TarWriter::Create(StrCat(root, "/", folder, "/shard-00000.tar"));
-    ASSERT_TRUE(tar.ok());
-    for (int i = 0; i < 16; ++i) {
-      const std::string key = StrCat("m", 100 + i);
-      ASSERT_TRUE((std::string_view(folder) == "metadata"
-                       ? tar->Add(key + ".json", i % 2 ? all : two)
-                       : tar->Add(key + ".npy", EncodeNpy(DType::kInt16, {196}, tokens.data())))
-                      .ok());
-    }
-    ASSERT_TRUE(tar->Finish().ok());
+  Members metadata, image_tokens;
+  for (int i = 0; i < 16; ++i) {
+    const std::string key = StrCat("m", 100 + i);
+    metadata.push_back({key + ".json", i % 2 ? all : two});
+    image_tokens.push_back({key + ".npy", EncodeNpy(DType::kInt16, {196}, tokens.data())});
   }
+  ASSERT_NO_FATAL_FAILURE(WriteShard(root, "metadata", metadata));
+  ASSERT_NO_FATAL_FAILURE(WriteShard(root, "tok_rgb@224", image_tokens));
   absl::StatusOr<std::shared_ptr<const StreamSource>> source = Source(
       root, R"pb(
         modalities {

@@ -8,6 +8,7 @@
 #include "gtest/gtest.h"
 #include "pipeline/base/strings.h"
 #include "pipeline/text/wordpiece_tokenizer.h"
+#include "tests/testing/metadata_keys.h"
 #include "tests/testing/test_util.h"
 
 namespace maskfeed::text {
@@ -195,27 +196,7 @@ TEST(MetadataTextTest, PrintingFollowsPython) {
 TEST(MetadataTextTest, ChunksAreTwoIdsEach) {
   Json m;
   int j = 0;
-  for (const char* key : {"original_width",
-                          "original_height",
-                          "caption_n_chars",
-                          "caption_n_words",
-                          "caption_n_sentences",
-                          "n_humans",
-                          "n_sam_instances",
-                          "n_coco_instances",
-                          "coco_instance_diversity",
-                          "colorfulness",
-                          "brightness",
-                          "contrast",
-                          "saturation",
-                          "entropy",
-                          "walkability",
-                          "objectness",
-                          "semantic_diversity",
-                          "geometric_complexity",
-                          "occlusion_score",
-                          "watermark_score",
-                          "aesthetic_score"}) {
+  for (const char* key : testing::kMetadataKeys) {
     m[key] = 7 + j++;
   }
   Rng rng(3);
