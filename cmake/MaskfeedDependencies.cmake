@@ -10,7 +10,8 @@ find_package(zstd CONFIG REQUIRED)
 find_package(Boost 1.74 REQUIRED)
 find_package(OpenSSL REQUIRED)           # libcrypto: SHA-256
 find_package(ZLIB REQUIRED)              # CRC-32 of .npz members
-find_package(nlohmann_json 3 REQUIRED)   # JSON output of the CLI and benchmarks; 4M JSON
+find_package(nlohmann_json 3 REQUIRED)   # JSON files, CLI and benchmark output, JSON errors
+find_package(simdjson CONFIG REQUIRED)   # 4M's per-sample JSON members (the hot path)
 find_package(JPEG REQUIRED)              # libjpeg-turbo: 4M image members
 find_package(PNG REQUIRED)               # libpng: 4M image members
 find_package(yaml-cpp REQUIRED)          # 4M's YAML configs

@@ -7,7 +7,7 @@
 
 namespace {
 
-void Build(const nlohmann::json& j) {
+void Build(maskfeed::text::JsonValue j) {
   using namespace maskfeed::text;
   maskfeed::Rng rng(1);
   const ImageSize size{.height = 480, .width = 640};
@@ -25,12 +25,13 @@ void Build(const nlohmann::json& j) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace maskfeed;
   const std::string_view bytes = fuzz::AsView(data, size);
-  absl::StatusOr<nlohmann::json> j = text::ParsePythonJson(bytes);
+  text::PythonJsonParser parser;
+  absl::StatusOr<text::JsonValue> j = parser.Parse(bytes);
   if (j.ok()) Build(*j);
   absl::StatusOr<std::string> unzipped = text::Gunzip(bytes, 1 << 20);
   if (unzipped.ok()) {
     fuzz::Check(unzipped->size() <= (1 << 20), "gunzip past its limit");
-    absl::StatusOr<nlohmann::json> inner = text::ParsePythonJson(*unzipped);
+    absl::StatusOr<text::JsonValue> inner = parser.Parse(*unzipped);
     if (inner.ok()) Build(*inner);
   }
   return 0;

@@ -7,13 +7,14 @@
 namespace maskfeed::text {
 namespace {
 
-absl::StatusOr<std::string> CaptionOf(const nlohmann::json& j, const std::string& path) {
-  if (j.is_string()) return j.get<std::string>();
-  if (j.is_object() && j.contains("caption") && j["caption"].is_string()) {
-    return j["caption"].get<std::string>();
+absl::StatusOr<std::string_view> CaptionOf(JsonValue j, std::string_view path) {
+  if (j.is_string()) return j.get_string().value_unsafe();
+  if (j.is_object()) {
+    std::optional<JsonValue> caption = Field(j, "caption");
+    if (caption && caption->is_string()) return caption->get_string().value_unsafe();
+    return JsonDataLoss(StrCat(path, ".caption"), "missing or not a string");
   }
-  if (j.is_object()) return JsonDataLoss(StrCat(path, ".caption"), "missing or not a string");
-  return JsonDataLoss(path, StrCat("not a caption string (", j.type_name(), ")"));
+  return JsonDataLoss(path, StrCat("not a caption string (", PyTypeName(j), ")"));
 }
 
 }  // namespace
@@ -23,10 +24,11 @@ absl::StatusOr<std::string> CaptionFromTxt(std::string_view bytes) {
   return std::string(bytes);
 }
 
-absl::StatusOr<std::string> SelectCaption(const nlohmann::json& caption, int64_t rand_aug_idx,
-                                          int64_t n_crops, bool aligned, Rng& rng) {
+absl::StatusOr<std::string_view> SelectCaption(JsonValue caption, int64_t rand_aug_idx,
+                                               int64_t n_crops, bool aligned, Rng& rng) {
   if (!caption.is_array()) return CaptionOf(caption, "$");
-  const auto size = static_cast<int64_t>(caption.size());
+  const simdjson::dom::array list = ListOf(caption);
+  const auto size = static_cast<int64_t>(list.size());
   if (size == 0) return JsonDataLoss("$", "an empty caption list");
   int64_t index = 0;
   if (aligned) {
@@ -39,7 +41,7 @@ absl::StatusOr<std::string> SelectCaption(const nlohmann::json& caption, int64_t
   } else {
     index = rng.Below(static_cast<uint32_t>(std::min<int64_t>(size, UINT32_MAX)));
   }
-  return CaptionOf(caption[static_cast<size_t>(index)], StrCat("[", index, "]"));
+  return CaptionOf(list.at(static_cast<size_t>(index)).value_unsafe(), StrCat("[", index, "]"));
 }
 
 }  // namespace maskfeed::text

@@ -95,11 +95,11 @@ std::string PythonFloatRepr(double v) {
   return StrCat(sign, digits.substr(0, int_digits), ".", digits.substr(int_digits));
 }
 
-absl::StatusOr<std::vector<std::string>> BuildMetadataChunks(const nlohmann::json& metadata,
-                                                             Rng& rng) {
+absl::StatusOr<std::vector<std::string>> BuildMetadataChunks(JsonValue metadata, Rng& rng) {
   if (!metadata.is_object()) return JsonDataLoss("$", "metadata must be an object");
   std::vector<std::string> chunks;
-  for (const auto& [name, value] : metadata.items()) {
+  // In the dict's order, as 4M's shuffle starts from it.
+  for (const auto& [name, value] : Items(metadata)) {
     const MetadataKey* key = nullptr;
     for (const MetadataKey& k : kKeys) {
       if (name == k.name) key = &k;

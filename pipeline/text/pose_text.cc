@@ -10,16 +10,15 @@ namespace maskfeed::text {
 namespace {
 
 // Person i's numbers under `key` (of `parent` at `path`): exactly `count` of them.
-absl::StatusOr<std::vector<double>> PersonValues(const nlohmann::json& parent,
+absl::StatusOr<std::vector<double>> PersonValues(const std::vector<JsonValue>* all,
                                                  const std::string& path, const char* key, size_t i,
                                                  size_t count) {
   const std::string at = StrCat(path, key, "[", i, "]");
-  if (!parent.contains(key)) return JsonDataLoss(StrCat(path, key), "missing");
-  const nlohmann::json& all = parent[key];
-  if (!all.is_array() || all.size() <= i) {
+  if (all == nullptr) return JsonDataLoss(StrCat(path, key), "missing");
+  if (all->size() <= i) {
     return JsonDataLoss(StrCat(path, key), "fewer entries than bbox_xyxy has people");
   }
-  absl::StatusOr<std::vector<double>> v = FlatNumbers(all[i], at);
+  absl::StatusOr<std::vector<double>> v = FlatNumbers((*all)[i], at);
   if (!v.ok()) return v.status();
   if (v->size() != count) {
     return JsonDataLoss(at, StrCat("holds ", v->size(), " numbers, not ", count));
@@ -28,8 +27,8 @@ absl::StatusOr<std::vector<double>> PersonValues(const nlohmann::json& parent,
 }
 
 // Every value is converted to a numeric array by 4M: a non-numeric one is fatal there.
-absl::Status CheckNumeric(const nlohmann::json& object, const std::string& prefix) {
-  for (const auto& [key, value] : object.items()) {
+absl::Status CheckNumeric(JsonValue object, const std::string& prefix) {
+  for (const auto& [key, value] : Items(object)) {
     if (prefix.empty() && key == "pred_smpl_params") continue;
     absl::StatusOr<std::vector<double>> v = FlatNumbers(value, prefix + Printable(key));
     if (!v.ok()) return v.status();
@@ -39,29 +38,43 @@ absl::Status CheckNumeric(const nlohmann::json& object, const std::string& prefi
 
 }  // namespace
 
-absl::StatusOr<std::string> BuildPoseText(const nlohmann::json& poses, ImageSize orig,
-                                          const CropWindow& crop, Rng& rng) {
+absl::StatusOr<std::string> BuildPoseText(JsonValue poses, ImageSize orig, const CropWindow& crop,
+                                          Rng& rng) {
   if (!poses.is_object()) return JsonDataLoss("$", "human_poses must be an object");
-  if (poses.empty()) return std::string("none");
+  if (DictOf(poses).size() == 0) return std::string("none");
   if (absl::Status s = CheckNumeric(poses, ""); !s.ok()) return s;
-  if (!poses.contains("pred_smpl_params") || !poses["pred_smpl_params"].is_object()) {
+  const std::optional<JsonValue> smpl = Field(poses, "pred_smpl_params");
+  if (!smpl || !smpl->is_object()) {
     return JsonDataLoss("pred_smpl_params", "missing or not an object");
   }
-  const nlohmann::json& smpl = poses["pred_smpl_params"];
-  if (absl::Status s = CheckNumeric(smpl, "pred_smpl_params."); !s.ok()) return s;
-  if (!poses.contains("bbox_xyxy") || !poses["bbox_xyxy"].is_array()) {
-    return JsonDataLoss("bbox_xyxy", "missing or not a list");
+  if (absl::Status s = CheckNumeric(*smpl, "pred_smpl_params."); !s.ok()) return s;
+  const std::optional<JsonValue> bbox = Field(poses, "bbox_xyxy");
+  if (!bbox || !bbox->is_array()) return JsonDataLoss("bbox_xyxy", "missing or not a list");
+  // Each list once as a vector (simdjson walks lists; people are indexed).
+  std::vector<JsonValue> lists[5];
+  const std::vector<JsonValue>* present[5] = {};
+  const std::pair<JsonValue, const char*> sources[5] = {{poses, "bbox_xyxy"},
+                                                        {*smpl, "global_orient"},
+                                                        {*smpl, "betas"},
+                                                        {poses, "pose_tokenized"},
+                                                        {poses, "pred_cam"}};
+  for (int k = 0; k < 5; ++k) {
+    if (std::optional<JsonValue> v = Field(sources[k].first, sources[k].second)) {
+      lists[k] = Elements(*v);  // not a list: CheckNumeric let a number through; no people
+      present[k] = &lists[k];
+    }
   }
-  const size_t people = poses["bbox_xyxy"].size();
+  const size_t people = lists[0].size();
   std::string text;
   for (size_t i = 0; i < people; ++i) {
-    absl::StatusOr<std::vector<double>> box = PersonValues(poses, "", "bbox_xyxy", i, 4);
+    absl::StatusOr<std::vector<double>> box = PersonValues(present[0], "", "bbox_xyxy", i, 4);
     absl::StatusOr<std::vector<double>> orient =
-        PersonValues(smpl, "pred_smpl_params.", "global_orient", i, 9);
+        PersonValues(present[1], "pred_smpl_params.", "global_orient", i, 9);
     absl::StatusOr<std::vector<double>> betas =
-        PersonValues(smpl, "pred_smpl_params.", "betas", i, 10);
-    absl::StatusOr<std::vector<double>> codes = PersonValues(poses, "", "pose_tokenized", i, 8);
-    absl::StatusOr<std::vector<double>> cam = PersonValues(poses, "", "pred_cam", i, 3);
+        PersonValues(present[2], "pred_smpl_params.", "betas", i, 10);
+    absl::StatusOr<std::vector<double>> codes =
+        PersonValues(present[3], "", "pose_tokenized", i, 8);
+    absl::StatusOr<std::vector<double>> cam = PersonValues(present[4], "", "pred_cam", i, 3);
     for (const auto* v : {&box, &orient, &betas, &codes, &cam}) {
       if (!v->ok()) return v->status();
     }

@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "nlohmann/json.hpp"
 #include "pipeline/base/strings.h"
 #include "unicode/utf8.h"
 
@@ -75,23 +76,38 @@ absl::Status CheckUtf8(std::string_view bytes) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<nlohmann::json> ParsePythonJson(std::string_view bytes) {
+simdjson::error_code PythonJsonParser::ParsePadded(std::string_view text, JsonValue* out) {
+  padded_.resize(text.size() + simdjson::SIMDJSON_PADDING);
+  if (!text.empty()) std::memcpy(padded_.data(), text.data(), text.size());
+  std::memset(padded_.data() + text.size(), 0, simdjson::SIMDJSON_PADDING);
+  return parser_.parse(padded_.data(), text.size(), /*realloc_if_needed=*/false).get(*out);
+}
+
+absl::StatusOr<JsonValue> PythonJsonParser::Parse(std::string_view bytes) {
   if (bytes.size() > kMaxJsonBytes) {
     return absl::DataLossError(
         StrCat("JSON of ", bytes.size(), " bytes, over the limit of ", kMaxJsonBytes));
   }
-  if (absl::Status s = CheckUtf8(bytes); !s.ok()) return s;
-  // Most members hold no NaN or Infinity anywhere: they are parsed as they are.
-  const bool literals = bytes.find("NaN") != std::string_view::npos ||
-                        bytes.find("Infinity") != std::string_view::npos;
-  const std::string rewritten = literals ? RewriteLiterals(bytes) : std::string();
-  const std::string_view text = literals ? std::string_view(rewritten) : bytes;
+  JsonValue value;
+  simdjson::error_code error = ParsePadded(bytes, &value);
+  if (error == simdjson::SUCCESS) return value;
+  if (error == simdjson::UTF8_ERROR) {
+    absl::Status utf8 = CheckUtf8(bytes);
+    return utf8.ok() ? absl::DataLossError("invalid UTF-8") : utf8;
+  }
+  // Most members hold no NaN or Infinity anywhere: only a failed parse looks for them.
+  std::string_view text = bytes;
+  if (bytes.find("NaN") != std::string_view::npos ||
+      bytes.find("Infinity") != std::string_view::npos) {
+    rewritten_ = RewriteLiterals(bytes);
+    text = rewritten_;
+    error = ParsePadded(text, &value);
+    if (error == simdjson::SUCCESS) return value;
+  }
+  // Where is it wrong? nlohmann-json says (1-based byte e.byte, in `text`): line and column.
   try {
-    return nlohmann::json::parse(text.begin(), text.end());
-  } catch (const nlohmann::json::out_of_range& e) {  // a number past a double (1e999)
-    return absl::DataLossError(StrCat("invalid JSON: ", Printable(e.what())));
+    [[maybe_unused]] const nlohmann::json parsed = nlohmann::json::parse(text.begin(), text.end());
   } catch (const nlohmann::json::parse_error& e) {
-    // e.byte is 1-based, in the rewritten text: close enough to find the spot; say line/col.
     size_t line = 1, column = 1;
     for (size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
       if (text[i] == '\n') {
@@ -106,7 +122,11 @@ absl::StatusOr<nlohmann::json> ParsePythonJson(std::string_view bytes) {
     if (colon != std::string::npos) what = what.substr(colon + 2);
     return absl::DataLossError(
         StrCat("invalid JSON at line ", line, " column ", column, ": ", Printable(what)));
+  } catch (const nlohmann::json::exception&) {  // out_of_range: a number past a double
   }
+  // Valid JSON simdjson does not take: an integer past 64 bits, a number past a double,
+  // nesting deeper than 1024.
+  return absl::DataLossError(StrCat("invalid JSON: ", simdjson::error_message(error)));
 }
 
 absl::StatusOr<std::string> Gunzip(std::string_view gz, size_t max_bytes) {

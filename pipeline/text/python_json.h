@@ -1,10 +1,14 @@
 // JSON as 4M's loader reads it: Python's json module, which also accepts NaN, Infinity and
 // -Infinity, on strict UTF-8 (webdataset decodes `.json` members with json.loads), and
-// `.json.gz` members gunzipped first. nlohmann-json parses; the three non-standard literals
-// are rewritten (outside strings) to marker strings that NumberAt (json_values.h) reads back
-// as floats. Errors are DATA_LOSS with the line and column.
+// `.json.gz` members gunzipped first. simdjson parses (every sample's caption and det member
+// goes through here, so the parser must run at memory speed; simdjson's DOM validates the
+// whole document as json.loads does); the three non-standard literals are rewritten (outside
+// strings) to marker strings that NumberAt (json_values.h) reads back as floats. Errors are
+// DATA_LOSS; a syntax error names its line and column (nlohmann-json, on the error path only,
+// finds the spot: simdjson reports none).
 //
-//   absl::StatusOr<nlohmann::json> j = ParsePythonJson(bytes);
+//   PythonJsonParser parser;                      // one per thread; reuses its buffers
+//   absl::StatusOr<JsonValue> j = parser.Parse(bytes);   // valid until the next Parse
 //   absl::StatusOr<std::string> text = Gunzip(member_bytes, kMaxJsonBytes);
 #ifndef MASKFEED_PIPELINE_TEXT_PYTHON_JSON_H_
 #define MASKFEED_PIPELINE_TEXT_PYTHON_JSON_H_
@@ -14,9 +18,12 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "nlohmann/json.hpp"
+#include "simdjson.h"
 
 namespace maskfeed::text {
+
+// A parsed JSON value: a view into the parser that produced it.
+using JsonValue = simdjson::dom::element;
 
 // The largest decompressed or parsed JSON member maskfeed accepts (a caption list or a det
 // file is a few KB; this bounds a hostile one).
@@ -30,8 +37,20 @@ inline constexpr char kMinusInfinityMarker[] = "\x01maskfeed:-Infinity";
 // OK when `bytes` is valid UTF-8; otherwise DATA_LOSS naming the byte offset.
 absl::Status CheckUtf8(std::string_view bytes);
 
-// Parses a JSON document as Python's json.loads does.
-absl::StatusOr<nlohmann::json> ParsePythonJson(std::string_view bytes);
+// Parses JSON documents as Python's json.loads does. Not thread-safe; a value returned by
+// Parse stays valid until the next Parse on the same parser.
+class PythonJsonParser {
+ public:
+  absl::StatusOr<JsonValue> Parse(std::string_view bytes);
+
+ private:
+  // Copies `text` into padded_ (simdjson reads up to SIMDJSON_PADDING bytes past the end).
+  simdjson::error_code ParsePadded(std::string_view text, JsonValue* out);
+
+  simdjson::dom::parser parser_;
+  std::string padded_;
+  std::string rewritten_;
+};
 
 // The gunzipped bytes of a gzip member (several concatenated members allowed); DATA_LOSS when
 // truncated or corrupt, or when the output would exceed `max_bytes`.

@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "nlohmann/json.hpp"
 #include "pipeline/masking/random.h"
 #include "pipeline/text/numpy_pickle.h"
+#include "pipeline/text/python_json.h"
 
 namespace maskfeed::text {
 
@@ -46,37 +46,37 @@ absl::StatusOr<std::string> CaptionFromTxt(std::string_view bytes);
 // element `rand_aug_idx` (0 when the sample has no crop settings: pass -1) when `aligned`,
 // else a uniformly drawn element. An aligned list shorter than `n_crops` is DATA_LOSS naming
 // both lengths (4M fails with an IndexError only when the draw falls past it, §8.7).
-absl::StatusOr<std::string> SelectCaption(const nlohmann::json& caption, int64_t rand_aug_idx,
-                                          int64_t n_crops, bool aligned, Rng& rng);
+// The caption points into `caption` (valid until its parser's next Parse).
+absl::StatusOr<std::string_view> SelectCaption(JsonValue caption, int64_t rand_aug_idx,
+                                               int64_t n_crops, bool aligned, Rng& rng);
 
-// One det box as 4M writes it: "v0=A v1=B v2=C v3=D name", A..D in 0..999.
+// One det box as 4M writes it: "v0=A v1=B v2=C v3=D name", A..D in 0..999. `name` points
+// into the parsed JSON (valid until its parser's next Parse).
 struct DetBox {
   int values[4] = {0, 0, 0, 0};
-  std::string name;
+  std::string_view name;
 };
 // The boxes of BuildDetText, in its order, before they are written out.
-absl::StatusOr<std::vector<DetBox>> BuildDetBoxes(const nlohmann::json& det, ImageSize orig,
+absl::StatusOr<std::vector<DetBox>> BuildDetBoxes(JsonValue det, ImageSize orig,
                                                   const CropWindow& crop);
 
 // det (§4.2): instances scoring >= 0.6, in crop coordinates, clipped, zero-area dropped,
 // flipped, sorted by x0² + y0², as "v0=A v1=B v2=C v3=D name" joined by spaces.
-absl::StatusOr<std::string> BuildDetText(const nlohmann::json& det, ImageSize orig,
-                                         const CropWindow& crop);
+absl::StatusOr<std::string> BuildDetText(JsonValue det, ImageSize orig, const CropWindow& crop);
 
 // metadata (§4.3): one chunk "v1=<j> v0=<value>" per key, in a shuffled order. Unknown keys
 // and non-numeric values are DATA_LOSS.
-absl::StatusOr<std::vector<std::string>> BuildMetadataChunks(const nlohmann::json& metadata,
-                                                             Rng& rng);
+absl::StatusOr<std::vector<std::string>> BuildMetadataChunks(JsonValue metadata, Rng& rng);
 
 // color_palette (§4.4): k drawn uniformly from 1..7, then "v1=<k> v0=<x>..." for palette k.
-absl::StatusOr<std::string> BuildPaletteText(const nlohmann::json& palette, Rng& rng);
+absl::StatusOr<std::string> BuildPaletteText(JsonValue palette, Rng& rng);
 
 // human_poses (§4.5): "none", or per person in the crop (no flip, as 4M does) "human" + box,
 // then pose, global, camera and shape in a random order; each person ends with a space.
 // Boxes are computed in double even when the JSON holds integers (4M truncates them then,
 // §8.3, which drops almost every such person).
-absl::StatusOr<std::string> BuildPoseText(const nlohmann::json& poses, ImageSize orig,
-                                          const CropWindow& crop, Rng& rng);
+absl::StatusOr<std::string> BuildPoseText(JsonValue poses, ImageSize orig, const CropWindow& crop,
+                                          Rng& rng);
 
 // sam_instance (§4.6), from the crop's entry (a dict of points, token_ids, bbox, as NumPy
 // pickled it): 7 query points drawn in the 224×224 crop, the instances whose first contour

@@ -158,14 +158,14 @@ TextModality::TextModality(TextBuilder builder, const WordPieceTokenizer* tokeni
   }
 }
 
-absl::StatusOr<nlohmann::json> TextModality::Json(const Record& raw, TextScratch* scratch) const {
+absl::StatusOr<JsonValue> TextModality::Json(const Record& raw, TextScratch* scratch) const {
   if (raw.kind == RecordKind::kJsonGz) {
     absl::StatusOr<std::string> inflated = Gunzip(raw.bytes(), kMaxJsonBytes);
     if (!inflated.ok()) return inflated.status();
     scratch->inflated = std::move(*inflated);
-    return ParsePythonJson(scratch->inflated);
+    return scratch->json.Parse(scratch->inflated);
   }
-  return ParsePythonJson(raw.bytes());
+  return scratch->json.Parse(raw.bytes());
 }
 
 void TextModality::Emit(std::string_view text, TextScratch* scratch, Record* out) const {
@@ -193,13 +193,17 @@ absl::Status TextModality::Build(const Record& raw, const SampleCrop& crop, Rng&
     Emit(*text, scratch, out);
     return absl::OkStatus();
   }
-  absl::StatusOr<nlohmann::json> json = Json(raw, scratch);
+  absl::StatusOr<JsonValue> json = Json(raw, scratch);
   if (!json.ok()) return json.status();
   absl::StatusOr<std::string> text;
   switch (builder_) {
-    case TextBuilder::kCaption:
-      text = SelectCaption(*json, crop.rand_aug_idx, crop.n_crops, options_.aligned_captions, rng);
-      break;
+    case TextBuilder::kCaption: {
+      absl::StatusOr<std::string_view> caption =
+          SelectCaption(*json, crop.rand_aug_idx, crop.n_crops, options_.aligned_captions, rng);
+      if (!caption.ok()) return caption.status();
+      Emit(*caption, scratch, out);
+      return absl::OkStatus();
+    }
     case TextBuilder::kDet: {
       if (absl::Status s = NeedsGeometry(crop, "det"); !s.ok()) return s;
       if (coordinate_ids_.empty()) {

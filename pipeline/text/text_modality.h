@@ -18,9 +18,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "nlohmann/json.hpp"
 #include "pipeline/masking/random.h"
 #include "pipeline/shard/record.h"
+#include "pipeline/text/python_json.h"
 #include "pipeline/text/text_builders.h"
 #include "pipeline/text/wordpiece_tokenizer.h"
 
@@ -53,6 +53,7 @@ struct SampleCrop {
 
 // Per-thread buffers.
 struct TextScratch {
+  PythonJsonParser json;
   std::string text;
   std::string inflated;
   std::vector<int32_t> ids;
@@ -83,8 +84,8 @@ class TextModality {
                      Record* out) const;
 
  private:
-  // The member decoded as JSON (json.gz gunzipped first).
-  absl::StatusOr<nlohmann::json> Json(const Record& raw, TextScratch* scratch) const;
+  // The member decoded as JSON (json.gz gunzipped first), by scratch->json.
+  absl::StatusOr<JsonValue> Json(const Record& raw, TextScratch* scratch) const;
   void Emit(std::string_view text, TextScratch* scratch, Record* out) const;
 
   TextBuilder builder_;

@@ -102,8 +102,14 @@ void TokenTrie::Add(std::string_view content, int32_t id) {
   if (content.size() == 1) {
     single_[static_cast<uint8_t>(content[0])] = true;
   } else {
-    pairs_.set(static_cast<size_t>(static_cast<uint8_t>(content[0])) << 8 |
-               static_cast<uint8_t>(content[1]));
+    const size_t pair = static_cast<size_t>(static_cast<uint8_t>(content[0])) << 8 |
+                        static_cast<uint8_t>(content[1]);
+    pairs_.set(pair);
+    if (content.size() == 2) {
+      two_byte_.set(pair);
+    } else {
+      triples_.set(Triple(pair, static_cast<uint8_t>(content[2])));
+    }
   }
   uint32_t node = 0;
   for (char ch : content) {
@@ -117,6 +123,7 @@ void TokenTrie::Add(std::string_view content, int32_t id) {
     }
     const auto next = static_cast<uint32_t>(nodes_.size());
     children.insert(it, {byte, next});
+    if (node == 0) root_[byte] = next;
     nodes_.push_back(Node{});
     node = next;
   }
@@ -125,15 +132,21 @@ void TokenTrie::Add(std::string_view content, int32_t id) {
 
 std::pair<size_t, int32_t> TokenTrie::Walk(std::string_view text, size_t pos) const {
   std::pair<size_t, int32_t> best{0, -1};
-  uint32_t node = 0;
-  for (size_t i = pos; i < text.size(); ++i) {
+  uint32_t node = root_[static_cast<uint8_t>(text[pos])];
+  for (size_t i = pos;;) {
+    if (nodes_[node].id >= 0) best = {i + 1 - pos, nodes_[node].id};
+    if (++i == text.size()) break;
     const auto byte = static_cast<uint8_t>(text[i]);
     const auto& children = nodes_[node].children;
+    if (children.size() == 1) {
+      if (children[0].first != byte) break;
+      node = children[0].second;
+      continue;
+    }
     auto it = std::lower_bound(children.begin(), children.end(), std::make_pair(byte, 0u),
                                [](const auto& a, const auto& b) { return a.first < b.first; });
     if (it == children.end() || it->first != byte) break;
     node = it->second;
-    if (nodes_[node].id >= 0) best = {i + 1 - pos, nodes_[node].id};
   }
   return best;
 }
@@ -275,6 +288,7 @@ absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> WordPieceTokenizer::Load(
   }
   if (static_cast<size_t>(max_id + 1) > t->single_word_.size()) t->single_word_.resize(max_id + 1);
   t->max_id_ = static_cast<int32_t>(max_id);
+  t->BuildAsciiTables();
   for (uint8_t byte : Sha256(text)) StrAppend(&t->digest_, absl::Hex(byte, absl::kZeroPad2));
   return t;
 }
@@ -290,6 +304,19 @@ int32_t WordPieceTokenizer::TokenId(std::string_view token) const {
     }
   }
   return -1;
+}
+
+void WordPieceTokenizer::BuildAsciiTables() {
+  for (int c = 0; c < 128; ++c) {
+    int16_t normal = static_cast<int16_t>(c);
+    if (normalize_ && clean_text_) {
+      if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) normal = -1;
+      if (c == '\t' || c == '\n' || c == '\r') normal = ' ';
+    }
+    if (normalize_ && lowercase_ && c >= 'A' && c <= 'Z') normal = static_cast<int16_t>(c + 32);
+    ascii_normal_[c] = normal;
+    ascii_class_[c] = BertClassOf(static_cast<char32_t>(c));
+  }
 }
 
 // ---- encoding ----
@@ -350,16 +377,14 @@ void WordPieceTokenizer::Normalize(std::string_view raw, std::string* out) const
     return;
   }
   if (IsAscii(raw)) {  // the common case, without ICU: no marks, no CJK, ASCII case only
-    out->reserve(raw.size());
+    out->resize(raw.size());
+    size_t n = 0;
     for (char ch : raw) {
-      auto c = static_cast<uint8_t>(ch);
-      if (clean_text_) {
-        if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) continue;
-        if (c == '\t' || c == '\n' || c == '\r') c = ' ';
-      }
-      if (lowercase_ && c >= 'A' && c <= 'Z') c += 32;
-      out->push_back(static_cast<char>(c));
+      const int16_t c = ascii_normal_[static_cast<uint8_t>(ch)];
+      (*out)[n] = static_cast<char>(c);
+      n += c >= 0;
     }
+    out->resize(n);
     return;
   }
   // 1. clean_text, then handle_chinese_chars.
@@ -407,8 +432,14 @@ void WordPieceTokenizer::EncodeWords(std::string_view text, std::vector<int32_t>
   size_t word_start = 0, word_chars = 0;
   for (size_t i = 0; i < text.size();) {
     const size_t at = i;
-    const char32_t c = NextCodePoint(text, &i);
-    const uint8_t cls = BertClassOf(c);
+    const auto byte = static_cast<uint8_t>(text[i]);
+    uint8_t cls;
+    if (byte < 0x80) {
+      cls = ascii_class_[byte];
+      ++i;
+    } else {
+      cls = BertClassOf(NextCodePoint(text, &i));
+    }
     if (cls & (kWhitespace | kPunctuation)) {
       if (at > word_start) EncodeWord(text.substr(word_start, at - word_start), word_chars, ids);
       if (cls & kPunctuation && !(cls & kWhitespace)) EncodeWord(text.substr(at, i - at), 1, ids);

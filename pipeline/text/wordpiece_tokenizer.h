@@ -35,12 +35,17 @@ class TokenTrie {
   void Add(std::string_view content, int32_t id);
   bool empty() const { return nodes_.size() <= 1; }
   // The longest content that `text` has at `pos`: its length and id, or {0, -1}. Inline: the
-  // scan asks at every position, and almost every one is ruled out by two table lookups.
+  // scan asks at every position, and almost every one is ruled out by table lookups on its
+  // first two or three bytes before the trie is walked.
   std::pair<size_t, int32_t> LongestAt(std::string_view text, size_t pos) const {
-    const auto first = static_cast<uint8_t>(text[pos]);
-    if (!single_[first] &&
-        (pos + 1 == text.size() ||
-         !pairs_[static_cast<size_t>(first) << 8 | static_cast<uint8_t>(text[pos + 1])])) {
+    const auto b0 = static_cast<uint8_t>(text[pos]);
+    if (root_[b0] == 0) return {0, -1};
+    if (single_[b0]) return Walk(text, pos);
+    if (pos + 1 == text.size()) return {0, -1};
+    const size_t pair = static_cast<size_t>(b0) << 8 | static_cast<uint8_t>(text[pos + 1]);
+    if (!pairs_[pair]) return {0, -1};
+    if (two_byte_[pair]) return Walk(text, pos);
+    if (pos + 2 == text.size() || !triples_[Triple(pair, static_cast<uint8_t>(text[pos + 2]))]) {
       return {0, -1};
     }
     return Walk(text, pos);
@@ -49,15 +54,21 @@ class TokenTrie {
  private:
   struct Node {
     std::vector<std::pair<uint8_t, uint32_t>> children;  // byte -> node, sorted
+    // Most nodes below the root have one child (inside a long content): no search then.
     int32_t id = -1;
   };
   std::pair<size_t, int32_t> Walk(std::string_view text, size_t pos) const;
+  // A 16-bit hash of three bytes (pair = the first two); collisions only cost a walk.
+  static size_t Triple(size_t pair, uint8_t third) {
+    return static_cast<uint32_t>((pair << 8 | third) * 2654435761u) >> 16;
+  }
 
   std::vector<Node> nodes_{Node{}};
-  bool single_[256] = {};  // one-byte contents
-  // Byte pairs some content starts with: most positions of ordinary text are ruled out by
-  // this one lookup, before the trie is walked (the scan visits every position).
-  std::bitset<65536> pairs_;
+  uint32_t root_[256] = {};  // the root's children by byte (0: none), for the first step
+  bool single_[256] = {};    // one-byte contents
+  // Byte pairs some content starts with, two-byte contents, and (hashed) the first three
+  // bytes of longer ones.
+  std::bitset<65536> pairs_, two_byte_, triples_;
 };
 
 // The largest token id a tokenizer file may use (ids index per-id tables; real vocabularies
@@ -106,6 +117,9 @@ class WordPieceTokenizer {
                           const std::vector<bool>& single_word, std::vector<int32_t>* ids,
                           Rest rest) const;
 
+  // Fills ascii_normal_ and ascii_class_ from the flags (after loading).
+  void BuildAsciiTables();
+
   // BertNormalizer's flags.
   bool normalize_ = false;
   bool clean_text_ = false;
@@ -125,6 +139,10 @@ class WordPieceTokenizer {
   absl::flat_hash_map<std::string, int32_t> added_;
   int32_t max_id_ = -1;
   std::string digest_;
+  // ASCII text (nearly every caption) skips UTF-8 decoding and ICU: what normalisation makes
+  // of each byte (-1: dropped), and its BertCharClass bits.
+  int16_t ascii_normal_[128] = {};
+  uint8_t ascii_class_[128] = {};
 };
 
 }  // namespace maskfeed::text

@@ -9,6 +9,7 @@
 #include "pipeline/base/strings.h"
 #include "pipeline/text/wordpiece_tokenizer.h"
 #include "tests/testing/metadata_keys.h"
+#include "tests/testing/parsed_json.h"
 #include "tests/testing/test_util.h"
 
 namespace maskfeed::text {
@@ -19,6 +20,7 @@ using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
 using Json = nlohmann::json;
+using ::maskfeed::testing::ParsedJson;
 
 const WordPieceTokenizer& Tokenizer4m() {
   static const WordPieceTokenizer* t =
@@ -69,7 +71,7 @@ TEST(DetTextTest, WorkedExample) {
       {{120, 200, 240, 320, true}, "v0=0 v1=0 v2=25 v3=500 cat v0=624 v1=0 v2=999 v3=999 person"},
   };
   for (const Case& c : cases) {
-    absl::StatusOr<std::string> text = BuildDetText(kDet, k640x480, c.crop);
+    absl::StatusOr<std::string> text = BuildDetText(ParsedJson(kDet), k640x480, c.crop);
     ASSERT_TRUE(text.ok()) << text.status();
     EXPECT_EQ(*text, c.text);
   }
@@ -94,9 +96,9 @@ TEST(DetTextTest, RandomBoxesKeepTheInvariants) {
     CropWindow crop{static_cast<double>(rng.Between(0, 480 - static_cast<int64_t>(h))),
                     static_cast<double>(rng.Between(0, 640 - static_cast<int64_t>(w))), h, w,
                     false};
-    absl::StatusOr<std::string> plain = BuildDetText(det, k640x480, crop);
+    absl::StatusOr<std::string> plain = BuildDetText(ParsedJson(det), k640x480, crop);
     crop.flip = true;
-    absl::StatusOr<std::string> flipped = BuildDetText(det, k640x480, crop);
+    absl::StatusOr<std::string> flipped = BuildDetText(ParsedJson(det), k640x480, crop);
     ASSERT_TRUE(plain.ok() && flipped.ok());
     const std::vector<std::string> a = Words(*plain), b = Words(*flipped);
     ASSERT_EQ(a.size(), b.size()) << "flip keeps the same boxes";
@@ -146,8 +148,7 @@ TEST(DetTextTest, MalformedInputNamesTheJsonPath) {
        "instances[0].class_name: not a string"},
   };
   for (const Case& c : cases) {
-    absl::StatusOr<std::string> text =
-        BuildDetText(Json::parse(c.json), k640x480, {0, 0, 480, 640});
+    absl::StatusOr<std::string> text = BuildDetText(ParsedJson(c.json), k640x480, {0, 0, 480, 640});
     ASSERT_FALSE(text.ok()) << c.json;
     EXPECT_EQ(text.status().code(), absl::StatusCode::kDataLoss);
     EXPECT_THAT(Message(text.status()), HasSubstr(c.path));
@@ -159,19 +160,19 @@ TEST(MetadataTextTest, WorkedExampleAndShuffle) {
   const Json m = Json::parse(R"({"original_width": 640, "contrast": 130, "objectness": 0.999,
                                  "watermark_score": 0.5, "aesthetic_score": 5.49})");
   Rng rng(1);
-  absl::StatusOr<std::vector<std::string>> chunks = BuildMetadataChunks(m, rng);
+  absl::StatusOr<std::vector<std::string>> chunks = BuildMetadataChunks(ParsedJson(m), rng);
   ASSERT_TRUE(chunks.ok()) << chunks.status();
   EXPECT_THAT(std::set<std::string>(chunks->begin(), chunks->end()),
               ElementsAre("v1=0 v0=20", "v1=11 v0=49", "v1=15 v0=48", "v1=19 v0=1", "v1=20 v0=1"));
   std::set<std::vector<std::string>> orders;
-  for (int i = 0; i < 200; ++i) orders.insert(*BuildMetadataChunks(m, rng));
+  for (int i = 0; i < 200; ++i) orders.insert(*BuildMetadataChunks(ParsedJson(m), rng));
   EXPECT_GT(orders.size(), 60u) << "the order is shuffled per draw (5! = 120 orders)";
 }
 
 TEST(MetadataTextTest, PrintingFollowsPython) {
   Rng rng(2);
   auto one = [&](const char* json) {
-    absl::StatusOr<std::vector<std::string>> c = BuildMetadataChunks(Json::parse(json), rng);
+    absl::StatusOr<std::vector<std::string>> c = BuildMetadataChunks(ParsedJson(json), rng);
     EXPECT_TRUE(c.ok()) << c.status();
     return c.ok() && c->size() == 1 ? (*c)[0] : std::string("?");
   };
@@ -200,7 +201,7 @@ TEST(MetadataTextTest, ChunksAreTwoIdsEach) {
     m[key] = 7 + j++;
   }
   Rng rng(3);
-  absl::StatusOr<std::vector<std::string>> chunks = BuildMetadataChunks(m, rng);
+  absl::StatusOr<std::vector<std::string>> chunks = BuildMetadataChunks(ParsedJson(m), rng);
   ASSERT_TRUE(chunks.ok());
   ASSERT_EQ(chunks->size(), 21u);
   std::set<int32_t> types;
@@ -212,11 +213,11 @@ TEST(MetadataTextTest, ChunksAreTwoIdsEach) {
     EXPECT_TRUE(types.insert(ids[0]).second) << "no type repeats";
     EXPECT_EQ(ids[1], 204 + std::stoi(c.substr(c.find("v0=") + 3)));
   }
-  EXPECT_EQ(BuildMetadataChunks(Json::parse(R"({"nope": 1})"), rng).status().code(),
+  EXPECT_EQ(BuildMetadataChunks(ParsedJson(R"({"nope": 1})"), rng).status().code(),
             absl::StatusCode::kDataLoss);
-  EXPECT_THAT(Message(BuildMetadataChunks(Json::parse(R"({"nope": 1})"), rng).status()),
+  EXPECT_THAT(Message(BuildMetadataChunks(ParsedJson(R"({"nope": 1})"), rng).status()),
               HasSubstr("nope: not a 4M metadata key"));
-  EXPECT_THAT(Message(BuildMetadataChunks(Json::parse(R"({"n_humans": "3"})"), rng).status()),
+  EXPECT_THAT(Message(BuildMetadataChunks(ParsedJson(R"({"n_humans": "3"})"), rng).status()),
               HasSubstr("n_humans: not a number"));
 }
 
@@ -231,7 +232,7 @@ TEST(PaletteTextTest, ExampleAndUniformK) {
   Rng rng(4);
   std::map<int, int> seen;
   for (int i = 0; i < 7000; ++i) {
-    absl::StatusOr<std::string> text = BuildPaletteText(palette, rng);
+    absl::StatusOr<std::string> text = BuildPaletteText(ParsedJson(palette), rng);
     ASSERT_TRUE(text.ok()) << text.status();
     const std::vector<std::string> words = Words(*text);
     const int k = std::stoi(words[0].substr(3));
@@ -243,7 +244,8 @@ TEST(PaletteTextTest, ExampleAndUniformK) {
   ASSERT_EQ(seen.size(), 7u);
   for (auto [k, n] : seen) EXPECT_NEAR(n, 1000, 150) << "k = " << k;
   palette[0].erase("5");
-  EXPECT_THAT(Message(BuildPaletteText(palette, rng).status()), HasSubstr("[0][\"5\"]: missing"));
+  EXPECT_THAT(Message(BuildPaletteText(ParsedJson(palette), rng).status()),
+              HasSubstr("[0][\"5\"]: missing"));
 }
 
 Json OnePerson(const Json& bbox) {
@@ -264,7 +266,7 @@ TEST(PoseTextTest, WorkedExampleGroupsAndNoFlip) {
   for (bool flip : {false, true}) {
     for (int i = 0; i < 50; ++i) {
       absl::StatusOr<std::string> text =
-          BuildPoseText(poses, k640x480, {0, 80, 480, 480, flip}, rng);
+          BuildPoseText(ParsedJson(poses), k640x480, {0, 80, 480, 480, flip}, rng);
       ASSERT_TRUE(text.ok()) << text.status();
       EXPECT_EQ(text->back(), ' ') << "each person ends with a space";
       EXPECT_THAT(*text, ::testing::StartsWith("human v0=166 v1=250 v2=500 v3=999 "));
@@ -283,8 +285,9 @@ TEST(PoseTextTest, WorkedExampleGroupsAndNoFlip) {
     }
   }
   EXPECT_GT(orders.size(), 12u) << "the four groups come in a random order per person";
-  EXPECT_EQ(*BuildPoseText(Json::object(), k640x480, {0, 80, 480, 480}, rng), "none");
-  EXPECT_EQ(*BuildPoseText(OnePerson({0.0, 0.0, 50.0, 50.0}), k640x480, {0, 80, 480, 480}, rng),
+  EXPECT_EQ(*BuildPoseText(ParsedJson(Json::object()), k640x480, {0, 80, 480, 480}, rng), "none");
+  EXPECT_EQ(*BuildPoseText(ParsedJson(OnePerson({0.0, 0.0, 50.0, 50.0})), k640x480,
+                           {0, 80, 480, 480}, rng),
             "none")
       << "both x's left of the crop";
 }
@@ -293,15 +296,15 @@ TEST(PoseTextTest, MalformedInputNamesTheJsonPath) {
   Rng rng(7);
   Json bad = OnePerson({160.0, 120.0, 320.0, 480.0});
   bad["pred_cam"] = {{1, 2}};
-  EXPECT_THAT(Message(BuildPoseText(bad, k640x480, {0, 80, 480, 480}, rng).status()),
+  EXPECT_THAT(Message(BuildPoseText(ParsedJson(bad), k640x480, {0, 80, 480, 480}, rng).status()),
               HasSubstr("pred_cam[0]: holds 2 numbers, not 3"));
   bad = OnePerson({160.0, 120.0, 320.0, 480.0});
   bad["pred_smpl_params"]["body_pose"] = {{"x"}};
-  EXPECT_THAT(Message(BuildPoseText(bad, k640x480, {0, 80, 480, 480}, rng).status()),
+  EXPECT_THAT(Message(BuildPoseText(ParsedJson(bad), k640x480, {0, 80, 480, 480}, rng).status()),
               HasSubstr("pred_smpl_params.body_pose: not a number"));
   bad = OnePerson({160.0, 120.0, 320.0, 480.0});
   bad["pose_tokenized"] = {{0, 1, 2, 3, 4, 5, 6, 1024}};
-  EXPECT_THAT(Message(BuildPoseText(bad, k640x480, {0, 80, 480, 480}, rng).status()),
+  EXPECT_THAT(Message(BuildPoseText(ParsedJson(bad), k640x480, {0, 80, 480, 480}, rng).status()),
               HasSubstr("pose_tokenized[0]: codes must be integers 0..1023"));
 }
 
