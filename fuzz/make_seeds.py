@@ -217,6 +217,24 @@ def image_header_seeds():
         put("image_header_fuzzer", name, out.getvalue())
 
 
+def image_decode_seeds():
+    # Small images of every kind the pixel path reads (Pillow writes them, as 4M's data was
+    # written), with content, so the decoders' data paths are seeded too; and a few from
+    # the exactness corpus generator's own writer (16-bit, 2/4-bit grey, Adam7).
+    import importlib.util
+    from PIL import Image
+    spec = importlib.util.spec_from_file_location(
+        "corpus", os.path.join(ROOT, "tests", "data", "images", "make_pillow_corpus.py"))
+    corpus = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(corpus)
+    import random
+    rng = random.Random(3)
+    for kind in corpus.JPEG_KINDS + corpus.PNG_KINDS:
+        h, w = rng.randint(9, 40), rng.randint(9, 40)
+        data, ext = corpus.encode(rng, kind, corpus.natural(rng, h, w))
+        put("image_decode_fuzzer", f"{kind}.{ext}", data)
+
+
 def npz_seeds():
     # 4M's t5_caption as numpy writes it: np.savez (stored, zip64 local headers) and
     # np.savez_compressed (deflated), float16 and float32.
@@ -283,6 +301,7 @@ def main():
         tokenizer_seeds()
         raw_json_seeds()
         image_header_seeds()
+        image_decode_seeds()
         fourm_yaml_seeds()
         npz_seeds()
         numpy_pickle_seeds()

@@ -17,6 +17,10 @@ struct ImageDims {
   uint32_t width = 0;
 };
 
+enum class ImageFormat { kUnknown, kJpeg, kPng };
+// The format the file's signature says.
+ImageFormat SniffImage(std::string_view bytes);
+
 // Reads the header of a JPEG (libjpeg-turbo) or PNG (libpng) file, whichever its signature
 // says. DATA_LOSS saying what is wrong for anything else, a truncated or corrupt header, or a
 // zero dimension. Never prints; thread-safe.

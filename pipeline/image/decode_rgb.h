@@ -1,0 +1,43 @@
+// Decoding 4M's image members to RGB pixels as 4M sees them: Pillow's
+// `Image.open(f).convert("RGB")` (4m-raw-data §3.3 step 1, §2.2), bit for bit. JPEG through
+// libjpeg-turbo with the settings Pillow uses (islow DCT, fancy upsampling; CMYK read with
+// Adobe's inverted convention), PNG through libpng, then Pillow's conversion rules: L is
+// replicated, alpha (LA, RGBA) dropped without compositing, P looked up in its palette
+// (transparency ignored), CMYK by Pillow's formula, 16-bit samples cut to their high byte
+// (16-bit grey clipped at 255, as Pillow's "I" → "RGB" does). No EXIF rotation, no ICC or
+// gamma. Errors are DATA_LOSS saying what is wrong (the caller adds file, record and key);
+// libjpeg/libpng warnings never print, and a JPEG that ends early is an error, as in Pillow.
+//
+//   absl::StatusOr<RgbImage> image = DecodeRgb(bytes, {.max_pixels = 178956970});
+//   // image->pixels: height rows of width × 3 bytes
+#ifndef MASKFEED_PIPELINE_IMAGE_DECODE_RGB_H_
+#define MASKFEED_PIPELINE_IMAGE_DECODE_RGB_H_
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace maskfeed {
+
+struct RgbImage {
+  int height = 0;
+  int width = 0;
+  std::vector<uint8_t> pixels;  // row-major, 3 bytes per pixel
+};
+
+// Pillow refuses images over 2 × its MAX_IMAGE_PIXELS (89,478,485) as decompression bombs.
+inline constexpr uint64_t kDefaultMaxImagePixels = 2 * 89478485ull;
+
+struct DecodeOptions {
+  // Images with more pixels are refused before any is decoded (0: no limit).
+  uint64_t max_pixels = kDefaultMaxImagePixels;
+};
+
+// The RGB pixels of a JPEG or PNG file (by its signature). Thread-safe.
+absl::StatusOr<RgbImage> DecodeRgb(std::string_view bytes, const DecodeOptions& options = {});
+
+}  // namespace maskfeed
+
+#endif  // MASKFEED_PIPELINE_IMAGE_DECODE_RGB_H_

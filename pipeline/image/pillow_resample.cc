@@ -1,0 +1,143 @@
+#include "pipeline/image/pillow_resample.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace maskfeed {
+namespace {
+
+constexpr int kPrecisionBits = 22;  // 32 − 8 − 2: sums of 8-bit taps stay inside an int32
+
+double Bicubic(double x) {
+  constexpr double a = -0.5;
+  if (x < 0) x = -x;
+  if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
+  if (x < 2) return (((x - 5) * x + 8) * x - 4) * a;
+  return 0;
+}
+
+inline uint8_t Clip8(int32_t sum) {
+  const int32_t v = sum >> kPrecisionBits;  // arithmetic: floor
+  return static_cast<uint8_t>(v < 0 ? 0 : (v > 255 ? 255 : v));
+}
+
+}  // namespace
+
+ResampleAxis BicubicAxis(int in_size, int out_size) {
+  constexpr double kSupport = 2.0;
+  const double scale = static_cast<double>(in_size) / out_size;
+  const double filter_scale = std::max(scale, 1.0);
+  const double support = kSupport * filter_scale;
+  ResampleAxis axis;
+  axis.taps = static_cast<int>(std::ceil(support)) * 2 + 1;
+  axis.first.resize(out_size);
+  axis.count.resize(out_size);
+  axis.weights.assign(static_cast<size_t>(out_size) * axis.taps, 0);
+  const double inverse = 1.0 / filter_scale;  // Pillow multiplies by it (not divides)
+  std::vector<double> k(axis.taps);
+  for (int i = 0; i < out_size; ++i) {
+    const double center = (i + 0.5) * scale;
+    // C's truncating casts, then clamped to the input.
+    int lo = static_cast<int>(center - support + 0.5);
+    if (lo < 0) lo = 0;
+    int hi = static_cast<int>(center + support + 0.5);
+    if (hi > in_size) hi = in_size;
+    const int n = hi - lo;
+    double total = 0;
+    for (int x = 0; x < n; ++x) {
+      k[x] = Bicubic((x + lo - center + 0.5) * inverse);
+      total += k[x];
+    }
+    int32_t* w = &axis.weights[static_cast<size_t>(i) * axis.taps];
+    for (int x = 0; x < n; ++x) {
+      const double v = total != 0 ? k[x] / total : k[x];
+      const double fixed = v * (1 << kPrecisionBits);
+      w[x] = static_cast<int32_t>(v < 0 ? fixed - 0.5 : fixed + 0.5);
+    }
+    axis.first[i] = lo;
+    axis.count[i] = n;
+  }
+  return axis;
+}
+
+void ResizeBicubic(const uint8_t* src, int width, int height, uint8_t* dst, int out_width,
+                   int out_height) {
+  const size_t in_row = static_cast<size_t>(width) * 3;
+  const size_t out_row = static_cast<size_t>(out_width) * 3;
+  std::vector<uint8_t> horizontal;
+  const uint8_t* rows = src;  // what the vertical pass reads: `height` rows of out_width
+  if (out_width != width) {
+    const ResampleAxis axis = BicubicAxis(width, out_width);
+    uint8_t* to = dst;
+    if (out_height != height) {
+      horizontal.resize(out_row * height);
+      to = horizontal.data();
+    }
+    for (int y = 0; y < height; ++y) {
+      const uint8_t* in = src + y * in_row;
+      uint8_t* out = to + y * out_row;
+      for (int x = 0; x < out_width; ++x) {
+        const int32_t* w = &axis.weights[static_cast<size_t>(x) * axis.taps];
+        const uint8_t* p = in + static_cast<size_t>(axis.first[x]) * 3;
+        int32_t r = 1 << (kPrecisionBits - 1), g = r, b = r;
+        for (int t = 0; t < axis.count[x]; ++t, p += 3) {
+          r += p[0] * w[t];
+          g += p[1] * w[t];
+          b += p[2] * w[t];
+        }
+        out[3 * x] = Clip8(r);
+        out[3 * x + 1] = Clip8(g);
+        out[3 * x + 2] = Clip8(b);
+      }
+    }
+    if (out_height == height) return;
+    rows = horizontal.data();
+  }
+  if (out_height == height) {  // neither pass: a copy
+    std::memcpy(dst, src, out_row * height);
+    return;
+  }
+  const ResampleAxis axis = BicubicAxis(height, out_height);
+  for (int y = 0; y < out_height; ++y) {
+    const int32_t* w = &axis.weights[static_cast<size_t>(y) * axis.taps];
+    const uint8_t* first = rows + static_cast<size_t>(axis.first[y]) * out_row;
+    uint8_t* out = dst + y * out_row;
+    for (size_t x = 0; x < out_row; ++x) {
+      int32_t sum = 1 << (kPrecisionBits - 1);
+      const uint8_t* p = first + x;
+      for (int t = 0; t < axis.count[y]; ++t, p += out_row) sum += *p * w[t];
+      out[x] = Clip8(sum);
+    }
+  }
+}
+
+RgbImage CropRgb(const RgbImage& image, const CropBox& box) {
+  RgbImage out;
+  out.height = static_cast<int>(box.height);
+  out.width = static_cast<int>(box.width);
+  out.pixels.assign(static_cast<size_t>(box.height) * box.width * 3, 0);
+  // The part of the box inside the image.
+  const int64_t x0 = std::max<int64_t>(box.left, 0);
+  const int64_t x1 = std::min<int64_t>(box.left + box.width, image.width);
+  const int64_t y0 = std::max<int64_t>(box.top, 0);
+  const int64_t y1 = std::min<int64_t>(box.top + box.height, image.height);
+  if (x0 >= x1 || y0 >= y1) return out;
+  for (int64_t y = y0; y < y1; ++y) {
+    std::memcpy(&out.pixels[static_cast<size_t>((y - box.top) * box.width + (x0 - box.left)) * 3],
+                &image.pixels[static_cast<size_t>(y * image.width + x0) * 3],
+                static_cast<size_t>(x1 - x0) * 3);
+  }
+  return out;
+}
+
+void FlipRgb(uint8_t* pixels, int width, int height) {
+  for (int y = 0; y < height; ++y) {
+    uint8_t* row = pixels + static_cast<size_t>(y) * width * 3;
+    for (int a = 0, b = width - 1; a < b; ++a, --b) {
+      std::swap_ranges(row + 3 * a, row + 3 * a + 3, row + 3 * b);
+    }
+  }
+}
+
+}  // namespace maskfeed

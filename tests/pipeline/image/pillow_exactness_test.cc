@@ -1,0 +1,126 @@
+// The rgb@S pixel path against Pillow itself (4m-raw-data §3.3): a corpus of JPEG and PNG
+// files of every kind 4M's rgb members come in, written and decoded, cropped, resized and
+// flipped by python3-pil (tests/data/images/make_pillow_corpus.py, run here), must give the
+// same bytes through DecodeRgb, CropRgb, ResizeBicubic and FlipRgb: the decoded image and the
+// S×S result, by SHA-256.
+#include <array>
+#include <cstdlib>
+#include <map>
+#include <set>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "pipeline/base/sha256.h"
+#include "pipeline/image/decode_rgb.h"
+#include "pipeline/image/pillow_resample.h"
+#include "tests/testing/subprocess.h"
+#include "tests/testing/test_util.h"
+
+namespace maskfeed {
+namespace {
+
+std::string Hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (uint8_t b : Sha256(bytes)) {
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 15]);
+  }
+  return out;
+}
+
+std::string_view View(const std::vector<uint8_t>& v) {
+  return {reinterpret_cast<const char*>(v.data()), v.size()};
+}
+
+// Under the sanitizers the corpus is smaller (the release run covers all 520 cases).
+int CaseCount() {
+  if (const char* n = std::getenv("MASKFEED_PILLOW_CASES")) return std::atoi(n);
+#if defined(__SANITIZE_ADDRESS__)
+  return 64;
+#else
+  return 520;
+#endif
+}
+
+class PillowExactnessTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir();
+    testing::Subprocess python(
+        {MASKFEED_PYTHON,
+         std::string(MASKFEED_SOURCE_DIR) + "/tests/data/images/make_pillow_corpus.py",
+         dir_->path().string(), "--count", std::to_string(CaseCount())},
+        (dir_->path() / "generator.log").string());
+    generator_exit_ = python.Wait(std::chrono::seconds(900)).value_or(-1);
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+
+  static testing::TempDir* dir_;
+  static int generator_exit_;
+};
+
+testing::TempDir* PillowExactnessTest::dir_ = nullptr;
+int PillowExactnessTest::generator_exit_ = -1;
+
+TEST_F(PillowExactnessTest, DecodeCropResizeFlipEqualPillowBitForBit) {
+  ASSERT_EQ(generator_exit_, 0) << testing::ReadFile(dir_->path() / "generator.log");
+  const std::string manifest = testing::ReadFile(dir_->path() / "manifest.jsonl");
+  std::map<std::string, int> cases_by_kind, decode_mismatches, output_mismatches;
+  std::set<int> sizes;
+  int cases = 0, outside = 0, flipped = 0;
+  for (size_t start = 0; start < manifest.size();) {
+    size_t end = manifest.find('\n', start);
+    if (end == std::string::npos) end = manifest.size();
+    const nlohmann::json c = nlohmann::json::parse(manifest.substr(start, end - start));
+    start = end + 1;
+    ++cases;
+    const std::string kind = c["kind"];
+    ++cases_by_kind[kind];
+    const std::string file = c["file"];
+    const std::string bytes = testing::ReadFile(dir_->path() / file);
+    absl::StatusOr<RgbImage> image = DecodeRgb(bytes);
+    ASSERT_TRUE(image.ok()) << file << " (" << kind << "): " << image.status();
+    ASSERT_EQ(image->height, c["height"].get<int>()) << file;
+    ASSERT_EQ(image->width, c["width"].get<int>()) << file;
+    if (Hex(View(image->pixels)) != c["decoded_sha256"]) {
+      ++decode_mismatches[kind];
+      ADD_FAILURE() << file << " (" << kind << "): decoded pixels differ from Pillow's";
+      continue;
+    }
+    const CropBox box{c["top"], c["left"], c["crop_height"], c["crop_width"]};
+    outside += box.top < 0 || box.left < 0 || box.top + box.height > image->height ||
+               box.left + box.width > image->width;
+    const int size = c["size"];
+    sizes.insert(size);
+    const RgbImage crop = CropRgb(*image, box);
+    std::vector<uint8_t> out(static_cast<size_t>(size) * size * 3);
+    ResizeBicubic(crop.pixels.data(), crop.width, crop.height, out.data(), size, size);
+    if (c["flip"].get<bool>()) {
+      FlipRgb(out.data(), size, size);
+      ++flipped;
+    }
+    if (Hex(View(out)) != c["out_sha256"]) {
+      ++output_mismatches[kind];
+      ADD_FAILURE() << file << " (" << kind << ", " << c["width"] << "x" << c["height"] << ", crop "
+                    << box.left << "," << box.top << " " << box.width << "x" << box.height << ", S "
+                    << size << "): the result differs from Pillow's "
+                    << "(make_pillow_corpus.py --pixels writes Pillow's bytes)";
+    }
+  }
+  EXPECT_EQ(cases, CaseCount());
+  EXPECT_GE(cases_by_kind.size(), 24u) << "every kind of image is in the corpus";
+  EXPECT_THAT(decode_mismatches, ::testing::IsEmpty());
+  EXPECT_THAT(output_mismatches, ::testing::IsEmpty());
+  EXPECT_EQ(sizes, (std::set<int>{224, 448}));
+  EXPECT_GT(outside, cases / 10) << "crops reaching outside the image";
+  EXPECT_GT(flipped, cases / 4);
+}
+
+}  // namespace
+}  // namespace maskfeed
