@@ -34,26 +34,6 @@ void Fail(png_structp png, png_const_charp message) {
 
 void Warn(png_structp, png_const_charp) {}  // never printed
 
-// libpng's read and info structs, destroyed on every path.
-class Structs {
- public:
-  explicit Structs(Input* input) {
-    png_ = png_create_read_struct(PNG_LIBPNG_VER_STRING, input, Fail, Warn);
-    if (png_ != nullptr) info_ = png_create_info_struct(png_);
-    if (png_ != nullptr) png_set_read_fn(png_, input, Read);
-  }
-  ~Structs() { png_destroy_read_struct(&png_, info_ != nullptr ? &info_ : nullptr, nullptr); }
-  Structs(const Structs&) = delete;
-  Structs& operator=(const Structs&) = delete;
-  bool ok() const { return png_ != nullptr && info_ != nullptr; }
-  png_structp png() const { return png_; }
-  png_infop info() const { return info_; }
-
- private:
-  png_structp png_ = nullptr;
-  png_infop info_ = nullptr;
-};
-
 struct Header {
   uint32_t width = 0, height = 0;
   int bit_depth = 0, color_type = 0, interlace = 0;
@@ -84,6 +64,38 @@ bool ReadHeader(png_structp png, png_infop info, Header* header) {
   }
   return true;
 }
+
+// A PNG being read: libpng's structs (destroyed on every path) over the file's bytes.
+class PngFile {
+ public:
+  explicit PngFile(std::string_view bytes) : in_{bytes.data(), bytes.size(), 0, {}} {
+    png_ = png_create_read_struct(PNG_LIBPNG_VER_STRING, &in_, Fail, Warn);
+    if (png_ != nullptr) info_ = png_create_info_struct(png_);
+    if (png_ != nullptr) png_set_read_fn(png_, &in_, Read);
+  }
+  ~PngFile() { png_destroy_read_struct(&png_, info_ != nullptr ? &info_ : nullptr, nullptr); }
+  PngFile(const PngFile&) = delete;
+  PngFile& operator=(const PngFile&) = delete;
+
+  // Reads everything before the image data.
+  absl::Status Open(Header* header) {
+    if (png_ == nullptr || info_ == nullptr) {
+      return absl::ResourceExhaustedError("cannot allocate a PNG reader");
+    }
+    if (!ReadHeader(png_, info_, header)) {
+      return absl::DataLossError(StrCat("PNG header: ", in_.message));
+    }
+    return absl::OkStatus();
+  }
+  png_structp png() const { return png_; }
+  png_infop info() const { return info_; }
+  const char* message() const { return in_.message; }
+
+ private:
+  Input in_;
+  png_structp png_ = nullptr;
+  png_infop info_ = nullptr;
+};
 
 // Reads the raw rows (interlaced images whole, into `rows`; others one at a time into `row`,
 // each converted by `convert(row, y)`).
@@ -160,24 +172,16 @@ void ConvertRow(const Header& h, const uint8_t* in, uint8_t* out) {
 }  // namespace
 
 absl::StatusOr<ImageDims> ReadDims(std::string_view bytes) {
-  Input in{bytes.data(), bytes.size(), 0, {}};
-  Structs png(&in);
-  if (!png.ok()) return absl::ResourceExhaustedError("cannot allocate a PNG reader");
+  PngFile png(bytes);
   Header header;
-  if (!ReadHeader(png.png(), png.info(), &header)) {
-    return absl::DataLossError(StrCat("PNG header: ", in.message));
-  }
+  if (absl::Status s = png.Open(&header); !s.ok()) return s;
   return ImageDims{header.height, header.width};
 }
 
 absl::StatusOr<RgbImage> DecodeRgb(std::string_view bytes, uint64_t max_pixels) {
-  Input in{bytes.data(), bytes.size(), 0, {}};
-  Structs png(&in);
-  if (!png.ok()) return absl::ResourceExhaustedError("cannot allocate a PNG reader");
+  PngFile png(bytes);
   Header header;
-  if (!ReadHeader(png.png(), png.info(), &header)) {
-    return absl::DataLossError(StrCat("PNG header: ", in.message));
-  }
+  if (absl::Status s = png.Open(&header); !s.ok()) return s;
   const uint64_t pixels = uint64_t{header.width} * header.height;
   if (pixels == 0) {
     return absl::DataLossError(StrCat("PNG of ", header.width, "x", header.height, " pixels"));
@@ -200,7 +204,7 @@ absl::StatusOr<RgbImage> DecodeRgb(std::string_view bytes, uint64_t max_pixels) 
     ConvertRow(header, raw, out + size_t{y} * header.width * 3);
   };
   if (!ReadRows(png.png(), png.info(), header, rows.data(), row_bytes, row.data(), convert)) {
-    return absl::DataLossError(StrCat("PNG data: ", in.message));
+    return absl::DataLossError(StrCat("PNG data: ", png.message()));
   }
   return image;
 }
