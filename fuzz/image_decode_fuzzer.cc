@@ -26,5 +26,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<uint8_t> pixels(static_cast<size_t>(out) * out * 3);
   ResizeBicubic(crop.pixels.data(), crop.width, crop.height, pixels.data(), out, out);
   FlipRgb(pixels.data(), out, out);
+  CropResizeFlip(*image, box, b[0] % 2 == 1, out, pixels.data());
   return 0;
 }

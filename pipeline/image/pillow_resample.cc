@@ -140,4 +140,96 @@ void FlipRgb(uint8_t* pixels, int width, int height) {
   }
 }
 
+namespace {
+
+// One plane's vertical pass: rows of `width` bytes into axis-many rows, row by row so the
+// accumulation runs along contiguous bytes.
+__attribute__((target_clones("avx2", "default"))) void VerticalPlane(const uint8_t* in, int width,
+                                                                     const ResampleAxis& axis,
+                                                                     int out_rows, int32_t* acc,
+                                                                     uint8_t* out) {
+  for (int y = 0; y < out_rows; ++y) {
+    const int32_t* w = &axis.weights[static_cast<size_t>(y) * axis.taps];
+    for (int x = 0; x < width; ++x) acc[x] = 1 << (kPrecisionBits - 1);
+    for (int t = 0; t < axis.count[y]; ++t) {
+      const uint8_t* row = in + static_cast<size_t>(axis.first[y] + t) * width;
+      const int32_t wt = w[t];
+      for (int x = 0; x < width; ++x) acc[x] += row[x] * wt;
+    }
+    uint8_t* to = out + static_cast<size_t>(y) * width;
+    for (int x = 0; x < width; ++x) to[x] = Clip8(acc[x]);
+  }
+}
+
+}  // namespace
+
+namespace {
+
+// `rows` rows of `cols` bytes into `cols` rows of `rows` bytes, in 32×32 blocks.
+void Transpose(const uint8_t* in, int rows, int cols, uint8_t* out) {
+  constexpr int kBlock = 32;
+  for (int r0 = 0; r0 < rows; r0 += kBlock) {
+    for (int c0 = 0; c0 < cols; c0 += kBlock) {
+      const int r1 = std::min(rows, r0 + kBlock), c1 = std::min(cols, c0 + kBlock);
+      for (int r = r0; r < r1; ++r) {
+        for (int c = c0; c < c1; ++c)
+          out[static_cast<size_t>(c) * rows + r] = in[static_cast<size_t>(r) * cols + c];
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void CropResizeFlip(const RgbImage& image, const CropBox& box, bool flip, int size, uint8_t* chw) {
+  const auto w = static_cast<int>(box.width), h = static_cast<int>(box.height);
+  const size_t crop_plane = static_cast<size_t>(w) * h;
+  // The crop's planes are kept transposed (a column per row): the horizontal pass then runs,
+  // like the vertical one, along contiguous bytes, many outputs per instruction. Buffers are
+  // thread-local and reused.
+  thread_local std::vector<uint8_t> columns, horizontal_t, horizontal;
+  thread_local std::vector<int32_t> acc;
+  columns.assign(crop_plane * 3, 0);
+  const int64_t x0 = std::max<int64_t>(box.left, 0);
+  const int64_t x1 = std::min<int64_t>(box.left + box.width, image.width);
+  const int64_t y0 = std::max<int64_t>(box.top, 0);
+  const int64_t y1 = std::min<int64_t>(box.top + box.height, image.height);
+  for (int64_t y = y0; y < y1; ++y) {
+    const uint8_t* from = &image.pixels[static_cast<size_t>(y * image.width + x0) * 3];
+    uint8_t* to =
+        columns.data() + static_cast<size_t>(((x0 - box.left) * box.height) + (y - box.top));
+    for (int64_t x = x0; x < x1; ++x, from += 3, to += h) {
+      to[0] = from[0];
+      to[crop_plane] = from[1];
+      to[2 * crop_plane] = from[2];
+    }
+  }
+  const size_t out_plane = static_cast<size_t>(size) * size;
+  const bool horizontal_pass = size != w, vertical_pass = size != h;
+  const ResampleAxis across = horizontal_pass ? BicubicAxis(w, size) : ResampleAxis{};
+  const ResampleAxis down = vertical_pass ? BicubicAxis(h, size) : ResampleAxis{};
+  horizontal_t.resize(static_cast<size_t>(size) * h);
+  horizontal.resize(static_cast<size_t>(size) * h);
+  acc.resize(static_cast<size_t>(std::max(size, h)));
+  for (int c = 0; c < 3; ++c) {
+    const uint8_t* plane_t = columns.data() + c * crop_plane;  // w rows of h
+    uint8_t* out = chw + c * out_plane;
+    // Pass by pass, as Pillow: each writes 8 bits; a pass of equal lengths is skipped.
+    const uint8_t* after_t = plane_t;  // the horizontal pass's result, transposed
+    if (horizontal_pass) {
+      VerticalPlane(plane_t, h, across, size, acc.data(), horizontal_t.data());
+      after_t = horizontal_t.data();
+    }
+    Transpose(after_t, size, h, horizontal.data());  // h rows of `size`
+    if (vertical_pass) {
+      VerticalPlane(horizontal.data(), size, down, size, acc.data(), out);
+    } else {
+      std::memcpy(out, horizontal.data(), out_plane);
+    }
+    if (flip) {
+      for (int y = 0; y < size; ++y) std::reverse(out + y * size, out + (y + 1) * size);
+    }
+  }
+}
+
 }  // namespace maskfeed

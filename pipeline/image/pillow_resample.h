@@ -7,9 +7,9 @@
 // is skipped. Written from that arithmetic (Pillow's Resample.c is the reference it is
 // tested against, through python3-pil).
 //
-//   RgbImage crop = CropRgb(image, {.top = 10, .left = -4, .height = 300, .width = 280});
-//   std::vector<uint8_t> out(224 * 224 * 3);
-//   ResizeBicubic(crop.pixels.data(), crop.width, crop.height, out.data(), 224, 224);
+//   std::vector<uint8_t> chw(3 * 224 * 224);     // rgb@224 as the wire carries it
+//   CropResizeFlip(image, {.top = 10, .left = -4, .height = 300, .width = 280}, /*flip=*/true,
+//                  224, chw.data());
 #ifndef MASKFEED_PIPELINE_IMAGE_PILLOW_RESAMPLE_H_
 #define MASKFEED_PIPELINE_IMAGE_PILLOW_RESAMPLE_H_
 
@@ -51,6 +51,14 @@ RgbImage CropRgb(const RgbImage& image, const CropBox& box);
 
 // Pillow's transpose(FLIP_LEFT_RIGHT), in place.
 void FlipRgb(uint8_t* pixels, int width, int height);
+
+// 4M's rgb@S step in one: crop `box` (zero outside the image), resize to size × size, flip
+// when asked, written channel-first into `chw` (3 planes of size × size), the layout the wire
+// carries. Equal to CropRgb, ResizeBicubic and FlipRgb then a transpose, but works on
+// planes, whose contiguous taps the compiler vectorises (AVX2 where the CPU has it).
+// Requires: box.height, box.width, size >= 1.
+void CropResizeFlip(const RgbImage& image, const CropBox& box, bool flip, int size,
+                    uint8_t* chw);
 
 }  // namespace maskfeed
 

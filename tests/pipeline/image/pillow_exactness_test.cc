@@ -1,8 +1,8 @@
 // The rgb@S pixel path against Pillow itself (4m-raw-data §3.3): a corpus of JPEG and PNG
 // files of every kind 4M's rgb members come in, written and decoded, cropped, resized and
 // flipped by python3-pil (tests/data/images/make_pillow_corpus.py, run here), must give the
-// same bytes through DecodeRgb, CropRgb, ResizeBicubic and FlipRgb: the decoded image and the
-// S×S result, by SHA-256.
+// same bytes through DecodeRgb, then CropRgb, ResizeBicubic and FlipRgb, and through the
+// planar CropResizeFlip: the decoded image and the S×S result, by SHA-256.
 #include <array>
 #include <cstdlib>
 #include <map>
@@ -105,7 +105,14 @@ TEST_F(PillowExactnessTest, DecodeCropResizeFlipEqualPillowBitForBit) {
       FlipRgb(out.data(), size, size);
       ++flipped;
     }
-    if (Hex(View(out)) != c["out_sha256"]) {
+    // The planar path the stream uses, channel-first, back to Pillow's row order.
+    std::vector<uint8_t> chw(out.size()), hwc(out.size());
+    CropResizeFlip(*image, box, c["flip"].get<bool>(), size, chw.data());
+    const size_t plane = static_cast<size_t>(size) * size;
+    for (size_t p = 0; p < plane; ++p) {
+      for (size_t ch = 0; ch < 3; ++ch) hwc[3 * p + ch] = chw[ch * plane + p];
+    }
+    if (Hex(View(out)) != c["out_sha256"] || Hex(View(hwc)) != c["out_sha256"]) {
       ++output_mismatches[kind];
       ADD_FAILURE() << file << " (" << kind << ", " << c["width"] << "x" << c["height"] << ", crop "
                     << box.left << "," << box.top << " " << box.width << "x" << box.height << ", S "

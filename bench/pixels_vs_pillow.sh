@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The rgb@S pixel path against 4M's, one core each, on the same images and crops: JPEGs of
+# 256x256, 512x512 and 1024x768 (photo-like content, quality 90, 4:2:0, as Pillow writes
+# them), each with a crop as 4M's pre-tokenization draws them (random-resized, scale 0.8..1,
+# flipped half the time); maskfeed-bench-pixels against bench/pixel_bench_pillow.py (Pillow
+# + to-tensor + normalize). Prints every JSON line and one summary line per source size.
+#   bench/pixels_vs_pillow.sh [SIZE] [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+size=${1:-224}
+seconds=${2:-3}
+build=${BUILD_DIR:-build}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+/usr/bin/python3 - "$work" <<'PY'
+import importlib.util, io, json, math, os, random, sys
+from PIL import Image
+spec = importlib.util.spec_from_file_location("corpus", "tests/data/images/make_pillow_corpus.py")
+corpus = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(corpus)
+out, rng = sys.argv[1], random.Random(7)
+with open(os.path.join(out, "manifest.jsonl"), "w") as m:
+    for group, (w, h) in {"256x256": (256, 256), "512x512": (512, 512),
+                          "1024x768": (1024, 768)}.items():
+        for i in range(16):
+            name = f"{group}_{i}.jpg"
+            Image.fromarray(corpus.natural(rng, h, w)).save(os.path.join(out, name), "JPEG",
+                                                            quality=90)
+            for _ in range(10):  # torchvision's random-resized-crop sampler, scale (0.8, 1)
+                area = h * w * rng.uniform(0.8, 1)
+                aspect = math.exp(rng.uniform(math.log(3 / 4), math.log(4 / 3)))
+                cw, ch = round(math.sqrt(area * aspect)), round(math.sqrt(area / aspect))
+                if 0 < cw <= w and 0 < ch <= h:
+                    break
+            else:
+                cw, ch = min(w, h), min(w, h)
+            m.write(json.dumps({"file": name, "group": group, "top": rng.randint(0, h - ch),
+                                "left": rng.randint(0, w - cw), "crop_height": ch,
+                                "crop_width": cw, "flip": rng.random() < 0.5}) + "\n")
+PY
+ours=$(taskset -c 0 "$build/bench/maskfeed-bench-pixels" --manifest "$work/manifest.jsonl" \
+  --size "$size" --seconds "$seconds")
+echo "$ours"
+theirs=$(taskset -c 0 /usr/bin/python3 bench/pixel_bench_pillow.py "$work/manifest.jsonl" \
+  "$size" "$seconds")
+echo "$theirs"
+for group in 256x256 512x512 1024x768; do
+  a=$(echo "$ours" | grep "\"$group\"" | grep -o '"images_per_s": *[0-9.]*' | sed 's/.*: *//')
+  b=$(echo "$theirs" | grep "\"$group\"" | grep -o '"images_per_s": *[0-9.]*' | sed 's/.*: *//')
+  echo "{\"bench\": \"pixels_vs_pillow\", \"source\": \"$group\", \"size\": $size, \"maskfeed_exact_images_per_s\": $(printf %.0f "$a"), \"pillow_images_per_s\": $(printf %.0f "$b"), \"ratio\": $(awk "BEGIN {printf \"%.2f\", $a / $b}"), \"cores\": $(nproc)}"
+done
