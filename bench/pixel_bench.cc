@@ -1,7 +1,8 @@
 // The rgb@S pixel path alone, one thread: for every image of a manifest (JSON lines with
 // file, top, left, crop_height, crop_width, flip and a group name), decode, convert, crop,
 // resize to S×S, flip and write channel-first uint8 into a batch slot, again and again for
-// --seconds; prints one JSON line per group with images per second.
+// --seconds; prints one JSON line per group with images per second. --fast: the fast path
+// (reduced-DCT JPEG decode for large crops, rgb_pixels.h).
 //
 //   build/bench/maskfeed-bench-pixels --manifest DIR/manifest.jsonl [--size 224] [--seconds 3]
 // bench/pixels_vs_pillow.sh runs it beside 4M's Python path on the same images and crops.
@@ -18,6 +19,7 @@
 #include "pipeline/base/json_line.h"
 #include "pipeline/image/decode_rgb.h"
 #include "pipeline/image/pillow_resample.h"
+#include "pipeline/image/rgb_pixels.h"
 
 namespace {
 
@@ -39,10 +41,11 @@ std::string Slurp(const std::string& path) {
 int main(int argc, char** argv) {
   using namespace maskfeed;
   absl::StatusOr<CliArgs> args = CliArgs::Parse(std::vector<std::string>(argv + 1, argv + argc),
-                                                {"manifest", "size", "seconds"}, {});
+                                                {"manifest", "size", "seconds"}, {"fast"});
   if (!args.ok() || !args->Has("manifest")) {
-    std::fprintf(stderr,
-                 "usage: maskfeed-bench-pixels --manifest M.jsonl [--size S] [--seconds T]\n");
+    std::fprintf(
+        stderr,
+        "usage: maskfeed-bench-pixels --manifest M.jsonl [--size S] [--seconds T] [--fast]\n");
     return 2;
   }
   const std::string manifest = args->GetString("manifest");
@@ -55,16 +58,16 @@ int main(int argc, char** argv) {
   }
   const int size = static_cast<int>(*size_arg);
   const auto seconds = static_cast<double>(*seconds_arg);
+  const PixelOptions options{.fast = args->Has("fast")};
   const std::string dir = manifest.substr(0, manifest.rfind('/') + 1);
   std::map<std::string, std::vector<Case>> groups;
   std::ifstream lines(manifest);
   for (std::string line; std::getline(lines, line);) {
     if (line.empty()) continue;
     const nlohmann::json j = nlohmann::json::parse(line);
-    groups[j["group"]].push_back(
-        {Slurp(dir + j["file"].get<std::string>()),
-         {j["top"], j["left"], j["crop_height"], j["crop_width"]},
-         j["flip"].get<bool>()});
+    groups[j["group"]].push_back({Slurp(dir + j["file"].get<std::string>()),
+                                  {j["top"], j["left"], j["crop_height"], j["crop_width"]},
+                                  j["flip"].get<bool>()});
   }
   std::vector<uint8_t> slot(static_cast<size_t>(size) * size * 3);  // (3, S, S)
   for (const auto& [group, cases] : groups) {
@@ -73,24 +76,23 @@ int main(int argc, char** argv) {
     double elapsed = 0;
     while (elapsed < seconds) {
       for (const Case& c : cases) {
-        absl::StatusOr<RgbImage> image = DecodeRgb(c.bytes);
-        if (!image.ok()) {
-          std::fprintf(stderr, "pixel bench: %s\n", image.status().ToString().c_str());
+        if (absl::Status s = RgbPixels(c.bytes, c.box, c.flip, size, options, slot.data());
+            !s.ok()) {
+          std::fprintf(stderr, "pixel bench: %s\n", s.ToString().c_str());
           return 1;
         }
-        CropResizeFlip(*image, c.box, c.flip, size, slot.data());
         ++images;
       }
       elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     }
     std::printf("%s\n", JsonLine({{"bench", "pixels"},
-                                  {"impl", "maskfeed-exact"},
+                                  {"impl", options.fast ? "maskfeed-fast" : "maskfeed-exact"},
                                   {"source", group},
                                   {"size", size},
                                   {"images", images},
                                   {"seconds", elapsed},
                                   {"images_per_s", static_cast<double>(images) / elapsed}})
-                             .c_str());
+                            .c_str());
   }
   return 0;
 }

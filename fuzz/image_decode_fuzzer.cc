@@ -7,6 +7,7 @@
 #include "fuzz/fuzz_util.h"
 #include "pipeline/image/decode_rgb.h"
 #include "pipeline/image/pillow_resample.h"
+#include "pipeline/image/rgb_pixels.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace maskfeed;
@@ -27,5 +28,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ResizeBicubic(crop.pixels.data(), crop.width, crop.height, pixels.data(), out, out);
   FlipRgb(pixels.data(), out, out);
   CropResizeFlip(*image, box, b[0] % 2 == 1, out, pixels.data());
+  // The fast path: a reduced-DCT decode when the crop is at least twice the output.
+  (void)RgbPixels(fuzz::AsView(data, size), box, true, out / 4 + 1,
+                  {.fast = true, .max_pixels = 1 << 20}, pixels.data());
   return 0;
 }

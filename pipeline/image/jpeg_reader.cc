@@ -74,17 +74,29 @@ class Reader {
     return true;
   }
 
-  // After ReadHeader: the decoded samples (`components` per pixel as libjpeg converts them:
-  // grey, RGB or CMYK) into `out`, row by row.
-  bool Decompress(J_COLOR_SPACE space, uint8_t* out, size_t row_bytes) {
+  // After ReadHeader: sets the output (colour space, DCT scale 1/denom and Pillow's
+  // settings: the accurate integer DCT, fancy upsampling) and says its size.
+  bool SetOutput(J_COLOR_SPACE space, int denom, ImageDims* dims) {
     if (setjmp(error_.jump)) {
       jpeg_abort_decompress(&info_);
       return false;
     }
-    // Pillow's settings: the accurate integer DCT and fancy upsampling (libjpeg's defaults).
     info_.out_color_space = space;
+    info_.scale_num = 1;
+    info_.scale_denom = static_cast<unsigned int>(denom);
     info_.dct_method = JDCT_ISLOW;
     info_.do_fancy_upsampling = TRUE;
+    jpeg_calc_output_dimensions(&info_);
+    *dims = {info_.output_height, info_.output_width};
+    return true;
+  }
+
+  // After SetOutput: the decoded samples (grey, RGB or CMYK as set) into `out`, row by row.
+  bool Decompress(uint8_t* out, size_t row_bytes) {
+    if (setjmp(error_.jump)) {
+      jpeg_abort_decompress(&info_);
+      return false;
+    }
     jpeg_start_decompress(&info_);
     while (info_.output_scanline < info_.output_height) {
       JSAMPROW row = out + static_cast<size_t>(info_.output_scanline) * row_bytes;
@@ -121,7 +133,7 @@ absl::StatusOr<ImageDims> ReadDims(std::string_view bytes) {
   return header.dims;
 }
 
-absl::StatusOr<RgbImage> DecodeRgb(std::string_view bytes, uint64_t max_pixels) {
+absl::StatusOr<RgbImage> DecodeRgb(std::string_view bytes, uint64_t max_pixels, int scale_denom) {
   Reader& reader = ThreadReader();
   Header header;
   if (!reader.ReadHeader(bytes, &header)) {
@@ -157,31 +169,36 @@ absl::StatusOr<RgbImage> DecodeRgb(std::string_view bytes, uint64_t max_pixels) 
           StrCat("JPEG with ", header.components, " components (Pillow reads 1, 3 or 4)"));
   }
   const auto components = static_cast<size_t>(header.components);
-  const size_t row_bytes = header.dims.width * components;
+  ImageDims out;
+  if (!reader.SetOutput(space, scale_denom, &out)) {
+    return absl::DataLossError(StrCat("JPEG header: ", reader.message()));
+  }
+  const uint64_t out_pixels = uint64_t{out.height} * out.width;
+  const size_t row_bytes = out.width * components;
   RgbImage image;
-  image.height = static_cast<int>(header.dims.height);
-  image.width = static_cast<int>(header.dims.width);
+  image.height = static_cast<int>(out.height);
+  image.width = static_cast<int>(out.width);
   std::vector<uint8_t> samples;
   uint8_t* target;
   if (components == 3) {
-    image.pixels.resize(pixels * 3);
+    image.pixels.resize(out_pixels * 3);
     target = image.pixels.data();
   } else {
-    samples.resize(pixels * components);
+    samples.resize(out_pixels * components);
     target = samples.data();
   }
-  if (!reader.Decompress(space, target, row_bytes)) {
+  if (!reader.Decompress(target, row_bytes)) {
     return absl::DataLossError(StrCat("JPEG data: ", reader.message()));
   }
   if (reader.premature_end()) {
     return absl::DataLossError("JPEG data: the file ends before the image does (truncated)");
   }
   if (components == 1) {
-    image.pixels.resize(pixels * 3);
-    GreyToRgb(samples.data(), pixels, image.pixels.data());
+    image.pixels.resize(out_pixels * 3);
+    GreyToRgb(samples.data(), out_pixels, image.pixels.data());
   } else if (components == 4) {
-    image.pixels.resize(pixels * 3);
-    InvertedCmykToRgb(samples.data(), pixels, image.pixels.data());
+    image.pixels.resize(out_pixels * 3);
+    InvertedCmykToRgb(samples.data(), out_pixels, image.pixels.data());
   }
   return image;
 }

@@ -16,8 +16,11 @@ namespace maskfeed::jpeg {
 // The JPEG's size from its header.
 absl::StatusOr<ImageDims> ReadDims(std::string_view bytes);
 
-// The JPEG's pixels as Pillow's convert("RGB") gives them (decode_rgb.h).
-absl::StatusOr<RgbImage> DecodeRgb(std::string_view bytes, uint64_t max_pixels);
+// The JPEG's pixels as Pillow's convert("RGB") gives them (decode_rgb.h); with scale_denom
+// 2, 4 or 8, libjpeg's reduced-size DCT decode instead (ceil(W / denom) × ceil(H / denom),
+// not Pillow's: the fast path). The pixel limit applies to the full size.
+absl::StatusOr<RgbImage> DecodeRgb(std::string_view bytes, uint64_t max_pixels,
+                                   int scale_denom = 1);
 
 }  // namespace maskfeed::jpeg
 

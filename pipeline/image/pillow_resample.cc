@@ -24,9 +24,10 @@ inline uint8_t Clip8(int32_t sum) {
 
 }  // namespace
 
-ResampleAxis BicubicAxis(int in_size, int out_size) {
+ResampleAxis BicubicAxis(int in_size, int out_size, double in0, double in1) {
   constexpr double kSupport = 2.0;
-  const double scale = static_cast<double>(in_size) / out_size;
+  if (in1 < 0) in1 = in_size;
+  const double scale = (in1 - in0) / out_size;
   const double filter_scale = std::max(scale, 1.0);
   const double support = kSupport * filter_scale;
   ResampleAxis axis;
@@ -37,7 +38,7 @@ ResampleAxis BicubicAxis(int in_size, int out_size) {
   const double inverse = 1.0 / filter_scale;  // Pillow multiplies by it (not divides)
   std::vector<double> k(axis.taps);
   for (int i = 0; i < out_size; ++i) {
-    const double center = (i + 0.5) * scale;
+    const double center = in0 + (i + 0.5) * scale;
     // C's truncating casts, then clamped to the input.
     int lo = static_cast<int>(center - support + 0.5);
     if (lo < 0) lo = 0;
@@ -182,6 +183,13 @@ void Transpose(const uint8_t* in, int rows, int cols, uint8_t* out) {
 }  // namespace
 
 void CropResizeFlip(const RgbImage& image, const CropBox& box, bool flip, int size, uint8_t* chw) {
+  CropResizeFlip(image, box,
+                 {0, static_cast<double>(box.width), 0, static_cast<double>(box.height)}, flip,
+                 size, chw);
+}
+
+void CropResizeFlip(const RgbImage& image, const CropBox& box, const ResampleWindow& window,
+                    bool flip, int size, uint8_t* chw) {
   const auto w = static_cast<int>(box.width), h = static_cast<int>(box.height);
   const size_t crop_plane = static_cast<size_t>(w) * h;
   // The crop's planes are kept transposed (a column per row): the horizontal pass then runs,
@@ -205,9 +213,13 @@ void CropResizeFlip(const RgbImage& image, const CropBox& box, bool flip, int si
     }
   }
   const size_t out_plane = static_cast<size_t>(size) * size;
-  const bool horizontal_pass = size != w, vertical_pass = size != h;
-  const ResampleAxis across = horizontal_pass ? BicubicAxis(w, size) : ResampleAxis{};
-  const ResampleAxis down = vertical_pass ? BicubicAxis(h, size) : ResampleAxis{};
+  // Pillow skips a pass whose window is the whole axis at the same length.
+  const bool horizontal_pass = size != w || window.x0 != 0 || window.x1 != w;
+  const bool vertical_pass = size != h || window.y0 != 0 || window.y1 != h;
+  const ResampleAxis across =
+      horizontal_pass ? BicubicAxis(w, size, window.x0, window.x1) : ResampleAxis{};
+  const ResampleAxis down =
+      vertical_pass ? BicubicAxis(h, size, window.y0, window.y1) : ResampleAxis{};
   horizontal_t.resize(static_cast<size_t>(size) * h);
   horizontal.resize(static_cast<size_t>(size) * h);
   acc.resize(static_cast<size_t>(std::max(size, h)));

@@ -28,8 +28,9 @@ struct ResampleAxis {
   std::vector<int> count;
   std::vector<int32_t> weights;
 };
-// Requires: in_size >= 1, out_size >= 1.
-ResampleAxis BicubicAxis(int in_size, int out_size);
+// Requires: in_size >= 1, out_size >= 1. The input window [in0, in1) (Pillow's `box`, may
+// be fractional) defaults to the whole axis.
+ResampleAxis BicubicAxis(int in_size, int out_size, double in0 = 0, double in1 = -1);
 
 // `src` (height rows of width × 3 bytes) resized to out_width × out_height into `dst`
 // (out_height rows of out_width × 3 bytes). Requires: all sizes >= 1.
@@ -57,8 +58,15 @@ void FlipRgb(uint8_t* pixels, int width, int height);
 // carries. Equal to CropRgb, ResizeBicubic and FlipRgb then a transpose, but works on
 // planes, whose contiguous taps the compiler vectorises (AVX2 where the CPU has it).
 // Requires: box.height, box.width, size >= 1.
-void CropResizeFlip(const RgbImage& image, const CropBox& box, bool flip, int size,
-                    uint8_t* chw);
+void CropResizeFlip(const RgbImage& image, const CropBox& box, bool flip, int size, uint8_t* chw);
+
+// The part of the cropped image a resize reads, in its pixels (Pillow's resize `box`).
+struct ResampleWindow {
+  double x0, x1, y0, y1;
+};
+// The same, resizing only `window` of the crop (the fast path's fractional crops).
+void CropResizeFlip(const RgbImage& image, const CropBox& box, const ResampleWindow& window,
+                    bool flip, int size, uint8_t* chw);
 
 }  // namespace maskfeed
 

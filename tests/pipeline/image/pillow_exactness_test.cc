@@ -4,6 +4,8 @@
 // same bytes through DecodeRgb, then CropRgb, ResizeBicubic and FlipRgb, and through the
 // planar CropResizeFlip: the decoded image and the S×S result, by SHA-256.
 #include <array>
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <set>
@@ -15,6 +17,7 @@
 #include "pipeline/base/sha256.h"
 #include "pipeline/image/decode_rgb.h"
 #include "pipeline/image/pillow_resample.h"
+#include "pipeline/image/rgb_pixels.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/test_util.h"
 
@@ -127,6 +130,56 @@ TEST_F(PillowExactnessTest, DecodeCropResizeFlipEqualPillowBitForBit) {
   EXPECT_EQ(sizes, (std::set<int>{224, 448}));
   EXPECT_GT(outside, cases / 10) << "crops reaching outside the image";
   EXPECT_GT(flipped, cases / 4);
+}
+
+// The fast path (rgb_pixels.h: JPEGs whose crop is at least 2·S decoded at a reduced DCT
+// scale) against the exact path, which the test above holds equal to Pillow's: close, not
+// equal. Prints the PSNR and the largest difference (docs/pixels.md quotes them).
+TEST_F(PillowExactnessTest, FastPathStaysCloseToTheExactPath) {
+  ASSERT_EQ(generator_exit_, 0) << testing::ReadFile(dir_->path() / "generator.log");
+  const std::string manifest = testing::ReadFile(dir_->path() / "manifest.jsonl");
+  int cases = 0, worst_abs = 0;
+  double squared = 0, values = 0, worst_psnr = 1e9;
+  std::map<int, int> by_denom;
+  for (size_t start = 0; start < manifest.size();) {
+    size_t end = manifest.find('\n', start);
+    if (end == std::string::npos) end = manifest.size();
+    const nlohmann::json c = nlohmann::json::parse(manifest.substr(start, end - start));
+    start = end + 1;
+    const std::string file = c["file"];
+    const CropBox box{c["top"], c["left"], c["crop_height"], c["crop_width"]};
+    const int size = c["size"];
+    const std::string bytes = testing::ReadFile(dir_->path() / file);
+    const bool jpeg = file.ends_with(".jpg");
+    std::vector<uint8_t> exact(static_cast<size_t>(size) * size * 3), fast(exact.size());
+    ASSERT_TRUE(RgbPixels(bytes, box, c["flip"], size, {}, exact.data()).ok()) << file;
+    ASSERT_TRUE(RgbPixels(bytes, box, c["flip"], size, {.fast = true}, fast.data()).ok()) << file;
+    const int denom = FastScaleDenom(box, size);
+    if (!jpeg || denom == 1) {
+      EXPECT_EQ(fast, exact) << file << ": the fast path applies only to large JPEG crops";
+      continue;
+    }
+    ++cases;
+    ++by_denom[denom];
+    double case_squared = 0;
+    for (size_t i = 0; i < exact.size(); ++i) {
+      const int d = std::abs(int{fast[i]} - int{exact[i]});
+      worst_abs = std::max(worst_abs, d);
+      case_squared += double{d} * d;
+    }
+    squared += case_squared;
+    values += static_cast<double>(exact.size());
+    const double psnr = 10 * std::log10(255.0 * 255.0 * exact.size() / std::max(case_squared, 1.0));
+    worst_psnr = std::min(worst_psnr, psnr);
+    EXPECT_GT(psnr, 25) << file << " (1/" << denom << " scale)";
+  }
+  const double psnr = 10 * std::log10(255.0 * 255.0 * values / std::max(squared, 1.0));
+  std::printf(
+      "fast path: %d JPEG cases (1/2: %d, 1/4: %d, 1/8: %d), PSNR %.1f dB over all, "
+      "worst case %.1f dB, max abs difference %d\n",
+      cases, by_denom[2], by_denom[4], by_denom[8], psnr, worst_psnr, worst_abs);
+  EXPECT_GE(cases, CaseCount() / 40) << "the corpus has large JPEG crops";
+  EXPECT_GT(psnr, 35);
 }
 
 }  // namespace

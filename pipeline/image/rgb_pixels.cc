@@ -1,0 +1,50 @@
+#include "pipeline/image/rgb_pixels.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "pipeline/base/strings.h"
+#include "pipeline/image/image_header.h"
+#include "pipeline/image/jpeg_reader.h"
+
+namespace maskfeed {
+
+int FastScaleDenom(const CropBox& box, int size) {
+  const int64_t side = std::min(box.height, box.width);
+  for (int denom : {8, 4, 2}) {
+    if (side >= int64_t{denom} * size) return denom;
+  }
+  return 1;
+}
+
+absl::Status RgbPixels(std::string_view bytes, const CropBox& box, bool flip, int size,
+                       const PixelOptions& options, uint8_t* chw) {
+  if (box.height < 1 || box.width < 1 || size < 1) {
+    return absl::InvalidArgumentError(StrCat("crop of ", box.width, "x", box.height,
+                                             " pixels resized to ", size, " (needs >= 1)"));
+  }
+  const int denom =
+      options.fast && SniffImage(bytes) == ImageFormat::kJpeg ? FastScaleDenom(box, size) : 1;
+  if (denom == 1) {
+    absl::StatusOr<RgbImage> image = DecodeRgb(bytes, {.max_pixels = options.max_pixels});
+    if (!image.ok()) return image.status();
+    CropResizeFlip(*image, box, flip, size, chw);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<RgbImage> image = jpeg::DecodeRgb(bytes, options.max_pixels, denom);
+  if (!image.ok()) return image.status();
+  // The box in the reduced image: whole pixels around it (zero outside the image, as the
+  // exact crop), and the fractional window inside them that the resize reads.
+  const double d = denom;
+  const double fx0 = box.left / d, fx1 = (box.left + box.width) / d;
+  const double fy0 = box.top / d, fy1 = (box.top + box.height) / d;
+  const auto ix0 = static_cast<int64_t>(std::floor(fx0));
+  const auto iy0 = static_cast<int64_t>(std::floor(fy0));
+  const auto ix1 = static_cast<int64_t>(std::ceil(fx1));
+  const auto iy1 = static_cast<int64_t>(std::ceil(fy1));
+  CropResizeFlip(*image, {.top = iy0, .left = ix0, .height = iy1 - iy0, .width = ix1 - ix0},
+                 {fx0 - ix0, fx1 - ix0, fy0 - iy0, fy1 - iy0}, flip, size, chw);
+  return absl::OkStatus();
+}
+
+}  // namespace maskfeed
