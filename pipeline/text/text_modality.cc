@@ -168,6 +168,24 @@ absl::StatusOr<JsonValue> TextModality::Json(const Record& raw, TextScratch* scr
   return scratch->json.Parse(raw.bytes());
 }
 
+void TextModality::AppendNameIds(std::string_view name, TextScratch* scratch) const {
+  constexpr size_t kMaxNames = 4096;  // COCO has 80; a hostile dataset cannot grow it
+  auto it = scratch->name_spans.find(absl::string_view(name.data(), name.size()));
+  if (it == scratch->name_spans.end()) {
+    if (scratch->name_spans.size() >= kMaxNames) {
+      scratch->name_spans.clear();
+      scratch->name_ids.clear();
+    }
+    const auto offset = static_cast<uint32_t>(scratch->name_ids.size());
+    tokenizer_->Encode(name, &scratch->name_ids);
+    const auto count = static_cast<uint32_t>(scratch->name_ids.size() - offset);
+    it = scratch->name_spans.emplace(std::string(name), std::pair{offset, count}).first;
+  }
+  const auto [offset, count] = it->second;
+  scratch->ids.insert(scratch->ids.end(), scratch->name_ids.begin() + offset,
+                      scratch->name_ids.begin() + offset + count);
+}
+
 void TextModality::Emit(std::string_view text, TextScratch* scratch, Record* out) const {
   scratch->ids.clear();
   tokenizer_->Encode(text, &scratch->ids);
@@ -217,7 +235,7 @@ absl::Status TextModality::Build(const Record& raw, const SampleCrop& crop, Rng&
         for (int j = 0; j < 4; ++j) {
           scratch->ids.push_back(coordinate_ids_[static_cast<size_t>(j * 1000 + box.values[j])]);
         }
-        tokenizer_->Encode(box.name, &scratch->ids);
+        AppendNameIds(box.name, scratch);
       }
       SetIds(scratch->ids, out);
       return absl::OkStatus();

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "pipeline/masking/random.h"
 #include "pipeline/shard/record.h"
@@ -54,6 +55,10 @@ struct SampleCrop {
 // Per-thread buffers.
 struct TextScratch {
   PythonJsonParser json;
+  // det: the ids of class names already encoded on this thread (a name's ids depend on the
+  // name alone), as {offset, count} into name_ids; cleared when it grows past a bound.
+  absl::flat_hash_map<std::string, std::pair<uint32_t, uint32_t>> name_spans;
+  std::vector<int32_t> name_ids;
   std::string text;
   std::string inflated;
   std::vector<int32_t> ids;
@@ -87,6 +92,8 @@ class TextModality {
   // The member decoded as JSON (json.gz gunzipped first), by scratch->json.
   absl::StatusOr<JsonValue> Json(const Record& raw, TextScratch* scratch) const;
   void Emit(std::string_view text, TextScratch* scratch, Record* out) const;
+  // Appends the ids of a det class name to scratch->ids (memoised per thread).
+  void AppendNameIds(std::string_view name, TextScratch* scratch) const;
 
   TextBuilder builder_;
   const WordPieceTokenizer* tokenizer_;
