@@ -14,6 +14,20 @@ HostTensor MakeTensor(DType dtype, std::vector<int64_t> shape, BufferPool* pool)
   return t;
 }
 
+size_t PixelBytes(const ModalitySpec& mod) {
+  return 3 * static_cast<size_t>(mod.pixel_size) * static_cast<size_t>(mod.pixel_size);
+}
+
+// Bytes of one row of the modality's value tensor as it is written (ids as int32).
+size_t ValueBytes(const ModalitySpec& mod) {
+  const auto length = static_cast<size_t>(mod.length());
+  if (mod.type == ModalityType::kSeqEmb) {
+    return length * static_cast<size_t>(mod.embedding_dim) * sizeof(float);
+  }
+  if (mod.is_pixels()) return PixelBytes(mod);
+  return length * sizeof(int32_t);
+}
+
 }  // namespace
 
 Collator::Collator(const MaskingSpec& spec, CollatorOptions options)
@@ -29,6 +43,8 @@ Batch Collator::Allocate(int64_t batch_size, BufferPool* pool) const {
     mb.name = mod.name;
     if (mod.type == ModalityType::kSeqEmb) {
       mb.tensor = MakeTensor(DType::kFloat32, {batch_size, length, mod.embedding_dim}, pool);
+    } else if (mod.is_pixels()) {
+      mb.tensor = MakeTensor(DType::kUInt8, {batch_size, 3, mod.pixel_size, mod.pixel_size}, pool);
     } else {
       // Sized for int64 when asked: rows are written as int32 and widened in place by Finish.
       mb.tensor = MakeTensor(options_.int64_tokens ? DType::kInt64 : DType::kInt32,
@@ -50,12 +66,15 @@ void Collator::RowOf(Batch& batch, int64_t row, std::vector<ModalityRow>* out) c
     const size_t length = static_cast<size_t>(mod.length());
     const size_t at = static_cast<size_t>(row) * length;
     ModalityRow& r = (*out)[m];
+    r.tokens = nullptr;
+    r.embeddings = nullptr;
+    r.pixels = nullptr;
     if (mod.type == ModalityType::kSeqEmb) {
       r.embeddings = mb.tensor.as<float>() + at * static_cast<size_t>(mod.embedding_dim);
-      r.tokens = nullptr;
+    } else if (mod.is_pixels()) {
+      r.pixels = mb.tensor.as<uint8_t>() + static_cast<size_t>(row) * PixelBytes(mod);
     } else {
       r.tokens = mb.tensor.as<int32_t>() + at;
-      r.embeddings = nullptr;
     }
     r.input_mask = mb.input_mask.as<uint8_t>() + at;
     r.target_mask = mb.target_mask.as<uint8_t>() + at;
@@ -70,8 +89,7 @@ void Collator::ScratchRowOf(std::vector<std::byte>* storage, std::vector<Modalit
   size_t bytes = 0;
   for (const ModalitySpec& mod : spec_.modalities) {
     const size_t length = static_cast<size_t>(mod.length());
-    const size_t width = mod.type == ModalityType::kSeqEmb ? mod.embedding_dim : 1;
-    bytes += round_up(length * width * 4) + round_up(length * 4) + 2 * round_up(length);
+    bytes += round_up(ValueBytes(mod)) + round_up(length * 4) + 2 * round_up(length);
   }
   if (storage->size() < bytes + kAlign) storage->resize(bytes + kAlign);
   auto at = reinterpret_cast<uintptr_t>(storage->data());
@@ -86,12 +104,15 @@ void Collator::ScratchRowOf(std::vector<std::byte>* storage, std::vector<Modalit
     const ModalitySpec& mod = spec_.modalities[m];
     const size_t length = static_cast<size_t>(mod.length());
     ModalityRow& r = (*out)[m];
+    r.tokens = nullptr;
+    r.embeddings = nullptr;
+    r.pixels = nullptr;
     if (mod.type == ModalityType::kSeqEmb) {
-      r.embeddings = reinterpret_cast<float*>(take(length * mod.embedding_dim * sizeof(float)));
-      r.tokens = nullptr;
+      r.embeddings = reinterpret_cast<float*>(take(ValueBytes(mod)));
+    } else if (mod.is_pixels()) {
+      r.pixels = reinterpret_cast<uint8_t*>(take(ValueBytes(mod)));
     } else {
-      r.tokens = reinterpret_cast<int32_t*>(take(length * sizeof(int32_t)));
-      r.embeddings = nullptr;
+      r.tokens = reinterpret_cast<int32_t*>(take(ValueBytes(mod)));
     }
     r.decoder_attention = reinterpret_cast<int32_t*>(take(length * sizeof(int32_t)));
     r.input_mask = reinterpret_cast<uint8_t*>(take(length));
@@ -119,10 +140,7 @@ size_t Collator::RowBytes() const {
   size_t bytes = 0;
   for (const ModalitySpec& mod : spec_.modalities) {
     const size_t length = static_cast<size_t>(mod.length());
-    const size_t tensor = mod.type == ModalityType::kSeqEmb
-                              ? length * static_cast<size_t>(mod.embedding_dim) * sizeof(float)
-                              : length * sizeof(int32_t);
-    bytes += tensor + 2 * length + length * sizeof(int32_t);
+    bytes += ValueBytes(mod) + 2 * length + length * sizeof(int32_t);
   }
   return bytes;
 }

@@ -144,12 +144,12 @@ bool PackableIds(const HostTensor& t) {
   return (t.dtype == DType::kInt32 || t.dtype == DType::kInt64) && t.shape.size() == 2;
 }
 
-// Bytes of one row of a token or embedding tensor while the batch is built (ids are int32
-// until the collator widens them).
+// Bytes of one row of a token, embedding or pixel tensor while the batch is built (ids are
+// int32 until the collator widens them; pixels are bytes).
 size_t TensorRowBytes(const HostTensor& t) {
   size_t elements = 1;
   for (size_t d = 1; d < t.shape.size(); ++d) elements *= static_cast<size_t>(t.shape[d]);
-  return elements * 4;
+  return elements * (t.dtype == DType::kUInt8 ? 1 : 4);
 }
 
 }  // namespace
@@ -195,7 +195,9 @@ void PackRow(Batch* batch, int64_t row, const std::vector<ModalityRow>& src, Pac
     const size_t r = static_cast<size_t>(row), n = static_cast<size_t>(cols);
     if (!(fits & kIdsFit)) {
       const size_t row_bytes = TensorRowBytes(m.tensor);
-      const void* values = s.tokens != nullptr ? static_cast<const void*>(s.tokens) : s.embeddings;
+      const void* values = s.tokens != nullptr       ? static_cast<const void*>(s.tokens)
+                           : s.embeddings != nullptr ? static_cast<const void*>(s.embeddings)
+                                                     : static_cast<const void*>(s.pixels);
       std::memcpy(m.tensor.data.data() + r * row_bytes, values, row_bytes);
     }
     if (!(fits & kInputBitsFit)) std::memcpy(m.input_mask.as<uint8_t>() + r * n, s.input_mask, n);

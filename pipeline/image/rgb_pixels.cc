@@ -19,9 +19,23 @@ int FastScaleDenom(const CropBox& box, int size) {
 
 absl::Status RgbPixels(std::string_view bytes, const CropBox& box, bool flip, int size,
                        const PixelOptions& options, uint8_t* chw) {
-  if (box.height < 1 || box.width < 1 || size < 1) {
-    return absl::InvalidArgumentError(StrCat("crop of ", box.width, "x", box.height,
-                                             " pixels resized to ", size, " (needs >= 1)"));
+  if (size < 1) return absl::InvalidArgumentError(StrCat("resize to ", size, " pixels"));
+  // Crop rows come from the dataset: bounded before any arithmetic or allocation.
+  constexpr int64_t kMaxCoordinate = int64_t{1} << 30;
+  for (int64_t v : {box.top, box.left, box.height, box.width}) {
+    if (v < -kMaxCoordinate || v > kMaxCoordinate) {
+      return absl::DataLossError(StrCat("crop row (", box.top, ", ", box.left, ", ", box.height,
+                                        ", ", box.width, ") is out of range"));
+    }
+  }
+  if (box.height < 1 || box.width < 1) {
+    return absl::DataLossError(
+        StrCat("crop of ", box.width, "x", box.height, " pixels (a crop row needs >= 1)"));
+  }
+  if (options.max_pixels != 0 &&
+      static_cast<uint64_t>(box.height) * static_cast<uint64_t>(box.width) > options.max_pixels) {
+    return absl::DataLossError(StrCat("crop of ", box.width, "x", box.height,
+                                      " pixels, over the limit of ", options.max_pixels));
   }
   const int denom =
       options.fast && SniffImage(bytes) == ImageFormat::kJpeg ? FastScaleDenom(box, size) : 1;

@@ -28,8 +28,8 @@ struct PixelOptions {
 // The DCT scale denominator the fast path uses for a crop of `box` resized to `size` (1: none).
 int FastScaleDenom(const CropBox& box, int size);
 
-// Writes (3, size, size) uint8 into `chw`. DATA_LOSS for an undecodable image; INVALID_ARGUMENT
-// for a box or size below 1 pixel.
+// Writes (3, size, size) uint8 into `chw`. DATA_LOSS for an undecodable image or a crop row
+// that is empty, out of range or over the pixel limit; INVALID_ARGUMENT for a size below 1.
 absl::Status RgbPixels(std::string_view bytes, const CropBox& box, bool flip, int size,
                        const PixelOptions& options, uint8_t* chw);
 

@@ -136,6 +136,8 @@ void Masker::WriteMasked(size_t m, const ModalityRow& row) const {
   const size_t length = static_cast<size_t>(mod.length());
   if (mod.type == ModalityType::kSeqEmb) {
     std::memset(row.embeddings, 0, length * static_cast<size_t>(mod.embedding_dim) * sizeof(float));
+  } else if (mod.is_pixels()) {
+    std::memset(row.pixels, 0, 3 * static_cast<size_t>(mod.pixel_size) * mod.pixel_size);
   } else {
     std::memset(row.tokens, 0, length * sizeof(int32_t));
   }
@@ -178,22 +180,27 @@ absl::Status Masker::ApplyImage(size_t m, const SamplePlan& plan, const Record& 
                                 const ModalityRow& row, MaskScratch* scratch) const {
   const ModalitySpec& mod = spec_.modalities[m];
   const int64_t n = mod.max_tokens;
-  if (record.shape.rank < 1 || record.shape.rank > 2 || record.shape[record.shape.rank - 1] != n) {
-    return Unfit(mod, StrCat("record is ", record.shape.ToString(), "; expected (n_crops, ", n,
-                             ") or (", n, ",) for max_tokens ", n));
-  }
-  int64_t crop = 0;
-  if (record.shape.rank == 2) {
-    crop = plan.crop;
-    if (crop >= record.shape[0]) {
-      return Unfit(mod, StrCat("record has ", record.shape[0], " crop variants; variant ", crop,
-                               " was drawn"));
+  // A pixel modality's record is its image, which the producer already wrote into the row:
+  // only the patch masks remain.
+  if (!mod.is_pixels()) {
+    if (record.shape.rank < 1 || record.shape.rank > 2 ||
+        record.shape[record.shape.rank - 1] != n) {
+      return Unfit(mod, StrCat("record is ", record.shape.ToString(), "; expected (n_crops, ", n,
+                               ") or (", n, ",) for max_tokens ", n));
     }
-  }
-  if (absl::Status s = CopyIds(mod, record, static_cast<size_t>(crop * n), static_cast<size_t>(n),
-                               0, row.tokens);
-      !s.ok()) {
-    return s;
+    int64_t crop = 0;
+    if (record.shape.rank == 2) {
+      crop = plan.crop;
+      if (crop >= record.shape[0]) {
+        return Unfit(mod, StrCat("record has ", record.shape[0], " crop variants; variant ", crop,
+                                 " was drawn"));
+      }
+    }
+    if (absl::Status s = CopyIds(mod, record, static_cast<size_t>(crop * n), static_cast<size_t>(n),
+                                 0, row.tokens);
+        !s.ok()) {
+      return s;
+    }
   }
   if (mod.role == TransferRole::kInput || mod.role == TransferRole::kTarget) {
     const bool input = mod.role == TransferRole::kInput;

@@ -31,6 +31,7 @@ struct ModalityRow {
   uint8_t* input_mask = nullptr;
   uint8_t* target_mask = nullptr;
   int32_t* decoder_attention = nullptr;
+  uint8_t* pixels = nullptr;  // pixel modalities: (3, S, S), written by the producer
 };
 
 struct SamplePlan {

@@ -185,6 +185,17 @@ absl::StatusOr<ModalitySpec> ResolveModality(const v1::Modality& m, size_t index
   spec.vocab_offset = m.vocab_offset();
   spec.chunk_tokens = static_cast<int>(m.chunk_tokens());
   spec.embedding_dim = static_cast<int>(m.embedding_dim());
+  if (m.pixel_size() != 0) {
+    const uint64_t side = m.pixel_size();
+    if (spec.type != ModalityType::kImg || side % 16 != 0 || side > 4096 ||
+        (side / 16) * (side / 16) != static_cast<uint64_t>(spec.max_tokens)) {
+      return Invalid(StrCat(at, ".pixel_size"),
+                     StrCat(side,
+                            ": pixels need MODALITY_TYPE_IMG, a multiple of 16 up to 4096, "
+                            "and max_tokens = (pixel_size / 16)^2 patches"));
+    }
+    spec.pixel_size = static_cast<int>(side);
+  }
   if (spec.type == ModalityType::kSeqEmb && spec.embedding_dim == 0) {
     return Invalid(StrCat(at, ".embedding_dim"), "is required for MODALITY_TYPE_SEQ_EMB");
   }
@@ -417,6 +428,7 @@ absl::StatusOr<v1::Modality> FourMModality(std::string_view name) {
       m.set_name(std::string(name));
       m.set_type(v1::MODALITY_TYPE_IMG);
       m.set_max_tokens(static_cast<uint32_t>(scale / 256));
+      m.set_pixel_size(resolution);
       return m;
     }
     for (const RegistryRow& row : k4m21Modalities) {

@@ -44,9 +44,11 @@ struct ModalitySpec {
   int vocab_offset = 0;
   int chunk_tokens = 0;
   int embedding_dim = 0;
+  int pixel_size = 0;  // IMG: rgb pixels of side S, a uint8 (3, S, S) tensor; 0 = ids
   TransferRole role = TransferRole::kNone;
 
   bool is_sequence() const { return type != ModalityType::kImg; }
+  bool is_pixels() const { return pixel_size > 0; }
   // Token-axis length of every tensor of this modality in a batch: n for images,
   // 2 * (M + 1) for SEQ / SEQ_TOKEN, M rows for SEQ_EMB.
   int length() const;

@@ -9,6 +9,7 @@
 #include "pipeline/base/strings.h"
 #include "pipeline/collate/tensor_packing.h"
 #include "pipeline/image/image_header.h"
+#include "pipeline/image/rgb_pixels.h"
 
 namespace maskfeed {
 namespace {
@@ -143,6 +144,45 @@ void BatchProducer::PlanRow(PlannedRow* p, RowScratch* s) const {
   }
 }
 
+absl::Status BatchProducer::ReadCropRow(const PlannedRow& p, RowScratch* s) const {
+  const StreamSource& source = *source_->entry(p.dataset).source;
+  const Dataset::Location& loc = p.location;
+  const ShardReader& crops = source.dataset().shard(*source.crop_settings_modality(), loc.shard);
+  if (p.plan.crop >= crops.first_dim(loc.record)) {
+    return RecordError(crops.path(), loc.record, crops.key(loc.record),
+                       StrCat("crop variant ", p.plan.crop, " drawn but the record has ",
+                              crops.first_dim(loc.record), " rows"));
+  }
+  return crops.ReadRow(loc.record, p.plan.crop, &s->crop_row);
+}
+
+absl::Status BatchProducer::BuildPixels(const PlannedRow& p, RowScratch* s) const {
+  const StreamSource& source = *source_->entry(p.dataset).source;
+  const Dataset::Location& loc = p.location;
+  bool have_row = false;
+  for (size_t m = 0; m < source.spec().modalities.size(); ++m) {
+    if (!source.pixels(m) || !p.plan.Needs(m)) continue;
+    if (!have_row) {
+      if (absl::Status st = ReadCropRow(p, s); !st.ok()) return st;
+      have_row = true;
+    }
+    const ModalitySpec& mod = source.spec().modalities[m];
+    const CropBox box{.top = IntAt(s->crop_row, 0),
+                      .left = IntAt(s->crop_row, 1),
+                      .height = IntAt(s->crop_row, 2),
+                      .width = IntAt(s->crop_row, 3)};
+    absl::Status st = RgbPixels(s->records[m].bytes(), box, IntAt(s->crop_row, 4) != 0,
+                                mod.pixel_size, options_.pixels, s->local[m].pixels);
+    if (!st.ok()) {
+      const ShardReader& images = source.dataset().shard(source.dataset_modality(m), loc.shard);
+      if (st.code() != absl::StatusCode::kDataLoss) return st;
+      return RecordError(images.path(), loc.record, images.key(loc.record),
+                         StrCat(mod.name, ": ", ToStd(st.message())));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status BatchProducer::BuildText(const PlannedRow& p, RowScratch* s) const {
   const StreamSource& source = *source_->entry(p.dataset).source;
   const Dataset& dataset = source.dataset();
@@ -157,15 +197,7 @@ absl::Status BatchProducer::BuildText(const PlannedRow& p, RowScratch* s) const 
     geometry |= p.plan.Needs(m) && t != nullptr && text::BuilderNeedsImageGeometry(t->builder());
   }
   if (geometry) {  // the crop_settings row and the image's header (StreamSource checked both)
-    const ShardReader& crops = dataset.shard(*source.crop_settings_modality(), loc.shard);
-    if (p.plan.crop >= crops.first_dim(loc.record)) {
-      return RecordError(crops.path(), loc.record, crops.key(loc.record),
-                         StrCat("crop variant ", p.plan.crop, " drawn but the record has ",
-                                crops.first_dim(loc.record), " rows"));
-    }
-    if (absl::Status st = crops.ReadRow(loc.record, p.plan.crop, &s->crop_row); !st.ok()) {
-      return st;
-    }
+    if (absl::Status st = ReadCropRow(p, s); !st.ok()) return st;
     crop.window = text::CropWindow{.top = static_cast<double>(IntAt(s->crop_row, 0)),
                                    .left = static_cast<double>(IntAt(s->crop_row, 1)),
                                    .height = static_cast<double>(IntAt(s->crop_row, 2)),
@@ -243,6 +275,7 @@ absl::Status BatchProducer::ProduceRow(Batch& batch, uint64_t index, uint32_t ro
     s->pointers[m] = &s->records[m];
   }
   if (status.ok() && source.has_text()) status = BuildText(*p, s);
+  if (status.ok() && source.has_pixels()) status = BuildPixels(*p, s);
   if (status.ok()) {
     status = masker.Apply(p->plan, s->pointers, p->rng, s->local, &s->mask);
     if (!status.ok()) {  // the masker names the modality; add where the sample lives

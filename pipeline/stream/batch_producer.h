@@ -13,6 +13,7 @@
 #include "oneapi/tbb/enumerable_thread_specific.h"
 #include "oneapi/tbb/task_arena.h"
 #include "pipeline/collate/collator.h"
+#include "pipeline/image/rgb_pixels.h"
 #include "pipeline/order/mixture_order.h"
 #include "pipeline/stream/stream_metrics.h"
 #include "pipeline/stream/stream_source.h"
@@ -31,6 +32,8 @@ struct ProducerOptions {
   uint64_t seed = 0;
   CorruptRecordPolicy on_corrupt = CorruptRecordPolicy::kFail;
   bool int64_tokens = false;
+  // How rgb pixel modalities are decoded (exact by default; the fast path on request).
+  PixelOptions pixels;
   // Build each tensor in its compact wire form (ModalityBatch::packed) where every row
   // allows one: rows are masked into a scratch row and packed from it; a packed tensor's
   // plain buffer is released (see FinishPacking).
@@ -78,7 +81,7 @@ class BatchProducer {
     std::vector<Record> built;  // ids built from raw text members, per modality
     std::vector<const Record*> pointers;
     text::TextScratch text;
-    Record crop_row, image;              // what the text builders' crop comes from
+    Record crop_row, image;              // what the text and pixel builders' crop comes from
     std::vector<std::byte> scratch_row;  // a row's plain values, when packing for the wire
     std::vector<ModalityRow> row;        // every modality of the batch, or of scratch_row
     std::vector<ModalityRow> local;      // the sample's dataset's modalities
@@ -98,6 +101,12 @@ class BatchProducer {
   // Builds the ids of the planned row's raw text modalities (read into scratch->records) into
   // scratch->built, and points scratch->pointers at them.
   absl::Status BuildText(const PlannedRow& p, RowScratch* scratch) const;
+  // Reads the planned row's crop_settings row into scratch->crop_row (DATA_LOSS when the
+  // drawn variant has no row).
+  absl::Status ReadCropRow(const PlannedRow& p, RowScratch* scratch) const;
+  // Writes the planned row's rgb pixel modalities that have a budget (their images read into
+  // scratch->records) into their rows: decoded, cropped, resized, flipped (rgb_pixels.h).
+  absl::Status BuildPixels(const PlannedRow& p, RowScratch* scratch) const;
   // Reads and masks a planned row into the batch.
   absl::Status ProduceRow(Batch& batch, uint64_t index, uint32_t row, PlannedRow* planned,
                           RowScratch* scratch);

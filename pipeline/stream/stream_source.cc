@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstring>
 
 #include "google/protobuf/io/coded_stream.h"
@@ -64,6 +65,17 @@ std::optional<size_t> FindFolder(const Dataset& ds, std::string_view name, std::
 
 }  // namespace
 
+absl::Status StreamSource::NeedCropSettings(const ModalitySpec& mod, const std::string& where) {
+  if (crop_settings_) return absl::OkStatus();
+  crop_settings_ = dataset_->FindModality(kCropSettings);
+  if (!crop_settings_) {
+    return absl::FailedPreconditionError(
+        StrCat(where, ": ", mod.name, " is cropped with the image, so the dataset needs its ",
+               kCropSettings, " folder"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status StreamSource::AddRawModality(size_t m, size_t folder, const RawOptions& raw) {
   const ModalitySpec& mod = spec().modalities[m];
   const Dataset& ds = *dataset_;
@@ -71,9 +83,14 @@ absl::Status StreamSource::AddRawModality(size_t m, size_t folder, const RawOpti
   const std::string where =
       StrCat("modality ", mod.name, ": dataset folder ", ds.modality_name(folder), " holds ",
              KindList(kinds), " members");
+  if (AllImages(kinds) && mod.type == ModalityType::kImg && mod.is_pixels()) {
+    if (absl::Status s = NeedCropSettings(mod, where); !s.ok()) return s;
+    pixels_[m] = true;
+    has_pixels_ = true;
+    return absl::OkStatus();
+  }
   if (AllImages(kinds) && mod.type == ModalityType::kImg) {
-    // Pixels (rgb@S) come with part 2 of the raw data work; until then such a modality may
-    // only sit in a config with no budget, as 4M-7's does when rgb2all is not wanted.
+    // Images read as token ids: only possible without a budget (4M's rgb@S is pixel_size S).
     const MaskingSpec& sp = spec();
     bool budget = mod.role != TransferRole::kNone;
     for (const MixtureComponentSpec& c : sp.mixture) {
@@ -81,9 +98,10 @@ absl::Status StreamSource::AddRawModality(size_t m, size_t folder, const RawOpti
     }
     if (budget) {
       return absl::FailedPreconditionError(
-          StrCat(where,
-                 ": rgb pixels are not served yet; give the modality input and target "
-                 "alpha 0 in every mixture component to serve the rest"));
+          StrCat(where, ": images are served as pixels by a modality with pixel_size (4M's rgb@",
+                 16 * static_cast<int>(std::lround(std::sqrt(mod.max_tokens))), " has pixel_size ",
+                 16 * static_cast<int>(std::lround(std::sqrt(mod.max_tokens))),
+                 "); without it give the modality input and target alpha 0"));
     }
     unserved_[m] = true;
     return absl::OkStatus();
@@ -124,14 +142,7 @@ absl::Status StreamSource::AddRawModality(size_t m, size_t folder, const RawOpti
                                              mod.vocab_size));
   }
   if (text::BuilderNeedsImageGeometry(*builder)) {
-    if (!crop_settings_) {
-      crop_settings_ = ds.FindModality(kCropSettings);
-      if (!crop_settings_) {
-        return absl::FailedPreconditionError(
-            StrCat(where, ": ", mod.name, " is cropped with the image, so the dataset needs its ",
-                   kCropSettings, " folder"));
-      }
-    }
+    if (absl::Status s = NeedCropSettings(mod, where); !s.ok()) return s;
     const std::string& domain = raw.main_augment_domain;
     if (domain.empty() || domain.find("tok") != std::string::npos) {
       return absl::FailedPreconditionError(StrCat(
@@ -169,6 +180,7 @@ absl::StatusOr<std::shared_ptr<const StreamSource>> StreamSource::Create(
   const size_t k = source->spec().modalities.size();
   source->text_.resize(k);
   source->unserved_.assign(k, false);
+  source->pixels_.assign(k, false);
   source->tokenizer_ = raw.tokenizer;
   for (size_t m = 0; m < k; ++m) {
     const ModalitySpec& mod = source->spec().modalities[m];

@@ -32,8 +32,9 @@ class StreamSource {
  public:
   // NOT_FOUND naming a masked modality with no dataset folder (tried: `field`, the name, the
   // name before '@'); INVALID_ARGUMENT for a config error or records that cannot fit;
-  // FAILED_PRECONDITION naming the modality when raw text has no tokenizer, det or poses no
-  // crop_settings or main_augment_domain, or pixels a budget.
+  // FAILED_PRECONDITION naming the modality when raw text has no tokenizer, det, poses or
+  // pixels no crop_settings, det or poses no main_augment_domain, or an image folder read by
+  // an IMG modality without pixel_size has a budget.
   static absl::StatusOr<std::shared_ptr<const StreamSource>> Create(
       std::shared_ptr<const Dataset> dataset, const v1::MaskingConfig& config,
       const RawOptions& raw = {});
@@ -50,9 +51,13 @@ class StreamSource {
   const text::TextModality* text_modality(size_t m) const {
     return text_[m] ? &*text_[m] : nullptr;
   }
-  // Whether masked modality m is pixels, which are not served yet: its budget is always zero
-  // (Create refuses a config that gives it any).
+  // Whether masked modality m is an image folder read as no modality can (an IMG modality
+  // without pixel_size): its budget is always zero (Create refuses a config that gives it any).
   bool unserved(size_t m) const { return unserved_[m]; }
+  // Whether masked modality m is rgb pixels (ModalitySpec::pixel_size), built from the
+  // dataset's images and crop_settings rows.
+  bool pixels(size_t m) const { return pixels_[m]; }
+  bool has_pixels() const { return has_pixels_; }
   // Whether any masked modality is built from raw text, and what its builders need: the
   // dataset's crop_settings modality and the main_augment_domain image modality.
   bool has_text() const { return has_text_; }
@@ -67,6 +72,8 @@ class StreamSource {
       : dataset_(std::move(dataset)), masker_(std::move(spec)) {}
   // Checks and sets up masked modality m, whose dataset folder holds raw members.
   absl::Status AddRawModality(size_t m, size_t folder, const RawOptions& raw);
+  // Finds the dataset's crop_settings folder for masked modality m (`where` names it).
+  absl::Status NeedCropSettings(const ModalitySpec& mod, const std::string& where);
 
   std::shared_ptr<const Dataset> dataset_;
   Masker masker_;
@@ -74,7 +81,9 @@ class StreamSource {
   std::vector<bool> reads_crop_row_;
   std::vector<std::optional<text::TextModality>> text_;
   std::vector<bool> unserved_;
+  std::vector<bool> pixels_;
   bool has_text_ = false;
+  bool has_pixels_ = false;
   std::optional<size_t> crop_settings_;
   std::optional<size_t> image_size_;
   std::shared_ptr<const text::WordPieceTokenizer> tokenizer_;

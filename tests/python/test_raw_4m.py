@@ -113,16 +113,22 @@ dataset {{
 """
 
 
+def serve(tmp_path, name, config_text):
+    """maskfeed-server on a Unix socket, with a config file holding `config_text`."""
+    config = tmp_path / f"{name}.pbtxt"
+    config.write_text(config_text)
+    return Server(None, tmp_path / f"{name}.sock", tmp_path / f"{name}.log",
+                  extra_args=("--config", str(config)))
+
+
 def input_ids(mod, row):
     return [int(t) for t, m in zip(mod["tensor"][row], mod["input_mask"][row]) if not m]
 
 
 def test_caption_and_det_rows_hold_4m_ids_for_the_samples_crop(raw_dataset, tmp_path):
     root, expected = raw_dataset
-    config = tmp_path / "server.pbtxt"
-    config.write_text(CONFIG.format(root=root, tokenizer=os.path.abspath(TOKENIZER)))
-    server = Server(None, tmp_path / "raw.sock", tmp_path / "raw.log",
-                    extra_args=("--config", str(config)))
+    server = serve(tmp_path, "raw",
+                   CONFIG.format(root=root, tokenizer=os.path.abspath(TOKENIZER)))
     try:
         seen = set()
         with maskfeed.Feed(server.address, dataset="raw", batch_size=16, seed=11,
@@ -288,10 +294,7 @@ def test_t5_caption_npz_rows_are_the_crops_valid_rows(tmp_path):
             add(crops, key + ".npy", npy(CROPS))
             add(tok, key + ".npy", npy(np.full((2, 196), i, dtype=np.int16)))
             expected[i] = [emb[c][mask[c]].astype(np.float32) for c in (0, 1)]
-    config = tmp_path / "t5.pbtxt"
-    config.write_text(T5_CONFIG.format(root=root))
-    server = Server(None, tmp_path / "t5.sock", tmp_path / "t5.log",
-                    extra_args=("--config", str(config)))
+    server = serve(tmp_path, "t5", T5_CONFIG.format(root=root))
     try:
         crops_seen = set()
         with maskfeed.Feed(server.address, dataset="t5", batch_size=8, seed=4,
@@ -359,10 +362,8 @@ def test_sam_instance_pickles_become_4m_point_text(tmp_path):
             add(sam, f"{i:06d}.npy", out.getvalue())
             add(crops, f"{i:06d}.npy", npy(CROPS))
             add(tok, f"{i:06d}.npy", npy(np.full((2, 196), i, dtype=np.int16)))
-    config = tmp_path / "sam.pbtxt"
-    config.write_text(SAM_CONFIG.format(root=root, tokenizer=os.path.abspath(TOKENIZER)))
-    server = Server(None, tmp_path / "sam.sock", tmp_path / "sam.log",
-                    extra_args=("--config", str(config)))
+    server = serve(tmp_path, "sam",
+                   SAM_CONFIG.format(root=root, tokenizer=os.path.abspath(TOKENIZER)))
     try:
         points = 0
         with maskfeed.Feed(server.address, dataset="sam", batch_size=8, seed=9,
@@ -394,5 +395,78 @@ def test_sam_instance_pickles_become_4m_point_text(tmp_path):
                         assert sorted(first) == sorted([204] + [214] * in_triangle(x, y))
                         points += 1
         assert points > 100
+    finally:
+        server.stop()
+
+
+PIXEL_CONFIG = """
+dataset {{
+  name: "px"
+  path: "{root}"
+  masking {{
+    modalities {{ name: "rgb@224" type: MODALITY_TYPE_IMG max_tokens: 196 pixel_size: 224 }}
+    modalities {{ name: "tok_rgb@224" type: MODALITY_TYPE_IMG max_tokens: 196 vocab_size: 16384 }}
+    mixture {{
+      input_alpha {{ key: "rgb@224" value: 1000 }}
+      target_alpha {{ key: "tok_rgb@224" value: 1 }}
+    }}
+  }}
+}}
+"""
+
+
+def test_rgb_pixels_over_the_wire_are_pillows(tmp_path):
+    """rgb@224 (pixel_size 224) from Pillow-written JPEGs of every sample, served to the Feed:
+    each row is uint8 (3, 224, 224), Pillow's crop, resize and flip of the sample's image
+    for one of its crop variants (4M's RGB transform before to-tensor)."""
+    from PIL import Image
+    root = tmp_path / "px"
+    folders = ["rgb", "crop_settings", "tok_rgb@224"]
+    for folder in folders:
+        (root / folder).mkdir(parents=True)
+    tars = {f: tarfile.open(root / f / "shard-00000.tar", "w", format=tarfile.PAX_FORMAT)
+            for f in folders}
+    rng = np.random.default_rng(5)
+    crops = np.array([[10, 30, 300, 420, 0], [-20, 200, 250, 500, 1]], dtype=np.int64)
+    expected = {}  # sample -> its two candidate rows
+    for i in range(12):
+        h, w = 240 + 20 * i, 320 + 30 * i
+        y, x = np.mgrid[0:h, 0:w]
+        pixels = np.stack([(x * 255 // w), (y * 255 // h), ((x + y + 40 * i) % 256)], -1)
+        pixels = (pixels + rng.integers(0, 30, pixels.shape)).clip(0, 255).astype(np.uint8)
+        jpeg = io.BytesIO()
+        Image.fromarray(pixels).save(jpeg, "JPEG", quality=90)
+        add(tars["rgb"], f"{i:09d}.jpg", jpeg.getvalue())
+        add(tars["crop_settings"], f"{i:09d}.npy", npy(crops))
+        add(tars["tok_rgb@224"], f"{i:09d}.npy", npy(np.full((2, 196), i, dtype=np.int16)))
+        image = Image.open(io.BytesIO(jpeg.getvalue())).convert("RGB")
+        rows = []
+        for top, left, ch, cw, flip in crops:
+            out = image.crop((left, top, left + cw, top + ch)).resize((224, 224), Image.BICUBIC)
+            if flip:
+                out = out.transpose(Image.FLIP_LEFT_RIGHT)
+            rows.append(np.asarray(out).transpose(2, 0, 1))
+        expected[i] = rows
+    for tar in tars.values():
+        tar.close()
+    server = serve(tmp_path, "px", PIXEL_CONFIG.format(root=root))
+    try:
+        seen = set()
+        with maskfeed.Feed(server.address, dataset="px", batch_size=6, seed=3,
+                           output="numpy", max_batches=6) as feed:
+            for batch in feed:
+                rgb = batch["rgb@224"]
+                assert rgb["tensor"].dtype == np.uint8
+                assert rgb["tensor"].shape == (6, 3, 224, 224)
+                assert rgb["input_mask"].shape == (6, 196)
+                for row in range(6):
+                    targets = batch["tok_rgb@224"]["tensor"][row]
+                    visible = targets[~batch["tok_rgb@224"]["target_mask"][row].astype(bool)]
+                    sample = int(visible[0])
+                    match = [k for k, e in enumerate(expected[sample])
+                             if np.array_equal(rgb["tensor"][row], e)]
+                    assert match, f"row {row}: not Pillow's pixels of sample {sample}"
+                    seen.add((sample, match[0]))
+        assert {c for _, c in seen} == {0, 1}
     finally:
         server.stop()

@@ -9,6 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pipeline/base/strings.h"
+#include "pipeline/image/rgb_pixels.h"
 #include "pipeline/masking/masking_config.h"
 #include "pipeline/shard/npy.h"
 #include "pipeline/shard/synth_dataset.h"
@@ -230,7 +231,8 @@ TEST_F(RawStreamTest, MissingTokenizerGeometryOrPixelBudgetFailsAtStart) {
   s = Source(dir_ / "raw", kConfig, no_domain);
   EXPECT_THAT(Message(s.status()), HasSubstr("is folder caption, which holds json, not jpg/png"));
 
-  // rgb@224 pixels: refused with a budget, served around without one.
+  // An image folder read by an IMG modality without pixel_size: refused with a budget,
+  // served around without one.
   const std::string pixels = R"pb(
     modalities { name: "caption" type: MODALITY_TYPE_SEQ max_tokens: 256 vocab_size: 30000 }
     modalities { name: "rgb@224" type: MODALITY_TYPE_IMG max_tokens: 196 vocab_size: 16384 }
@@ -241,8 +243,10 @@ TEST_F(RawStreamTest, MissingTokenizerGeometryOrPixelBudgetFailsAtStart) {
     })pb";
   s = Source(dir_ / "raw", Replace(pixels, "value: A", "value: 1000"), Raw());
   EXPECT_EQ(s.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(Message(s.status()), HasSubstr("modality rgb@224: dataset folder rgb holds jpg "
-                                             "members: rgb pixels are not served yet"));
+  EXPECT_THAT(
+      Message(s.status()),
+      HasSubstr("modality rgb@224: dataset folder rgb holds jpg members: images are served "
+                "as pixels by a modality with pixel_size (4M's rgb@224 has pixel_size 224)"));
   s = Source(dir_ / "raw", Replace(pixels, "value: A", "value: 0"), Raw());
   ASSERT_TRUE(s.ok()) << s.status();
   for (const StreamBatch& b : Drain(*s, 2)) {
@@ -250,6 +254,71 @@ TEST_F(RawStreamTest, MissingTokenizerGeometryOrPixelBudgetFailsAtStart) {
     ASSERT_EQ(rgb.name, "rgb@224");
     for (size_t j = 0; j < rgb.input_mask.nbytes(); ++j)
       ASSERT_EQ(rgb.input_mask.as<uint8_t>()[j], 1);
+  }
+}
+
+// rgb@224 pixels (pixel_size 224): each row is the sample's image cropped, resized and flipped
+// for its crop variant, as RgbPixels makes it (equal to Pillow's: pillow_exactness_test),
+// uint8 (B, 3, 224, 224) with masks over its 196 patches; the same bytes for any thread
+// count; no budget, no pixels.
+TEST_F(RawStreamTest, RgbPixelsAreTheSamplesCropResizedAndFlipped) {
+  ASSERT_NO_FATAL_FAILURE(WriteRawDataset(dir_ / "raw"));
+  const std::string config = R"pb(
+    modalities { name: "caption" type: MODALITY_TYPE_SEQ max_tokens: 256 vocab_size: 30000 }
+    modalities { name: "rgb@224" type: MODALITY_TYPE_IMG max_tokens: 196 pixel_size: 224 }
+    mixture {
+      input_alpha { key: "caption" value: 0.5 }
+      input_alpha { key: "rgb@224" value: A }
+      target_alpha { key: "caption" value: 1 }
+    })pb";
+  absl::StatusOr<std::shared_ptr<const StreamSource>> s =
+      Source(dir_ / "raw", Replace(config, "value: A", "value: 1000"), Raw());
+  ASSERT_TRUE(s.ok()) << s.status();
+  // The two crop variants of every sample: (0, 80, 480, 480), unflipped and flipped.
+  const std::string jpeg = testing::EncodeTestJpeg(640, 480);
+  std::vector<uint8_t> plain(3 * 224 * 224), flipped(plain.size());
+  const CropBox box{.top = 0, .left = 80, .height = 480, .width = 480};
+  ASSERT_TRUE(RgbPixels(jpeg, box, false, 224, {}, plain.data()).ok());
+  ASSERT_TRUE(RgbPixels(jpeg, box, true, 224, {}, flipped.data()).ok());
+  ASSERT_NE(plain, flipped);
+  const std::vector<StreamBatch> one = Drain(*s, 1), two = Drain(*s, 2);
+  ASSERT_EQ(one.size(), two.size());
+  int seen_plain = 0, seen_flipped = 0;
+  for (size_t b = 0; b < one.size(); ++b) {
+    const ModalityBatch& rgb = one[b].batch.modalities[1];
+    ASSERT_EQ(rgb.name, "rgb@224");
+    ASSERT_EQ(rgb.tensor.dtype, DType::kUInt8);
+    ASSERT_EQ(rgb.tensor.shape, (std::vector<int64_t>{8, 3, 224, 224}));
+    ASSERT_EQ(rgb.input_mask.shape, (std::vector<int64_t>{8, 196}));
+    ASSERT_EQ(std::string_view(reinterpret_cast<const char*>(rgb.tensor.data.data()),
+                               rgb.tensor.nbytes()),
+              std::string_view(
+                  reinterpret_cast<const char*>(two[b].batch.modalities[1].tensor.data.data()),
+                  rgb.tensor.nbytes()))
+        << "batch " << b << ": the same pixels for 1 and 2 threads";
+    for (int64_t r = 0; r < 8; ++r) {
+      const uint8_t* row = rgb.tensor.as<uint8_t>() + r * plain.size();
+      const bool is_plain = std::equal(plain.begin(), plain.end(), row);
+      const bool is_flipped = std::equal(flipped.begin(), flipped.end(), row);
+      ASSERT_TRUE(is_plain || is_flipped) << "batch " << b << " row " << r;
+      seen_plain += is_plain;
+      seen_flipped += is_flipped;
+      int inputs = 0;
+      for (int j = 0; j < 196; ++j) inputs += rgb.input_mask.as<uint8_t>()[r * 196 + j] == 0;
+      EXPECT_GT(inputs, 0) << "rgb gets (nearly) all of the input budget";
+    }
+  }
+  EXPECT_GT(seen_plain, 0);
+  EXPECT_GT(seen_flipped, 0);
+  // Without a budget no image is decoded: zero pixels, every patch masked.
+  s = Source(dir_ / "raw", Replace(config, "value: A", "value: 0"), Raw());
+  ASSERT_TRUE(s.ok()) << s.status();
+  for (const StreamBatch& b : Drain(*s, 2)) {
+    const ModalityBatch& rgb = b.batch.modalities[1];
+    for (size_t j = 0; j < rgb.tensor.nbytes(); ++j) ASSERT_EQ(rgb.tensor.as<uint8_t>()[j], 0);
+    for (size_t j = 0; j < rgb.input_mask.nbytes(); ++j) {
+      ASSERT_EQ(rgb.input_mask.as<uint8_t>()[j], 1);
+    }
   }
 }
 
