@@ -67,10 +67,12 @@ Members JsonMembers(Bytes bytes) {
 }
 
 // A raw 4M dataset: caption .json lists (or .txt), det .json, rgb .jpg (640×480),
-// crop_settings (2, 5) with the same crop unflipped and flipped, tok_rgb@224 (2, 196).
-void WriteRawDataset(const std::string& root, bool caption_txt = false) {
+// crop_settings (2, 5) with the same crop unflipped and flipped, tok_rgb@224 (2, 196). With
+// `cut_images`, every JPEG ends a third early (its header intact, its pixels undecodable).
+void WriteRawDataset(const std::string& root, bool caption_txt = false, bool cut_images = false) {
   std::map<std::string, Members> folders;
-  const std::string jpeg = testing::EncodeTestJpeg(640, 480);
+  std::string jpeg = testing::EncodeTestJpeg(640, 480);
+  if (cut_images) jpeg.resize(jpeg.size() * 2 / 3);
   const int64_t crops[10] = {0, 80, 480, 480, 0, 0, 80, 480, 480, 1};
   std::vector<int16_t> tokens(2 * 196, 7);
   for (int i = 0; i < kSamples; ++i) {
@@ -310,8 +312,10 @@ TEST_F(RawStreamTest, RgbPixelsAreTheSamplesCropResizedAndFlipped) {
   }
   EXPECT_GT(seen_plain, 0);
   EXPECT_GT(seen_flipped, 0);
-  // Without a budget no image is decoded: zero pixels, every patch masked.
-  s = Source(dir_ / "raw", Replace(config, "value: A", "value: 0"), Raw());
+  // Without a budget no image is decoded: zero pixels, every patch masked; images that cannot
+  // be decoded are never noticed.
+  ASSERT_NO_FATAL_FAILURE(WriteRawDataset(dir_ / "cut", false, /*cut_images=*/true));
+  s = Source(dir_ / "cut", Replace(config, "value: A", "value: 0"), Raw());
   ASSERT_TRUE(s.ok()) << s.status();
   for (const StreamBatch& b : Drain(*s, 2)) {
     const ModalityBatch& rgb = b.batch.modalities[1];
@@ -320,6 +324,21 @@ TEST_F(RawStreamTest, RgbPixelsAreTheSamplesCropResizedAndFlipped) {
       ASSERT_EQ(rgb.input_mask.as<uint8_t>()[j], 1);
     }
   }
+  // With a budget they are: DATA_LOSS naming the file, record, key and modality.
+  s = Source(dir_ / "cut", Replace(config, "value: A", "value: 1000"), Raw());
+  ASSERT_TRUE(s.ok()) << s.status();
+  StreamOptions options;
+  options.batch_size = 8;
+  options.max_batches = 1;
+  tbb::task_arena arena(2);
+  absl::StatusOr<std::unique_ptr<Stream>> stream = Stream::Open(*s, options, &arena);
+  ASSERT_TRUE(stream.ok()) << stream.status();
+  absl::StatusOr<std::optional<StreamBatch>> next = (*stream)->Next();
+  ASSERT_FALSE(next.ok());
+  EXPECT_EQ(next.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(Message(next.status()), HasSubstr("rgb/shard-00000.tar: record "));
+  EXPECT_THAT(Message(next.status()), HasSubstr("(key s10"));
+  EXPECT_THAT(Message(next.status()), HasSubstr("rgb@224: JPEG data: the file ends before"));
 }
 
 // A corrupt member is DATA_LOSS naming file, record, key, modality and the JSON path.
