@@ -52,6 +52,7 @@ struct Corpus {
     spec = *resolved;
     const fs::path dir = fs::temp_directory_path() / StrCat("maskfeed-bench-masking-", ::getpid());
     SynthOptions synth;
+    synth.preset = SynthOptions::kTokensPreset;
     synth.samples = count;
     synth.out = dir.string();
     synth.format = ShardFormat::kMfs;
@@ -73,7 +74,7 @@ struct Corpus {
 };
 
 Corpus& Get4m7() {
-  static Corpus corpus("4m-7");
+  static Corpus corpus("4m-7-tokens");
   return corpus;
 }
 
@@ -308,7 +309,7 @@ int main(int argc, char** argv) {
       rest.push_back(argv[i]);
     }
   }
-  ThroughputJson("4m-7", batches, batch_size, repeats);
+  ThroughputJson("4m-7-tokens", batches, batch_size, repeats);
   if (json_only) return 0;
   int rest_argc = static_cast<int>(rest.size());
   benchmark::Initialize(&rest_argc, rest.data());

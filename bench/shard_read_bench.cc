@@ -108,6 +108,7 @@ int main(int argc, char** argv) {
   tbb::task_arena one_thread(1);
 
   SynthOptions synth;
+  synth.preset = SynthOptions::kTokensPreset;
   synth.samples = static_cast<size_t>(*samples);
   synth.shards = static_cast<size_t>(*shards);
   synth.out = (dir / "tar").string();

@@ -68,7 +68,7 @@ def tar_seeds():
 
 def mfs_seeds(work):
     out = os.path.join(work, "mfs")
-    subprocess.run([os.path.join(BUILD, "tools", "maskfeed-shard"), "synth", "--samples", "2",
+    subprocess.run([os.path.join(BUILD, "tools", "maskfeed-shard"), "synth", "--preset", "4m-7-tokens", "--samples", "2",
                     "--shards", "1", "--format", "mfs", "--crops", "2", "--out", out],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for modality in ("caption", "tok_rgb@224", "crop_settings"):
@@ -85,8 +85,8 @@ def mfs_seeds(work):
 
 def config_seeds():
     put("config_fuzzer", "server.textproto", b'''
-dataset { name: "a" path: "/data/a" preset: "4m-7" skip_corrupt_records: true }
-dataset { name: "b" path: "/data/b" masking { preset: "4m-7" input_tokens { max: 256 } } }
+dataset { name: "a" path: "/data/a" preset: "4m-7-tokens" skip_corrupt_records: true }
+dataset { name: "b" path: "/data/b" masking { preset: "4m-7-tokens" input_tokens { max: 256 } } }
 mixture { name: "m" component { dataset: "a" weight: 3 } component { dataset: "b" weight: 1 } }
 listen: "unix:/run/maskfeed/feed.sock" listen: "0.0.0.0:50051"
 tls { cert_file: "c.pem" key_file: "k.pem" client_ca_file: "ca.pem" }
@@ -97,7 +97,7 @@ limits { max_streams: 16 max_batch_size: 512 max_repeats: 4 queue_depth: 3
     put("config_fuzzer", "data_path.txt",
         b"root/[rgb,caption,tok_rgb@224]/shard-{00000..00009}.tar")
     put("config_fuzzer", "masking.textproto", b'''
-preset: "4m-7" input_tokens { max: 128 } target_tokens { max: 128 }
+preset: "4m-7-tokens" input_tokens { max: 128 } target_tokens { max: 128 }
 ''')
 
 

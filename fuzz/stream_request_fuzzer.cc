@@ -22,6 +22,7 @@ Served* MakeService() {
   const std::string dir = fuzz::ScratchFile("", ".dir");
   std::filesystem::remove(dir);
   SynthOptions synth;
+  synth.preset = SynthOptions::kTokensPreset;
   synth.samples = 12;
   synth.shards = 2;
   synth.out = dir;
@@ -29,7 +30,7 @@ Served* MakeService() {
   fuzz::Check(SynthesizeDataset(synth).ok(), "synthesize the dataset");
   absl::StatusOr<v1::ServerConfig> config =
       ParseServerConfig("dataset { name: \"d\" path: \"" + dir +
-                        "\" preset: \"4m-7\" } metrics_listen: \"off\" threads: 1 "
+                        "\" preset: \"4m-7-tokens\" } metrics_listen: \"off\" threads: 1 "
                         "limits { max_streams: 2 max_batch_size: 8 max_repeats: 4 }");
   fuzz::Check(config.ok(), "parse the config");
   absl::StatusOr<v1::ServerConfig> finalized = FinalizeServerConfig(*config);

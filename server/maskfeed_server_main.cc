@@ -24,6 +24,8 @@
 #include "pipeline/base/progress.h"
 #include "pipeline/base/strings.h"
 #include "pipeline/shard/synth_dataset.h"
+#include "pipeline/shard/synth_raw.h"
+#include "pipeline/stream/data_defaults.h"
 #include "server/feed_server.h"
 #include "server/fourm_config.h"
 #include "server/server_config.h"
@@ -31,11 +33,12 @@
 namespace maskfeed {
 namespace {
 
-constexpr size_t kDemoSamples = 20000;
+constexpr size_t kDemoSamples = 2000;  // JPEGs: ~12 s to write on 2 cores, 43 MB
 constexpr size_t kDemoShards = 8;
 constexpr char kDemoName[] = "demo";
 // Bump when the demo data's shape changes, so old caches are not reused.
-constexpr char kDemoVersion[] = "4m-7-v1";
+// v2: the real 4M-7 in 4M's raw layout (rgb JPEGs, caption/det JSON); v1 was pre-tokenized.
+constexpr char kDemoVersion[] = "4m-7-v2";
 
 constexpr const char* kUsage =
     R"(usage: maskfeed-server [--config FILE] [--data DIR] [--preset NAME]
@@ -43,7 +46,7 @@ constexpr const char* kUsage =
                        [--4m-config YAML]... [--4m-root DIR] [--4m-data-path [NAME=]PATTERN]...
                        [--4m-datasets A,B] [--print-config]
                        [--listen ADDR]... [--threads N] [--metrics-listen ADDR|off]
-                       [--max-streams N] [--max-batch-size N] [--skip-corrupt]
+                       [--max-streams N] [--max-batch-size N] [--skip-corrupt] [--fast-pixels]
                        [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
                        [--allow-insecure-tcp] [--socket-mode MODE] [--socket-group GROUP]
 
@@ -53,11 +56,16 @@ server reflection) and Prometheus text at http://METRICS/metrics and /healthz.
   --config FILE         a ServerConfig in protobuf text format (proto/maskfeed/v1/
                         server_config.proto): datasets, mixtures, limits, addresses
   --data DIR            serve this dataset folder (name "default") instead of a config file
-  --preset NAME         masking preset for --data (default 4m-7)
+  --preset NAME         masking preset for --data: 4m-7 (rgb@224 pixels, 5 tok_*, caption,
+                        det), 4m-7-tokens (no pixels) or 4m-21; default: 4m-7 when DIR has
+                        an rgb folder, else 4m-7-tokens
   --text-tokenizer FILE 4M's text tokenizer (tokenizer.json) for datasets holding raw text
-                        (caption, det, metadata, ... as .txt/.json) that name none
+                        (caption, det, metadata, ... as .txt/.json) that name none; default
+                        for --data: DIR/tokenizer.json when it exists
   --main-augment-domain M  the image modality det/human_poses take sizes from (--data only;
-                        e.g. rgb@224)
+                        default rgb@224 with preset 4m-7)
+  --fast-pixels         decode large JPEG crops at a reduced DCT scale (not Pillow's bytes;
+                        docs/pixels.md); default: exact
   --4m-config YAML      serve what 4M's own YAML files say: a model config (its data_config
                         is read), a data config, or both; repeatable
   --4m-root DIR         what relative paths in them are relative to (default: the working
@@ -81,8 +89,9 @@ server reflection) and Prometheus text at http://METRICS/metrics and /healthz.
   --socket-mode MODE    octal permissions of the Unix sockets, e.g. 0660
   --socket-group GROUP  group (name or number) that owns the Unix sockets
 
-With neither --config nor --data, serves the embedded demo: a synthetic 4m-7 dataset of
-20000 samples, generated into $MASKFEED_CACHE_DIR (default ~/.cache/maskfeed) on first start.
+With neither --config nor --data, serves the embedded demo: a synthetic 4M-7 dataset in 4M's
+raw layout (rgb JPEGs, caption and det JSON, five tok_* modalities) with preset 4m-7, generated
+into $MASKFEED_CACHE_DIR (default ~/.cache/maskfeed) on first start.
 )";
 
 int Fail(const absl::Status& status, int code = kExitFailed) {
@@ -110,7 +119,7 @@ std::filesystem::path CacheDir() {
 absl::StatusOr<std::string> EnsureDemoData() {
   const std::filesystem::path dir = CacheDir() / StrCat("demo-", kDemoVersion);
   std::error_code ec;
-  if (std::filesystem::exists(dir / "tok_rgb@224", ec)) return dir.string();
+  if (std::filesystem::exists(dir / kSynthTokenizerFile, ec)) return dir.string();
   std::filesystem::create_directories(dir.parent_path(), ec);
   if (ec) {
     return absl::PermissionDeniedError(StrCat("cannot create the demo cache ",
@@ -133,7 +142,7 @@ absl::StatusOr<std::string> EnsureDemoData() {
   std::filesystem::rename(tmp, dir, ec);
   if (ec) {
     std::filesystem::remove_all(tmp, ec);
-    if (!std::filesystem::exists(dir / "tok_rgb@224", ec)) {  // another server may have won
+    if (!std::filesystem::exists(dir / kSynthTokenizerFile, ec)) {  // another server may have won
       return absl::InternalError(StrCat("cannot move the demo data into ", dir.string()));
     }
   }
@@ -172,14 +181,29 @@ absl::StatusOr<v1::ServerConfig> ConfigFromFlags(const CliArgs& args, bool* metr
         "--4m-root, --4m-data-path and --4m-datasets go with "
         "--4m-config");
   }
+  // A dataset folder of --data (or the demo's): the preset by what it holds unless named,
+  // its own tokenizer.json, 4M's main_augment_domain for 4m-7.
+  auto add_folder = [&](const std::string& name, const std::string& path) {
+    const DataDefaults defaults = DefaultsForDataDir(path, args.GetString("preset"));
+    if (!args.Has("preset")) {
+      LogEvent("info", "preset_chosen",
+               {{"dataset", name},
+                {"preset", defaults.preset},
+                {"why", defaults.preset == "4m-7" ? "the folder has rgb images"
+                                                  : "the folder has no rgb images"}});
+    }
+    v1::DatasetConfig* d = config.add_dataset();
+    d->set_name(name);
+    d->set_path(path);
+    d->set_preset(defaults.preset);
+    d->set_main_augment_domain(defaults.main_augment_domain);
+    d->set_text_tokenizer(args.GetString("text-tokenizer", defaults.text_tokenizer));
+  };
   if (args.Has("data")) {
     if (args.Has("config")) {
       return absl::InvalidArgumentError("--data and --config: give one or the other");
     }
-    v1::DatasetConfig* d = config.add_dataset();
-    d->set_name("default");
-    d->set_path(args.GetString("data"));
-    d->set_preset(args.GetString("preset", "4m-7"));
+    add_folder("default", args.GetString("data"));
   } else if (args.Has("preset") && args.Has("config")) {
     return absl::InvalidArgumentError("--preset goes with --data; a config names its presets");
   }
@@ -188,10 +212,7 @@ absl::StatusOr<v1::ServerConfig> ConfigFromFlags(const CliArgs& args, bool* metr
   if (!args.Has("config") && !args.Has("data") && fourm.empty()) {
     absl::StatusOr<std::string> demo = EnsureDemoData();
     if (!demo.ok()) return demo.status();
-    v1::DatasetConfig* d = config.add_dataset();
-    d->set_name(kDemoName);
-    d->set_path(*demo);
-    d->set_preset(args.GetString("preset", "4m-7"));
+    add_folder(kDemoName, *demo);
   }
   if (args.Has("main-augment-domain")) {
     if (!args.Has("data")) {
@@ -204,6 +225,9 @@ absl::StatusOr<v1::ServerConfig> ConfigFromFlags(const CliArgs& args, bool* metr
     for (v1::DatasetConfig& d : *config.mutable_dataset()) {
       if (d.text_tokenizer().empty()) d.set_text_tokenizer(args.GetString("text-tokenizer"));
     }
+  }
+  if (args.Has("fast-pixels")) {
+    for (v1::DatasetConfig& d : *config.mutable_dataset()) d.set_fast_pixels(true);
   }
   if (args.Has("skip-corrupt")) {
     for (v1::DatasetConfig& d : *config.mutable_dataset()) d.set_skip_corrupt_records(true);
@@ -266,7 +290,7 @@ int Serve(int argc, char** argv) {
                       "max-streams", "max-batch-size", "tls-cert", "tls-key", "tls-client-ca",
                       "socket-mode", "socket-group", "text-tokenizer", "main-augment-domain",
                       "4m-config", "4m-root", "4m-data-path", "4m-datasets"},
-                     {"skip-corrupt", "allow-insecure-tcp", "print-config"});
+                     {"skip-corrupt", "allow-insecure-tcp", "print-config", "fast-pixels"});
   if (!args.ok()) return Fail(args.status(), kExitUsage);
   if (!args->positional().empty()) {
     return Fail(absl::InvalidArgumentError(

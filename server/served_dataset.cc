@@ -24,7 +24,10 @@ absl::StatusOr<std::vector<ServedDataset>> OpenServedDatasets(const v1::ServerCo
   for (const v1::DatasetConfig& d : config.dataset()) {
     RawOptions raw{.tokenizer = nullptr,
                    .main_augment_domain = d.main_augment_domain(),
-                   .aligned_captions = !d.unaligned_captions()};
+                   .aligned_captions = !d.unaligned_captions(),
+                   .pixels = {.fast = d.fast_pixels(),
+                              .max_pixels = d.max_image_pixels() != 0 ? d.max_image_pixels()
+                                                                      : kDefaultMaxImagePixels}};
     if (!d.text_tokenizer().empty()) {
       auto [it, inserted] = tokenizers.emplace(d.text_tokenizer(), nullptr);
       if (inserted) {

@@ -58,6 +58,7 @@ uint64_t DescribeDataset(const ServedDataset& s, v1::DatasetDescription* d) {
     l->set_max_tokens(static_cast<uint32_t>(ms.length()));
     l->set_token_dtype(static_cast<v1::DType>(row.modalities[m].tensor.dtype));
     l->set_id(ms.id);
+    l->set_pixel_size(static_cast<uint32_t>(ms.pixel_size));
   }
   return wide.bytes();
 }

@@ -1,6 +1,6 @@
 // maskfeed-shard: create, convert, check and look into maskfeed datasets.
 //
-//   maskfeed-shard synth --preset 4m-7 --samples N --shards K --out DIR [--format tar|mfs]
+//   maskfeed-shard synth [--preset 4m-7|4m-7-tokens] --samples N --shards K --out DIR
 //   maskfeed-shard convert SRC DST
 //   maskfeed-shard verify DIR
 //   maskfeed-shard inspect FILE|DIR
@@ -34,11 +34,12 @@ namespace {
 constexpr const char* kUsage = R"(usage: maskfeed-shard COMMAND [ARGS]
 
 commands:
-  synth --preset 4m-7 --samples N --shards K --out DIR [--format tar|mfs]
-        [--seed S] [--crops C] [--raw] [MFS OPTIONS] [--threads T]
-      Writes a synthetic dataset shaped like 4M-7's pre-tokenized data; with --raw, in 4M's
-      raw layout (caption/det/metadata JSON, rgb JPEGs, the same token arrays and crops) with
-      its own tokenizer.json in DIR.
+  synth [--preset 4m-7|4m-7-tokens] --samples N --shards K --out DIR [--format tar|mfs]
+        [--seed S] [--crops C] [MFS OPTIONS] [--threads T]
+      Writes a synthetic 4M-7 dataset. 4m-7 (default): 4M's raw layout, as 4M stores it (rgb
+      JPEGs of several sizes, caption/det/metadata JSON, crop_settings, five tok_* arrays) with
+      its own tokenizer.json in DIR. 4m-7-tokens: the same samples pre-tokenized (caption and
+      det ids as .npy, no images).
   convert SRC DST [MFS OPTIONS] [--threads T]
       Converts every modality of dataset SRC (tar or mfs shards) into .mfs shards under DST.
   verify DIR [--threads T]
@@ -126,7 +127,12 @@ int Synth(const std::vector<std::string>& argv) {
   options.shards = static_cast<size_t>(*shards);
   options.seed = static_cast<uint64_t>(*seed);
   options.crops = static_cast<int>(*crops);
-  options.raw = args->Has("raw");
+  if (args->Has("raw")) {
+    return Fail(
+        absl::InvalidArgumentError("--raw: 4M's raw layout is now the default (--preset 4m-7); "
+                                   "--preset 4m-7-tokens writes pre-tokenized data"),
+        kExitUsage);
+  }
   options.mfs = *mfs;
   if (absl::Status s = options.Validate(); !s.ok()) return Fail(s, kExitUsage);
   tbb::task_arena arena(*threads);
@@ -136,7 +142,7 @@ int Synth(const std::vector<std::string>& argv) {
   if (absl::Status s = SynthesizeDataset(options); !s.ok()) return Fail(s);
   std::printf("synth: %zu samples of preset %s in %zu %s shards under %s%s (%.2f s)\n",
               options.samples, options.preset.c_str(), options.shards, format.c_str(),
-              options.out.c_str(), options.raw ? ", raw layout with tokenizer.json" : "",
+              options.out.c_str(), options.raw() ? ", raw layout with tokenizer.json" : "",
               SecondsSince(start));
   return kExitOk;
 }

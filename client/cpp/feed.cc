@@ -26,6 +26,8 @@ absl::StatusOr<std::unique_ptr<Feed>> Feed::Open(FeedOptions options) {
 
 Feed::Feed(FeedOptions options)
     : options_(std::move(options)),
+      // Holds the float tensors of the batches in flight (queue, caller) for reuse.
+      pixel_pool_(BufferPool::Create(size_t{512} << 20)),
       queue_(options_.prefetch),
       state_(options_.request.resume_token()) {}
 
@@ -116,6 +118,12 @@ void Feed::Run() {
       if (!next->has_value()) {
         finished = true;
         break;
+      }
+      if (options_.pixels == PixelOutput::kNormalized) {
+        if (absl::Status s = NormalizeBatchPixels(&(*next)->batch, pixel_pool_.get()); !s.ok()) {
+          end = absl::DataLossError(std::string(ToStd(s.message())));
+          break;
+        }
       }
       token = (*next)->resume_token;
       ++received;

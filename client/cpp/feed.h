@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "client/cpp/feed_client.h"
+#include "client/cpp/pixels.h"
 #include "pipeline/base/bounded_queue.h"
 
 namespace maskfeed {
@@ -53,6 +54,9 @@ struct FeedOptions {
   // reconnect_timeout. The channel's keepalive pings (MakeFeedChannel) catch a dead transport
   // even without it.
   std::chrono::milliseconds stall_timeout{30000};
+  // A pixel modality's (rgb@S) tensor: 4M's normalised float32 (B, 3, S, S), computed on the
+  // feed's thread ahead of the caller, or the uint8 bytes as sent (pixels.h).
+  PixelOutput pixels = PixelOutput::kNormalized;
 };
 
 class Feed {
@@ -79,6 +83,7 @@ class Feed {
   bool Sleep(std::chrono::milliseconds d);
 
   const FeedOptions options_;
+  std::shared_ptr<BufferPool> pixel_pool_;  // the normalised pixel tensors' buffers
   BoundedQueue<absl::StatusOr<std::optional<StreamBatch>>> queue_;
   std::string state_;   // consumer side
   bool ended_ = false;  // consumer side

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "absl/strings/str_join.h"
 #include "pipeline/base/sha256.h"
 #include "pipeline/base/strings.h"
 #include "pipeline/base/text_proto.h"
@@ -16,11 +17,13 @@ absl::Status Invalid(std::string_view field, std::string_view what) {
   return absl::InvalidArgumentError(StrCat(field, ": ", what));
 }
 
-// 4M-7, token-only (DESIGN.md "Configuration"): five 196-token image modalities, caption and
-// det; 128/128 tokens; rgb2all and all2all with equal weight.
+// 4M-7 as its alphas file has it (spec 4m-raw-data §6.4; DESIGN.md "Configuration"):
+// rgb@224 pixels (input only), five 196-token image modalities, caption and det; 128/128
+// tokens; "rgb2all" (rgb gets the input budget) and "all2all" (alpha 0.5), equal weight.
 constexpr std::string_view k4m7 = R"pb(
   modalities { name: "caption" type: MODALITY_TYPE_SEQ max_tokens: 256 vocab_size: 30000 }
   modalities { name: "det" type: MODALITY_TYPE_SEQ max_tokens: 256 vocab_size: 30000 }
+  modalities { name: "rgb@224" type: MODALITY_TYPE_IMG max_tokens: 196 pixel_size: 224 }
   modalities { name: "tok_clip@224" type: MODALITY_TYPE_IMG max_tokens: 196 vocab_size: 8192 }
   modalities { name: "tok_depth@224" type: MODALITY_TYPE_IMG max_tokens: 196 vocab_size: 8192 }
   modalities { name: "tok_normal@224" type: MODALITY_TYPE_IMG max_tokens: 196 vocab_size: 8192 }
@@ -30,7 +33,7 @@ constexpr std::string_view k4m7 = R"pb(
   target_tokens { max: 128 }
   mixture {
     name: "rgb2all"
-    input_alpha { key: "tok_rgb@224" value: 1000 }
+    input_alpha { key: "rgb@224" value: 1000 }
     target_alpha { key: "caption" value: 0.5 }
     target_alpha { key: "det" value: 0.5 }
     target_alpha { key: "tok_clip@224" value: 0.5 }
@@ -123,13 +126,28 @@ v1::MaskingConfig Make4m21() {
   return c;
 }
 
-// Fills the all-0.5 "all2all" component of the 4m-7 preset (text format has no loops).
+// 4M-7 without pixels, for pre-tokenized data (DESIGN.md "Configuration"): rgb@224 goes and
+// tok_rgb@224 takes its place as rgb2all's input.
+void WithoutPixels(v1::MaskingConfig* c) {
+  auto* mods = c->mutable_modalities();
+  mods->erase(std::remove_if(mods->begin(), mods->end(),
+                             [](const v1::Modality& m) { return m.pixel_size() != 0; }),
+              mods->end());
+  for (v1::MixtureComponent& comp : *c->mutable_mixture()) {
+    if (comp.name() != "rgb2all") continue;
+    comp.mutable_input_alpha()->clear();
+    (*comp.mutable_input_alpha())["tok_rgb@224"] = 1000;
+  }
+}
+
+// Fills the all-0.5 "all2all" component of the 4m-7 presets (text format has no loops):
+// pixels are never a target ("RGB is not a target", 4M-7's alphas file).
 void FillAll2All(v1::MaskingConfig* c) {
   for (v1::MixtureComponent& comp : *c->mutable_mixture()) {
     if (comp.name() != "all2all") continue;
     for (const v1::Modality& m : c->modalities()) {
       (*comp.mutable_input_alpha())[m.name()] = 0.5;
-      (*comp.mutable_target_alpha())[m.name()] = 0.5;
+      (*comp.mutable_target_alpha())[m.name()] = m.pixel_size() != 0 ? 0 : 0.5;
     }
   }
 }
@@ -403,7 +421,7 @@ absl::StatusOr<MaskingSpec> ResolveMaskingConfig(const v1::MaskingConfig& origin
   return spec;
 }
 
-std::vector<std::string> PresetNames() { return {"4m-7", "4m-21"}; }
+std::vector<std::string> PresetNames() { return {"4m-7", "4m-7-tokens", "4m-21"}; }
 
 absl::StatusOr<v1::Modality> FourMModality(std::string_view name) {
   for (const RegistryRow& row : k4m21Modalities) {
@@ -446,13 +464,16 @@ absl::StatusOr<v1::Modality> FourMModality(std::string_view name) {
 }
 
 absl::StatusOr<v1::MaskingConfig> PresetMaskingConfig(std::string_view name) {
-  if (name == "4m-7") {
+  if (name == "4m-7" || name == "4m-7-tokens") {
     absl::StatusOr<v1::MaskingConfig> c = ParseMaskingConfig(k4m7);
-    if (c.ok()) FillAll2All(&*c);
+    if (!c.ok()) return c;
+    if (name == "4m-7-tokens") WithoutPixels(&*c);
+    FillAll2All(&*c);
     return c;
   }
   if (name == "4m-21") return Make4m21();
-  return absl::NotFoundError(StrCat("unknown preset '", name, "' (known: 4m-7, 4m-21)"));
+  return absl::NotFoundError(
+      StrCat("unknown preset '", name, "' (known: ", absl::StrJoin(PresetNames(), ", "), ")"));
 }
 
 absl::StatusOr<v1::MaskingConfig> ParseMaskingConfig(std::string_view text) {

@@ -35,7 +35,7 @@ enum class Kind {
   kCaption,
   kDetection,
   kCropSettings,
-  // 4M's raw members (synth --raw)
+  // 4M's raw members (preset 4m-7)
   kCaptionJson,
   kDetJson,
   kMetadataJson,
@@ -252,7 +252,7 @@ absl::Status WriteShard(const SynthOptions& options, size_t shard) {
   const size_t begin = shard * options.samples / options.shards;
   const size_t end = (shard + 1) * options.samples / options.shards;
   const std::string file = absl::StrFormat("shard-%05d%s", shard, ShardExtension(options.format));
-  for (const SynthModality& mod : ModalitiesOf(options.raw)) {
+  for (const SynthModality& mod : ModalitiesOf(options.raw())) {
     const std::string path = (std::filesystem::path(options.out) / mod.name / file).string();
     if (options.format == ShardFormat::kTar) {
       absl::StatusOr<TarWriter> tar = TarWriter::Create(path);
@@ -287,9 +287,9 @@ absl::Status WriteShard(const SynthOptions& options, size_t shard) {
 }  // namespace
 
 absl::Status SynthOptions::Validate() const {
-  if (preset != "4m-7") {
+  if (preset != kRawPreset && preset != kTokensPreset) {
     return absl::InvalidArgumentError(
-        StrCat("preset: unknown preset '", preset, "' (synth knows: 4m-7)"));
+        StrCat("preset: unknown preset '", preset, "' (synth knows: 4m-7, 4m-7-tokens)"));
   }
   if (samples == 0) return absl::InvalidArgumentError("samples: must be > 0");
   if (shards == 0) return absl::InvalidArgumentError("shards: must be > 0");
@@ -302,23 +302,25 @@ absl::Status SynthOptions::Validate() const {
   return mfs.Validate();
 }
 
-std::vector<std::string> SynthModalities(const std::string& preset, bool raw) {
+std::vector<std::string> SynthModalities(const std::string& preset) {
   std::vector<std::string> names;
-  if (preset == "4m-7") {
-    for (const SynthModality& m : ModalitiesOf(raw)) names.emplace_back(m.name);
+  if (preset == SynthOptions::kRawPreset || preset == SynthOptions::kTokensPreset) {
+    for (const SynthModality& m : ModalitiesOf(preset == SynthOptions::kRawPreset)) {
+      names.emplace_back(m.name);
+    }
   }
   return names;
 }
 
 absl::Status SynthesizeDataset(const SynthOptions& options) {
   if (absl::Status s = options.Validate(); !s.ok()) return s;
-  for (const SynthModality& m : ModalitiesOf(options.raw)) {
+  for (const SynthModality& m : ModalitiesOf(options.raw())) {
     std::error_code ec;
     const std::filesystem::path dir = std::filesystem::path(options.out) / m.name;
     std::filesystem::create_directories(dir, ec);
     if (ec) return absl::InternalError(StrCat("cannot create ", dir.string(), ": ", ec.message()));
   }
-  if (options.raw) {
+  if (options.raw()) {
     absl::StatusOr<OutputFile> tokenizer =
         OutputFile::Create((std::filesystem::path(options.out) / kSynthTokenizerFile).string());
     if (!tokenizer.ok()) return tokenizer.status();

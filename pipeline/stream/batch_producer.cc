@@ -172,7 +172,7 @@ absl::Status BatchProducer::BuildPixels(const PlannedRow& p, RowScratch* s) cons
                       .height = IntAt(s->crop_row, 2),
                       .width = IntAt(s->crop_row, 3)};
     absl::Status st = RgbPixels(s->records[m].bytes(), box, IntAt(s->crop_row, 4) != 0,
-                                mod.pixel_size, options_.pixels, s->local[m].pixels);
+                                mod.pixel_size, source.pixel_options(), s->local[m].pixels);
     if (!st.ok()) {
       const ShardReader& images = source.dataset().shard(source.dataset_modality(m), loc.shard);
       if (st.code() != absl::StatusCode::kDataLoss) return st;

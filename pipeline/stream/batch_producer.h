@@ -32,8 +32,6 @@ struct ProducerOptions {
   uint64_t seed = 0;
   CorruptRecordPolicy on_corrupt = CorruptRecordPolicy::kFail;
   bool int64_tokens = false;
-  // How rgb pixel modalities are decoded (exact by default; the fast path on request).
-  PixelOptions pixels;
   // Build each tensor in its compact wire form (ModalityBatch::packed) where every row
   // allows one: rows are masked into a scratch row and packed from it; a packed tensor's
   // plain buffer is released (see FinishPacking).

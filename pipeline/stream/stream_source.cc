@@ -182,6 +182,7 @@ absl::StatusOr<std::shared_ptr<const StreamSource>> StreamSource::Create(
   source->unserved_.assign(k, false);
   source->pixels_.assign(k, false);
   source->tokenizer_ = raw.tokenizer;
+  source->pixel_options_ = raw.pixels;
   for (size_t m = 0; m < k; ++m) {
     const ModalitySpec& mod = source->spec().modalities[m];
     std::vector<std::string> candidates;
@@ -230,6 +231,8 @@ absl::StatusOr<std::shared_ptr<const StreamSource>> StreamSource::Create(
         StrCat("|text:", (raw.tokenizer ? raw.tokenizer->digest() : std::string("none")), ":",
                raw.main_augment_domain, ":", raw.aligned_captions);
   }
+  // The fast pixel path gives other bytes than the exact one (the pixel limit only errors).
+  if (source->has_pixels_ && raw.pixels.fast) text_identity += "|pixels:fast";
   const std::array<uint8_t, 32> digest = Sha256(StrCat(identity, "|", masking, text_identity));
   std::memcpy(&source->fingerprint_, digest.data(), sizeof(uint64_t));
   return source;

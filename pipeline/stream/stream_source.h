@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "maskfeed/v1/config.pb.h"
+#include "pipeline/image/rgb_pixels.h"
 #include "pipeline/masking/masker.h"
 #include "pipeline/shard/dataset.h"
 #include "pipeline/text/text_modality.h"
@@ -26,6 +27,9 @@ struct RawOptions {
   // main_augment_domain ("rgb@224" reads folder "rgb").
   std::string main_augment_domain;
   bool aligned_captions = true;
+  // How rgb pixel modalities are decoded: exact (Pillow's bytes) by default; `fast` decodes
+  // large JPEG crops at a reduced DCT scale (docs/pixels.md). Part of the fingerprint.
+  PixelOptions pixels;
 };
 
 class StreamSource {
@@ -58,13 +62,15 @@ class StreamSource {
   // dataset's images and crop_settings rows.
   bool pixels(size_t m) const { return pixels_[m]; }
   bool has_pixels() const { return has_pixels_; }
+  const PixelOptions& pixel_options() const { return pixel_options_; }
   // Whether any masked modality is built from raw text, and what its builders need: the
   // dataset's crop_settings modality and the main_augment_domain image modality.
   bool has_text() const { return has_text_; }
   std::optional<size_t> crop_settings_modality() const { return crop_settings_; }
   std::optional<size_t> image_size_modality() const { return image_size_; }
   // A hash of what determines a stream's bytes apart from the order options: the dataset's
-  // modalities and shard sizes (not its path) and the masking config.
+  // modalities and shard sizes (not its path), the masking config, and what builds raw
+  // members (tokenizer, main_augment_domain, caption alignment, the pixel path).
   uint64_t fingerprint() const { return fingerprint_; }
 
  private:
@@ -84,6 +90,7 @@ class StreamSource {
   std::vector<bool> pixels_;
   bool has_text_ = false;
   bool has_pixels_ = false;
+  PixelOptions pixel_options_;
   std::optional<size_t> crop_settings_;
   std::optional<size_t> image_size_;
   std::shared_ptr<const text::WordPieceTokenizer> tokenizer_;

@@ -125,12 +125,12 @@ def main():
     finished = False
     try:
         data = os.path.join(work, "data")
-        subprocess.run([os.path.join(build, "tools", "maskfeed-shard"), "synth", "--samples",
+        subprocess.run([os.path.join(build, "tools", "maskfeed-shard"), "synth", "--preset", "4m-7-tokens", "--samples",
                         "480", "--shards", "4", "--format", "mfs", "--out", data], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         config = os.path.join(work, "server.textproto")
         with open(config, "w") as f:
-            f.write(f'dataset {{ name: "d" path: "{data}" preset: "4m-7" }}\n'
+            f.write(f'dataset {{ name: "d" path: "{data}" preset: "4m-7-tokens" }}\n'
                     f'metrics_listen: "off" threads: 2\n'
                     f'limits {{ max_streams: 16 max_batch_size: 64 max_buffered_bytes: {MAX_BUFFERED} '
                     f'shutdown_grace_s: 2 }}\n')

@@ -17,7 +17,7 @@ SAMPLES = 96
 @pytest.fixture(scope="session")
 def dataset(tmp_path_factory):
     root = tmp_path_factory.mktemp("data") / "d"
-    subprocess.run([SHARD_BIN, "synth", "--samples", str(SAMPLES), "--shards", "3",
+    subprocess.run([SHARD_BIN, "synth", "--preset", "4m-7-tokens", "--samples", str(SAMPLES), "--shards", "3",
                     "--format", "mfs", "--out", str(root)], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return root

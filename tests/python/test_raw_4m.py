@@ -13,6 +13,7 @@ import tarfile
 
 import numpy as np
 import pytest
+import torch
 
 import maskfeed
 from conftest import Server
@@ -452,10 +453,12 @@ def test_rgb_pixels_over_the_wire_are_pillows(tmp_path):
     server = serve(tmp_path, "px", PIXEL_CONFIG.format(root=root))
     try:
         seen = set()
+        raw = []
         with maskfeed.Feed(server.address, dataset="px", batch_size=6, seed=3,
-                           output="numpy", max_batches=6) as feed:
+                           output="numpy", pixels="uint8", max_batches=6) as feed:
             for batch in feed:
                 rgb = batch["rgb@224"]
+                raw.append(rgb["tensor"])
                 assert rgb["tensor"].dtype == np.uint8
                 assert rgb["tensor"].shape == (6, 3, 224, 224)
                 assert rgb["input_mask"].shape == (6, 196)
@@ -468,5 +471,22 @@ def test_rgb_pixels_over_the_wire_are_pillows(tmp_path):
                     assert match, f"row {row}: not Pillow's pixels of sample {sample}"
                     seen.add((sample, match[0]))
         assert {c for _, c in seen} == {0, 1}
+        # By default the Feed gives 4M's float32 (torch here): the same batches normalised.
+        with maskfeed.Feed(server.address, dataset="px", batch_size=6, seed=3,
+                           max_batches=6) as feed:
+            for pixels, batch in zip(raw, feed):
+                tensor = batch["rgb@224"]["tensor"]
+                assert tensor.dtype == torch.float32 and tuple(tensor.shape) == (6, 3, 224, 224)
+                assert torch.equal(tensor, torchvision_normalize(torch.from_numpy(pixels)))
     finally:
         server.stop()
+
+
+def torchvision_normalize(pixels):
+    """What 4M's RGBTransform computes after Pillow: torchvision's to_tensor (a float32
+    division by 255) and normalize (tensor.sub_(mean).div_(std), both float32 (3, 1, 1)),
+    written out here so the test needs no torchvision; on the CPU."""
+    out = pixels.to(torch.float32).div(255)
+    mean = torch.as_tensor([0.485, 0.456, 0.406], dtype=torch.float32).view(-1, 1, 1)
+    std = torch.as_tensor([0.229, 0.224, 0.225], dtype=torch.float32).view(-1, 1, 1)
+    return out.sub_(mean).div_(std)

@@ -32,7 +32,7 @@ class BatchWireTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<Dataset>> dataset = Dataset::Open(dir_ / "d");
     ASSERT_TRUE(dataset.ok());
     absl::StatusOr<std::shared_ptr<const StreamSource>> source = StreamSource::Create(
-        std::shared_ptr<const Dataset>(std::move(*dataset)), *PresetMaskingConfig("4m-7"));
+        std::shared_ptr<const Dataset>(std::move(*dataset)), *PresetMaskingConfig("4m-7-tokens"));
     ASSERT_TRUE(source.ok());
     source_ = *source;
   }

@@ -49,7 +49,7 @@ TEST_F(FeedServiceTest, DescribesDatasetsLayoutAndLimits) {
   ASSERT_EQ(d.datasets_size(), 1);
   const v1::DatasetDescription& ds = d.datasets(0);
   EXPECT_EQ(ds.name(), "d");
-  EXPECT_EQ(ds.preset(), "4m-7");
+  EXPECT_EQ(ds.preset(), "4m-7-tokens");
   EXPECT_EQ(ds.num_samples(), testing::kServerTestSamples);
   EXPECT_EQ(ds.input_tokens(), 128u);
   EXPECT_EQ(ds.target_tokens(), 128u);
@@ -66,7 +66,7 @@ TEST_F(FeedServiceTest, DescribesDatasetsLayoutAndLimits) {
   // 2008 token positions per 4m-7 sample widen by 4 bytes with int64 tokens.
   EXPECT_GE(d.limits().max_message_bytes(), 64u * (20080u + 2008u * 4)) << "int64 tokens fit";
   EXPECT_THAT(std::vector<std::string>(d.presets().begin(), d.presets().end()),
-              ::testing::Contains("4m-7"));
+              ::testing::Contains("4m-7-tokens"));
 }
 
 TEST_F(FeedServiceTest, InvalidRequestsNameTheField) {

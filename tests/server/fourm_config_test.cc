@@ -75,6 +75,39 @@ TEST(FourMConfigTest, FourM7IsTwoEqualComponentsRgbTakesTheInputInTheFirst) {
   ASSERT_TRUE(FinalizeServerConfig(*c).ok());
 }
 
+// The 4m-7 preset is 4M-7's recipe: the same modalities, budgets and Dirichlet mixture as
+// 4M's own model config resolves to (component names aside).
+TEST(FourMConfigTest, Preset4m7IsWhat4MsOwnYamlSays) {
+  absl::StatusOr<v1::ServerConfig> c = Import({kModels + "4m-b_mod7_500b.yaml"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  absl::StatusOr<MaskingSpec> yaml = ResolveMaskingConfig(c->dataset(0).masking());
+  absl::StatusOr<v1::MaskingConfig> preset_config = PresetMaskingConfig("4m-7");
+  ASSERT_TRUE(yaml.ok() && preset_config.ok());
+  absl::StatusOr<MaskingSpec> preset = ResolveMaskingConfig(*preset_config);
+  ASSERT_TRUE(preset.ok()) << preset.status();
+  ASSERT_EQ(preset->modalities.size(), yaml->modalities.size());
+  for (size_t m = 0; m < yaml->modalities.size(); ++m) {
+    const ModalitySpec& a = preset->modalities[m];
+    const ModalitySpec& b = yaml->modalities[m];
+    EXPECT_EQ(a.name, b.name);
+    EXPECT_EQ(a.type, b.type) << a.name;
+    EXPECT_EQ(a.length(), b.length()) << a.name;
+    EXPECT_EQ(a.pixel_size, b.pixel_size) << a.name;
+    EXPECT_EQ(a.vocab_size, b.vocab_size) << a.name;
+    EXPECT_EQ(a.id, b.id) << a.name;
+  }
+  EXPECT_EQ(preset->modalities[2].pixel_size, 224);
+  EXPECT_EQ(std::tie(preset->input_min, preset->input_max, preset->target_min, preset->target_max),
+            std::tie(yaml->input_min, yaml->input_max, yaml->target_min, yaml->target_max));
+  ASSERT_EQ(preset->mixture.size(), yaml->mixture.size());
+  EXPECT_EQ(preset->cumulative_weights, yaml->cumulative_weights);
+  for (size_t k = 0; k < yaml->mixture.size(); ++k) {
+    EXPECT_EQ(preset->mixture[k].input_alpha, yaml->mixture[k].input_alpha) << k;
+    EXPECT_EQ(preset->mixture[k].target_alpha, yaml->mixture[k].target_alpha) << k;
+    EXPECT_EQ(preset->mixture[k].keep, yaml->mixture[k].keep) << k;
+  }
+}
+
 // Every model and data config 4M ships: imported, or refused naming file, line and key where
 // they are broken (the C4 mixture's huggingface entry and its coyo700m alphas file, marked
 // TODO in 4M). The superres data config names its alphas file without ".yaml"; that file is

@@ -104,8 +104,25 @@ TEST_F(MaskfeedServerTest, EmbeddedDemoIsSynthesizedOnceIntoTheCache) {
     ASSERT_TRUE(d.ok()) << d.status();
     ASSERT_EQ(d->datasets_size(), 1);
     EXPECT_EQ(d->datasets(0).name(), "demo");
-    EXPECT_EQ(d->datasets(0).num_samples(), 20000u);
-    EXPECT_EQ(d->datasets(0).preset(), "4m-7");
+    EXPECT_EQ(d->datasets(0).num_samples(), 2000u);
+    EXPECT_EQ(d->datasets(0).preset(), "4m-7");  // the real recipe: rgb@224 pixels
+    const auto& mods = d->datasets(0).modalities();
+    const auto rgb = std::find_if(mods.begin(), mods.end(), [](const v1::ModalityLayout& m) {
+      return m.name() == "rgb@224";
+    });
+    ASSERT_NE(rgb, mods.end());
+    EXPECT_EQ(rgb->pixel_size(), 224u);
+    EXPECT_EQ(rgb->token_dtype(), v1::DTYPE_UINT8);
+    if (run == 1) {  // it streams: pixels decoded from the demo's JPEGs, text tokenized
+      v1::StreamBatchesRequest request;
+      request.set_dataset("demo");
+      request.set_batch_size(8);
+      request.set_max_batches(2);
+      BatchReader reader(MakeFeedChannel(socket), request);
+      std::vector<StreamBatch> got;
+      ASSERT_TRUE(testing::ReadBatches(&reader, &got).ok());
+      ASSERT_EQ(got.size(), 2u);
+    }
     server->Signal(SIGTERM);
     EXPECT_EQ(server->Wait(std::chrono::seconds(10)), 0);
   }
@@ -151,19 +168,19 @@ TEST_F(MaskfeedServerTest, BadFlagsAndDataGiveClearErrors) {
 TEST_F(MaskfeedServerTest, ServesAConfigFileWithSeveralDatasets) {
   ASSERT_NO_FATAL_FAILURE(testing::SynthSmallDataset(dir_ / "a"));
   const std::string socket = "unix:" + (dir_ / "cfg.sock");
-  ASSERT_NO_FATAL_FAILURE(
-      testing::WriteFile(dir_ / "server.textproto",
-                         "dataset { name: \"a\" path: \"" + (dir_ / "a") +
-                             "\" preset: \"4m-7\" }\n"
-                             "dataset { name: \"b\" path: \"" +
-                             (dir_ / "a") +
-                             "\" masking { preset: \"4m-7\" input_tokens { max: 64 min: 64 } } }\n"
-                             "mixture { name: \"ab\" component { dataset: \"a\" weight: 1 }"
-                             " component { dataset: \"b\" weight: 1 } }\n"
-                             "listen: \"" +
-                             socket +
-                             "\"\nmetrics_listen: \"off\"\n"
-                             "limits { max_streams: 2 }\n"));
+  ASSERT_NO_FATAL_FAILURE(testing::WriteFile(
+      dir_ / "server.textproto",
+      "dataset { name: \"a\" path: \"" + (dir_ / "a") +
+          "\" preset: \"4m-7-tokens\" }\n"
+          "dataset { name: \"b\" path: \"" +
+          (dir_ / "a") +
+          "\" masking { preset: \"4m-7-tokens\" input_tokens { max: 64 min: 64 } } }\n"
+          "mixture { name: \"ab\" component { dataset: \"a\" weight: 1 }"
+          " component { dataset: \"b\" weight: 1 } }\n"
+          "listen: \"" +
+          socket +
+          "\"\nmetrics_listen: \"off\"\n"
+          "limits { max_streams: 2 }\n"));
   std::unique_ptr<Subprocess> server = Spawn({"--config", dir_ / "server.textproto"});
   ASSERT_TRUE(server->WaitForLog("event=ready", kStartTimeout)) << server->log();
   absl::StatusOr<v1::DescribeResponse> d = DescribeFeed(MakeFeedChannel(socket));
@@ -225,7 +242,7 @@ TEST_F(MaskfeedServerTest, IdleStreamsStayWithinTheirBoundAndMemoryComesBack) {
   ASSERT_GT(baseline, 0u);
 
   constexpr int kStreams = 8;
-  constexpr uint64_t kBatchBytes = 1024 * 20080;  // 4m-7 rows, plain int32
+  constexpr uint64_t kBatchBytes = 1024 * 20080;  // 4m-7-tokens rows, plain int32
   std::vector<std::unique_ptr<BatchReader>> idle;
   for (int i = 0; i < kStreams; ++i) {
     v1::StreamBatchesRequest r;

@@ -21,7 +21,7 @@ v1::ServerConfig Parse(const std::string& text) {
 
 TEST(ServerConfigTest, FillsDefaults) {
   absl::StatusOr<v1::ServerConfig> c =
-      FinalizeServerConfig(Parse(R"(dataset { name: "a" path: "/data/a" preset: "4m-7" })"));
+      FinalizeServerConfig(Parse(R"(dataset { name: "a" path: "/data/a" preset: "4m-7-tokens" })"));
   ASSERT_TRUE(c.ok()) << c.status();
   ASSERT_EQ(c->listen_size(), 1);
   EXPECT_EQ(c->listen(0), "127.0.0.1:50051") << "loopback by default, never all interfaces";
@@ -30,11 +30,11 @@ TEST(ServerConfigTest, FillsDefaults) {
   EXPECT_EQ(c->limits().max_streams(), kDefaultMaxStreams);
   EXPECT_EQ(c->limits().max_batch_size(), kDefaultMaxBatchSize);
   EXPECT_EQ(c->limits().max_buffered_bytes(), UsableMemoryBytes() / 2) << "half of memory";
-  EXPECT_EQ(c->dataset(0).masking().preset(), "4m-7");
+  EXPECT_EQ(c->dataset(0).masking().preset(), "4m-7-tokens");
 }
 
 TEST(ServerConfigTest, NonLoopbackTcpNeedsTlsOrAnExplicitInsecureFlag) {
-  const std::string data = R"(dataset { name: "a" path: "/x" preset: "4m-7" } )";
+  const std::string data = R"(dataset { name: "a" path: "/x" preset: "4m-7-tokens" } )";
   for (const char* ok :
        {R"(listen: "127.0.0.1:1" listen: "[::1]:2" listen: "localhost:3" listen: "unix:/s")",
         R"(listen: "0.0.0.0:1" allow_insecure_tcp: true)",
@@ -50,56 +50,57 @@ TEST(ServerConfigTest, ErrorsNameTheField) {
     std::string text, field;
   } cases[] = {
       {"", "dataset: at least one"},
-      {R"(dataset { path: "/x" preset: "4m-7" })", "dataset[0].name"},
-      {R"(dataset { name: "a" preset: "4m-7" })", "dataset[0].path"},
+      {R"(dataset { path: "/x" preset: "4m-7-tokens" })", "dataset[0].name"},
+      {R"(dataset { name: "a" preset: "4m-7-tokens" })", "dataset[0].path"},
       {R"(dataset { name: "a" path: "/x" })", "dataset[0]: needs a preset"},
-      {R"(dataset { name: "a" path: "/x" preset: "4m-7" }
-          dataset { name: "a" path: "/y" preset: "4m-7" })",
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7-tokens" }
+          dataset { name: "a" path: "/y" preset: "4m-7-tokens" })",
        "dataset[1].name: 'a' is used twice"},
-      {R"(dataset { name: "a" path: "/x" preset: "4m-7" }
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7-tokens" }
           mixture { name: "m" component { dataset: "zz" weight: 1 } })",
        "mixture[0].component[0].dataset: 'zz'"},
-      {R"(dataset { name: "a" path: "/x" preset: "4m-7" }
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7-tokens" }
           mixture { name: "m" component { dataset: "a" weight: 0 } })",
        "mixture[0].component[0].weight"},
-      {R"(dataset { name: "a" path: "/x" preset: "4m-7" }
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7-tokens" }
           mixture { name: "m" component { dataset: "a" weight: inf } })",
        "mixture[0].component[0].weight: must be finite"},
-      {R"(dataset { name: "a" path: "/x" preset: "4m-7" }
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7-tokens" }
           mixture { name: "m" component { dataset: "a" weight: nan } })",
        "mixture[0].component[0].weight"},
-      {R"(dataset { name: "a" path: "/x" preset: "4m-7" }
-          dataset { name: "b" path: "/x" preset: "4m-7" }
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7-tokens" }
+          dataset { name: "b" path: "/x" preset: "4m-7-tokens" }
           mixture { name: "m" component { dataset: "a" weight: 1e308 }
                     component { dataset: "b" weight: 1e308 } })",
        "mixture[0].component: the weights sum to more than a double holds"},
-      {R"(dataset { name: "a" path: "/x" preset: "4m-7" } listen: "nowhere")", "listen[0]"},
-      {R"(dataset { name: "a" path: "/x" preset: "4m-7" } listen: "h:99999")", "listen[0]"},
-      {R"(dataset { name: "a" path: "/x" preset: "4m-7" } metrics_listen: "unix:/m")",
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7-tokens" } listen: "nowhere")", "listen[0]"},
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7-tokens" } listen: "h:99999")", "listen[0]"},
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7-tokens" } metrics_listen: "unix:/m")",
        "metrics_listen"},
-      {R"(dataset { name: "a" path: "/x" preset: "4m-7" } limits { max_batch_size: 100000 })",
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7-tokens" } limits { max_batch_size: 100000 })",
        "limits.max_batch_size"},
-      {R"(dataset { name: "a" path: "/x" preset: "4m-7" } limits { shutdown_grace_s: 4294967295 })",
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7-tokens" } limits { shutdown_grace_s: 4294967295 })",
        "limits.shutdown_grace_s: must be in 1..3600, got 4294967295"},
-      {R"(dataset { name: "a" path: "/x" preset: "4m-7" } listen: "dns:///localhost:50051")",
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7-tokens" } listen: "dns:///localhost:50051")",
        "listen[0]"},
-      {R"(dataset { name: "a" path: "/x" preset: "4m-7" } limits { max_buffered_bytes: 4096 })",
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7-tokens" } limits { max_buffered_bytes: 4096 })",
        "limits.max_buffered_bytes: must be in 1048576.."},
-      {R"(dataset { name: "a" path: "/x" preset: "4m-7" } listen: "0.0.0.0:50051")",
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7-tokens" } listen: "0.0.0.0:50051")",
        "listen[0]: 0.0.0.0:50051 is reachable from other machines and TLS is off"},
-      {R"(dataset { name: "a" path: "/x" preset: "4m-7" } listen: "[::]:1")",
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7-tokens" } listen: "[::]:1")",
        "--allow-insecure-tcp"},
-      {R"(dataset { name: "a" path: "/x" preset: "4m-7" } tls { cert_file: "c.pem" })",
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7-tokens" } tls { cert_file: "c.pem" })",
        "tls.key_file: TLS needs both"},
-      {R"(dataset { name: "a" path: "/x" preset: "4m-7" } tls { client_ca_file: "ca.pem" })",
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7-tokens" } tls { client_ca_file: "ca.pem" })",
        "tls.client_ca_file"},
-      {R"(dataset { name: "a" path: "/x" preset: "4m-7" } socket_mode: "999")", "socket_mode"},
-      {R"(dataset { name: "a" path: "/x" data_path: "/d/[a,b]/s-0.tar" preset: "4m-7" })",
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7-tokens" } socket_mode: "999")",
+       "socket_mode"},
+      {R"(dataset { name: "a" path: "/x" data_path: "/d/[a,b]/s-0.tar" preset: "4m-7-tokens" })",
        "dataset[0]: path and data_path: give one or the other"},
       {R"(dataset { name: "a" path: "/x" modality_name_map { key: "f" value: "g" }
-                    preset: "4m-7" })",
+                    preset: "4m-7-tokens" })",
        "dataset[0].modality_name_map: goes with data_path"},
-      {R"(dataset { name: "a" path: "/x" preset: "4m-7" n_repeats: 9 } limits { max_repeats: 4 })",
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7-tokens" n_repeats: 9 } limits { max_repeats: 4 })",
        "dataset[0].n_repeats: 9 exceeds limits.max_repeats (4)"},
   };
   for (const Case& c : cases) {
@@ -129,7 +130,7 @@ TEST(ServerConfigTest, ListenAddressesAreCheckedNamingTheField) {
     v1::DatasetConfig* d = config.add_dataset();
     d->set_name("a");
     d->set_path("/data/a");
-    d->set_preset("4m-7");
+    d->set_preset("4m-7-tokens");
     config.add_listen(listen);
     config.set_metrics_listen(metrics);
     return FinalizeServerConfig(config).status();

@@ -22,6 +22,7 @@ inline constexpr size_t kServerTestSamples = 96;
 // Writes a raw .mfs 4m-7 dataset of kServerTestSamples samples in 3 shards under `root`.
 inline void SynthSmallDataset(const std::string& root) {
   SynthOptions synth;
+  synth.preset = SynthOptions::kTokensPreset;
   synth.samples = kServerTestSamples;
   synth.shards = 3;
   synth.out = root;
@@ -36,7 +37,7 @@ inline v1::ServerConfig SmallConfig(const std::string& root, const std::string& 
   v1::DatasetConfig* d = config.add_dataset();
   d->set_name("d");
   d->set_path(root);
-  d->set_preset("4m-7");
+  d->set_preset("4m-7-tokens");
   config.add_listen(listen);
   config.set_threads(threads);
   config.set_metrics_listen("off");
@@ -85,7 +86,7 @@ inline std::vector<StreamBatch> InProcessBatches(const std::string& root, const 
     return out;
   }
   absl::StatusOr<std::shared_ptr<const StreamSource>> source = StreamSource::Create(
-      std::shared_ptr<const Dataset>(std::move(*dataset)), *PresetMaskingConfig("4m-7"));
+      std::shared_ptr<const Dataset>(std::move(*dataset)), *PresetMaskingConfig("4m-7-tokens"));
   if (!source.ok()) {
     ADD_FAILURE() << source.status();
     return out;

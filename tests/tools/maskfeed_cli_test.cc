@@ -95,7 +95,8 @@ TEST_F(MaskfeedCliTest, BenchErrorsSayWhatIsWrong) {
 
 TEST_F(MaskfeedCliTest, BenchAndDescribeAgainstARealServer) {
   ASSERT_EQ(Run(MASKFEED_SHARD_BIN,
-                StrCat("synth --samples 200 --shards 2 --format mfs --out ", dir_ / "d")),
+                StrCat("synth --preset 4m-7-tokens --samples 200 --shards 2 --format mfs --out ",
+                       dir_ / "d")),
             0)
       << err_;
   const std::string socket = "unix:" + (dir_ / "feed.sock");
@@ -120,12 +121,12 @@ TEST_F(MaskfeedCliTest, BenchAndDescribeAgainstARealServer) {
       ASSERT_TRUE(f.count(field)) << field;
       EXPECT_GT(f.at(field).number_value(), 0) << field;
     }
-    // Tensor bytes as the trainer sees them: 16 x 20080 per batch for 4m-7.
+    // Tensor bytes as the trainer sees them: 16 x 20080 per batch for 4m-7-tokens.
     EXPECT_NEAR(f.at("bytes_per_s").number_value() * f.at("seconds").number_value(), 160 * 20080.0,
                 160 * 20080.0 * 0.02);  // seconds are printed rounded
   }
   ASSERT_EQ(Run(MASKFEED_BIN, StrCat("describe --address ", socket)), 0) << err_;
-  EXPECT_THAT(out_, HasSubstr("dataset 'default': 200 samples, preset 4m-7"));
+  EXPECT_THAT(out_, HasSubstr("dataset 'default': 200 samples, preset 4m-7-tokens"));
   EXPECT_THAT(out_, HasSubstr("tok_rgb@224"));
   ASSERT_EQ(Run(MASKFEED_BIN, StrCat("describe --json --address ", socket)), 0) << err_;
   google::protobuf::Struct json;

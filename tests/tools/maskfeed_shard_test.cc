@@ -54,11 +54,11 @@ TEST_F(MaskfeedShardTest, UnreadableDatasetSaysPermissionDenied) {
 }
 
 TEST_F(MaskfeedShardTest, SynthConvertVerifyInspect) {
-  ASSERT_EQ(Run(StrCat("synth --preset 4m-7 --samples 120 --shards 3 --out ", dir_ / "tar",
+  ASSERT_EQ(Run(StrCat("synth --preset 4m-7-tokens --samples 120 --shards 3 --out ", dir_ / "tar",
                        " --threads 2")),
             0)
       << err_;
-  EXPECT_THAT(out_, HasSubstr("120 samples of preset 4m-7 in 3 tar shards"));
+  EXPECT_THAT(out_, HasSubstr("120 samples of preset 4m-7-tokens in 3 tar shards"));
   EXPECT_THAT(err_, HasSubstr("shards written: 3/3"));
 
   ASSERT_EQ(Run(StrCat("convert ", dir_ / "tar", " ", dir_ / "mfs", " --codec zstd --level 5")), 0)
@@ -79,6 +79,20 @@ TEST_F(MaskfeedShardTest, SynthConvertVerifyInspect) {
   EXPECT_THAT(out_, HasSubstr("num_samples: 120"));
   EXPECT_THAT(out_, HasSubstr("name: \"tok_semseg@224\""));
   EXPECT_THAT(out_, HasSubstr("format: SHARD_FORMAT_TAR"));
+}
+
+// The default preset writes 4M-7 as 4M stores it: JPEGs, JSON, tokens, and a tokenizer.
+TEST_F(MaskfeedShardTest, SynthWritesTheRaw4m7Layout) {
+  ASSERT_EQ(Run(StrCat("synth --samples 12 --shards 2 --format mfs --out ", dir_ / "raw")), 0)
+      << err_;
+  EXPECT_THAT(out_, HasSubstr("12 samples of preset 4m-7 in 2 mfs shards"));
+  EXPECT_THAT(out_, HasSubstr("raw layout with tokenizer.json"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "raw/tokenizer.json"));
+  ASSERT_EQ(Run(StrCat("verify ", dir_ / "raw")), 0) << err_;
+  EXPECT_THAT(out_, HasSubstr("12 samples, 10 modalities, 2 shards, 120 records checked"));
+  ASSERT_EQ(Run(StrCat("inspect ", dir_ / "raw")), 0) << err_;
+  EXPECT_THAT(out_, HasSubstr("name: \"rgb\""));
+  EXPECT_THAT(out_, HasSubstr("name: \"caption\""));
 }
 
 TEST_F(MaskfeedShardTest, VerifyFailsNamingFileAndRecord) {
@@ -106,6 +120,8 @@ TEST_F(MaskfeedShardTest, UsageErrorsExitWith2AndSayWhy) {
   EXPECT_THAT(err_, HasSubstr("--format: must be tar or mfs"));
   EXPECT_EQ(Run(StrCat("synth --samples 10 --bogus 1 --out ", dir_ / "x")), 2);
   EXPECT_THAT(err_, HasSubstr("unknown flag --bogus"));
+  EXPECT_EQ(Run(StrCat("synth --samples 10 --raw --out ", dir_ / "x")), 2);
+  EXPECT_THAT(err_, HasSubstr("--preset 4m-7-tokens writes pre-tokenized data"));
   EXPECT_EQ(Run("convert onlyone"), 2);
   EXPECT_EQ(Run(StrCat("verify ", dir_ / "missing")), 1);
   EXPECT_THAT(err_, HasSubstr("is not a directory"));

@@ -24,6 +24,7 @@
 #include "pipeline/base/progress.h"
 #include "pipeline/base/strings.h"
 #include "pipeline/masking/masking_config.h"
+#include "pipeline/stream/data_defaults.h"
 #include "pipeline/stream/stream.h"
 
 namespace maskfeed::cli {
@@ -192,9 +193,10 @@ int BenchInProcess(const CliArgs& args, const BenchFlags& f) {
   if (data.empty()) {
     return Fail(absl::InvalidArgumentError("--data DIR is required with --in-process"), kExitUsage);
   }
-  absl::StatusOr<v1::MaskingConfig> config =
-      args.Has("config") ? LoadMaskingConfigFile(args.GetString("config"))
-                         : PresetMaskingConfig(args.GetString("preset", "4m-7"));
+  const DataDefaults defaults = DefaultsForDataDir(data, args.GetString("preset"));
+  absl::StatusOr<v1::MaskingConfig> config = args.Has("config")
+                                                 ? LoadMaskingConfigFile(args.GetString("config"))
+                                                 : PresetMaskingConfig(defaults.preset);
   if (!config.ok()) return Fail(config.status(), kExitUsage);
 
   tbb::task_arena arena(static_cast<int>(f.threads));
@@ -204,12 +206,15 @@ int BenchInProcess(const CliArgs& args, const BenchFlags& f) {
   if (!dataset.ok()) return Fail(dataset.status());
   // A dataset of 4M's raw members: its text is built and tokenized on the way, as a server
   // given the same tokenizer and main_augment_domain does.
-  RawOptions raw{.tokenizer = nullptr,
-                 .main_augment_domain = args.GetString("main-augment-domain"),
-                 .aligned_captions = true};
-  if (args.Has("text-tokenizer")) {
+  RawOptions raw{
+      .tokenizer = nullptr,
+      .main_augment_domain = args.GetString("main-augment-domain", defaults.main_augment_domain),
+      .aligned_captions = true,
+      .pixels = {.fast = args.Has("fast-pixels")}};
+  if (const std::string tokenizer = args.GetString("text-tokenizer", defaults.text_tokenizer);
+      !tokenizer.empty()) {
     absl::StatusOr<std::unique_ptr<text::WordPieceTokenizer>> t =
-        text::WordPieceTokenizer::FromFile(args.GetString("text-tokenizer"));
+        text::WordPieceTokenizer::FromFile(tokenizer);
     if (!t.ok()) return Fail(t.status());
     raw.tokenizer = std::move(*t);
   }
@@ -291,13 +296,13 @@ int Bench(const std::vector<std::string>& argv) {
                      WithTlsFlags({"address", "streams", "batches", "batch-size", "seed", "data",
                                    "preset", "config", "threads", "dataset", "encoding",
                                    "text-tokenizer", "main-augment-domain"}),
-                     {"in-process", "json"});
+                     {"in-process", "json", "fast-pixels"});
   if (!args.ok()) return Fail(args.status(), kExitUsage);
   absl::StatusOr<BenchFlags> flags = ParseBenchFlags(*args);
   if (!flags.ok()) return Fail(flags.status(), kExitUsage);
   if (args->Has("in-process")) return BenchInProcess(*args, *flags);
-  for (const char* local :
-       {"data", "preset", "config", "threads", "text-tokenizer", "main-augment-domain"}) {
+  for (const char* local : {"data", "preset", "config", "threads", "text-tokenizer",
+                            "main-augment-domain", "fast-pixels"}) {
     if (args->Has(local)) {
       return Fail(absl::InvalidArgumentError(StrCat(
                       "--", local,

@@ -45,6 +45,12 @@ int Describe(const std::vector<std::string>& argv) {
       std::printf("  component %s weight %g\n", d.components(c).c_str(), d.weights(c));
     }
     for (const v1::ModalityLayout& m : d.modalities()) {
+      if (m.pixel_size() != 0) {
+        std::printf("  %-16s %-9s %4u patches    pixels uint8 (3, %u, %u)  id %u\n",
+                    m.name().c_str(), m.type().c_str(), m.max_tokens(), m.pixel_size(),
+                    m.pixel_size(), m.id());
+        continue;
+      }
       std::printf("  %-16s %-9s %4u positions  tokens %s  id %u\n", m.name().c_str(),
                   m.type().c_str(), m.max_tokens(), v1::DType_Name(m.token_dtype()).c_str(),
                   m.id());

@@ -1,7 +1,7 @@
 // maskfeed: the command-line client. One command per file (bench_command.cc, ...).
 //
 //   maskfeed bench [--address A] [--streams N] [--batches M] [--batch-size B] [--seed S] [--json]
-//   maskfeed bench --in-process --data DIR [--preset 4m-7 | --config FILE] [--threads N] ...
+//   maskfeed bench --in-process --data DIR [--preset NAME | --config FILE] [--threads N] ...
 //   maskfeed describe [--address A] [--json]
 //   maskfeed fetch --out DIR [--batches N] ...      (batches as .npz files)
 //   maskfeed preview --out FILE.svg [--rows R] ...  (a picture of one batch's masks)
@@ -22,10 +22,10 @@ commands:
       Defaults: 1 stream, 200 batches, batch size 128, seed 0, packed encoding.
   bench --in-process --data DIR [--preset NAME | --config FILE] [--threads N] [--streams N]
         [--batches M] [--batch-size B] [--seed S] [--json]
-        [--text-tokenizer FILE] [--main-augment-domain M]
-      The same measurement of the pipeline alone (read + mask + collate, no gRPC); a dataset
-      of 4M's raw text needs the tokenizer (and for det, the image modality of its sizes).
-      Defaults: preset 4m-7, threads = cores.
+        [--text-tokenizer FILE] [--main-augment-domain M] [--fast-pixels]
+      The same measurement of the pipeline alone (read + decode + mask + collate, no gRPC).
+      Defaults as maskfeed-server --data: preset 4m-7 when DIR has rgb images (else
+      4m-7-tokens), DIR/tokenizer.json, main augment domain rgb@224; threads = cores.
   describe [--address A] [--json]
       What a server serves: datasets, modalities, shapes, dtypes, limits.
   fetch --out DIR [--address A] [--dataset NAME] [--batches N] [--batch-size B] [--seed S]

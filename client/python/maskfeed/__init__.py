@@ -7,8 +7,11 @@
         loss = model(batch)             #              decoder_attention_mask}}
         checkpoint["feed"] = feed.state()
 
+Pixel modalities (rgb@S) come as 4M's normalised float32 (B, 3, S, S); pixels="uint8" gives
+the bytes as sent, for maskfeed.pixels.normalize on the GPU.
+
 Needs Debian's python3-grpcio, python3-protobuf and python3-numpy; torch only for
-output="torch" and maskfeed.compaction.
+output="torch", maskfeed.compaction and maskfeed.pixels.normalize.
 """
 
 __all__ = ["Feed", "FeedError"]

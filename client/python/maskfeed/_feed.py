@@ -15,7 +15,7 @@ import time
 
 import grpc
 
-from maskfeed import _expand
+from maskfeed import _expand, pixels as _pixels
 from maskfeed.v1 import feed_pb2, feed_pb2_grpc
 
 _RETRYABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED)
@@ -81,6 +81,10 @@ class Feed:
     address: "host:port", "unix:/path", or a list of them (tried in order on failure).
     output: "torch" (tensors) or "numpy" (arrays; plain tensors are views of the message).
     encoding: "packed" (about 4x fewer bytes, expanded here) or "plain".
+    pixels: what a pixel modality's (rgb@S) "tensor" is: "float" (default), 4M's normalised
+    float32 (B, 3, S, S), bit for bit what its RGBTransform gives (computed here, ahead of
+    the caller); or "uint8", the bytes as they came: move them to the GPU (four times fewer
+    bytes) and call maskfeed.pixels.normalize there for the same values.
     max_batches: stop after this many (0 = endless). reconnect_timeout: seconds without a
     batch after which reconnecting gives up. stall_timeout: seconds a call may keep the feed
     waiting for its next batch before it is cancelled and the feed fails over (a frozen
@@ -94,7 +98,8 @@ class Feed:
     """
 
     def __init__(self, address, *, batch_size, rank=0, world_size=1, seed=0, resume=None,
-                 prefetch=2, output="torch", dataset="", encoding="packed", max_batches=0,
+                 prefetch=2, output="torch", dataset="", encoding="packed", pixels="float",
+                 max_batches=0,
                  reconnect_timeout=60.0, stall_timeout=30.0, initial_backoff=0.05,
                  max_backoff=2.0, tls=False, tls_ca=None, tls_cert=None, tls_key=None,
                  tls_server_name=None):
@@ -102,6 +107,8 @@ class Feed:
             raise ValueError(f"output: must be 'torch' or 'numpy', got {output!r}")
         if encoding not in ("packed", "plain"):
             raise ValueError(f"encoding: must be 'packed' or 'plain', got {encoding!r}")
+        if pixels not in ("float", "uint8"):
+            raise ValueError(f"pixels: must be 'float' or 'uint8', got {pixels!r}")
         if output == "torch":
             import torch  # noqa: F401  (fail now rather than in the background thread)
         self._credentials = _tls_credentials(tls, tls_ca, tls_cert, tls_key)
@@ -115,6 +122,7 @@ class Feed:
             resume_token=resume or b"", max_batches=max_batches,
             encoding=feed_pb2.ENCODING_PACKED if encoding == "packed" else feed_pb2.ENCODING_PLAIN)
         self._output = output
+        self._normalize_pixels = pixels == "float"
         self._state = bytes(resume or b"")
         self._queue = queue.Queue(maxsize=max(1, prefetch))
         self._stop = threading.Event()
@@ -270,6 +278,11 @@ class Feed:
                         except StopIteration:
                             break
                         batch = _expand.batch_to_numpy(message)
+                        if self._normalize_pixels:
+                            for tensors in batch.values():
+                                if _pixels.is_pixels(tensors["tensor"]):
+                                    tensors["tensor"] = _pixels.normalize_numpy(
+                                        tensors["tensor"])
                         token = message.resume_token
                         received += 1
                         last_progress = time.monotonic()

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "pipeline/collate/tensor_packing.h"
 #include "pipeline/base/crc32c.h"
+#include "pipeline/collate/tensor_packing.h"
 #include "tests/pipeline/masking/masking_test_util.h"
 
 namespace maskfeed {
@@ -61,7 +61,7 @@ size_t Bytes(const HostTensor& t) { return t.data.size(); }
 
 // Spec §6 shapes and dtypes, one integer dtype per tensor.
 TEST(CollatorTest, ShapesAndDtypesFollowThe4mBatchSchema) {
-  const MaskingSpec spec = PresetSpec("4m-7");
+  const MaskingSpec spec = PresetSpec("4m-7-tokens");
   Collator collator(spec, CollatorOptions());
   const Batch batch = MaskBatch(spec, collator, 5, 1);
   ASSERT_EQ(batch.size, 5);
@@ -85,7 +85,7 @@ TEST(CollatorTest, ShapesAndDtypesFollowThe4mBatchSchema) {
 }
 
 TEST(CollatorTest, Int64TokensHoldTheSameValues) {
-  const MaskingSpec spec = PresetSpec("4m-7");
+  const MaskingSpec spec = PresetSpec("4m-7-tokens");
   Collator narrow(spec, CollatorOptions()), wide(spec, CollatorOptions{.int64_tokens = true});
   const Batch a = MaskBatch(spec, narrow, 6, 9), b = MaskBatch(spec, wide, 6, 9);
   for (size_t m = 0; m < 7; ++m) {
@@ -103,7 +103,7 @@ TEST(CollatorTest, Int64TokensHoldTheSameValues) {
 // Golden bytes: any change to what a fixed seed produces shows up here. If a change is
 // intended, update the table (and say why in the commit).
 TEST(CollatorTest, GoldenBytesFor4m7) {
-  const MaskingSpec spec = PresetSpec("4m-7");
+  const MaskingSpec spec = PresetSpec("4m-7-tokens");
   Collator collator(spec, CollatorOptions());
   const Batch batch = MaskBatch(spec, collator, 16, 42);
   std::map<std::string, std::vector<uint32_t>> got;

@@ -96,7 +96,7 @@ TEST(BudgetTest, UnreachableMinimumsReportFailureAfterRetrying) {
 // targets capped by M, and rgb2all giving rgb all the input.
 TEST(BudgetTest, PlansRespectRangesAndTheImageTargetCap) {
   const MaskingSpec spec = SpecFromText(R"pb(
-    preset: "4m-7"
+    preset: "4m-7-tokens"
     input_tokens { min: 40 max: 250 }
     target_tokens { min: 100 max: 300 }
   )pb");

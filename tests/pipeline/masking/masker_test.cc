@@ -99,7 +99,7 @@ TEST(MaskerTest, NoCropAugmentationAlwaysUsesVariantZero) {
 }
 
 TEST(MaskerTest, SameGeneratorSameBytes) {
-  const MaskingSpec spec = testing::PresetSpec("4m-7");
+  const MaskingSpec spec = testing::PresetSpec("4m-7-tokens");
   Masker masker(spec);
   std::vector<Record> records;
   for (const ModalitySpec& mod : spec.modalities) {

@@ -13,8 +13,29 @@ using ::maskfeed::testing::PresetSpec;
 using ::maskfeed::testing::SpecFromText;
 using ::testing::HasSubstr;
 
-TEST(MaskingConfigTest, Preset4m7IsWhatDesignSays) {
+// The real 4M-7 (spec 4m-raw-data §6.4): rgb@224 pixels take the input budget in rgb2all
+// and are never a target. (tests/server/fourm_config_test.cc: the same as 4M's own YAML.)
+TEST(MaskingConfigTest, Preset4m7HasRgbPixelsAsInputOnly) {
   const MaskingSpec spec = PresetSpec("4m-7");
+  ASSERT_EQ(spec.modalities.size(), 8u);
+  const size_t rgb = *spec.FindModality("rgb@224"), tok = *spec.FindModality("tok_rgb@224");
+  EXPECT_EQ(spec.modalities[rgb].pixel_size, 224);
+  EXPECT_EQ(spec.modalities[rgb].length(), 196);
+  ASSERT_EQ(spec.mixture.size(), 2u);
+  EXPECT_EQ(spec.mixture[0].name, "rgb2all");
+  EXPECT_EQ(spec.mixture[0].input_alpha[rgb], 1000);
+  EXPECT_EQ(spec.mixture[0].input_alpha[tok], kAlphaFloor);
+  EXPECT_EQ(spec.mixture[0].target_alpha[tok], 0.5);
+  for (const MixtureComponentSpec& comp : spec.mixture) {
+    EXPECT_EQ(comp.target_alpha[rgb], kAlphaFloor) << comp.name << ": rgb is not a target";
+  }
+  EXPECT_EQ(spec.mixture[1].input_alpha[rgb], 0.5);
+  EXPECT_EQ(PresetNames(), (std::vector<std::string>{"4m-7", "4m-7-tokens", "4m-21"}));
+}
+
+// The pixel-free variant for pre-tokenized data: tok_rgb@224 takes rgb@224's place.
+TEST(MaskingConfigTest, Preset4m7TokensIsWhatDesignSays) {
+  const MaskingSpec spec = PresetSpec("4m-7-tokens");
   ASSERT_EQ(spec.modalities.size(), 7u);
   EXPECT_EQ(spec.modalities[0].name, "caption");
   EXPECT_EQ(spec.modalities[0].type, ModalityType::kSeq);
@@ -62,7 +83,7 @@ TEST(MaskingConfigTest, Preset4m21HasSevenWeightedComponents) {
 
 TEST(MaskingConfigTest, UserFieldsOverrideThePreset) {
   const MaskingSpec spec = SpecFromText(R"pb(
-    preset: "4m-7"
+    preset: "4m-7-tokens"
     input_tokens { max: 64 min: 32 }
     target_tokens { max: 100 min_is_zero: true }
     redistribute_clamped_budget: true
@@ -176,7 +197,7 @@ TEST(MaskingConfigTest, SyntaxErrorsGiveLineAndColumn) {
 TEST(MaskingConfigTest, LoadsTextFilesAndNamesThemInErrors) {
   ::maskfeed::testing::TempDir dir;
   ASSERT_NO_FATAL_FAILURE(::maskfeed::testing::WriteFile(
-      dir / "ok.pbtxt", "preset: \"4m-7\"\ninput_tokens { max: 64 }\n"));
+      dir / "ok.pbtxt", "preset: \"4m-7-tokens\"\ninput_tokens { max: 64 }\n"));
   absl::StatusOr<v1::MaskingConfig> config = LoadMaskingConfigFile(dir / "ok.pbtxt");
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->input_tokens().max(), 64u);

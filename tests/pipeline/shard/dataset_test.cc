@@ -52,6 +52,7 @@ std::vector<std::string> Keys(int first, int n) {
 
 SynthOptions Synth(const std::string& out, size_t samples, size_t shards, ShardFormat format) {
   SynthOptions o;
+  o.preset = SynthOptions::kTokensPreset;
   o.samples = samples;
   o.shards = shards;
   o.out = out;
@@ -70,7 +71,7 @@ TEST(DatasetTest, OpensSynthetic4m7AndLocatesSamplesAcrossShards) {
   EXPECT_EQ(ds.num_shards(), 4u);
   std::vector<std::string> names;
   for (size_t m = 0; m < ds.num_modalities(); ++m) names.push_back(ds.modality_name(m));
-  EXPECT_EQ(names, SynthModalities("4m-7"));
+  EXPECT_EQ(names, SynthModalities("4m-7-tokens"));
   EXPECT_EQ(ds.layout(*ds.FindModality("tok_rgb@224")).ToString(), "int16 (*, 196)");
   EXPECT_EQ(ds.layout(*ds.FindModality("caption")).ToString(), "int32 (*,)");
   EXPECT_EQ(ds.layout(*ds.FindModality("crop_settings")).ToString(), "int32 (*, 5)");

@@ -19,12 +19,25 @@ using ::testing::HasSubstr;
 
 SynthOptions Options(const std::string& out, ShardFormat format) {
   SynthOptions o;
+  o.preset = SynthOptions::kTokensPreset;
   o.samples = 300;
   o.shards = 3;
   o.out = out;
   o.format = format;
   o.seed = 5;
   return o;
+}
+
+// Expects every file under `a` to have the same bytes under `b`; returns how many there are.
+size_t SameFiles(const fs::path& a, const fs::path& b) {
+  size_t files = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(a)) {
+    if (!entry.is_regular_file()) continue;
+    const fs::path rel = fs::relative(entry.path(), a);
+    EXPECT_EQ(ReadFile(entry.path().string()), ReadFile((b / rel).string())) << rel;
+    ++files;
+  }
+  return files;
 }
 
 class SynthFormats : public ::testing::TestWithParam<ShardFormat> {};
@@ -44,19 +57,30 @@ TEST_P(SynthFormats, SameSeedSameBytesForAnyThreadCount) {
   };
   ASSERT_TRUE(SynthesizeDataset(parallel).ok());
   EXPECT_EQ(calls, 3u);
-  size_t files = 0;
-  for (const auto& entry : fs::recursive_directory_iterator(dir / "serial")) {
-    if (!entry.is_regular_file()) continue;
-    const fs::path rel = fs::relative(entry.path(), dir / "serial");
-    EXPECT_EQ(ReadFile(entry.path().string()), ReadFile((dir.path() / "parallel" / rel).string()))
-        << rel;
-    ++files;
-  }
+  const size_t files = SameFiles(dir.path() / "serial", dir.path() / "parallel");
   EXPECT_EQ(files, 8u * 3);
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, SynthFormats,
                          ::testing::Values(ShardFormat::kTar, ShardFormat::kMfs));
+
+// The raw 4M-7 layout (JPEGs, JSON, the tokenizer) is as deterministic.
+TEST(SynthDatasetTest, RawLayoutIsTheSameForAnyThreadCount) {
+  TempDir dir;
+  SynthOptions serial = Options(dir / "serial", ShardFormat::kTar);
+  serial.preset = SynthOptions::kRawPreset;
+  serial.samples = 24;
+  ASSERT_TRUE(SynthesizeDataset(serial).ok());
+  tbb::task_arena arena(3);
+  SynthOptions parallel = serial;
+  parallel.out = dir / "parallel";
+  parallel.arena = &arena;
+  ASSERT_TRUE(SynthesizeDataset(parallel).ok());
+  const size_t files = SameFiles(dir.path() / "serial", dir.path() / "parallel");
+  EXPECT_EQ(files, 10u * 3 + 1);  // 10 folders of 3 shards, and tokenizer.json
+  EXPECT_EQ(SynthModalities("4m-7").size(), 10u);
+  EXPECT_EQ(SynthModalities("4m-7-tokens").size(), 8u);
+}
 
 TEST(SynthDatasetTest, DifferentSeedsGiveDifferentTokens) {
   TempDir dir;

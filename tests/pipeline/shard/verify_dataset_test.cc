@@ -19,6 +19,7 @@ using ::testing::HasSubstr;
 
 void Synthesize(const std::string& out, ShardFormat format) {
   SynthOptions o;
+  o.preset = SynthOptions::kTokensPreset;
   o.samples = 40;
   o.shards = 2;
   o.out = out;

@@ -486,14 +486,15 @@ TEST_F(RawStreamTest, MetadataKeepsWholeChunksOfVaryingLength) {
   EXPECT_GT(full, 0);
 }
 
-// maskfeed-shard synth --raw: 4M's raw layout with its own tokenizer, served with preset 4m-7;
-// the same bytes for any thread count, det ids only coordinates, class names and EOS.
+// maskfeed-shard synth (preset 4m-7): 4M's raw layout with its own tokenizer, served with
+// preset 4m-7 (pixels, caption and det built per sample, five token modalities); the same
+// bytes for any thread count, det ids only coordinates, class names and EOS, rgb@224 decoded
+// for rows where it has input budget.
 TEST_F(RawStreamTest, SynthesizedRawDatasetServesWithItsOwnTokenizer) {
   SynthOptions synth;
   synth.samples = 40;
   synth.shards = 2;
   synth.out = dir_ / "synth";
-  synth.raw = true;
   ASSERT_TRUE(SynthesizeDataset(synth).ok());
   absl::StatusOr<std::unique_ptr<Dataset>> dataset = Dataset::Open(synth.out);
   ASSERT_TRUE(dataset.ok()) << dataset.status();
@@ -531,6 +532,25 @@ TEST_F(RawStreamTest, SynthesizedRawDatasetServesWithItsOwnTokenizer) {
     }
   }
   EXPECT_GT(det_ids, 20u);
+  // rgb@224: pixels where the row has rgb input budget, zeros where it has none.
+  size_t decoded = 0, skipped = 0;
+  for (const StreamBatch& b : one) {
+    const ModalityBatch& rgb = b.batch.modalities[2];
+    ASSERT_EQ(rgb.name, "rgb@224");
+    ASSERT_EQ(rgb.tensor.dtype, DType::kUInt8);
+    ASSERT_EQ(rgb.tensor.shape, (std::vector<int64_t>{b.batch.size, 3, 224, 224}));
+    constexpr size_t kRowBytes = 3 * 224 * 224;
+    for (int64_t r = 0; r < b.batch.size; ++r) {
+      const uint8_t* mask = rgb.input_mask.as<uint8_t>() + r * 196;
+      const bool input = std::any_of(mask, mask + 196, [](uint8_t v) { return v == 0; });
+      const uint8_t* px = rgb.tensor.as<uint8_t>() + r * kRowBytes;
+      const bool nonzero = std::any_of(px, px + kRowBytes, [](uint8_t v) { return v != 0; });
+      EXPECT_EQ(nonzero, input) << "row " << r;
+      ++(input ? decoded : skipped);
+    }
+  }
+  EXPECT_GT(decoded, 0u);
+  EXPECT_GT(skipped, 0u);
 }
 
 }  // namespace

@@ -34,9 +34,10 @@ class StreamTest : public ::testing::Test {
   }
 
   std::shared_ptr<const StreamSource> MakeSource(const std::string& root,
-                                                 const std::string& preset = "4m-7") {
+                                                 const std::string& preset = "4m-7-tokens") {
     if (!std::filesystem::exists(root)) {
       SynthOptions synth;
+      synth.preset = SynthOptions::kTokensPreset;
       synth.samples = kSamples;
       synth.shards = 3;
       synth.out = root;
@@ -309,7 +310,7 @@ TEST_F(StreamTest, InvalidOptionsAndForeignTokensAreRejectedNamingTheField) {
               HasSubstr("batch size 8; this stream is rank 0 of 1 with batch size 4"));
   // A token from another masking config.
   absl::StatusOr<v1::MaskingConfig> config =
-      ParseMaskingConfig("preset: \"4m-7\" input_tokens { max: 64 }");
+      ParseMaskingConfig("preset: \"4m-7-tokens\" input_tokens { max: 64 }");
   absl::StatusOr<std::shared_ptr<const StreamSource>> other = StreamSource::Create(
       std::shared_ptr<const Dataset>(std::move(*Dataset::Open(dir_ / "d"))), *config);
   ASSERT_TRUE(other.ok());
