@@ -185,8 +185,8 @@ train:
   weights: [1.0]
 """
 
-# 4M-7's alphas file for these modalities, with rgb@224 at alpha 0 (pixels are not served
-# yet; the issue's workaround for 4M-7's rgb2all).
+# 4M-7's alphas file for these modalities, with caption in rgb@224's place in rgb2all and
+# rgb@224 at alpha 0 (so that every sample shows text; pixels are tested below).
 ALPHAS_YAML = """
 rgb@224:
   input_alphas: [0., 0.]
@@ -477,7 +477,7 @@ def test_rgb_pixels_over_the_wire_are_pillows(tmp_path):
             for pixels, batch in zip(raw, feed):
                 tensor = batch["rgb@224"]["tensor"]
                 assert tensor.dtype == torch.float32 and tuple(tensor.shape) == (6, 3, 224, 224)
-                assert torch.equal(tensor, torchvision_normalize(torch.from_numpy(pixels)))
+                assert torch.equal(tensor, torchvision_normalize(torch.from_numpy(pixels.copy())))
     finally:
         server.stop()
 
@@ -490,3 +490,97 @@ def torchvision_normalize(pixels):
     mean = torch.as_tensor([0.485, 0.456, 0.406], dtype=torch.float32).view(-1, 1, 1)
     std = torch.as_tensor([0.229, 0.224, 0.225], dtype=torch.float32).view(-1, 1, 1)
     return out.sub_(mean).div_(std)
+
+
+TOK_FOLDERS = ["tok_clip@224", "tok_depth@224", "tok_normal@224", "tok_rgb@224", "tok_semseg@224"]
+
+
+def test_4m7_as_4m_stores_it_served_with_4ms_own_yaml_gives_pillows_pixels(tmp_path):
+    """The issue's "done when": a 4M-7 dataset in 4M's raw layout written here by PIL, tarfile,
+    json and numpy, served with 4M's own 4M-7 model config (through its data and alphas
+    configs, as shipped), yields rgb@224 rows bit-identical to Pillow's crop, resize and flip
+    of the sample's image for one of its crop variants; by default the Feed gives 4M's
+    normalised float32 of the same bytes."""
+    from PIL import Image
+    root = tmp_path / "cc12m"
+    folders = ["caption", "crop_settings", "det", "rgb", *TOK_FOLDERS]
+    for folder in folders:
+        (root / folder).mkdir(parents=True)
+    rng = np.random.default_rng(7)
+    expected = {}  # sample -> Pillow's rows for its crop variants
+    for shard in range(2):
+        tars = {f: tarfile.open(root / f / f"shard-{shard:05d}.tar", "w",
+                                format=tarfile.PAX_FORMAT) for f in folders}
+        for i in range(6 * shard, 6 * shard + 6):
+            key = f"{i:09d}"
+            h, w = int(rng.integers(200, 700)), int(rng.integers(200, 700))
+            y, x = np.mgrid[0:h, 0:w]
+            pixels = np.stack([x * 255 // w, y * 255 // h, (x * y // 97 + 30 * i) % 256], -1)
+            pixels = (pixels + rng.integers(0, 40, pixels.shape)).clip(0, 255).astype(np.uint8)
+            jpeg = io.BytesIO()
+            Image.fromarray(pixels).save(jpeg, "JPEG", quality=int(rng.integers(70, 96)))
+            side = min(h, w)
+            crops = np.array([[(h - side) // 2, (w - side) // 2, side, side, 0],
+                              [int(rng.integers(-20, h // 3)), int(rng.integers(-20, w // 3)),
+                               int(rng.integers(h // 2, h)), int(rng.integers(w // 2, w)), 1]],
+                             dtype=np.int64)
+            add(tars["rgb"], key + ".jpg", jpeg.getvalue())
+            add(tars["crop_settings"], key + ".npy", npy(crops))
+            add(tars["caption"], key + ".json",
+                json.dumps([f"a picture number {i}", f"another view of picture {i}"]).encode())
+            add(tars["det"], key + ".json", json.dumps(DET).encode())
+            for folder in TOK_FOLDERS:
+                add(tars[folder], key + ".npy", npy(np.full((2, 196), i, dtype=np.int16)))
+            image = Image.open(io.BytesIO(jpeg.getvalue())).convert("RGB")
+            rows = []
+            for top, left, ch, cw, flip in crops:
+                out = image.crop((left, top, left + cw, top + ch)).resize((224, 224),
+                                                                         Image.BICUBIC)
+                if flip:
+                    out = out.transpose(Image.FLIP_LEFT_RIGHT)
+                rows.append(np.asarray(out).transpose(2, 0, 1))
+            expected[i] = rows
+        for tar in tars.values():
+            tar.close()
+    configs = os.path.join(HERE, "..", "data", "4m", "configs")
+    pattern = f"{root}/[{','.join(folders)}]/shard-{{00000..00001}}.tar"
+    server = Server(None, tmp_path / "4m7.sock", tmp_path / "4m7.log", extra_args=(
+        "--4m-config", os.path.join(configs, "cfgs/default/4m/models/main/4m-b_mod7_500b.yaml"),
+        "--4m-root", configs, "--4m-data-path", pattern,
+        "--text-tokenizer", os.path.abspath(TOKENIZER)))
+    try:
+        raw, compared, variants = [], 0, set()
+        with maskfeed.Feed(server.address, dataset="cc12m", batch_size=8, seed=1,
+                           output="numpy", pixels="uint8", max_batches=6) as feed:
+            for batch in feed:
+                assert sorted(batch) == sorted(["caption", "det", "rgb@224", *TOK_FOLDERS])
+                rgb = batch["rgb@224"]
+                assert rgb["tensor"].shape == (8, 3, 224, 224)
+                assert rgb["target_mask"].all(), "rgb is never a target"
+                raw.append(rgb["tensor"])
+                for row in range(8):
+                    if rgb["input_mask"][row].all():  # no rgb budget: never decoded
+                        assert not rgb["tensor"][row].any()
+                        continue
+                    sample = None
+                    for folder in TOK_FOLDERS:
+                        t = batch[folder]
+                        shown = ~(t["input_mask"][row] & t["target_mask"][row])
+                        if shown.any():
+                            sample = int(t["tensor"][row][shown][0])
+                            break
+                    if sample is None:
+                        continue
+                    match = [k for k, e in enumerate(expected[sample])
+                             if np.array_equal(rgb["tensor"][row], e)]
+                    assert match, f"row {row}: not Pillow's pixels of sample {sample}"
+                    variants.add(match[0])
+                    compared += 1
+        assert compared >= 10 and variants == {0, 1}, (compared, variants)
+        with maskfeed.Feed(server.address, dataset="cc12m", batch_size=8, seed=1,
+                           max_batches=6) as feed:
+            for pixels, batch in zip(raw, feed):
+                assert torch.equal(batch["rgb@224"]["tensor"],
+                                   torchvision_normalize(torch.from_numpy(pixels.copy())))
+    finally:
+        server.stop()
