@@ -5,7 +5,7 @@ instead), 2 warm-up batches per stream excluded. Prints one JSON line.
 
     PYTHONPATH=build/client/python /usr/bin/python3 bench/python_feed_bench.py \
         --address unix:/tmp/feed.sock [--streams 1] [--batches 200] [--batch-size 128] \
-        [--output numpy|torch] [--encoding packed|plain]
+        [--output numpy|torch] [--encoding packed|plain] [--pixels float|uint8]
 """
 
 import argparse
@@ -28,6 +28,8 @@ def main():
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--output", choices=["numpy", "torch"], default="numpy")
     p.add_argument("--encoding", choices=["packed", "plain"], default="packed")
+    p.add_argument("--pixels", choices=["float", "uint8"], default="float",
+                   help="rgb@S as 4M's normalised float32 (default) or the bytes")
     p.add_argument("--threads", action="store_true",
                    help="consume the streams on threads of one process (shares the GIL)")
     args = p.parse_args()
@@ -36,7 +38,7 @@ def main():
 
     feeds = [maskfeed.Feed(args.address, batch_size=args.batch_size, rank=r,
                            world_size=args.streams, output=args.output, encoding=args.encoding,
-                           max_batches=args.batches + WARMUP) for r in range(args.streams)]
+                           pixels=args.pixels, max_batches=args.batches + WARMUP) for r in range(args.streams)]
     warm = threading.Barrier(args.streams + 1)
     samples = [0] * args.streams
     nbytes = [0] * args.streams
@@ -61,7 +63,7 @@ def main():
     for f in feeds:
         f.close()
     print(json.dumps({"bench": "python_feed", "address": args.address, "streams": args.streams,
-                      "output": args.output, "encoding": args.encoding,
+                      "output": args.output, "encoding": args.encoding, "pixels": args.pixels,
                       "batch_size": args.batch_size, "batches": args.batches,
                       "samples": sum(samples), "seconds": round(seconds, 4),
                       "samples_per_s": round(sum(samples) / seconds),
@@ -71,7 +73,7 @@ def main():
 def _one_rank(args, rank, warm, results):
     feed = maskfeed.Feed(args.address, batch_size=args.batch_size, rank=rank,
                          world_size=args.streams, output=args.output, encoding=args.encoding,
-                         max_batches=args.batches + WARMUP)
+                         pixels=args.pixels, max_batches=args.batches + WARMUP)
     for _ in range(WARMUP):
         next(feed)
     warm.wait()

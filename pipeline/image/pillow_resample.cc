@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "pipeline/image/byte_transpose.h"
+
 namespace maskfeed {
 namespace {
 
@@ -164,24 +166,6 @@ __attribute__((target_clones("avx2", "default"))) void VerticalPlane(const uint8
 
 }  // namespace
 
-namespace {
-
-// `rows` rows of `cols` bytes into `cols` rows of `rows` bytes, in 32×32 blocks.
-void Transpose(const uint8_t* in, int rows, int cols, uint8_t* out) {
-  constexpr int kBlock = 32;
-  for (int r0 = 0; r0 < rows; r0 += kBlock) {
-    for (int c0 = 0; c0 < cols; c0 += kBlock) {
-      const int r1 = std::min(rows, r0 + kBlock), c1 = std::min(cols, c0 + kBlock);
-      for (int r = r0; r < r1; ++r) {
-        for (int c = c0; c < c1; ++c)
-          out[static_cast<size_t>(c) * rows + r] = in[static_cast<size_t>(r) * cols + c];
-      }
-    }
-  }
-}
-
-}  // namespace
-
 void CropResizeFlip(const RgbImage& image, const CropBox& box, bool flip, int size, uint8_t* chw) {
   CropResizeFlip(image, box,
                  {0, static_cast<double>(box.width), 0, static_cast<double>(box.height)}, flip,
@@ -197,20 +181,33 @@ void CropResizeFlip(const RgbImage& image, const CropBox& box, const ResampleWin
   // thread-local and reused.
   thread_local std::vector<uint8_t> columns, horizontal_t, horizontal;
   thread_local std::vector<int32_t> acc;
-  columns.assign(crop_plane * 3, 0);
   const int64_t x0 = std::max<int64_t>(box.left, 0);
   const int64_t x1 = std::min<int64_t>(box.left + box.width, image.width);
   const int64_t y0 = std::max<int64_t>(box.top, 0);
   const int64_t y1 = std::min<int64_t>(box.top + box.height, image.height);
+  columns.resize(crop_plane * 3);
+  // Image.crop's zero fill, only where the crop leaves the image.
+  const bool columns_need_zeros =
+      x0 != box.left || y0 != box.top || x1 != box.left + box.width || y1 != box.top + box.height;
+  // Interleaved rows into planes (sequential), then each plane into columns (SIMD blocks).
+  thread_local std::vector<uint8_t> planar;
+  planar.resize(crop_plane * 3);
+  if (columns_need_zeros) std::fill(planar.begin(), planar.end(), 0);
   for (int64_t y = y0; y < y1; ++y) {
     const uint8_t* from = &image.pixels[static_cast<size_t>(y * image.width + x0) * 3];
-    uint8_t* to =
-        columns.data() + static_cast<size_t>(((x0 - box.left) * box.height) + (y - box.top));
-    for (int64_t x = x0; x < x1; ++x, from += 3, to += h) {
-      to[0] = from[0];
-      to[crop_plane] = from[1];
-      to[2 * crop_plane] = from[2];
+    const size_t at = static_cast<size_t>((y - box.top) * box.width + (x0 - box.left));
+    uint8_t* r = planar.data() + at;
+    uint8_t* g = r + crop_plane;
+    uint8_t* b = g + crop_plane;
+    for (int64_t x = 0, n = x1 - x0; x < n; ++x, from += 3) {
+      r[x] = from[0];
+      g[x] = from[1];
+      b[x] = from[2];
     }
+  }
+  for (int c = 0; c < 3; ++c) {
+    TransposeBytes(planar.data() + c * crop_plane, static_cast<size_t>(w), h, w,
+                   columns.data() + c * crop_plane, static_cast<size_t>(h));
   }
   const size_t out_plane = static_cast<size_t>(size) * size;
   // Pillow skips a pass whose window is the whole axis at the same length.
@@ -232,7 +229,8 @@ void CropResizeFlip(const RgbImage& image, const CropBox& box, const ResampleWin
       VerticalPlane(plane_t, h, across, size, acc.data(), horizontal_t.data());
       after_t = horizontal_t.data();
     }
-    Transpose(after_t, size, h, horizontal.data());  // h rows of `size`
+    TransposeBytes(after_t, static_cast<size_t>(h), size, h, horizontal.data(),
+                   static_cast<size_t>(size));  // h rows of `size`
     if (vertical_pass) {
       VerticalPlane(horizontal.data(), size, down, size, acc.data(), out);
     } else {
