@@ -34,20 +34,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-torch.set_num_threads(1)
-try:
-    import torchvision.transforms.functional as TF
-    to_tensor, normalize, IMPL = TF.to_tensor, TF.normalize, "pillow+torchvision"
-except ImportError:
-    def to_tensor(img):
-        t = torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8)
-        return t.view(img.size[1], img.size[0], 3).permute(2, 0, 1).contiguous().float().div(255)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# 4M's RGBTransform steps, shared with the pixel benchmark (one torch thread).
+from pixel_bench_pillow import MEAN, STD, normalize, to_tensor  # noqa: E402
+from pixel_bench_pillow import impl as IMPL  # noqa: E402
 
-    def normalize(t, mean, std):
-        return t.sub_(torch.tensor(mean).view(3, 1, 1)).div_(torch.tensor(std).view(3, 1, 1))
-    IMPL = "pillow+torch"
-
-MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 TOKS = ["tok_clip@224", "tok_depth@224", "tok_normal@224", "tok_rgb@224", "tok_semseg@224"]
 MODS = ["caption", "det", "rgb@224", *TOKS]
 SEQ_LEN, IMG_LEN, N_IN, N_TGT, EOS, SENTINEL = 256, 196, 128, 128, 3, 4
