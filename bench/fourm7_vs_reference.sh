@@ -4,13 +4,16 @@
 # it, tokenization untimed) on the same synthetic raw 4M-7 tar shards (maskfeed-shard synth,
 # 3 crops). Prints every JSON line, then a summary:
 #   reference, 1 core          fourm7_reference.py (taskset core 0)
-#   in-process, 1 and 2 threads, exact and fast pixels   maskfeed bench --in-process
+#   in-process, 1 thread, exact and fast pixels           maskfeed bench --in-process
+#     (these three alternate ROUNDS times; the summary has their medians)
+#   in-process, 2 threads, exact and fast pixels
 #   over a Unix socket to the Python Feed (4M's float32 pixels), exact, server on 2 threads
-#   bench/fourm7_vs_reference.sh [SAMPLES] [BATCHES]
+#   bench/fourm7_vs_reference.sh [SAMPLES] [BATCHES] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 samples=${1:-600}
 batches=${2:-20}
+rounds=${3:-3}
 build=${BUILD_DIR:-build}
 work=$(mktemp -d)
 server_pid=
@@ -23,21 +26,27 @@ trap cleanup EXIT
   --out "$work/d" >/dev/null 2>&1
 field() { grep -o "\"$1\": *[0-9.]*" | tail -1 | sed 's/.*: *//'; }
 
-ref_line=$(taskset -c 0 /usr/bin/python3 bench/fourm7_reference.py "$work/d" \
-  "$work/d/tokenizer.json" "$build/client/cpp/maskfeed" $((batches * 32)) 64)
-echo "$ref_line"
-reference=$(echo "$ref_line" | field samples_per_s)
-
 run() {  # cpus threads [--fast-pixels]
   taskset -c "$1" "$build/client/cpp/maskfeed" bench --in-process --data "$work/d" \
     --threads "$2" --batches "$batches" --batch-size 64 --json ${3:-} | tail -1
 }
-declare -A rate
-for mode in exact fast; do
-  flag=; [[ $mode == fast ]] && flag=--fast-pixels
-  line=$(run 0 1 "$flag"); echo "$line"; rate[$mode-1]=$(echo "$line" | field samples_per_s)
-  line=$(run 0,1 2 "$flag"); echo "$line"; rate[$mode-2]=$(echo "$line" | field samples_per_s)
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
+# One core: the reference and maskfeed exact and fast, alternating, ROUNDS times (the shared
+# cores of a VM drift between runs); medians.
+refs=() exact=() fast=()
+for _ in $(seq "$rounds"); do
+  line=$(taskset -c 0 /usr/bin/python3 bench/fourm7_reference.py "$work/d" \
+    "$work/d/tokenizer.json" "$build/client/cpp/maskfeed" $((batches * 32)) 64)
+  echo "$line"; refs+=("$(echo "$line" | field samples_per_s)")
+  line=$(run 0 1); echo "$line"; exact+=("$(echo "$line" | field samples_per_s)")
+  line=$(run 0 1 --fast-pixels); echo "$line"; fast+=("$(echo "$line" | field samples_per_s)")
 done
+reference=$(median "${refs[@]}")
+declare -A rate
+rate[exact-1]=$(median "${exact[@]}")
+rate[fast-1]=$(median "${fast[@]}")
+line=$(run 0,1 2); echo "$line"; rate[exact-2]=$(echo "$line" | field samples_per_s)
+line=$(run 0,1 2 --fast-pixels); echo "$line"; rate[fast-2]=$(echo "$line" | field samples_per_s)
 
 socket="unix:$work/feed.sock"
 "$build/server/maskfeed-server" --data "$work/d" --listen "$socket" --metrics-listen off \

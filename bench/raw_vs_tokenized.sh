@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # 4M's raw layout against the same samples pre-tokenized, in-process on one thread: two
-# synthetic 4M-7 datasets of the same seed (maskfeed-shard synth, and synth --raw: caption
+# synthetic 4M-7 datasets of the same seed (synth --preset 4m-7-tokens, and synth: caption
 # and det JSON built and tokenized per sample and crop with the dataset's tokenizer, rgb JPEG
-# headers read for det's sizes), each streamed with preset 4m-7 by `maskfeed bench
+# headers read for det's sizes), each streamed with preset 4m-7-tokens (no pixels: the text
+# path alone) by `maskfeed bench
 # --in-process --threads 1`, alternating ROUNDS times; prints every JSON line and a summary
 # with the medians and their ratio.
 #   bench/raw_vs_tokenized.sh [SAMPLES] [ROUNDS]
@@ -13,14 +14,14 @@ rounds=${2:-5}
 build=${BUILD_DIR:-build}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+"$build/tools/maskfeed-shard" synth --preset 4m-7-tokens --samples "$samples" --shards 4 \
+  --format mfs --out "$work/tokenized" >/dev/null 2>&1
 "$build/tools/maskfeed-shard" synth --samples "$samples" --shards 4 --format mfs \
-  --out "$work/tokenized" >/dev/null 2>&1
-"$build/tools/maskfeed-shard" synth --samples "$samples" --shards 4 --format mfs --raw \
   --out "$work/raw" >/dev/null 2>&1
 field() { grep -o "\"$1\": *[0-9.]*" | tail -1 | sed 's/.*: *//'; }
 run() {
   taskset -c 0 "$build/client/cpp/maskfeed" bench --in-process --data "$work/$1" --threads 1 \
-    --batches 200 --batch-size 128 --json --text-tokenizer "$work/raw/tokenizer.json" \
+    --batches 200 --batch-size 128 --json --preset 4m-7-tokens --text-tokenizer "$work/raw/tokenizer.json" \
     --main-augment-domain rgb@224 | tail -1
 }
 tokenized=() raw=()

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # README command 1: installs dependencies, builds, and runs the demo: maskfeed-server serving
-# its embedded 4m-7 dataset (synthesized into a cache on first start), a streaming client that
-# prints throughput, and a clean shutdown of the server.
+# the real 4M-7 recipe on its embedded dataset in 4M's raw layout (rgb JPEGs decoded to
+# pixels, caption and det JSON tokenized, five tok_* modalities; synthesized into a cache on
+# first start), a streaming client that prints throughput, a preview of one batch's masks over
+# its pixels, and a clean shutdown of the server.
 #   MASKFEED_CACHE_DIR  where the demo dataset is cached (default: .cache/maskfeed)
-#   MASKFEED_DEMO_BATCHES  batches per stream (default 300)
+#   MASKFEED_DEMO_BATCHES  batches per stream (default 40)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,7 +15,7 @@ scripts/install-deps.sh
 BUILD_TARGETS="maskfeed maskfeed-server maskfeed-shard" scripts/build.sh
 
 export MASKFEED_CACHE_DIR=${MASKFEED_CACHE_DIR:-$PWD/.cache/maskfeed}
-batches=${MASKFEED_DEMO_BATCHES:-300}
+batches=${MASKFEED_DEMO_BATCHES:-40}
 run=$(mktemp -d)
 socket="unix:$run/feed.sock"
 server_pid=
@@ -39,6 +41,10 @@ build/client/cpp/maskfeed describe --address "$socket"
 echo "== stream masked batches over gRPC: 1 stream, then 2 (ranks 0 and 1 of 2) =="
 build/client/cpp/maskfeed bench --address "$socket" --streams 1 --batches "$batches"
 build/client/cpp/maskfeed bench --address "$socket" --streams 2 --batches "$batches" --json
+
+mkdir -p .cache
+echo "== one batch's masks, rgb@224 crops under their patch masks: .cache/preview.svg =="
+build/client/cpp/maskfeed preview --address "$socket" --rows 4 --out "$PWD/.cache/preview.svg"
 
 echo "== stop the server (SIGTERM: drain streams, exit 0) =="
 kill -TERM "$server_pid"

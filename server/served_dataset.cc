@@ -4,6 +4,7 @@
 #include <map>
 #include <tuple>
 
+#include "absl/strings/match.h"
 #include "pipeline/base/strings.h"
 
 namespace maskfeed {
@@ -56,6 +57,14 @@ absl::StatusOr<std::vector<ServedDataset>> OpenServedDatasets(const v1::ServerCo
                       .source = nullptr};
     absl::StatusOr<std::shared_ptr<const StreamSource>> source =
         StreamSource::Create(c.dataset, c.masking, c.raw);
+    if (!source.ok() && source.status().code() == absl::StatusCode::kNotFound &&
+        d.preset() == "4m-7" && absl::StrContains(source.status().message(), "rgb@224")) {
+      // The recipe's name changed: say what pre-tokenized data is served with now.
+      return Named("dataset", d.name(),
+                   absl::NotFoundError(StrCat(ToStd(source.status().message()),
+                                              "; preset 4m-7 serves rgb@224 pixels from images, "
+                                              "pre-tokenized data without them is 4m-7-tokens")));
+    }
     if (!source.ok()) return Named("dataset", d.name(), source.status());
     c.source = std::move(*source);
     served.push_back(ServedDataset{.name = d.name(),

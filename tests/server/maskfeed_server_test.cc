@@ -154,6 +154,10 @@ TEST_F(MaskfeedServerTest, BadFlagsAndDataGiveClearErrors) {
        2,
        "empty.textproto: dataset: the config lists no dataset"},
       {{"--config", dir_ / "listen-only.textproto"}, 2, "lists no dataset"},
+      // The old name of the pixel-free recipe on pre-tokenized data says what to use now.
+      {{"--data", dir_ / "d", "--preset", "4m-7", "--listen", "unix:" + (dir_ / "p.sock")},
+       1,
+       "pre-tokenized data without them is 4m-7-tokens"},
   };
   for (const Case& c : cases) {
     std::unique_ptr<Subprocess> server = Spawn(c.args);
