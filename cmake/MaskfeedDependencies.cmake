@@ -15,6 +15,8 @@ find_package(simdjson CONFIG REQUIRED)   # 4M's per-sample JSON members (the hot
 find_package(JPEG REQUIRED)              # libjpeg-turbo: 4M image members
 find_package(PNG REQUIRED)               # libpng: 4M image members
 find_package(yaml-cpp REQUIRED)          # 4M's YAML configs
+find_package(CURL REQUIRED)              # libcurl: object storage over HTTP(S)
+find_package(EXPAT REQUIRED)             # expat: S3's XML listings and errors
 # 4M's .npz members (t5_caption). Through pkg-config: Debian's libzip CMake config names the
 # zipcmp tools, which libzip-dev does not install.
 find_package(PkgConfig REQUIRED)

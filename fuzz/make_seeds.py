@@ -287,6 +287,23 @@ def fourm_yaml_seeds():
 """)
 
 
+def s3_response_seeds():
+    put("s3_response_fuzzer", "list.xml", b"""<?xml version="1.0" encoding="UTF-8"?>
+<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>data</Name>
+<Prefix>cc12m/rgb/</Prefix><KeyCount>2</KeyCount><MaxKeys>1000</MaxKeys>
+<Contents><Key>cc12m/rgb/shard-00000.tar</Key><LastModified>2026-01-01T00:00:00.000Z</LastModified>
+<ETag>&quot;9b2cf535f27731c974343645a3985328&quot;</ETag><Size>1048576</Size></Contents>
+<Contents><Key>cc12m/rgb/shard-00001.tar</Key><Size>0</Size></Contents>
+<IsTruncated>true</IsTruncated><NextContinuationToken>1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=</NextContinuationToken>
+</ListBucketResult>""")
+    put("s3_response_fuzzer", "error.xml", b"""<?xml version="1.0" encoding="UTF-8"?>
+<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message>
+<Key>cc12m/rgb/shard-00002.tar</Key><RequestId>4442587FB7D0A2F9</RequestId></Error>""")
+    put("s3_response_fuzzer", "entities.xml",
+        b'<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+        b"<ListBucketResult><Contents><Key>&b;</Key><Size>1</Size></Contents></ListBucketResult>")
+
+
 def main():
     # Files are overwritten, never deleted: the regression_* inputs beside them are findings
     # that were fixed, kept so that every run replays them.
@@ -305,6 +322,7 @@ def main():
         fourm_yaml_seeds()
         npz_seeds()
         numpy_pickle_seeds()
+        s3_response_seeds()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     for target in sorted(os.listdir(CORPUS)):

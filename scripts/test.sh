@@ -7,6 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
+# The object-storage tests run real servers; say so loudly where one is missing (they skip).
+if ! command -v moto_server >/dev/null && [ -z "${MASKFEED_MOTO_SERVER:-}" ]; then
+  echo "************************************************************************" >&2
+  echo "*** moto_server NOT FOUND: the S3 tests will be SKIPPED (install moto) ***" >&2
+  echo "************************************************************************" >&2
+fi
 scripts/build.sh -DMASKFEED_BUILD_TESTS=ON
 (cd build && ctest --output-on-failure -j"$(nproc)")
 

@@ -1,0 +1,48 @@
+// HTTP(S) requests by libcurl, for object storage: GET (whole or a byte range), HEAD, PUT, POST.
+// One call, one response held in memory; retries are the caller's (retry.h), so that they can be
+// counted and logged where the object's name is known.
+#ifndef MASKFEED_PIPELINE_STORAGE_HTTP_CLIENT_H_
+#define MASKFEED_PIPELINE_STORAGE_HTTP_CLIENT_H_
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "pipeline/storage/sigv4.h"
+
+namespace maskfeed {
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;     // scheme://host[:port]/path?query, already encoded
+  HeaderList headers;  // sent as given
+  std::string body;    // PUT and POST
+};
+
+struct HttpResponse {
+  long status = 0;
+  std::string body;
+  HeaderList headers;  // names lower-cased
+  // The value of header `name` (lower case), if sent.
+  std::optional<std::string> Header(std::string_view name) const;
+};
+
+struct HttpOptions {
+  std::chrono::milliseconds connect_timeout{10000};
+  // The whole transfer; a response slower than this is a timeout.
+  std::chrono::milliseconds timeout{120000};
+  // A transfer slower than 1 KB/s for this long is abandoned (a stalled peer).
+  std::chrono::seconds low_speed_time{30};
+  // Responses larger than this are refused (bodies are held in memory).
+  uint64_t max_body_bytes = uint64_t{16} << 30;
+};
+
+// UNAVAILABLE naming the URL for what did not produce a response (refused, reset, timed out,
+// DNS); any response, whatever its status, is returned as it is.
+absl::StatusOr<HttpResponse> HttpFetch(const HttpRequest& request, const HttpOptions& options = {});
+
+}  // namespace maskfeed
+
+#endif  // MASKFEED_PIPELINE_STORAGE_HTTP_CLIENT_H_
