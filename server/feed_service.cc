@@ -190,6 +190,7 @@ absl::StatusOr<std::unique_ptr<FeedStream>> FeedService::OpenStream(
                                                    "' is not served here (served: ", names, ")")));
   }
   absl::StatusOr<StreamOptions> options = OptionsFor(request, served->n_repeats);
+  if (options.ok()) options->window_shards = served->window_shards;
   if (!options.ok()) return Reject(peer, options.status());
   options->on_corrupt =
       served->skip_corrupt ? CorruptRecordPolicy::kSkip : CorruptRecordPolicy::kFail;

@@ -47,6 +47,7 @@ constexpr const char* kUsage =
                        [--4m-datasets A,B] [--print-config]
                        [--listen ADDR]... [--threads N] [--metrics-listen ADDR|off]
                        [--max-streams N] [--max-batch-size N] [--skip-corrupt] [--fast-pixels]
+                       [--window-shards K]
                        [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
                        [--allow-insecure-tcp] [--socket-mode MODE] [--socket-group GROUP]
 
@@ -66,6 +67,8 @@ server reflection) and Prometheus text at http://METRICS/metrics and /healthz.
                         default rgb@224 with preset 4m-7)
   --fast-pixels         decode large JPEG crops at a reduced DCT scale (not Pillow's bytes;
                         docs/pixels.md); default: exact
+  --window-shards K     each epoch streams windows of K shards (a seeded shard order, samples
+                        shuffled within a window) instead of permuting the whole dataset
   --4m-config YAML      serve what 4M's own YAML files say: a model config (its data_config
                         is read), a data config, or both; repeatable
   --4m-root DIR         what relative paths in them are relative to (default: the working
@@ -229,6 +232,13 @@ absl::StatusOr<v1::ServerConfig> ConfigFromFlags(const CliArgs& args, bool* metr
   if (args.Has("fast-pixels")) {
     for (v1::DatasetConfig& d : *config.mutable_dataset()) d.set_fast_pixels(true);
   }
+  if (args.Has("window-shards")) {
+    absl::StatusOr<int64_t> k = args.GetInt("window-shards", 0, 1, 65536);
+    if (!k.ok()) return k.status();
+    for (v1::DatasetConfig& d : *config.mutable_dataset()) {
+      d.set_window_shards(static_cast<uint32_t>(*k));
+    }
+  }
   if (args.Has("skip-corrupt")) {
     for (v1::DatasetConfig& d : *config.mutable_dataset()) d.set_skip_corrupt_records(true);
   }
@@ -284,13 +294,13 @@ int Serve(int argc, char** argv) {
       return kExitOk;
     }
   }
-  absl::StatusOr<CliArgs> args =
-      CliArgs::Parse(raw,
-                     {"config", "data", "preset", "listen", "threads", "metrics-listen",
-                      "max-streams", "max-batch-size", "tls-cert", "tls-key", "tls-client-ca",
-                      "socket-mode", "socket-group", "text-tokenizer", "main-augment-domain",
-                      "4m-config", "4m-root", "4m-data-path", "4m-datasets"},
-                     {"skip-corrupt", "allow-insecure-tcp", "print-config", "fast-pixels"});
+  absl::StatusOr<CliArgs> args = CliArgs::Parse(
+      raw,
+      {"config",         "data",        "preset",         "listen",         "threads",
+       "metrics-listen", "max-streams", "max-batch-size", "tls-cert",       "tls-key",
+       "tls-client-ca",  "socket-mode", "socket-group",   "text-tokenizer", "main-augment-domain",
+       "4m-config",      "4m-root",     "4m-data-path",   "4m-datasets",    "window-shards"},
+      {"skip-corrupt", "allow-insecure-tcp", "print-config", "fast-pixels"});
   if (!args.ok()) return Fail(args.status(), kExitUsage);
   if (!args->positional().empty()) {
     return Fail(absl::InvalidArgumentError(

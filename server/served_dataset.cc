@@ -72,7 +72,8 @@ absl::StatusOr<std::vector<ServedDataset>> OpenServedDatasets(const v1::ServerCo
                                    .components = {c},
                                    .mixture = MixtureSource::Single(c.source),
                                    .skip_corrupt = d.skip_corrupt_records(),
-                                   .n_repeats = std::max<uint32_t>(1, d.n_repeats())});
+                                   .n_repeats = std::max<uint32_t>(1, d.n_repeats()),
+                                   .window_shards = d.window_shards()});
     opened.push_back(std::move(c));
   }
   for (const v1::MixtureConfig& m : config.mixture()) {
@@ -81,7 +82,8 @@ absl::StatusOr<std::vector<ServedDataset>> OpenServedDatasets(const v1::ServerCo
                           .components = {},
                           .mixture = nullptr,
                           .skip_corrupt = true,
-                          .n_repeats = 0};
+                          .n_repeats = 0,
+                          .window_shards = 0};
     std::vector<MixtureEntry> entries;
     for (const v1::MixtureComponentRef& ref : m.component()) {
       auto it = std::find_if(opened.begin(), opened.end(),
@@ -98,6 +100,14 @@ absl::StatusOr<std::vector<ServedDataset>> OpenServedDatasets(const v1::ServerCo
       const uint32_t repeats = std::max<uint32_t>(1, dc.n_repeats());
       mixture.n_repeats = mixture.n_repeats == 0 || mixture.n_repeats == repeats ? repeats : 1;
       if (mixture.preset.empty()) mixture.preset = dc.preset();
+      if (mixture.components.empty()) {
+        mixture.window_shards = dc.window_shards();
+      } else if (mixture.window_shards != dc.window_shards()) {
+        return Named("mixture", m.name(),
+                     absl::InvalidArgumentError(
+                         StrCat("its datasets differ in window_shards (", mixture.window_shards,
+                                " and ", dc.window_shards(), "): a mixture streams one order")));
+      }
       entries.push_back(MixtureEntry{.name = c.name, .weight = c.weight, .source = c.source});
       mixture.components.push_back(std::move(c));
     }

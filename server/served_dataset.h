@@ -35,6 +35,8 @@ struct ServedDataset {
   std::shared_ptr<const MixtureSource> mixture;
   bool skip_corrupt = false;
   uint32_t n_repeats = 1;  // for streams that do not override it
+  // Shards per window of the windowed epoch order (DatasetConfig.window_shards); 0 = global.
+  uint32_t window_shards = 0;
 };
 
 // The datasets of a finalized config (FinalizeServerConfig), then its mixtures, in config

@@ -165,6 +165,10 @@ absl::StatusOr<v1::ServerConfig> FinalizeServerConfig(v1::ServerConfig config) {
                                                " exceeds limits.max_repeats (", l.max_repeats(),
                                                ")"));
     }
+    if (config.dataset(i).window_shards() > 65536) {
+      return absl::InvalidArgumentError(StrCat(
+          "dataset[", i, "].window_shards: ", config.dataset(i).window_shards(), " is over 65536"));
+    }
   }
   return config;
 }

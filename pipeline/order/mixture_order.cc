@@ -16,9 +16,10 @@ uint64_t BlockKey(uint64_t seed, uint64_t block) {
 
 }  // namespace
 
-absl::StatusOr<MixtureOrder> MixtureOrder::Create(const std::vector<double>& weights,
-                                                  const std::vector<uint64_t>& sizes,
-                                                  const OrderOptions& options) {
+absl::StatusOr<MixtureOrder> MixtureOrder::Create(
+    const std::vector<double>& weights, const std::vector<uint64_t>& sizes,
+    const OrderOptions& options,
+    const std::vector<std::shared_ptr<const WindowedShuffle>>& windowed) {
   if (weights.empty() || weights.size() != sizes.size()) {
     return absl::InvalidArgumentError("datasets: a mixture needs at least one dataset");
   }
@@ -71,6 +72,12 @@ absl::StatusOr<MixtureOrder> MixtureOrder::Create(const std::vector<double>& wei
     start += order.slots_[d];
     OrderOptions o = options;
     o.num_samples = sizes[d];
+    if (!windowed.empty()) o.windowed = windowed[d];
+    if (o.windowed != nullptr && o.windowed->num_samples() != sizes[d]) {
+      return absl::InvalidArgumentError(StrCat("datasets[", d, "]: its shard windows hold ",
+                                               o.windowed->num_samples(), " samples, not ",
+                                               sizes[d]));
+    }
     if (weights.size() > 1) {
       o.n_repeats = 1;  // a mixture repeats its slots (see At), not each dataset's samples
       o.seed = options.seed + d * kSplitMixGamma;

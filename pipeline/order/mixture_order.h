@@ -28,9 +28,11 @@ class MixtureOrder {
  public:
   // INVALID_ARGUMENT naming the field: no datasets, a weight that is not positive or too small
   // to get one slot per block, an empty dataset, or epoch_size with several datasets.
-  static absl::StatusOr<MixtureOrder> Create(const std::vector<double>& weights,
-                                             const std::vector<uint64_t>& dataset_sizes,
-                                             const OrderOptions& options);
+  // `windowed`: per dataset, the shard-window order to use (OrderOptions::windowed), or empty.
+  static absl::StatusOr<MixtureOrder> Create(
+      const std::vector<double>& weights, const std::vector<uint64_t>& dataset_sizes,
+      const OrderOptions& options,
+      const std::vector<std::shared_ptr<const WindowedShuffle>>& windowed = {});
 
   MixtureView At(uint64_t position) const;
   // Slots per block of each dataset.

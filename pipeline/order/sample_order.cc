@@ -42,6 +42,11 @@ uint64_t Permutation::operator()(uint64_t i) const {
 
 absl::Status OrderOptions::Validate() const {
   if (num_samples == 0) return absl::InvalidArgumentError("num_samples: the dataset is empty");
+  if (windowed != nullptr && windowed->num_samples() != num_samples) {
+    return absl::InvalidArgumentError(StrCat("windowed: ", windowed->num_samples(),
+                                             " samples in its shards, the dataset has ",
+                                             num_samples));
+  }
   return limits::CheckRange("n_repeats", n_repeats, 1, limits::kMaxRepeats);
 }
 
@@ -57,9 +62,13 @@ SampleView SampleOrder::At(uint64_t position) const {
   view.slot = within / options_.n_repeats;
   view.repeat = static_cast<uint32_t>(within % options_.n_repeats);
   const uint64_t index = view.slot % options_.num_samples;
-  view.sample = options_.shuffle
-                    ? Permutation(options_.num_samples, EpochKey(options_.seed, view.epoch))(index)
-                    : index;
+  if (!options_.shuffle) {
+    view.sample = index;
+  } else if (options_.windowed != nullptr) {
+    view.sample = options_.windowed->At(options_.seed, view.epoch, index);
+  } else {
+    view.sample = Permutation(options_.num_samples, EpochKey(options_.seed, view.epoch))(index);
+  }
   return view;
 }
 

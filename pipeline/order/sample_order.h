@@ -11,8 +11,10 @@
 #define MASKFEED_PIPELINE_ORDER_SAMPLE_ORDER_H_
 
 #include <cstdint>
+#include <memory>
 
 #include "absl/status/status.h"
+#include "pipeline/order/windowed_shuffle.h"
 
 namespace maskfeed {
 
@@ -42,6 +44,9 @@ struct OrderOptions {
   uint64_t epoch_size = 0;
   // false: samples in dataset order (evaluation).
   bool shuffle = true;
+  // When set (and shuffling): each epoch's order streams shard windows (windowed_shuffle.h)
+  // instead of permuting the whole dataset. Its num_samples() must be num_samples.
+  std::shared_ptr<const WindowedShuffle> windowed;
 
   absl::Status Validate() const;  // INVALID_ARGUMENT naming the field
 };

@@ -55,6 +55,8 @@ class Dataset {
   const std::string& root() const { return root_; }
   size_t num_samples() const { return shard_starts_.back(); }
   size_t num_shards() const { return shard_starts_.size() - 1; }
+  // Samples in shard s.
+  size_t shard_size(size_t s) const { return shard_starts_[s + 1] - shard_starts_[s]; }
   size_t num_modalities() const { return modalities_.size(); }
   const std::string& modality_name(size_t m) const { return modalities_[m].name; }
   std::optional<size_t> FindModality(std::string_view name) const;

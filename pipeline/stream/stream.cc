@@ -22,6 +22,10 @@ uint64_t OrderFingerprint(uint64_t source, const StreamOptions& o) {
     h = (h ^ v) * 0x100000001B3ull;
     h ^= h >> 29;
   }
+  if (o.window_shards != 0) {  // mixed in only when set: tokens of global-order streams keep theirs
+    h = (h ^ (uint64_t{o.window_shards} | (uint64_t{1} << 40))) * 0x100000001B3ull;
+    h ^= h >> 29;
+  }
   return h;
 }
 
@@ -58,13 +62,25 @@ absl::StatusOr<std::unique_ptr<Stream>> Stream::Open(std::shared_ptr<const Mixtu
     weights.push_back(source->entry(d).weight);
     sizes.push_back(source->entry(d).source->dataset().num_samples());
   }
+  std::vector<std::shared_ptr<const WindowedShuffle>> windowed;
+  for (size_t d = 0; options.window_shards > 0 && d < source->num_datasets(); ++d) {
+    const Dataset& ds = source->entry(d).source->dataset();
+    std::vector<uint64_t> shard_sizes(ds.num_shards());
+    for (size_t s = 0; s < ds.num_shards(); ++s) shard_sizes[s] = ds.shard_size(s);
+    absl::StatusOr<std::shared_ptr<const WindowedShuffle>> w =
+        WindowedShuffle::Create(std::move(shard_sizes), options.window_shards);
+    if (!w.ok()) return w.status();
+    windowed.push_back(*std::move(w));
+  }
   absl::StatusOr<MixtureOrder> order =
       MixtureOrder::Create(weights, sizes,
                            OrderOptions{.num_samples = 0,
                                         .seed = options.seed,
                                         .n_repeats = options.n_repeats,
                                         .epoch_size = options.epoch_size,
-                                        .shuffle = options.shuffle});
+                                        .shuffle = options.shuffle,
+                                        .windowed = nullptr},
+                           windowed);
   if (!order.ok()) return order.status();
   ResumeState state;
   state.fingerprint = OrderFingerprint(source->fingerprint(), options);

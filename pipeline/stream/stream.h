@@ -47,6 +47,10 @@ struct StreamOptions {
   uint32_t n_repeats = 1;
   uint64_t epoch_size = 0;  // views per epoch; 0 = every sample n_repeats times
   bool shuffle = true;
+  // > 0: each epoch streams windows of this many shards (a seeded shard order, samples
+  // shuffled within each window; windowed_shuffle.h), for data fetched shard by shard; 0: a
+  // permutation of the whole dataset. Part of the resume token's fingerprint.
+  uint32_t window_shards = 0;
   bool int64_tokens = false;
   // Build batches in their compact wire forms (for ENCODING_PACKED streams): tensors that
   // pack have ModalityBatch::packed set and no plain buffer. The same values and resume

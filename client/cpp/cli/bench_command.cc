@@ -222,10 +222,13 @@ int BenchInProcess(const CliArgs& args, const BenchFlags& f) {
       StreamSource::Create(std::shared_ptr<const Dataset>(std::move(*dataset)), *config, raw);
   if (!source.ok()) return Fail(source.status());
 
+  absl::StatusOr<int64_t> window = args.GetInt("window-shards", 0, 0, 65536);
+  if (!window.ok()) return Fail(window.status(), kExitUsage);
   std::vector<std::unique_ptr<Stream>> opened;
   std::vector<NextBatch> streams;
   for (int64_t r = 0; r < f.streams; ++r) {
     StreamOptions o;
+    o.window_shards = static_cast<uint32_t>(*window);
     o.batch_size = static_cast<uint32_t>(f.batch_size);
     o.rank = static_cast<uint32_t>(r);
     o.world_size = static_cast<uint32_t>(f.streams);
@@ -295,14 +298,14 @@ int Bench(const std::vector<std::string>& argv) {
       CliArgs::Parse(argv,
                      WithTlsFlags({"address", "streams", "batches", "batch-size", "seed", "data",
                                    "preset", "config", "threads", "dataset", "encoding",
-                                   "text-tokenizer", "main-augment-domain"}),
+                                   "text-tokenizer", "main-augment-domain", "window-shards"}),
                      {"in-process", "json", "fast-pixels"});
   if (!args.ok()) return Fail(args.status(), kExitUsage);
   absl::StatusOr<BenchFlags> flags = ParseBenchFlags(*args);
   if (!flags.ok()) return Fail(flags.status(), kExitUsage);
   if (args->Has("in-process")) return BenchInProcess(*args, *flags);
   for (const char* local : {"data", "preset", "config", "threads", "text-tokenizer",
-                            "main-augment-domain", "fast-pixels"}) {
+                            "main-augment-domain", "fast-pixels", "window-shards"}) {
     if (args->Has(local)) {
       return Fail(absl::InvalidArgumentError(StrCat(
                       "--", local,

@@ -22,7 +22,7 @@ commands:
       Defaults: 1 stream, 200 batches, batch size 128, seed 0, packed encoding.
   bench --in-process --data DIR [--preset NAME | --config FILE] [--threads N] [--streams N]
         [--batches M] [--batch-size B] [--seed S] [--json]
-        [--text-tokenizer FILE] [--main-augment-domain M] [--fast-pixels]
+        [--text-tokenizer FILE] [--main-augment-domain M] [--fast-pixels] [--window-shards K]
       The same measurement of the pipeline alone (read + decode + mask + collate, no gRPC).
       Defaults as maskfeed-server --data: preset 4m-7 when DIR has rgb images (else
       4m-7-tokens), DIR/tokenizer.json, main augment domain rgb@224; threads = cores.

@@ -161,6 +161,65 @@ TEST_F(StreamTest, RanksCoverEachEpochOnceAndTheGlobalSequenceIgnoresWorldSize) 
   }
 }
 
+// The windowed order (window_shards): with windows of one shard, each run of a shard's
+// samples comes from that shard alone; every sample once per epoch; the global sequence and
+// bytes are the same for any world size; tokens resume it exactly and are refused by a stream
+// of the other order.
+TEST_F(StreamTest, WindowedOrderStreamsShardByShardAndKeepsTheGuarantees) {
+  ASSERT_EQ(source_->dataset().num_shards(), 3u);
+  const size_t per_shard = source_->dataset().shard_size(0);
+  StreamOptions o = Options(8, kSamples / 8);
+  o.window_shards = 1;
+  const std::vector<StreamBatch> single = Drain(o, 2);
+  std::vector<uint64_t> sequence;
+  for (const StreamBatch& b : single) {
+    sequence.insert(sequence.end(), b.batch.samples.begin(), b.batch.samples.end());
+  }
+  ASSERT_EQ(sequence.size(), kSamples);
+  std::vector<uint64_t> sorted = sequence;
+  std::sort(sorted.begin(), sorted.end());
+  for (uint64_t s = 0; s < kSamples; ++s) ASSERT_EQ(sorted[s], s);
+  for (size_t start = 0; start < kSamples; start += per_shard) {
+    const size_t shard = sequence[start] / per_shard;
+    for (size_t i = start; i < start + per_shard; ++i) {
+      ASSERT_EQ(sequence[i] / per_shard, shard) << "position " << i;
+    }
+  }
+  EXPECT_NE(sequence[0] + 1, sequence[1]) << "shuffled within the window";
+  // World size 2: the same global sequence and bytes.
+  std::vector<std::vector<StreamBatch>> ranks;
+  for (uint32_t r = 0; r < 2; ++r) {
+    StreamOptions half = Options(4, kSamples / 8);
+    half.window_shards = 1;
+    half.rank = r;
+    half.world_size = 2;
+    ranks.push_back(Drain(half, 2));
+  }
+  std::vector<uint64_t> global;
+  std::string bytes;
+  for (size_t k = 0; k < kSamples / 8; ++k) {
+    for (uint32_t r = 0; r < 2; ++r) {
+      const Batch& b = ranks[r][k].batch;
+      global.insert(global.end(), b.samples.begin(), b.samples.end());
+      for (int64_t row = 0; row < b.size; ++row) bytes += RowBytes(b, row);
+    }
+  }
+  EXPECT_EQ(global, sequence);
+  EXPECT_EQ(bytes, AllBytes(single));
+  // Resume after batch 4.
+  StreamOptions resumed = Options(8, 3);
+  resumed.window_shards = 1;
+  resumed.resume_token = single[4].resume_token;
+  const std::vector<StreamBatch> rest = Drain(resumed, 1);
+  ASSERT_EQ(rest.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(OneBatchBytes(rest[i]), OneBatchBytes(single[5 + i]));
+  StreamOptions global_order = Options(8, 1);
+  global_order.resume_token = single[4].resume_token;
+  tbb::task_arena arena(1);
+  absl::StatusOr<std::unique_ptr<Stream>> refused = Stream::Open(source_, global_order, &arena);
+  EXPECT_FALSE(refused.ok()) << "a windowed token does not resume the global order";
+}
+
 TEST_F(StreamTest, RepeatsAreConsecutiveViewsWithDistinctMasks) {
   StreamOptions o = Options(12, 2);
   o.n_repeats = 3;

@@ -1,0 +1,97 @@
+// How random the windowed epoch order is, against the global permutation: for a dataset of
+// SHARDS shards of SAMPLES samples, one JSON line per order (global, then windows of K shards):
+//   mean_jump        mean |sample(t+1) − sample(t)| over an epoch, as a fraction of the dataset
+//                    (a uniformly random order gives 1/3)
+//   same_shard       fraction of consecutive samples from the same shard
+//   shards_per_batch distinct shards in a batch of 128 (mean)
+//   shards_needed    distinct shards a window holds (what the cache must keep), or all
+//
+//   build/bench/maskfeed-bench-order [--shards 1000] [--samples 1000] [--windows 1,4,8,32]
+#include <cstdio>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_split.h"
+#include "pipeline/base/cli_args.h"
+#include "pipeline/base/json_line.h"
+#include "pipeline/order/sample_order.h"
+#include "pipeline/order/windowed_shuffle.h"
+
+namespace maskfeed {
+namespace {
+
+int Run(const std::vector<std::string>& argv) {
+  absl::StatusOr<CliArgs> args = CliArgs::Parse(argv, {"shards", "samples", "windows"});
+  if (!args.ok()) {
+    std::fprintf(stderr, "order bench: %s\n", args.status().ToString().c_str());
+    return 2;
+  }
+  const uint64_t shards =
+      static_cast<uint64_t>(args->GetInt("shards", 1000, 1, 1000000).value_or(1000));
+  const uint64_t per =
+      static_cast<uint64_t>(args->GetInt("samples", 1000, 1, 1000000).value_or(1000));
+  std::vector<uint32_t> windows = {0};
+  for (absl::string_view w : absl::StrSplit(args->GetString("windows", "1,4,8,32"), ',')) {
+    windows.push_back(static_cast<uint32_t>(std::stoul(std::string(w))));
+  }
+  const uint64_t n = shards * per;
+  for (uint32_t window : windows) {
+    SampleOrder order(OrderOptions{.num_samples = n,
+                                   .seed = 1,
+                                   .n_repeats = 1,
+                                   .epoch_size = 0,
+                                   .shuffle = true,
+                                   .windowed = nullptr});
+    std::shared_ptr<const WindowedShuffle> windowed;
+    if (window > 0) {
+      windowed = *WindowedShuffle::Create(std::vector<uint64_t>(shards, per), window);
+      order = SampleOrder(OrderOptions{.num_samples = n,
+                                       .seed = 1,
+                                       .n_repeats = 1,
+                                       .epoch_size = 0,
+                                       .shuffle = true,
+                                       .windowed = windowed});
+    }
+    double jump = 0;
+    uint64_t same = 0, batch_shards = 0, batches = 0;
+    std::set<uint64_t> in_batch;
+    uint64_t previous = order.At(0).sample;
+    for (uint64_t t = 0; t < n; ++t) {
+      const uint64_t s = order.At(t).sample;
+      if (t > 0) {
+        jump += static_cast<double>(s > previous ? s - previous : previous - s) /
+                static_cast<double>(n);
+        same += s / per == previous / per;
+      }
+      in_batch.insert(s / per);
+      if (t % 128 == 127) {
+        batch_shards += in_batch.size();
+        ++batches;
+        in_batch.clear();
+      }
+      previous = s;
+    }
+    std::printf(
+        "%s\n",
+        JsonLine({{"bench", "order_quality"},
+                  {"order", window == 0 ? "global" : "windowed"},
+                  {"window_shards", window},
+                  {"shards", shards},
+                  {"samples_per_shard", per},
+                  {"mean_jump", jump / static_cast<double>(n - 1)},
+                  {"same_shard", static_cast<double>(same) / static_cast<double>(n - 1)},
+                  {"shards_per_batch",
+                   batches ? static_cast<double>(batch_shards) / static_cast<double>(batches) : 0},
+                  {"shards_needed", window == 0 ? shards : window}})
+            .c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace maskfeed
+
+int main(int argc, char** argv) {
+  return maskfeed::Run(std::vector<std::string>(argv + 1, argv + argc));
+}
