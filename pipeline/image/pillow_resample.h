@@ -56,7 +56,8 @@ void FlipRgb(uint8_t* pixels, int width, int height);
 // 4M's rgb@S step in one: crop `box` (zero outside the image), resize to size × size, flip
 // when asked, written channel-first into `chw` (3 planes of size × size), the layout the wire
 // carries. Equal to CropRgb, ResizeBicubic and FlipRgb then a transpose, but works on
-// planes, whose contiguous taps the compiler vectorises (AVX2 where the CPU has it).
+// planes, whose contiguous taps are summed 16 outputs at a time (AVX2's 16-bit multiply-adds
+// where the CPU has them, exactly Pillow's int32 sums; a portable loop otherwise).
 // Requires: box.height, box.width, size >= 1.
 void CropResizeFlip(const RgbImage& image, const CropBox& box, bool flip, int size, uint8_t* chw);
 
