@@ -58,7 +58,7 @@ server reflection) and Prometheus text at http://METRICS/metrics and /healthz.
                         server_config.proto): datasets, mixtures, limits, addresses
   --data DIR            serve this dataset folder (name "default") instead of a config file
   --preset NAME         masking preset for --data: 4m-7 (rgb@224 pixels, 5 tok_*, caption,
-                        det), 4m-7-tokens (no pixels) or 4m-21; default: 4m-7 when DIR has
+                        det), 4m-7-tokens (no pixels), 4m-21 or 4m-21-tokens; default: 4m-7 when DIR has
                         an rgb folder, else 4m-7-tokens
   --text-tokenizer FILE 4M's text tokenizer (tokenizer.json) for datasets holding raw text
                         (caption, det, metadata, ... as .txt/.json) that name none; default

@@ -85,15 +85,17 @@ v1::Modality RegistryModality(const RegistryRow& row) {
   return m;
 }
 
-// 4M-21 (spec §1.6): 256/256 tokens, seven components with weights [1, 1, 1, 1, 1, .5, .5]:
-// all2all at alpha 0.01, 0.1, 1 and 10; rgb2all; caption-biased and T5-biased (that
-// modality's input alpha 5, keep `all`). Where the spec leaves a value open we chose: the
-// biased components give every other input and every target alpha 0.5; rgb2all gives every
-// target but tok_rgb alpha 0.5. color_palette keeps `binary` everywhere; t5_caption has an
-// embedding width of 4096.
+// 4M-21 as its alphas file has it (mix_mod21_all2allmix_rgb2all_capT5bias; spec §1.6):
+// the 18 tokenized modalities and rgb@224 pixels, 256/256 tokens, seven components with
+// weights [1, 1, 1, 1, 1, .5, .5]: all2all at alpha 0.01, 0.1, 1 and 10 (rgb never a target);
+// rgb2all (rgb@224 input 1000, every other input 0, every target but rgb 0.5); caption- and
+// T5-biased (that modality input 5 with keep `all` and target 0, the other caption modality
+// input 0, everything else input 0.05, every target but rgb and the biased one 0.5).
+// color_palette keeps `binary` everywhere; t5_caption has an embedding width of 4096.
 v1::MaskingConfig Make4m21() {
   v1::MaskingConfig c;
   for (const RegistryRow& row : k4m21Modalities) *c.add_modalities() = RegistryModality(row);
+  *c.add_modalities() = *FourMModality("rgb@224");
   c.mutable_input_tokens()->set_max(256);
   c.mutable_target_tokens()->set_max(256);
   auto add = [&](const std::string& name, double weight) {
@@ -105,39 +107,45 @@ v1::MaskingConfig Make4m21() {
   };
   for (double a : {0.01, 0.1, 1.0, 10.0}) {
     v1::MixtureComponent* comp = add(StrCat("all2all_", a), 1);
-    for (const RegistryRow& row : k4m21Modalities) {
-      (*comp->mutable_input_alpha())[row.name] = a;
-      (*comp->mutable_target_alpha())[row.name] = a;
+    for (const v1::Modality& m : c.modalities()) {
+      (*comp->mutable_input_alpha())[m.name()] = a;
+      (*comp->mutable_target_alpha())[m.name()] = m.pixel_size() != 0 ? 0 : a;
     }
   }
   v1::MixtureComponent* rgb = add("rgb2all", 1);
-  (*rgb->mutable_input_alpha())["tok_rgb@224"] = 1000;
-  for (const RegistryRow& row : k4m21Modalities) {
-    if (std::string_view(row.name) != "tok_rgb@224") (*rgb->mutable_target_alpha())[row.name] = 0.5;
+  for (const v1::Modality& m : c.modalities()) {
+    (*rgb->mutable_input_alpha())[m.name()] = m.pixel_size() != 0 ? 1000 : 0;
+    (*rgb->mutable_target_alpha())[m.name()] = m.pixel_size() != 0 ? 0 : 0.5;
   }
-  for (const char* biased : {"caption", "t5_caption"}) {
+  for (const auto& [biased, other] :
+       {std::pair<const char*, const char*>{"caption", "t5_caption"}, {"t5_caption", "caption"}}) {
     v1::MixtureComponent* comp = add(StrCat(biased, "_biased"), 0.5);
-    for (const RegistryRow& row : k4m21Modalities) {
-      (*comp->mutable_input_alpha())[row.name] = std::string_view(row.name) == biased ? 5 : 0.5;
-      (*comp->mutable_target_alpha())[row.name] = 0.5;
+    for (const v1::Modality& m : c.modalities()) {
+      const bool is_biased = m.name() == biased;
+      (*comp->mutable_input_alpha())[m.name()] = is_biased ? 5 : m.name() == other ? 0 : 0.05;
+      (*comp->mutable_target_alpha())[m.name()] = is_biased || m.pixel_size() != 0 ? 0 : 0.5;
     }
     (*comp->mutable_keep())[biased] = v1::KEEP_SCHEME_ALL;
   }
   return c;
 }
 
-// 4M-7 without pixels, for pre-tokenized data (DESIGN.md "Configuration"): rgb@224 goes and
-// tok_rgb@224 takes its place as rgb2all's input.
+// A recipe without pixels, for pre-tokenized data (DESIGN.md "Configuration"): rgb@224 goes
+// and tok_rgb@224 takes its input alphas (all of the input budget in rgb2all).
 void WithoutPixels(v1::MaskingConfig* c) {
+  for (v1::MixtureComponent& comp : *c->mutable_mixture()) {
+    auto* input = comp.mutable_input_alpha();
+    if (auto it = input->find("rgb@224"); it != input->end()) {
+      (*input)["tok_rgb@224"] = it->second;
+      input->erase(it);
+    }
+    comp.mutable_target_alpha()->erase("rgb@224");
+    comp.mutable_keep()->erase("rgb@224");
+  }
   auto* mods = c->mutable_modalities();
   mods->erase(std::remove_if(mods->begin(), mods->end(),
                              [](const v1::Modality& m) { return m.pixel_size() != 0; }),
               mods->end());
-  for (v1::MixtureComponent& comp : *c->mutable_mixture()) {
-    if (comp.name() != "rgb2all") continue;
-    comp.mutable_input_alpha()->clear();
-    (*comp.mutable_input_alpha())["tok_rgb@224"] = 1000;
-  }
 }
 
 // Fills the all-0.5 "all2all" component of the 4m-7 presets (text format has no loops):
@@ -421,7 +429,7 @@ absl::StatusOr<MaskingSpec> ResolveMaskingConfig(const v1::MaskingConfig& origin
   return spec;
 }
 
-std::vector<std::string> PresetNames() { return {"4m-7", "4m-7-tokens", "4m-21"}; }
+std::vector<std::string> PresetNames() { return {"4m-7", "4m-7-tokens", "4m-21", "4m-21-tokens"}; }
 
 absl::StatusOr<v1::Modality> FourMModality(std::string_view name) {
   for (const RegistryRow& row : k4m21Modalities) {
@@ -471,7 +479,11 @@ absl::StatusOr<v1::MaskingConfig> PresetMaskingConfig(std::string_view name) {
     FillAll2All(&*c);
     return c;
   }
-  if (name == "4m-21") return Make4m21();
+  if (name == "4m-21" || name == "4m-21-tokens") {
+    v1::MaskingConfig c = Make4m21();
+    if (name == "4m-21-tokens") WithoutPixels(&c);
+    return c;
+  }
   return absl::NotFoundError(
       StrCat("unknown preset '", name, "' (known: ", absl::StrJoin(PresetNames(), ", "), ")"));
 }

@@ -1,6 +1,7 @@
 // Masking configuration: the protobuf schema (`maskfeed.v1.MaskingConfig`, text format) resolved
 // into a validated, index-based MaskingSpec that the masker uses on its hot path, plus the
-// built-in presets `4m-7` and `4m-21`.
+// built-in presets `4m-7`, `4m-21` (4M's recipes, with rgb@224 pixels) and their pixel-free
+// variants `4m-7-tokens`, `4m-21-tokens`.
 //
 //   absl::StatusOr<MaskingSpec> spec = ResolveMaskingConfig(config);  // errors name the field
 #ifndef MASKFEED_PIPELINE_MASKING_MASKING_CONFIG_H_

@@ -75,19 +75,17 @@ TEST(FourMConfigTest, FourM7IsTwoEqualComponentsRgbTakesTheInputInTheFirst) {
   ASSERT_TRUE(FinalizeServerConfig(*c).ok());
 }
 
-// The 4m-7 preset is 4M-7's recipe: the same modalities, budgets and Dirichlet mixture as
-// 4M's own model config resolves to (component names aside).
-TEST(FourMConfigTest, Preset4m7IsWhat4MsOwnYamlSays) {
-  absl::StatusOr<v1::ServerConfig> c = Import({kModels + "4m-b_mod7_500b.yaml"});
-  ASSERT_TRUE(c.ok()) << c.status();
-  absl::StatusOr<MaskingSpec> yaml = ResolveMaskingConfig(c->dataset(0).masking());
-  absl::StatusOr<v1::MaskingConfig> preset_config = PresetMaskingConfig("4m-7");
-  ASSERT_TRUE(yaml.ok() && preset_config.ok());
-  absl::StatusOr<MaskingSpec> preset = ResolveMaskingConfig(*preset_config);
-  ASSERT_TRUE(preset.ok()) << preset.status();
-  ASSERT_EQ(preset->modalities.size(), yaml->modalities.size());
+// A preset and what 4M's own YAML resolves to: the same modalities, budgets and Dirichlet
+// mixture (component names aside).
+void ExpectSameRecipe(const std::string& preset, const v1::MaskingConfig& imported) {
+  absl::StatusOr<MaskingSpec> yaml = ResolveMaskingConfig(imported);
+  absl::StatusOr<v1::MaskingConfig> preset_config = PresetMaskingConfig(preset);
+  ASSERT_TRUE(yaml.ok() && preset_config.ok()) << yaml.status();
+  absl::StatusOr<MaskingSpec> ours = ResolveMaskingConfig(*preset_config);
+  ASSERT_TRUE(ours.ok()) << ours.status();
+  ASSERT_EQ(ours->modalities.size(), yaml->modalities.size()) << preset;
   for (size_t m = 0; m < yaml->modalities.size(); ++m) {
-    const ModalitySpec& a = preset->modalities[m];
+    const ModalitySpec& a = ours->modalities[m];
     const ModalitySpec& b = yaml->modalities[m];
     EXPECT_EQ(a.name, b.name);
     EXPECT_EQ(a.type, b.type) << a.name;
@@ -95,17 +93,32 @@ TEST(FourMConfigTest, Preset4m7IsWhat4MsOwnYamlSays) {
     EXPECT_EQ(a.pixel_size, b.pixel_size) << a.name;
     EXPECT_EQ(a.vocab_size, b.vocab_size) << a.name;
     EXPECT_EQ(a.id, b.id) << a.name;
+    EXPECT_EQ(a.chunk_tokens, b.chunk_tokens) << a.name;
   }
-  EXPECT_EQ(preset->modalities[2].pixel_size, 224);
-  EXPECT_EQ(std::tie(preset->input_min, preset->input_max, preset->target_min, preset->target_max),
+  EXPECT_EQ(std::tie(ours->input_min, ours->input_max, ours->target_min, ours->target_max),
             std::tie(yaml->input_min, yaml->input_max, yaml->target_min, yaml->target_max));
-  ASSERT_EQ(preset->mixture.size(), yaml->mixture.size());
-  EXPECT_EQ(preset->cumulative_weights, yaml->cumulative_weights);
+  ASSERT_EQ(ours->mixture.size(), yaml->mixture.size());
+  EXPECT_EQ(ours->cumulative_weights, yaml->cumulative_weights);
   for (size_t k = 0; k < yaml->mixture.size(); ++k) {
-    EXPECT_EQ(preset->mixture[k].input_alpha, yaml->mixture[k].input_alpha) << k;
-    EXPECT_EQ(preset->mixture[k].target_alpha, yaml->mixture[k].target_alpha) << k;
-    EXPECT_EQ(preset->mixture[k].keep, yaml->mixture[k].keep) << k;
+    EXPECT_EQ(ours->mixture[k].input_alpha, yaml->mixture[k].input_alpha) << preset << " " << k;
+    EXPECT_EQ(ours->mixture[k].target_alpha, yaml->mixture[k].target_alpha) << preset << " " << k;
+    EXPECT_EQ(ours->mixture[k].keep, yaml->mixture[k].keep) << preset << " " << k;
   }
+}
+
+// The 4m-7 and 4m-21 presets are 4M's recipes, read from 4M's own model configs.
+TEST(FourMConfigTest, PresetsAreWhat4MsOwnYamlSays) {
+  absl::StatusOr<v1::ServerConfig> seven = Import({kModels + "4m-b_mod7_500b.yaml"});
+  ASSERT_TRUE(seven.ok()) << seven.status();
+  ExpectSameRecipe("4m-7", seven->dataset(0).masking());
+  FourMImport cc12m;
+  cc12m.datasets = {"cc12m"};
+  absl::StatusOr<v1::ServerConfig> twenty_one = Import({kModels + "4m-b_mod21_500b.yaml"}, cc12m);
+  ASSERT_TRUE(twenty_one.ok()) << twenty_one.status();
+  ExpectSameRecipe("4m-21", twenty_one->dataset(0).masking());
+  absl::StatusOr<MaskingSpec> spec = ResolveMaskingConfig(*PresetMaskingConfig("4m-21"));
+  ASSERT_TRUE(spec.ok());
+  EXPECT_EQ(spec->modalities[*spec->FindModality("rgb@224")].pixel_size, 224);
 }
 
 // Every model and data config 4M ships: imported, or refused naming file, line and key where

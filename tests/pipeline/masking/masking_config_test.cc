@@ -30,7 +30,8 @@ TEST(MaskingConfigTest, Preset4m7HasRgbPixelsAsInputOnly) {
     EXPECT_EQ(comp.target_alpha[rgb], kAlphaFloor) << comp.name << ": rgb is not a target";
   }
   EXPECT_EQ(spec.mixture[1].input_alpha[rgb], 0.5);
-  EXPECT_EQ(PresetNames(), (std::vector<std::string>{"4m-7", "4m-7-tokens", "4m-21"}));
+  EXPECT_EQ(PresetNames(),
+            (std::vector<std::string>{"4m-7", "4m-7-tokens", "4m-21", "4m-21-tokens"}));
 }
 
 // The pixel-free variant for pre-tokenized data: tok_rgb@224 takes rgb@224's place.
@@ -65,7 +66,13 @@ TEST(MaskingConfigTest, Preset4m7TokensIsWhatDesignSays) {
 
 TEST(MaskingConfigTest, Preset4m21HasSevenWeightedComponents) {
   const MaskingSpec spec = PresetSpec("4m-21");
-  EXPECT_EQ(spec.modalities.size(), 18u);
+  EXPECT_EQ(spec.modalities.size(), 19u);  // 18 tokenized and rgb@224 pixels
+  const MaskingSpec tokens = PresetSpec("4m-21-tokens");
+  EXPECT_EQ(tokens.modalities.size(), 18u);
+  EXPECT_FALSE(tokens.FindModality("rgb@224").has_value());
+  const size_t tok_rgb = *tokens.FindModality("tok_rgb@224");
+  EXPECT_EQ(tokens.mixture[4].name, "rgb2all");
+  EXPECT_EQ(tokens.mixture[4].input_alpha[tok_rgb], 1000) << "tok_rgb takes rgb's place";
   EXPECT_EQ(spec.input_max, 256);
   ASSERT_EQ(spec.mixture.size(), 7u);
   EXPECT_NEAR(spec.cumulative_weights[4], 5.0 / 6, 1e-12);
