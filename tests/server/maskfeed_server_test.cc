@@ -93,7 +93,9 @@ TEST_F(MaskfeedServerTest, SigtermDuringStreamingExitsZeroAndClientsResume) {
 
 TEST_F(MaskfeedServerTest, EmbeddedDemoIsSynthesizedOnceIntoTheCache) {
   const std::string socket = "unix:" + (dir_ / "demo.sock");
-  const std::vector<std::string> env = {"MASKFEED_CACHE_DIR=" + (dir_ / "cache")};
+  // Fewer samples than the default 2,000: JPEGs take a minute to write under the sanitizers.
+  const std::vector<std::string> env = {"MASKFEED_CACHE_DIR=" + (dir_ / "cache"),
+                                        "MASKFEED_DEMO_SAMPLES=240"};
   for (int run = 0; run < 2; ++run) {
     std::unique_ptr<Subprocess> server =
         Spawn({"--listen", socket, "--metrics-listen", "off"}, env);
@@ -104,7 +106,7 @@ TEST_F(MaskfeedServerTest, EmbeddedDemoIsSynthesizedOnceIntoTheCache) {
     ASSERT_TRUE(d.ok()) << d.status();
     ASSERT_EQ(d->datasets_size(), 1);
     EXPECT_EQ(d->datasets(0).name(), "demo");
-    EXPECT_EQ(d->datasets(0).num_samples(), 2000u);
+    EXPECT_EQ(d->datasets(0).num_samples(), 240u);
     EXPECT_EQ(d->datasets(0).preset(), "4m-7");  // the real recipe: rgb@224 pixels
     const auto& mods = d->datasets(0).modalities();
     const auto rgb = std::find_if(mods.begin(), mods.end(), [](const v1::ModalityLayout& m) {
