@@ -50,6 +50,15 @@ def test_every_value_is_torchvisions_bit_for_bit():
         pixels.normalize_numpy(image).view(np.uint32).tobytes()
 
 
+def test_reachable_from_a_plain_import():
+    import subprocess
+    import sys
+    code = ("import maskfeed, numpy; "
+            "print(maskfeed.pixels.normalize_numpy(numpy.zeros((3, 1, 1), numpy.uint8))[0, 0, 0])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "-2.117904"
+
+
 def test_normalize_keeps_device_and_shape():
     image = torch.from_numpy(every_value()[0])  # (3, 16, 16): a single image works too
     out = pixels.normalize(image)

@@ -18,10 +18,16 @@ __all__ = ["Feed", "FeedError"]
 __version__ = "0.1.0"
 
 
+_SUBMODULES = ("pixels", "compaction", "cuda_compaction")
+
+
 def __getattr__(name):
     # Loaded on first use, so that maskfeed.compaction and maskfeed.cuda_compaction work
     # where grpc is not installed (a GPU box checking the kernel).
     if name in __all__:
         from maskfeed import _feed
         return getattr(_feed, name)
+    if name in _SUBMODULES:  # maskfeed.pixels.normalize(...) after a plain `import maskfeed`
+        import importlib
+        return importlib.import_module(f"maskfeed.{name}")
     raise AttributeError(f"module 'maskfeed' has no attribute {name!r}")
