@@ -1,6 +1,8 @@
-// Object storage responses: S3's XML listings and error documents, from a server maskfeed does
-// not control. Hostile bytes must give DATA_LOSS (or a page), never a crash or a hang.
+// Object storage responses: S3's XML listings and error documents, and response header lines,
+// from a server maskfeed does not control. Hostile bytes must give DATA_LOSS (or a page),
+// never a crash or a hang.
 #include "fuzz/fuzz_util.h"
+#include "pipeline/storage/http_client.h"
 #include "pipeline/storage/s3_xml.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -14,5 +16,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                           "truncated without a token");
   }
   (void)maskfeed::ParseS3Error(xml);
+  // The same bytes as header lines, split where libcurl would.
+  maskfeed::HeaderList headers;
+  size_t start = 0;
+  while (start < xml.size()) {
+    const size_t newline = xml.find('\n', start);
+    const size_t end = newline == std::string_view::npos ? xml.size() : newline + 1;
+    maskfeed::AddResponseHeaderLine(xml.substr(start, end - start), &headers);
+    start = end;
+  }
+  for (const auto& [name, value] : headers) {
+    maskfeed::fuzz::Check(name.find(':') == std::string::npos, "a colon in a header name");
+  }
   return 0;
 }

@@ -33,14 +33,19 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
 }
 
 size_t OnHeader(char* data, size_t size, size_t count, void* user) {
-  auto* t = static_cast<Transfer*>(user);
   const size_t n = size * count;
-  std::string_view line(data, n);
+  AddResponseHeaderLine(std::string_view(data, n),
+                        &static_cast<Transfer*>(user)->response->headers);
+  return n;
+}
+
+}  // namespace
+
+void AddResponseHeaderLine(std::string_view line, HeaderList* headers) {
   const size_t colon = line.find(':');
   if (colon == std::string_view::npos) {
-    if (line.rfind("HTTP/", 0) == 0)
-      t->response->headers.clear();  // a new response (100, redirect)
-    return n;
+    if (line.rfind("HTTP/", 0) == 0) headers->clear();  // a new response (100, redirect)
+    return;
   }
   std::string name(line.substr(0, colon));
   for (char& c : name) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
@@ -49,11 +54,8 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
     value.remove_suffix(1);
   }
-  t->response->headers.emplace_back(std::move(name), std::string(value));
-  return n;
+  headers->emplace_back(std::move(name), std::string(value));
 }
-
-}  // namespace
 
 std::optional<std::string> HttpResponse::Header(std::string_view name) const {
   for (const auto& [n, v] : headers) {

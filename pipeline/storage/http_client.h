@@ -39,6 +39,11 @@ struct HttpOptions {
   uint64_t max_body_bytes = uint64_t{16} << 30;
 };
 
+// One response header line as libcurl hands it over ("Name: value\r\n") added to `headers`
+// (name lower-cased, value trimmed); a status line ("HTTP/1.1 200 OK") starts a new response
+// and clears them. Untrusted bytes (fuzzed by s3_response_fuzzer).
+void AddResponseHeaderLine(std::string_view line, HeaderList* headers);
+
 // UNAVAILABLE naming the URL for what did not produce a response (refused, reset, timed out,
 // DNS); any response, whatever its status, is returned as it is.
 absl::StatusOr<HttpResponse> HttpFetch(const HttpRequest& request, const HttpOptions& options = {});

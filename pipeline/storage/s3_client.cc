@@ -184,8 +184,9 @@ absl::StatusOr<std::string> S3Client::Get(
   const std::string what = StrCat("s3://", bucket, "/", key);
   HeaderList headers;
   if (range) {
-    if (range->second < range->first) {
-      return absl::InvalidArgumentError(StrCat(what, ": empty range"));
+    if (range->second < range->first || range->second == UINT64_MAX) {
+      return absl::InvalidArgumentError(StrCat(what, ": range ", range->first, "-", range->second,
+                                               " is empty or past what a size can say"));
     }
     headers.emplace_back("range", StrCat("bytes=", range->first, "-", range->second));
   }

@@ -2,6 +2,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "pipeline/storage/http_client.h"
 
 namespace maskfeed {
 namespace {
@@ -56,6 +57,20 @@ TEST(S3XmlTest, ErrorDocuments) {
   EXPECT_EQ(e.message, "The specified key does not exist.");
   EXPECT_EQ(ParseS3Error("not xml").code, "");
   EXPECT_EQ(ParseS3Error("").code, "");
+}
+
+TEST(HttpHeaderTest, LinesBecomeLowerCaseNamesAndTrimmedValuesAndAStatusLineStartsOver) {
+  HeaderList headers;
+  AddResponseHeaderLine("HTTP/1.1 100 Continue\r\n", &headers);
+  AddResponseHeaderLine("X-Early: gone\r\n", &headers);
+  AddResponseHeaderLine("HTTP/1.1 206 Partial Content\r\n", &headers);
+  AddResponseHeaderLine("Content-Length: \t 10 \r\n", &headers);
+  AddResponseHeaderLine("ETag:\"x:y\"\r\n", &headers);
+  AddResponseHeaderLine("\r\n", &headers);
+  AddResponseHeaderLine("", &headers);
+  ASSERT_EQ(headers.size(), 2u);
+  EXPECT_EQ(headers[0], (std::pair<std::string, std::string>{"content-length", "10"}));
+  EXPECT_EQ(headers[1], (std::pair<std::string, std::string>{"etag", "\"x:y\""}));
 }
 
 }  // namespace
