@@ -341,6 +341,52 @@ TEST_F(RawStreamTest, RgbPixelsAreTheSamplesCropResizedAndFlipped) {
   EXPECT_THAT(Message(next.status()), HasSubstr("rgb@224: JPEG data: the file ends before"));
 }
 
+// The pixel options a dataset names (fast_pixels, max_image_pixels): the fast path is part of
+// the fingerprint of sources that serve pixels (its bytes differ) and of no other; the pixel
+// limit refuses the dataset's 640x480 images naming the record.
+TEST_F(RawStreamTest, PixelOptionsReachTheStreamAndItsFingerprint) {
+  ASSERT_NO_FATAL_FAILURE(WriteRawDataset(dir_ / "raw"));
+  const std::string config = R"pb(
+    modalities { name: "caption" type: MODALITY_TYPE_SEQ max_tokens: 256 vocab_size: 30000 }
+    modalities { name: "rgb@224" type: MODALITY_TYPE_IMG max_tokens: 196 pixel_size: 224 }
+    mixture {
+      input_alpha { key: "caption" value: 0.5 }
+      input_alpha { key: "rgb@224" value: 1000 }
+      target_alpha { key: "caption" value: 1 }
+    })pb";
+  const std::string no_pixels = R"pb(
+    modalities { name: "caption" type: MODALITY_TYPE_SEQ max_tokens: 256 vocab_size: 30000 }
+    mixture {
+      input_alpha { key: "caption" value: 1 }
+      target_alpha { key: "caption" value: 1 }
+    })pb";
+  RawOptions fast = Raw();
+  fast.pixels.fast = true;
+  auto fingerprint = [&](const std::string& text, const RawOptions& raw) {
+    absl::StatusOr<std::shared_ptr<const StreamSource>> s = Source(dir_ / "raw", text, raw);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? (*s)->fingerprint() : 0;
+  };
+  EXPECT_NE(fingerprint(config, fast), fingerprint(config, Raw()));
+  EXPECT_EQ(fingerprint(no_pixels, fast), fingerprint(no_pixels, Raw()));
+
+  RawOptions limited = Raw();
+  limited.pixels.max_pixels = 640 * 480 - 1;
+  absl::StatusOr<std::shared_ptr<const StreamSource>> s = Source(dir_ / "raw", config, limited);
+  ASSERT_TRUE(s.ok()) << s.status();
+  StreamOptions options;
+  options.batch_size = 8;
+  options.max_batches = 1;
+  tbb::task_arena arena(1);
+  absl::StatusOr<std::unique_ptr<Stream>> stream = Stream::Open(*s, options, &arena);
+  ASSERT_TRUE(stream.ok()) << stream.status();
+  absl::StatusOr<std::optional<StreamBatch>> next = (*stream)->Next();
+  ASSERT_FALSE(next.ok());
+  EXPECT_EQ(next.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(Message(next.status()), HasSubstr("rgb/shard-00000.tar: record "));
+  EXPECT_THAT(Message(next.status()), HasSubstr(StrCat(640 * 480 - 1)));
+}
+
 // A corrupt member is DATA_LOSS naming file, record, key, modality and the JSON path.
 TEST_F(RawStreamTest, BadJsonIsDataLossNamingTheRecord) {
   ASSERT_NO_FATAL_FAILURE(WriteRawDataset(dir_ / "raw"));
