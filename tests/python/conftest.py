@@ -23,6 +23,17 @@ def dataset(tmp_path_factory):
     return root
 
 
+def torchvision_normalize(pixels):
+    """What 4M's RGBTransform computes after Pillow, on the CPU: torchvision's to_tensor (a
+    float32 division by 255) and normalize (tensor.sub_(mean).div_(std), both float32
+    (3, 1, 1)), written out here so that the tests need no torchvision."""
+    import torch
+    out = pixels.to(torch.float32).div(255)
+    mean = torch.as_tensor([0.485, 0.456, 0.406], dtype=torch.float32).view(-1, 1, 1)
+    std = torch.as_tensor([0.229, 0.224, 0.225], dtype=torch.float32).view(-1, 1, 1)
+    return out.sub_(mean).div_(std)
+
+
 class Server:
     def __init__(self, data, socket_path, log_path, extra_args=()):
         """Serves `data` (a dataset folder), or what extra_args say (--config) when None."""

@@ -4,6 +4,7 @@ numpy and torch, against the spec's table and torchvision's arithmetic written o
 import numpy as np
 import pytest
 
+from conftest import torchvision_normalize
 from maskfeed import pixels
 
 torch = pytest.importorskip("torch")
@@ -20,15 +21,6 @@ def every_value():
     return np.stack([np.stack([plane, plane[::-1], plane.T])] * 2)
 
 
-def torchvision_reference(pixels):
-    """torchvision's to_tensor (float32 division by 255) then normalize (sub_(mean).div_(std)
-    with float32 (3, 1, 1) tensors), on the CPU, as 4M's RGBTransform runs them."""
-    out = pixels.to(torch.float32).div(255)
-    mean = torch.as_tensor([0.485, 0.456, 0.406], dtype=torch.float32).view(-1, 1, 1)
-    std = torch.as_tensor([0.229, 0.224, 0.225], dtype=torch.float32).view(-1, 1, 1)
-    return out.sub_(mean).div_(std)
-
-
 @pytest.mark.parametrize("p", sorted(SPEC))
 def test_constant_images_give_the_specs_values(p):
     image = np.full((1, 3, 4, 4), p, dtype=np.uint8)
@@ -42,7 +34,7 @@ def test_constant_images_give_the_specs_values(p):
 
 def test_every_value_is_torchvisions_bit_for_bit():
     image = every_value()
-    expected = torchvision_reference(torch.from_numpy(image)).numpy()
+    expected = torchvision_normalize(torch.from_numpy(image)).numpy()
     np.testing.assert_array_equal(pixels.normalize_numpy(image), expected)
     np.testing.assert_array_equal(pixels.normalize(torch.from_numpy(image)).numpy(), expected)
     # and not just close: one ulp off anywhere would fail

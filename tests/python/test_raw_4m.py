@@ -16,7 +16,7 @@ import pytest
 import torch
 
 import maskfeed
-from conftest import Server
+from conftest import Server, torchvision_normalize
 
 HERE = os.path.dirname(__file__)
 TOKENIZER = os.path.join(HERE, "..", "data", "4m", "text_tokenizer_4m_wordpiece_30k.json")
@@ -416,6 +416,21 @@ dataset {{
 """
 
 
+def pillow_rows(jpeg, crops, size=224):
+    """4M's RGB path up to to-tensor, by Pillow itself: for each crop_settings row (top, left,
+    h, w, flip), Image.open + convert("RGB"), crop, resize(BICUBIC), FLIP_LEFT_RIGHT when
+    flipped, as uint8 (3, size, size)."""
+    from PIL import Image
+    image = Image.open(io.BytesIO(jpeg)).convert("RGB")
+    rows = []
+    for top, left, h, w, flip in crops:
+        out = image.crop((left, top, left + w, top + h)).resize((size, size), Image.BICUBIC)
+        if flip:
+            out = out.transpose(Image.FLIP_LEFT_RIGHT)
+        rows.append(np.asarray(out).transpose(2, 0, 1))
+    return rows
+
+
 def test_rgb_pixels_over_the_wire_are_pillows(tmp_path):
     """rgb@224 (pixel_size 224) from Pillow-written JPEGs of every sample, served to the Feed:
     each row is uint8 (3, 224, 224), Pillow's crop, resize and flip of the sample's image
@@ -440,14 +455,7 @@ def test_rgb_pixels_over_the_wire_are_pillows(tmp_path):
         add(tars["rgb"], f"{i:09d}.jpg", jpeg.getvalue())
         add(tars["crop_settings"], f"{i:09d}.npy", npy(crops))
         add(tars["tok_rgb@224"], f"{i:09d}.npy", npy(np.full((2, 196), i, dtype=np.int16)))
-        image = Image.open(io.BytesIO(jpeg.getvalue())).convert("RGB")
-        rows = []
-        for top, left, ch, cw, flip in crops:
-            out = image.crop((left, top, left + cw, top + ch)).resize((224, 224), Image.BICUBIC)
-            if flip:
-                out = out.transpose(Image.FLIP_LEFT_RIGHT)
-            rows.append(np.asarray(out).transpose(2, 0, 1))
-        expected[i] = rows
+        expected[i] = pillow_rows(jpeg.getvalue(), crops)
     for tar in tars.values():
         tar.close()
     server = serve(tmp_path, "px", PIXEL_CONFIG.format(root=root))
@@ -480,16 +488,6 @@ def test_rgb_pixels_over_the_wire_are_pillows(tmp_path):
                 assert torch.equal(tensor, torchvision_normalize(torch.from_numpy(pixels.copy())))
     finally:
         server.stop()
-
-
-def torchvision_normalize(pixels):
-    """What 4M's RGBTransform computes after Pillow: torchvision's to_tensor (a float32
-    division by 255) and normalize (tensor.sub_(mean).div_(std), both float32 (3, 1, 1)),
-    written out here so the test needs no torchvision; on the CPU."""
-    out = pixels.to(torch.float32).div(255)
-    mean = torch.as_tensor([0.485, 0.456, 0.406], dtype=torch.float32).view(-1, 1, 1)
-    std = torch.as_tensor([0.229, 0.224, 0.225], dtype=torch.float32).view(-1, 1, 1)
-    return out.sub_(mean).div_(std)
 
 
 TOK_FOLDERS = ["tok_clip@224", "tok_depth@224", "tok_normal@224", "tok_rgb@224", "tok_semseg@224"]
@@ -531,15 +529,7 @@ def test_4m7_as_4m_stores_it_served_with_4ms_own_yaml_gives_pillows_pixels(tmp_p
             add(tars["det"], key + ".json", json.dumps(DET).encode())
             for folder in TOK_FOLDERS:
                 add(tars[folder], key + ".npy", npy(np.full((2, 196), i, dtype=np.int16)))
-            image = Image.open(io.BytesIO(jpeg.getvalue())).convert("RGB")
-            rows = []
-            for top, left, ch, cw, flip in crops:
-                out = image.crop((left, top, left + cw, top + ch)).resize((224, 224),
-                                                                         Image.BICUBIC)
-                if flip:
-                    out = out.transpose(Image.FLIP_LEFT_RIGHT)
-                rows.append(np.asarray(out).transpose(2, 0, 1))
-            expected[i] = rows
+            expected[i] = pillow_rows(jpeg.getvalue(), crops)
         for tar in tars.values():
             tar.close()
     configs = os.path.join(HERE, "..", "data", "4m", "configs")
