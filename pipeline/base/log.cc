@@ -2,9 +2,11 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 
 #include "pipeline/base/strings.h"
@@ -31,7 +33,25 @@ void AppendValue(std::string* line, const std::string& value) {
   *line += '"';
 }
 
+std::atomic<int>& DebugFlag() {
+  // -1: not yet decided; the environment decides unless SetDebugLogging does first.
+  static std::atomic<int> flag{-1};
+  return flag;
+}
+
 }  // namespace
+
+void SetDebugLogging(bool on) { DebugFlag() = on ? 1 : 0; }
+
+bool DebugLogging() {
+  int on = DebugFlag().load(std::memory_order_relaxed);
+  if (on < 0) {
+    const char* env = std::getenv("MASKFEED_LOG_LEVEL");
+    on = env != nullptr && std::string_view(env) == "debug" ? 1 : 0;
+    DebugFlag() = on;
+  }
+  return on == 1;
+}
 
 std::string FormatLogFields(std::string_view level, std::string_view event,
                             std::initializer_list<LogField> fields) {
@@ -51,6 +71,7 @@ std::string FormatLogFields(std::string_view level, std::string_view event,
 
 void LogEvent(std::string_view level, std::string_view event,
               std::initializer_list<LogField> fields) {
+  if (level == "debug" && !DebugLogging()) return;
   const auto now = std::chrono::system_clock::now();
   const std::time_t secs = std::chrono::system_clock::to_time_t(now);
   const int millis = static_cast<int>(

@@ -13,9 +13,14 @@ namespace maskfeed {
 
 using LogField = std::pair<std::string_view, std::string>;
 
-// level: "info", "warn" or "error". Values with spaces, quotes or '=' are quoted.
+// level: "debug", "info", "warn" or "error". Values with spaces, quotes or '=' are quoted.
+// "debug" lines are written only after SetDebugLogging(true) (maskfeed-server --log-level
+// debug, or MASKFEED_LOG_LEVEL=debug in the environment).
 void LogEvent(std::string_view level, std::string_view event,
               std::initializer_list<LogField> fields = {});
+
+void SetDebugLogging(bool on);
+bool DebugLogging();
 
 // The line LogEvent writes after its "ts=... " prefix ("level=... event=... k=v ...\n").
 std::string FormatLogFields(std::string_view level, std::string_view event,

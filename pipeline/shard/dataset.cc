@@ -13,31 +13,6 @@ namespace maskfeed {
 namespace fs = std::filesystem;
 namespace {
 
-// "shard-00012.tar" -> (12, kTar); anything else -> nullopt.
-std::optional<std::pair<size_t, ShardFormat>> ParseShardName(std::string_view name) {
-  constexpr std::string_view kPrefix = "shard-";
-  if (name.size() < kPrefix.size() + 5 || name.substr(0, kPrefix.size()) != kPrefix) {
-    return std::nullopt;
-  }
-  std::string_view rest = name.substr(kPrefix.size());
-  const size_t dot = rest.find('.');
-  if (dot == 0 || dot == std::string_view::npos) return std::nullopt;
-  std::string_view digits = rest.substr(0, dot), ext = rest.substr(dot);
-  if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
-      digits.size() > 12) {
-    return std::nullopt;
-  }
-  ShardFormat format;
-  if (ext == ShardExtension(ShardFormat::kTar)) {
-    format = ShardFormat::kTar;
-  } else if (ext == ShardExtension(ShardFormat::kMfs)) {
-    format = ShardFormat::kMfs;
-  } else {
-    return std::nullopt;
-  }
-  return std::make_pair(static_cast<size_t>(std::stoull(std::string(digits))), format);
-}
-
 struct FolderListing {
   std::string name;
   std::map<size_t, std::string> shards;  // shard number -> path
@@ -93,6 +68,30 @@ absl::StatusOr<FolderListing> ListFolder(const fs::path& dir) {
 
 }  // namespace
 
+std::optional<std::pair<size_t, ShardFormat>> ParseShardName(std::string_view name) {
+  constexpr std::string_view kPrefix = "shard-";
+  if (name.size() < kPrefix.size() + 5 || name.substr(0, kPrefix.size()) != kPrefix) {
+    return std::nullopt;
+  }
+  std::string_view rest = name.substr(kPrefix.size());
+  const size_t dot = rest.find('.');
+  if (dot == 0 || dot == std::string_view::npos) return std::nullopt;
+  std::string_view digits = rest.substr(0, dot), ext = rest.substr(dot);
+  if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+      digits.size() > 12) {
+    return std::nullopt;
+  }
+  ShardFormat format;
+  if (ext == ShardExtension(ShardFormat::kTar)) {
+    format = ShardFormat::kTar;
+  } else if (ext == ShardExtension(ShardFormat::kMfs)) {
+    format = ShardFormat::kMfs;
+  } else {
+    return std::nullopt;
+  }
+  return std::make_pair(static_cast<size_t>(std::stoull(std::string(digits))), format);
+}
+
 absl::StatusOr<std::unique_ptr<Dataset>> Dataset::Open(const std::string& root,
                                                        const DatasetOptions& options) {
   std::error_code ec;
@@ -137,13 +136,13 @@ absl::StatusOr<std::unique_ptr<Dataset>> Dataset::Open(const std::string& root,
     }
   }
 
-  std::vector<Folder> listed;
+  std::vector<DatasetFolder> listed;
   for (FolderListing& f : folders) {
-    Folder folder{.name = f.name, .shards = {}, .format = *f.formats.begin()};
+    DatasetFolder folder{.name = f.name, .shards = {}, .format = *f.formats.begin()};
     folder.shards.assign(f.shards.begin(), f.shards.end());
     listed.push_back(std::move(folder));
   }
-  return OpenFolders(root, std::move(listed), options);
+  return OpenListed(root, std::move(listed), options);
 }
 
 absl::StatusOr<std::unique_ptr<Dataset>> Dataset::OpenPattern(
@@ -156,11 +155,11 @@ absl::StatusOr<std::unique_ptr<Dataset>> Dataset::OpenPattern(
         StrCat("data_path ", data_path,
                ": needs a [folder,folder,...] group naming the modality folders"));
   }
-  std::vector<Folder> folders;
+  std::vector<DatasetFolder> folders;
   std::set<std::string> seen;
   for (size_t i = 0; i < list->names.size(); ++i) {
     const auto renamed = folder_names.find(list->names[i]);
-    Folder folder;
+    DatasetFolder folder;
     folder.name = renamed == folder_names.end() ? list->names[i] : renamed->second;
     if (!seen.insert(folder.name).second) {
       return absl::InvalidArgumentError(StrCat("data_path ", data_path, ": folder ", list->names[i],
@@ -186,13 +185,13 @@ absl::StatusOr<std::unique_ptr<Dataset>> Dataset::OpenPattern(
     folders.push_back(std::move(folder));
   }
   std::sort(folders.begin(), folders.end(),
-            [](const Folder& a, const Folder& b) { return a.name < b.name; });
-  return OpenFolders(data_path, std::move(folders), options);
+            [](const DatasetFolder& a, const DatasetFolder& b) { return a.name < b.name; });
+  return OpenListed(data_path, std::move(folders), options);
 }
 
-absl::StatusOr<std::unique_ptr<Dataset>> Dataset::OpenFolders(const std::string& root,
-                                                              std::vector<Folder> folders,
-                                                              const DatasetOptions& options) {
+absl::StatusOr<std::unique_ptr<Dataset>> Dataset::OpenListed(const std::string& root,
+                                                             std::vector<DatasetFolder> folders,
+                                                             const DatasetOptions& options) {
   // Every modality must have the same shard numbers.
   std::set<size_t> numbers;
   std::vector<std::map<size_t, std::string>> by_number(folders.size());
@@ -227,14 +226,20 @@ absl::StatusOr<std::unique_ptr<Dataset>> Dataset::OpenFolders(const std::string&
   }
 
   // Index every shard (in parallel when given an arena); report the first error in order.
-  absl::Status opened = RunJobs(folders.size() * num_shards, options.arena, [&](size_t j) {
+  // Remote shards wait on the network, not the CPU: they open on threads of their own.
+  auto open_one = [&](size_t j) {
     const size_t m = j / num_shards, s = j % num_shards;
+    const std::string& path = by_number[m].at(shard_numbers[s]);
     absl::StatusOr<std::unique_ptr<ShardReader>> reader =
-        OpenShard(by_number[m].at(shard_numbers[s]));
+        options.open_shard ? options.open_shard(path) : OpenShard(path);
     if (!reader.ok()) return reader.status();
     dataset->modalities_[m].shards[s] = std::move(*reader);
     return absl::OkStatus();
-  });
+  };
+  const absl::Status opened =
+      options.open_shard
+          ? RunJobsOnThreads(folders.size() * num_shards, options.parallel_opens, open_one)
+          : RunJobs(folders.size() * num_shards, options.arena, open_one);
   if (!opened.ok()) return opened;
 
   for (size_t s = 0; s < num_shards; ++s) {
@@ -324,6 +329,33 @@ absl::Status Dataset::CheckAlignment() {
     }
   }
   return absl::OkStatus();
+}
+
+bool Dataset::fetched_on_demand() const {
+  for (const Modality& mod : modalities_) {
+    if (!mod.shards.empty() && mod.shards[0]->fetched_on_demand()) return true;
+  }
+  return false;
+}
+
+uint64_t Dataset::shard_bytes(size_t s) const {
+  uint64_t bytes = 0;
+  for (const Modality& mod : modalities_) bytes += mod.shards[s]->file_bytes();
+  return bytes;
+}
+
+void Dataset::HoldShard(size_t s) const {
+  for (const Modality& mod : modalities_) mod.shards[s]->Hold();
+}
+
+void Dataset::UnholdShard(size_t s) const {
+  for (const Modality& mod : modalities_) mod.shards[s]->Unhold();
+}
+
+uint64_t Dataset::total_bytes() const {
+  uint64_t bytes = 0;
+  for (size_t s = 0; s < num_shards(); ++s) bytes += shard_bytes(s);
+  return bytes;
 }
 
 std::optional<size_t> Dataset::FindModality(std::string_view name) const {

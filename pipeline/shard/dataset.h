@@ -10,6 +10,7 @@
 #define MASKFEED_PIPELINE_SHARD_DATASET_H_
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -34,7 +35,22 @@ struct DatasetOptions {
   std::vector<std::string> modalities;
   // Opens shards in parallel on this arena when set; serially otherwise.
   tbb::task_arena* arena = nullptr;
+  // Opens one shard by the path or URL a listing gave; OpenShard (a local file) when unset.
+  // Remote roots (pipeline/storage/remote_dataset.h) open shards that are fetched on demand.
+  std::function<absl::StatusOr<std::unique_ptr<ShardReader>>(const std::string& path)> open_shard;
+  // Shards opened at once (threads of their own, not the arena) when open_shard is set.
+  int parallel_opens = 16;
 };
+
+// One modality folder of a listing: its shards by number (path or URL of each) and format.
+struct DatasetFolder {
+  std::string name;
+  std::vector<std::pair<size_t, std::string>> shards;  // shard number and path, in order
+  ShardFormat format = ShardFormat::kTar;
+};
+
+// "shard-00012.tar" -> (12, kTar); anything else -> nullopt.
+std::optional<std::pair<size_t, ShardFormat>> ParseShardName(std::string_view name);
 
 class Dataset {
  public:
@@ -52,7 +68,22 @@ class Dataset {
       const std::string& data_path, const std::map<std::string, std::string>& folder_names = {},
       const DatasetOptions& options = {});
 
+  // Opens listed folders (at least one, each with shards): alignment of shard numbers, every
+  // shard indexed (options.open_shard), layouts and keys checked. `root` names the dataset.
+  static absl::StatusOr<std::unique_ptr<Dataset>> OpenListed(const std::string& root,
+                                                             std::vector<DatasetFolder> folders,
+                                                             const DatasetOptions& options);
+
   const std::string& root() const { return root_; }
+  // Whether some shard is fetched on demand (a remote root): streams then Hold() the shards
+  // they will read next (ShardReader::Hold).
+  bool fetched_on_demand() const;
+  // Bytes of shard s, all modalities together.
+  uint64_t shard_bytes(size_t s) const;
+  // ShardReader::Hold / Unhold of shard s in every modality.
+  void HoldShard(size_t s) const;
+  void UnholdShard(size_t s) const;
+  uint64_t total_bytes() const;
   size_t num_samples() const { return shard_starts_.back(); }
   size_t num_shards() const { return shard_starts_.size() - 1; }
   // Samples in shard s.
@@ -97,16 +128,6 @@ class Dataset {
   };
 
   Dataset() = default;
-  struct Folder {
-    std::string name;
-    std::vector<std::pair<size_t, std::string>> shards;  // shard number and path, in order
-    ShardFormat format = ShardFormat::kTar;
-  };
-  // Opens listed folders (at least one, each with shards): alignment of shard numbers, every
-  // shard indexed, layouts and keys checked. `root` names the dataset in messages.
-  static absl::StatusOr<std::unique_ptr<Dataset>> OpenFolders(const std::string& root,
-                                                              std::vector<Folder> folders,
-                                                              const DatasetOptions& options);
   // Checks counts, keys and crop variants across modalities and resolves each layout.
   absl::Status CheckAlignment();
 

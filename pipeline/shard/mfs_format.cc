@@ -94,7 +94,16 @@ absl::StatusOr<Trailer> DecodeTrailer(std::string_view bytes, std::string_view p
     return Corrupt(path, StrCat("file of ", bytes.size(),
                                 " bytes is too short for an .mfs shard (truncated)"));
   }
-  const char* p = bytes.data() + bytes.size() - kTrailerBytes;
+  return DecodeTrailerAt(bytes.substr(bytes.size() - kTrailerBytes), bytes.size(), path);
+}
+
+absl::StatusOr<Trailer> DecodeTrailerAt(std::string_view tail, uint64_t file_size,
+                                        std::string_view path) {
+  if (file_size < kHeaderBytes + kTrailerBytes || tail.size() != kTrailerBytes) {
+    return Corrupt(
+        path, StrCat("file of ", file_size, " bytes is too short for an .mfs shard (truncated)"));
+  }
+  const char* p = tail.data();
   if (std::string_view(p + 24, 8) != kTrailerMagic) {
     return Corrupt(path, "no index trailer at the end of the file (truncated or corrupt)");
   }
@@ -102,7 +111,7 @@ absl::StatusOr<Trailer> DecodeTrailer(std::string_view bytes, std::string_view p
   t.index_offset = GetU64(p);
   t.index_bytes = GetU64(p + 8);
   t.index_crc = GetU32(p + 16);
-  const uint64_t index_end = bytes.size() - kTrailerBytes;
+  const uint64_t index_end = file_size - kTrailerBytes;
   if (t.index_offset < kHeaderBytes || t.index_offset > index_end ||
       t.index_bytes != index_end - t.index_offset) {
     return Corrupt(path, StrCat("index location ", t.index_offset, "+", t.index_bytes,

@@ -82,6 +82,10 @@ absl::StatusOr<Header> DecodeHeader(std::string_view bytes, std::string_view pat
 
 std::string EncodeTrailer(const Trailer& trailer);
 absl::StatusOr<Trailer> DecodeTrailer(std::string_view bytes, std::string_view path);
+// The same from the file's last kTrailerBytes bytes and its size (a remote shard's tail, read
+// by a range request).
+absl::StatusOr<Trailer> DecodeTrailerAt(std::string_view tail, uint64_t file_size,
+                                        std::string_view path);
 
 // The index: per record its entry, its key, and (raw records of rank >= 2) one CRC-32C per
 // row. `row_crc_offsets[i]..row_crc_offsets[i + 1]` are record i's rows in `row_crcs`.

@@ -1,7 +1,10 @@
 #include "pipeline/shard/parallel_jobs.h"
 
+#include <algorithm>
+#include <atomic>
 #include <exception>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "oneapi/tbb/parallel_for.h"
@@ -31,6 +34,29 @@ absl::Status RunJobs(size_t count, tbb::task_arena* arena,
   } else {
     for (size_t i = 0; i < count; ++i) run(i);
   }
+  for (const absl::Status& s : statuses) {
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunJobsOnThreads(size_t count, int threads,
+                              const std::function<absl::Status(size_t job)>& job) {
+  std::vector<absl::Status> statuses(count);
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < count; i = next++) {
+      try {
+        statuses[i] = job(i);
+      } catch (const std::exception& e) {
+        statuses[i] = absl::InternalError(StrCat("job ", i, ": ", e.what()));
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  const size_t n = std::min<size_t>(count, static_cast<size_t>(std::max(threads, 1)));
+  for (size_t t = 0; t < n; ++t) pool.emplace_back(work);
+  for (std::thread& t : pool) t.join();
   for (const absl::Status& s : statuses) {
     if (!s.ok()) return s;
   }

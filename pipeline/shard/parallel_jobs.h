@@ -18,6 +18,11 @@ absl::Status RunJobs(size_t count, tbb::task_arena* arena,
                      const std::function<absl::Status(size_t job)>& job,
                      const ProgressFn& progress = nullptr);
 
+// The same on `threads` plain threads of its own (at least one): for jobs that wait on the
+// network rather than compute, which would idle a TBB arena's workers.
+absl::Status RunJobsOnThreads(size_t count, int threads,
+                              const std::function<absl::Status(size_t job)>& job);
+
 }  // namespace maskfeed
 
 #endif  // MASKFEED_PIPELINE_SHARD_PARALLEL_JOBS_H_

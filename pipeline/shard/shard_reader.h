@@ -64,6 +64,15 @@ class ShardReader {
   // Hints that record `i`'s index entry (where it lives, its size and checksums) will be
   // looked up soon. No effect on results.
   virtual void PrefetchIndex(size_t i) const = 0;
+
+  // Shards fetched from object storage (pipeline/storage/remote_shard.h) are local only while
+  // someone needs them: Hold() says a reader will need this shard soon (the first hold starts
+  // fetching it in the background), Unhold() that one no longer does (after the last, it may
+  // leave the cache). Reads work either way; held shards do not wait for the network. No
+  // effect on local shards.
+  virtual bool fetched_on_demand() const { return false; }
+  virtual void Hold() const {}
+  virtual void Unhold() const {}
 };
 
 // Issues cache prefetches for `size` bytes at `data`.

@@ -121,4 +121,40 @@ absl::StatusOr<HttpResponse> HttpFetch(const HttpRequest& request, const HttpOpt
   return response;
 }
 
+absl::StatusOr<std::string> RangeHeader(const std::string& what, const ByteRange& range) {
+  if (range.second < range.first || range.second == UINT64_MAX) {
+    return absl::InvalidArgumentError(StrCat(what, ": range ", range.first, "-", range.second,
+                                             " is empty or past what a size can say"));
+  }
+  return StrCat("bytes=", range.first, "-", range.second);
+}
+
+absl::Status ResponseStatus(const HttpResponse& r, const std::string& what,
+                            std::string_view detail) {
+  if (r.status >= 200 && r.status < 300) return absl::OkStatus();
+  const std::string message = StrCat(what, ": HTTP ", r.status, detail.empty() ? "" : " ", detail);
+  if (r.status == 404) return absl::NotFoundError(message);
+  if (r.status == 401 || r.status == 403) return absl::PermissionDeniedError(message);
+  if (r.status == 429 || r.status >= 500) return absl::UnavailableError(message);
+  return absl::InvalidArgumentError(message);
+}
+
+absl::StatusOr<std::string> CheckedBody(HttpResponse r, const std::string& what,
+                                        const std::optional<ByteRange>& range) {
+  if (range) {
+    const uint64_t want = range->second - range->first + 1;
+    if (r.status != 206 || r.body.size() > want) {
+      return absl::DataLossError(StrCat(what, ": asked bytes ", range->first, "-", range->second,
+                                        ", got HTTP ", r.status, " with ", r.body.size(),
+                                        " bytes"));
+    }
+  }
+  if (const std::optional<std::string> length = r.Header("content-length");
+      length && *length != std::to_string(r.body.size())) {
+    return absl::DataLossError(
+        StrCat(what, ": Content-Length ", *length, " but ", r.body.size(), " bytes arrived"));
+  }
+  return std::move(r.body);
+}
+
 }  // namespace maskfeed

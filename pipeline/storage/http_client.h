@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "pipeline/storage/sigv4.h"
@@ -47,6 +49,25 @@ void AddResponseHeaderLine(std::string_view line, HeaderList* headers);
 // UNAVAILABLE naming the URL for what did not produce a response (refused, reset, timed out,
 // DNS); any response, whatever its status, is returned as it is.
 absl::StatusOr<HttpResponse> HttpFetch(const HttpRequest& request, const HttpOptions& options = {});
+
+// Bytes [first, last] of an object, inclusive, as HTTP ranges are.
+using ByteRange = std::pair<uint64_t, uint64_t>;
+
+// The "Range" header for `range`; INVALID_ARGUMENT naming `what` for an empty range or one
+// ending at 2^64-1 (past what a size can say).
+absl::StatusOr<std::string> RangeHeader(const std::string& what, const ByteRange& range);
+
+// What a response means for `what` (the URL or object it was about): 2xx OK, 404 NOT_FOUND,
+// 401/403 PERMISSION_DENIED, 429 and 5xx UNAVAILABLE (worth retrying), others
+// INVALID_ARGUMENT; the message names `what`, the HTTP status and `detail` (an error code).
+absl::Status ResponseStatus(const HttpResponse& r, const std::string& what,
+                            std::string_view detail = {});
+
+// The body of a successful response to a GET of `range` (or of the whole object): DATA_LOSS
+// naming `what` when a range is answered with other bytes or the body is shorter than the
+// Content-Length said.
+absl::StatusOr<std::string> CheckedBody(HttpResponse r, const std::string& what,
+                                        const std::optional<ByteRange>& range);
 
 }  // namespace maskfeed
 

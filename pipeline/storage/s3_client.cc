@@ -21,17 +21,12 @@ std::string Trim(std::string_view s) {
   return std::string(s);
 }
 
-// A response's status for the object it was about.
+// A response's status for the object it was about, with S3's error code and message.
 absl::Status StatusOf(const HttpResponse& r, const std::string& what) {
   if (r.status >= 200 && r.status < 300) return absl::OkStatus();
   const S3Error e = ParseS3Error(r.body);
-  const std::string detail =
-      StrCat(what, ": HTTP ", r.status, e.code.empty() ? std::string() : StrCat(" ", e.code),
-             e.message.empty() ? std::string() : StrCat(": ", e.message));
-  if (r.status == 404) return absl::NotFoundError(detail);
-  if (r.status == 401 || r.status == 403) return absl::PermissionDeniedError(detail);
-  if (r.status == 429 || r.status >= 500) return absl::UnavailableError(detail);
-  return absl::InvalidArgumentError(detail);
+  return ResponseStatus(
+      r, what, StrCat(e.code, e.message.empty() ? std::string() : StrCat(": ", e.message)));
 }
 
 }  // namespace
@@ -184,29 +179,14 @@ absl::StatusOr<std::string> S3Client::Get(
   const std::string what = StrCat("s3://", bucket, "/", key);
   HeaderList headers;
   if (range) {
-    if (range->second < range->first || range->second == UINT64_MAX) {
-      return absl::InvalidArgumentError(StrCat(what, ": range ", range->first, "-", range->second,
-                                               " is empty or past what a size can say"));
-    }
-    headers.emplace_back("range", StrCat("bytes=", range->first, "-", range->second));
+    absl::StatusOr<std::string> value = RangeHeader(what, *range);
+    if (!value.ok()) return value.status();
+    headers.emplace_back("range", *std::move(value));
   }
   absl::StatusOr<HttpResponse> r = Send("GET", bucket, key, {}, headers, "");
   if (!r.ok()) return r.status();
   if (absl::Status s = StatusOf(*r, what); !s.ok()) return s;
-  if (range) {
-    const uint64_t want = range->second - range->first + 1;
-    if (r->status != 206 || r->body.size() > want) {
-      return absl::DataLossError(StrCat(what, ": asked bytes ", range->first, "-", range->second,
-                                        ", got HTTP ", r->status, " with ", r->body.size(),
-                                        " bytes"));
-    }
-  }
-  if (const std::optional<std::string> length = r->Header("content-length");
-      length && *length != std::to_string(r->body.size())) {
-    return absl::DataLossError(
-        StrCat(what, ": Content-Length ", *length, " but ", r->body.size(), " bytes arrived"));
-  }
-  return std::move(r->body);
+  return CheckedBody(*std::move(r), what, range);
 }
 
 absl::Status S3Client::Put(const std::string& bucket, const std::string& key,

@@ -237,6 +237,45 @@ void ShardCache::Release(const std::string& name) {
   if (it != pins_.end() && --it->second <= 0) pins_.erase(it);
 }
 
+void ShardCache::Discard(const std::string& name) {
+  const std::string file = FileFor(name);
+  FileLock fetching(file + kLock);  // not while another process renames a fresh copy in
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0 || ::unlink(file.c_str()) != 0) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  used_ -= std::min(used_, static_cast<uint64_t>(st.st_size));
+}
+
+absl::Status ShardCache::WriteFetched(const std::string& path, std::string_view body,
+                                      const std::string& name) const {
+  const std::string& dir = dir_;
+  const std::string& url = name;
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return absl::PermissionDeniedError(
+        StrCat("cache directory ", dir, ": cannot create ", path, ": ", strerror(errno)));
+  }
+  const char* p = body.data();
+  size_t left = body.size();
+  int error = 0;
+  while (left > 0) {
+    const ssize_t n = ::write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      error = errno;
+      break;
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  if (::close(fd) != 0 && error == 0) error = errno;
+  if (error == 0) return absl::OkStatus();
+  const std::string message = StrCat("cache directory ", dir, ": cannot write ", url, " (",
+                                     body.size(), " bytes): ", strerror(error));
+  return error == ENOSPC || error == EDQUOT ? absl::ResourceExhaustedError(message)
+                                            : absl::InternalError(message);
+}
+
 CacheStats ShardCache::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
   return stats_;

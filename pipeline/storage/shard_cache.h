@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 
@@ -51,6 +52,14 @@ class ShardCache {
   // under the limit beside the pinned ones; errors of the file system name the directory.
   absl::StatusOr<std::string> Acquire(const std::string& name, uint64_t size, const Fetch& fetch);
   void Release(const std::string& name);
+  // Removes the cached copy of `name` (found corrupt), pinned or not: those who have it open
+  // keep reading their copy; the next Acquire fetches it again.
+  void Discard(const std::string& name);
+
+  // Writes a fetched object's `body` into the new file `path` (a Fetch's temporary file);
+  // errors name the directory and the object, RESOURCE_EXHAUSTED for a full disk.
+  absl::Status WriteFetched(const std::string& path, std::string_view body,
+                            const std::string& name) const;
 
   CacheStats stats() const;
   // Bytes of cached objects in the directory (all processes'), as last seen.

@@ -82,6 +82,24 @@ absl::StatusOr<std::unique_ptr<Stream>> Stream::Open(std::shared_ptr<const Mixtu
                                         .windowed = nullptr},
                            windowed);
   if (!order.ok()) return order.status();
+  for (size_t d = 0;
+       options.window_shards == 0 && options.hold_budget_bytes != 0 && d < source->num_datasets();
+       ++d) {
+    const Dataset& ds = source->entry(d).source->dataset();
+    if (ds.fetched_on_demand() && ds.total_bytes() > options.hold_budget_bytes) {
+      return absl::FailedPreconditionError(StrCat(
+          "dataset ", ds.root(), " (", ds.total_bytes(), " bytes) is larger than the cache limit (",
+          options.hold_budget_bytes, " bytes): a global shuffle needs every shard at hand; ",
+          "stream it in shard windows (window_shards, --window-shards K) or raise --cache-limit"));
+    }
+  }
+  auto holds =
+      std::make_unique<ShardHolds>(source, *order,
+                                   ShardHoldOptions{.rank = options.rank,
+                                                    .world_size = options.world_size,
+                                                    .batch_size = options.batch_size,
+                                                    .window_shards = options.window_shards,
+                                                    .budget_bytes = options.hold_budget_bytes});
   ResumeState state;
   state.fingerprint = OrderFingerprint(source->fingerprint(), options);
   state.rank = options.rank;
@@ -102,6 +120,7 @@ absl::StatusOr<std::unique_ptr<Stream>> Stream::Open(std::shared_ptr<const Mixtu
                                                : std::make_shared<StreamMetrics>(names);
   std::unique_ptr<Stream> stream(new Stream(std::move(source), std::move(*order), resolved, arena,
                                             registry, std::move(metrics), state));
+  if (holds->active()) stream->holds_ = std::move(holds);
   stream->thread_ = std::thread([s = stream.get()] { s->Run(); });
   return stream;
 }
@@ -149,6 +168,7 @@ void Stream::Run() {
     if (options_.max_batches != 0 && produced == options_.max_batches) break;
     const uint64_t index = state_.next_batch + produced;
     const uint64_t start = NowNs();
+    if (holds_) holds_->Advance(index);
     absl::StatusOr<Batch> batch = ProduceCatching(index);
     metrics_->produce_ns += NowNs() - start;
     if (!batch.ok()) {

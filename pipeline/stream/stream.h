@@ -32,6 +32,7 @@
 #include "pipeline/batch/batch.h"
 #include "pipeline/stream/batch_producer.h"
 #include "pipeline/stream/resume_token.h"
+#include "pipeline/stream/shard_holds.h"
 #include "pipeline/stream/stream_metrics.h"
 #include "pipeline/stream/stream_source.h"
 
@@ -51,6 +52,10 @@ struct StreamOptions {
   // shuffled within each window; windowed_shuffle.h), for data fetched shard by shard; 0: a
   // permutation of the whole dataset. Part of the resume token's fingerprint.
   uint32_t window_shards = 0;
+  // Data fetched on demand (remote roots): the most bytes of shards the stream holds ahead of
+  // need (the shard cache's limit; shard_holds.h); 0 = unbounded. A global order (no
+  // window_shards) over such data is refused when the data is larger than this.
+  uint64_t hold_budget_bytes = 0;
   bool int64_tokens = false;
   // Build batches in their compact wire forms (for ENCODING_PACKED streams): tensors that
   // pack have ModalityBatch::packed set and no plain buffer. The same values and resume
@@ -120,6 +125,7 @@ class Stream {
   BatchProducer producer_;
   BoundedQueue<absl::StatusOr<StreamBatch>> queue_;
   std::atomic<bool> cancelled_{false};
+  std::unique_ptr<ShardHolds> holds_;  // producer thread only
   std::string last_token_;
   bool ended_ = false;  // consumer side only
   absl::Status final_;  // consumer side only: how the stream ended; Next() keeps returning it

@@ -1,0 +1,190 @@
+#include "pipeline/storage/object_store.h"
+
+#include <algorithm>
+
+#include "nlohmann/json.hpp"
+#include "pipeline/base/strings.h"
+#include "pipeline/storage/s3_client.h"
+
+namespace maskfeed {
+namespace {
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+std::string WithoutTrailingSlashes(std::string_view url) {
+  while (!url.empty() && url.back() == '/') url.remove_suffix(1);
+  return std::string(url);
+}
+
+class S3Store final : public ObjectStore {
+ public:
+  S3Store(std::string root, S3Url url, S3Config config, ObjectStoreOptions options)
+      : ObjectStore(std::move(root), std::move(options)),
+        bucket_(std::move(url.bucket)),
+        prefix_(WithoutTrailingSlashes(url.key)),
+        client_(std::move(config)) {}
+
+  absl::StatusOr<std::vector<StoredObject>> List() const override {
+    const std::string prefix = prefix_.empty() ? std::string() : StrCat(prefix_, "/");
+    absl::StatusOr<std::vector<S3Object>> listed = WithRetries<std::vector<S3Object>>(
+        options_.retry,
+        [&] {
+          ++stats().requests;
+          return client_.List(bucket_, prefix);
+        },
+        [&](int, const absl::Status&, std::chrono::milliseconds) { ++stats().retries; });
+    if (!listed.ok()) {
+      ++stats().failures;
+      return listed.status();
+    }
+    std::vector<StoredObject> out;
+    for (S3Object& o : *listed) {
+      out.push_back({o.key.substr(prefix.size()), o.size});
+    }
+    return out;
+  }
+
+ protected:
+  absl::StatusOr<std::string> GetOnce(std::string_view name,
+                                      const std::optional<ByteRange>& range) const override {
+    return client_.Get(bucket_, prefix_.empty() ? std::string(name) : StrCat(prefix_, "/", name),
+                       range);
+  }
+
+ private:
+  const std::string bucket_;
+  const std::string prefix_;  // no trailing slash
+  const S3Client client_;
+};
+
+class HttpStore final : public ObjectStore {
+ public:
+  HttpStore(std::string root, ObjectStoreOptions options)
+      : ObjectStore(std::move(root), std::move(options)) {}
+
+  absl::StatusOr<std::vector<StoredObject>> List() const override {
+    absl::StatusOr<std::string> manifest = Get(kManifestName);
+    if (absl::IsNotFound(manifest.status())) {
+      return absl::NotFoundError(
+          StrCat(UrlOf(kManifestName),
+                 ": not found; HTTP cannot list a folder, so an http(s) "
+                 "dataset root needs the manifest `maskfeed-shard manifest DIR` writes"));
+    }
+    if (!manifest.ok()) return manifest.status();
+    return ParseManifest(*manifest, UrlOf(kManifestName));
+  }
+
+ protected:
+  absl::StatusOr<std::string> GetOnce(std::string_view name,
+                                      const std::optional<ByteRange>& range) const override {
+    HttpRequest request;
+    request.url = UrlOf(name);
+    if (range) {
+      absl::StatusOr<std::string> value = RangeHeader(request.url, *range);
+      if (!value.ok()) return value.status();
+      request.headers.emplace_back("range", *std::move(value));
+    }
+    absl::StatusOr<HttpResponse> r = HttpFetch(request, options_.http);
+    if (!r.ok()) return r.status();
+    if (absl::Status s = ResponseStatus(*r, request.url); !s.ok()) return s;
+    return CheckedBody(*std::move(r), request.url, range);
+  }
+};
+
+}  // namespace
+
+bool IsRemoteUrl(std::string_view path) {
+  return StartsWith(path, "s3://") || StartsWith(path, "http://") || StartsWith(path, "https://");
+}
+
+ObjectStore::ObjectStore(std::string root, ObjectStoreOptions options)
+    : root_(std::move(root)), options_(std::move(options)) {
+  if (!options_.stats) options_.stats = std::make_shared<StorageStats>();
+}
+
+std::string ObjectStore::UrlOf(std::string_view name) const { return StrCat(root_, "/", name); }
+
+absl::StatusOr<std::string> ObjectStore::Get(std::string_view name,
+                                             const std::optional<ByteRange>& range) const {
+  absl::StatusOr<std::string> body = WithRetries<std::string>(
+      options_.retry,
+      [&] {
+        ++stats().requests;
+        return GetOnce(name, range);
+      },
+      [&](int, const absl::Status&, std::chrono::milliseconds) { ++stats().retries; });
+  if (!body.ok()) {
+    ++stats().failures;
+    return body.status();
+  }
+  stats().bytes_fetched += body->size();
+  return body;
+}
+
+absl::StatusOr<std::shared_ptr<ObjectStore>> OpenObjectStore(std::string_view url,
+                                                             ObjectStoreOptions options) {
+  const std::string root = WithoutTrailingSlashes(url);
+  if (StartsWith(url, "s3://")) {
+    absl::StatusOr<S3Url> parsed = ParseS3Url(root);
+    if (!parsed.ok()) return parsed.status();
+    absl::StatusOr<S3Config> config = S3ConfigFromEnvironment();
+    if (!config.ok()) return config.status();
+    config->http = options.http;
+    return std::make_shared<S3Store>(root, *std::move(parsed), *std::move(config),
+                                     std::move(options));
+  }
+  if (StartsWith(url, "http://") || StartsWith(url, "https://")) {
+    const size_t host = url.find("://") + 3;
+    if (host >= root.size() || root[host] == '/') {
+      return absl::InvalidArgumentError(StrCat("'", url, "': no host name"));
+    }
+    return std::make_shared<HttpStore>(root, std::move(options));
+  }
+  return absl::InvalidArgumentError(
+      StrCat("'", url, "' is not a remote root (s3://bucket/prefix, http(s)://host/path)"));
+}
+
+absl::StatusOr<std::vector<StoredObject>> ParseManifest(std::string_view json,
+                                                        const std::string& what) {
+  const nlohmann::json doc = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  auto bad = [&](const std::string& why) {
+    return absl::DataLossError(StrCat(what, ": not a maskfeed manifest: ", why));
+  };
+  if (doc.is_discarded()) return bad("not JSON");
+  if (!doc.is_object() || !doc.contains("objects") || !doc["objects"].is_array()) {
+    return bad("no \"objects\" list");
+  }
+  std::vector<StoredObject> out;
+  for (const nlohmann::json& o : doc["objects"]) {
+    if (!o.is_object() || !o.contains("name") || !o["name"].is_string() || !o.contains("bytes") ||
+        !o["bytes"].is_number_unsigned()) {
+      return bad(StrCat("object ", out.size(), " lacks a \"name\" string or \"bytes\" count"));
+    }
+    std::string name = o["name"].get<std::string>();
+    const bool climbs = name == ".." || StartsWith(name, "../") ||
+                        name.find("/../") != std::string::npos ||
+                        (name.size() >= 3 && name.compare(name.size() - 3, 3, "/..") == 0);
+    if (name.empty() || name[0] == '/' || climbs || name.find('\0') != std::string::npos) {
+      return bad(StrCat("object ", out.size(), ": name '", name, "' is not below the root"));
+    }
+    out.push_back({std::move(name), o["bytes"].get<uint64_t>()});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const StoredObject& a, const StoredObject& b) { return a.name < b.name; });
+  return out;
+}
+
+std::string EncodeManifest(const std::vector<StoredObject>& objects) {
+  nlohmann::json doc;
+  doc["format"] = "maskfeed-manifest";
+  doc["version"] = 1;
+  doc["objects"] = nlohmann::json::array();
+  for (const StoredObject& o : objects) {
+    doc["objects"].push_back({{"name", o.name}, {"bytes", o.size}});
+  }
+  return doc.dump(1) + "\n";
+}
+
+}  // namespace maskfeed

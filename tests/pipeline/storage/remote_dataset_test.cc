@@ -1,0 +1,292 @@
+// Remote dataset roots against a real S3 server (moto_server): a synthetic dataset is written
+// locally, uploaded, and opened as `s3://bucket/prefix`; what the remote dataset reads and
+// streams is compared with the local copy, byte for byte, under a cache limit smaller than
+// the data.
+#include "pipeline/storage/remote_dataset.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "pipeline/base/strings.h"
+#include "pipeline/masking/masking_config.h"
+#include "pipeline/shard/synth_dataset.h"
+#include "pipeline/storage/s3_client.h"
+#include "pipeline/stream/stream.h"
+#include "tests/testing/moto_server.h"
+#include "tests/testing/stream_drain.h"
+#include "tests/testing/test_util.h"
+
+namespace maskfeed {
+namespace {
+
+namespace fs = std::filesystem;
+using ::maskfeed::testing::TempDir;
+using ::testing::HasSubstr;
+
+constexpr size_t kSamples = 192;
+constexpr size_t kShards = 12;
+
+// Bytes of the regular files under `dir` that are cached objects (not lock or temp files).
+uint64_t CachedBytes(const fs::path& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.find(".tmp-") != std::string::npos || name.ends_with(".lock")) continue;
+    const uintmax_t size = fs::file_size(e.path(), ec);  // evicted meanwhile: an error, no size
+    if (!ec) total += size;
+  }
+  return total;
+}
+
+std::string BatchBytes(const Batch& batch) {
+  std::string out;
+  for (const ModalityBatch& m : batch.modalities) {
+    for (const HostTensor* t :
+         {&m.tensor, &m.input_mask, &m.target_mask, &m.decoder_attention_mask}) {
+      out.append(reinterpret_cast<const char*>(t->data.data()), t->data.size());
+    }
+  }
+  return out;
+}
+
+class RemoteDatasetTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    moto_ = testing::MotoServer::Start(dir_ / "moto.log");
+    if (moto_ == nullptr) GTEST_SKIP() << "moto_server is not installed";
+    setenv("AWS_ENDPOINT_URL", moto_->endpoint().c_str(), 1);
+    setenv("AWS_ACCESS_KEY_ID", "AKIDTEST", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "s3cr3t", 1);
+    setenv("AWS_REGION", "us-east-1", 1);
+    absl::StatusOr<S3Config> config = S3ConfigFromEnvironment();
+    ASSERT_TRUE(config.ok()) << config.status();
+    s3_ = std::make_unique<S3Client>(*config);
+    ASSERT_TRUE(s3_->CreateBucket("data").ok());
+  }
+
+  // Writes a pre-tokenized synthetic dataset and uploads it under s3://data/<prefix>.
+  std::string WriteAndUpload(const std::string& prefix, ShardFormat format) {
+    const fs::path local = dir_ / prefix;
+    SynthOptions synth;
+    synth.preset = SynthOptions::kTokensPreset;
+    synth.samples = kSamples;
+    synth.shards = kShards;
+    synth.out = local.string();
+    synth.format = format;
+    EXPECT_TRUE(SynthesizeDataset(synth).ok());
+    for (const fs::directory_entry& e : fs::recursive_directory_iterator(local)) {
+      if (!e.is_regular_file()) continue;
+      const std::string key = StrCat(prefix, "/", fs::relative(e.path(), local).string());
+      const absl::Status put = s3_->Put("data", key, testing::ReadFile(e.path().string()));
+      EXPECT_TRUE(put.ok()) << put;
+    }
+    return local.string();
+  }
+
+  std::shared_ptr<RemoteStorage> Storage(uint64_t limit, const std::string& name = "cache") {
+    absl::StatusOr<std::shared_ptr<RemoteStorage>> storage = RemoteStorage::Create(
+        RemoteStorageOptions{.cache_dir = dir_ / name, .cache_limit = limit, .fetch_threads = 3});
+    EXPECT_TRUE(storage.ok()) << storage.status();
+    return storage.ok() ? *storage : nullptr;
+  }
+
+  absl::StatusOr<std::unique_ptr<Dataset>> OpenRemote(const std::string& url,
+                                                      const std::shared_ptr<RemoteStorage>& s) {
+    absl::StatusOr<RemoteRoot> root = ListRemoteRoot(url, s);
+    if (!root.ok()) return root.status();
+    return OpenRemoteDataset(*root, s);
+  }
+
+  static std::shared_ptr<const StreamSource> Source(std::unique_ptr<Dataset> dataset) {
+    absl::StatusOr<v1::MaskingConfig> config = PresetMaskingConfig("4m-7-tokens");
+    EXPECT_TRUE(config.ok()) << config.status();
+    absl::StatusOr<std::shared_ptr<const StreamSource>> source =
+        StreamSource::Create(std::shared_ptr<const Dataset>(std::move(dataset)), *config);
+    EXPECT_TRUE(source.ok()) << source.status();
+    return source.ok() ? *source : nullptr;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<testing::MotoServer> moto_;
+  std::unique_ptr<S3Client> s3_;
+};
+
+TEST_F(RemoteDatasetTest, OpensFromIndexesAndReadsWhatTheLocalCopyHolds) {
+  const std::string local_root = WriteAndUpload("cc", ShardFormat::kMfs);
+  absl::StatusOr<std::unique_ptr<Dataset>> local = Dataset::Open(local_root);
+  ASSERT_TRUE(local.ok()) << local.status();
+  std::shared_ptr<RemoteStorage> storage = Storage(0);
+  absl::StatusOr<std::unique_ptr<Dataset>> remote = OpenRemote("s3://data/cc/", storage);
+  ASSERT_TRUE(remote.ok()) << remote.status();
+  EXPECT_EQ((*remote)->root(), "s3://data/cc");
+  EXPECT_TRUE((*remote)->fetched_on_demand());
+  EXPECT_FALSE((*local)->fetched_on_demand());
+  // Opening read indexes only: no shard is in the cache. (These shards are small, ~25 KB, so
+  // the range requests for header, trailer and index cover a good part of each.)
+  EXPECT_EQ(CachedBytes(dir_ / "cache"), 0u);
+  EXPECT_EQ(storage->fetch_stats().shards_fetched, 0u);
+  EXPECT_LT(storage->store_stats()->bytes_fetched, (*local)->total_bytes() / 2);
+  EXPECT_EQ((*remote)->total_bytes(), (*local)->total_bytes());
+  ASSERT_EQ((*remote)->num_samples(), kSamples);
+  ASSERT_EQ((*remote)->num_modalities(), (*local)->num_modalities());
+  EXPECT_EQ((*remote)->Describe().shard_sizes_size(), static_cast<int>(kShards));
+  EXPECT_EQ((*remote)->shard(0, 3).path(),
+            StrCat("s3://data/cc/", (*remote)->modality_name(0), "/shard-00003.mfs"));
+  for (size_t m = 0; m < (*local)->num_modalities(); ++m) {
+    ASSERT_EQ((*remote)->modality_name(m), (*local)->modality_name(m));
+    EXPECT_TRUE((*remote)->layout(m) == (*local)->layout(m));
+  }
+  // Every record, read without anyone holding its shard (a hold for the read's duration).
+  Record a, b;
+  for (size_t s = 0; s < kSamples; s += 7) {
+    ASSERT_EQ((*remote)->key(s), (*local)->key(s));
+    for (size_t m = 0; m < (*local)->num_modalities(); ++m) {
+      ASSERT_TRUE((*local)->Read(m, s, &a).ok());
+      const absl::Status read = (*remote)->Read(m, s, &b);
+      ASSERT_TRUE(read.ok()) << read;
+      ASSERT_TRUE(a.data == b.data) << "sample " << s << " modality " << m;
+      ASSERT_EQ(a.shape.dims[0], b.shape.dims[0]);
+    }
+  }
+  EXPECT_GT(storage->fetch_stats().shards_fetched, 0u);
+  EXPECT_EQ(storage->fetch_stats().held_bytes, 0u) << "every read's hold was let go";
+}
+
+TEST_F(RemoteDatasetTest, StreamsAnEpochInWindowsUnderACacheLimitAndResumes) {
+  const std::string local_root = WriteAndUpload("cc", ShardFormat::kMfs);
+  absl::StatusOr<std::unique_ptr<Dataset>> local = Dataset::Open(local_root);
+  ASSERT_TRUE(local.ok()) << local.status();
+  const uint64_t total = (*local)->total_bytes();
+  const uint64_t limit = total * 2 / 5;  // windows of 2 shards: 4 of the 12 held at a time
+  std::shared_ptr<RemoteStorage> storage = Storage(limit);
+  absl::StatusOr<std::unique_ptr<Dataset>> remote = OpenRemote("s3://data/cc", storage);
+  ASSERT_TRUE(remote.ok()) << remote.status();
+  const uint64_t index_bytes = storage->store_stats()->bytes_fetched;
+
+  StreamOptions o;
+  o.batch_size = 16;
+  o.seed = 5;
+  o.window_shards = 2;
+  o.max_batches = kSamples / 16 + 4;  // an epoch and a bit
+  o.hold_budget_bytes = limit;
+  const std::vector<StreamBatch> want = testing::DrainStream(Source(*std::move(local)), o, 2);
+  ASSERT_EQ(want.size(), o.max_batches);
+
+  tbb::task_arena arena(2);
+  absl::StatusOr<std::unique_ptr<Stream>> stream =
+      Stream::Open(Source(*std::move(remote)), o, &arena);
+  ASSERT_TRUE(stream.ok()) << stream.status();
+  uint64_t most_cached = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    absl::StatusOr<std::optional<StreamBatch>> next = (*stream)->Next();
+    ASSERT_TRUE(next.ok() && next->has_value()) << next.status();
+    ASSERT_EQ((*next)->batch.samples, want[i].batch.samples) << "batch " << i;
+    ASSERT_TRUE(BatchBytes((*next)->batch) == BatchBytes(want[i].batch)) << "batch " << i;
+    most_cached = std::max(most_cached, CachedBytes(dir_ / "cache"));
+    if (i + 1 == kSamples / 16) {  // one epoch: every shard fetched about once
+      const uint64_t fetched = storage->store_stats()->bytes_fetched - index_bytes;
+      EXPECT_GE(fetched, total) << "every shard was read";
+      EXPECT_LE(fetched, total * 105 / 100) << "bytes fetched in the epoch";
+    }
+  }
+  EXPECT_LE(most_cached, limit) << "the cache stayed under its limit";
+  EXPECT_GT(storage->cache().stats().evictions, 0u) << "the data does not fit: shards left";
+
+  // Resume from the middle of the epoch with a cold cache in another directory.
+  std::shared_ptr<RemoteStorage> cold = Storage(limit, "cold");
+  absl::StatusOr<std::unique_ptr<Dataset>> again = OpenRemote("s3://data/cc", cold);
+  ASSERT_TRUE(again.ok()) << again.status();
+  StreamOptions resumed = o;
+  resumed.resume_token = want[5].resume_token;
+  resumed.max_batches = 4;
+  const std::vector<StreamBatch> rest = testing::DrainStream(Source(*std::move(again)), resumed, 1);
+  ASSERT_EQ(rest.size(), 4u);
+  for (size_t i = 0; i < rest.size(); ++i) {
+    EXPECT_TRUE(BatchBytes(rest[i].batch) == BatchBytes(want[6 + i].batch)) << i;
+  }
+}
+
+TEST_F(RemoteDatasetTest, AGlobalOrderLargerThanTheCacheIsRefused) {
+  WriteAndUpload("cc", ShardFormat::kMfs);
+  std::shared_ptr<RemoteStorage> storage = Storage(1 << 20);
+  absl::StatusOr<std::unique_ptr<Dataset>> remote = OpenRemote("s3://data/cc", storage);
+  ASSERT_TRUE(remote.ok()) << remote.status();
+  StreamOptions o;
+  o.batch_size = 8;
+  o.hold_budget_bytes = 1 << 20;
+  tbb::task_arena arena(1);
+  absl::StatusOr<std::unique_ptr<Stream>> stream =
+      Stream::Open(Source(*std::move(remote)), o, &arena);
+  ASSERT_EQ(stream.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(stream.status().message(), HasSubstr("--window-shards"));
+  EXPECT_THAT(stream.status().message(), HasSubstr("s3://data/cc"));
+}
+
+TEST_F(RemoteDatasetTest, ADamagedCachedCopyIsFetchedAgain) {
+  const std::string local_root = WriteAndUpload("cc", ShardFormat::kMfs);
+  absl::StatusOr<std::unique_ptr<Dataset>> local = Dataset::Open(local_root);
+  ASSERT_TRUE(local.ok());
+  std::shared_ptr<RemoteStorage> storage = Storage(0);
+  absl::StatusOr<std::unique_ptr<Dataset>> remote = OpenRemote("s3://data/cc", storage);
+  ASSERT_TRUE(remote.ok()) << remote.status();
+  const size_t m = *(*remote)->FindModality("tok_rgb@224");
+  Record a, b;
+  ASSERT_TRUE((*remote)->Read(m, 0, &b).ok());
+  // Damage every record byte past the header of the cached copy of that shard.
+  const std::string name = fs::path((*remote)->shard(m, 0).path()).filename().string();
+  std::string cached;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir_ / "cache")) {
+    const std::string file = e.path().filename().string();
+    if (file.ends_with(name)) cached = e.path().string();
+  }
+  ASSERT_FALSE(cached.empty());
+  for (int64_t at = 200; at < 4000; at += 97) testing::FlipByte(cached, at);
+  const absl::Status read = (*remote)->Read(m, 0, &b);
+  ASSERT_TRUE(read.ok()) << read;
+  ASSERT_TRUE((*local)->Read(m, 0, &a).ok());
+  EXPECT_TRUE(a.data == b.data);
+  EXPECT_EQ(storage->fetch_stats().refetches, 1u);
+}
+
+TEST_F(RemoteDatasetTest, TarShardsAreIndexedByFetchingThem) {
+  const std::string local_root = WriteAndUpload("tars", ShardFormat::kTar);
+  absl::StatusOr<std::unique_ptr<Dataset>> local = Dataset::Open(local_root);
+  ASSERT_TRUE(local.ok());
+  std::shared_ptr<RemoteStorage> storage = Storage(0);
+  absl::StatusOr<std::unique_ptr<Dataset>> remote = OpenRemote("s3://data/tars", storage);
+  ASSERT_TRUE(remote.ok()) << remote.status();
+  EXPECT_EQ((*remote)->format(0), ShardFormat::kTar);
+  Record a, b;
+  for (size_t s = 0; s < kSamples; s += 31) {
+    for (size_t m = 0; m < (*local)->num_modalities(); ++m) {
+      ASSERT_TRUE((*local)->Read(m, s, &a).ok());
+      ASSERT_TRUE((*remote)->Read(m, s, &b).ok());
+      ASSERT_TRUE(a.data == b.data) << s << " " << m;
+    }
+  }
+}
+
+TEST_F(RemoteDatasetTest, WhatIsMissingIsNamed) {
+  WriteAndUpload("cc", ShardFormat::kMfs);
+  std::shared_ptr<RemoteStorage> storage = Storage(0);
+  absl::StatusOr<std::unique_ptr<Dataset>> none = OpenRemote("s3://data/nothing-here", storage);
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(none.status().message(), HasSubstr("s3://data/nothing-here"));
+  absl::StatusOr<std::unique_ptr<Dataset>> bucket = OpenRemote("s3://no-such-bucket/x", storage);
+  EXPECT_EQ(bucket.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(bucket.status().message(), HasSubstr("no-such-bucket"));
+  // A modality folder that lacks a shard the others have.
+  ASSERT_TRUE(s3_->Put("data", "cc/extra/shard-00000.mfs",
+                       testing::ReadFile(dir_ / "cc/caption/shard-00000.mfs"))
+                  .ok());
+  absl::StatusOr<std::unique_ptr<Dataset>> ragged = OpenRemote("s3://data/cc", storage);
+  EXPECT_EQ(ragged.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(ragged.status().message(), HasSubstr("s3://data/cc/extra"));
+}
+
+}  // namespace
+}  // namespace maskfeed
