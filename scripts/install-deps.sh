@@ -7,7 +7,7 @@ packages=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libtbb-dev libzstd-dev libboost-dev libssl-dev openssl zlib1g-dev nlohmann-json3-dev libicu-dev
   libjpeg-dev libpng-dev libyaml-cpp-dev libzip-dev libsimdjson-dev libcurl4-openssl-dev
-  libexpat1-dev
+  libexpat1-dev nginx-light
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-dev
   python3 python3-grpcio python3-protobuf python3-numpy python3-pytest python3-venv python3-pil
   python3-torch

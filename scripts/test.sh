@@ -13,6 +13,11 @@ if ! command -v moto_server >/dev/null && [ -z "${MASKFEED_MOTO_SERVER:-}" ]; th
   echo "*** moto_server NOT FOUND: the S3 tests will be SKIPPED (install moto) ***" >&2
   echo "************************************************************************" >&2
 fi
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ] && [ -z "${MASKFEED_NGINX:-}" ]; then
+  echo "************************************************************************" >&2
+  echo "*** nginx NOT FOUND: the HTTP(S) storage tests will be SKIPPED         ***" >&2
+  echo "************************************************************************" >&2
+fi
 scripts/build.sh -DMASKFEED_BUILD_TESTS=ON
 (cd build && ctest --output-on-failure -j"$(nproc)")
 

@@ -190,7 +190,10 @@ absl::StatusOr<std::unique_ptr<FeedStream>> FeedService::OpenStream(
                                                    "' is not served here (served: ", names, ")")));
   }
   absl::StatusOr<StreamOptions> options = OptionsFor(request, served->n_repeats);
-  if (options.ok()) options->window_shards = served->window_shards;
+  if (options.ok()) {
+    options->window_shards = served->window_shards;
+    if (served->storage) options->hold_budget_bytes = served->storage->options().cache_limit;
+  }
   if (!options.ok()) return Reject(peer, options.status());
   options->on_corrupt =
       served->skip_corrupt ? CorruptRecordPolicy::kSkip : CorruptRecordPolicy::kFail;
@@ -313,6 +316,47 @@ std::string FeedService::RenderPrometheus() const {
   page.Gauge("maskfeed_server_buffer_bytes_limit", "limits.max_buffered_bytes.",
              config_.limits().max_buffered_bytes());
   page.Gauge("maskfeed_server_resident_bytes", "The server's resident set size.", ResidentBytes());
+  for (const ServedDataset& served : served_) {
+    if (!served.storage) continue;
+    // One storage serves every remote dataset: the first one found says it all.
+    const RemoteStorage& st = *served.storage;
+    const CacheStats cache = st.cache().stats();
+    const FetchStats& fetch = st.fetch_stats();
+    const StorageStats& store = *st.store_stats();
+    page.Counter("maskfeed_cache_hits_total", "Shards found in the shard cache when needed.",
+                 cache.hits);
+    page.Counter("maskfeed_cache_misses_total", "Shards fetched because they were not cached.",
+                 cache.misses);
+    page.Counter("maskfeed_cache_evictions_total", "Cached shards removed to make room.",
+                 cache.evictions);
+    page.Gauge("maskfeed_cache_used_bytes", "Bytes of shards in the cache directory.",
+               st.cache().used_bytes());
+    page.Gauge("maskfeed_cache_limit_bytes", "--cache-limit (0: none).", st.options().cache_limit);
+    page.Gauge("maskfeed_cache_held_bytes", "Bytes of shards streams hold (needed now or next).",
+               fetch.held_bytes.load());
+    page.Counter("maskfeed_storage_bytes_fetched_total",
+                 "Bytes received from object storage (shards and their indexes).",
+                 store.bytes_fetched.load());
+    page.Counter("maskfeed_storage_requests_total", "Requests to object storage.",
+                 store.requests.load());
+    page.Counter("maskfeed_storage_retries_total",
+                 "Requests retried after a timeout, reset, 5xx or short body.",
+                 store.retries.load());
+    page.Counter("maskfeed_storage_failures_total", "Requests that failed after their retries.",
+                 store.failures.load());
+    page.Counter("maskfeed_shard_fetches_total", "Shards fetched from object storage.",
+                 fetch.shards_fetched.load());
+    page.Counter(
+        "maskfeed_shard_fetch_seconds_total",
+        "Time spent fetching shards (divide by maskfeed_shard_fetches_total for the mean).",
+        fetch.fetch_ns.load() / 1e9);
+    page.Counter("maskfeed_shard_refetches_total", "Cached shards found damaged and fetched again.",
+                 fetch.refetches.load());
+    page.Counter("maskfeed_shard_waits_total",
+                 "Reads that waited for their shard to arrive (prefetch fell behind).",
+                 fetch.waits.load());
+    break;
+  }
   return (registry_ != nullptr ? registry_->RenderPrometheus() : "") + page.Take();
 }
 

@@ -25,6 +25,7 @@
 #include "pipeline/base/strings.h"
 #include "pipeline/shard/synth_dataset.h"
 #include "pipeline/shard/synth_raw.h"
+#include "pipeline/storage/remote_dataset.h"
 #include "pipeline/stream/data_defaults.h"
 #include "server/feed_server.h"
 #include "server/fourm_config.h"
@@ -48,7 +49,8 @@ constexpr const char* kUsage =
                        [--4m-datasets A,B] [--print-config]
                        [--listen ADDR]... [--threads N] [--metrics-listen ADDR|off]
                        [--max-streams N] [--max-batch-size N] [--skip-corrupt] [--fast-pixels]
-                       [--window-shards K]
+                       [--window-shards K] [--cache-dir DIR] [--cache-limit BYTES]
+                       [--fetch-threads N] [--log-level info|debug]
                        [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
                        [--allow-insecure-tcp] [--socket-mode MODE] [--socket-group GROUP]
 
@@ -57,7 +59,10 @@ server reflection) and Prometheus text at http://METRICS/metrics and /healthz.
 
   --config FILE         a ServerConfig in protobuf text format (proto/maskfeed/v1/
                         server_config.proto): datasets, mixtures, limits, addresses
-  --data DIR            serve this dataset folder (name "default") instead of a config file
+  --data DIR|URL        serve this dataset folder (name "default") instead of a config file;
+                        or a root in object storage: s3://bucket/prefix (AWS_* variables,
+                        ~/.aws/credentials; AWS_ENDPOINT_URL for S3-compatible stores) or
+                        http(s)://host/path (with the manifest `maskfeed-shard manifest` writes)
   --preset NAME         masking preset for --data: 4m-7 (rgb@224 pixels, 5 tok_*, caption,
                         det), 4m-7-tokens (no pixels), 4m-21 or 4m-21-tokens; default: 4m-7 when DIR has
                         an rgb folder, else 4m-7-tokens
@@ -70,6 +75,12 @@ server reflection) and Prometheus text at http://METRICS/metrics and /healthz.
                         docs/pixels.md); default: exact
   --window-shards K     each epoch streams windows of K shards (a seeded shard order, samples
                         shuffled within a window) instead of permuting the whole dataset
+  --cache-dir DIR       where remote shards are kept while needed; servers may share it
+                        (default $MASKFEED_CACHE_DIR/shards, ~/.cache/maskfeed/shards)
+  --cache-limit BYTES   most bytes kept there (8G, 500M, ...; default: no limit); remote data
+                        larger than it needs --window-shards
+  --fetch-threads N     shards fetched at once (default 4)
+  --log-level L         info (default) or debug (adds one line per fetched shard)
   --4m-config YAML      serve what 4M's own YAML files say: a model config (its data_config
                         is read), a data config, or both; repeatable
   --4m-root DIR         what relative paths in them are relative to (default: the working
@@ -106,19 +117,6 @@ int Fail(const absl::Status& status, int code = kExitFailed) {
   return code;
 }
 
-std::filesystem::path CacheDir() {
-  if (const char* dir = std::getenv("MASKFEED_CACHE_DIR"); dir != nullptr && *dir != '\0') {
-    return dir;
-  }
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg != '\0') {
-    return std::filesystem::path(xdg) / "maskfeed";
-  }
-  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
-    return std::filesystem::path(home) / ".cache" / "maskfeed";
-  }
-  return std::filesystem::temp_directory_path() / "maskfeed-cache";
-}
-
 // The demo dataset, synthesized on first start into a temporary folder and renamed into
 // place when complete, so an interrupted start never leaves a half-written cache.
 size_t DemoSamples() {
@@ -131,7 +129,7 @@ size_t DemoSamples() {
 absl::StatusOr<std::string> EnsureDemoData() {
   const size_t samples = DemoSamples();
   const std::filesystem::path dir =
-      CacheDir() /
+      std::filesystem::path(MaskfeedCacheDir()) /
       StrCat("demo-", kDemoVersion, samples == kDemoSamples ? std::string() : StrCat("-", samples));
   std::error_code ec;
   if (std::filesystem::exists(dir / kSynthTokenizerFile, ec)) return dir.string();
@@ -162,6 +160,28 @@ absl::StatusOr<std::string> EnsureDemoData() {
     }
   }
   return dir.string();
+}
+
+// DefaultsForDataDir for a remote root: its listing says whether it has an rgb folder; its
+// tokenizer.json is fetched into the shard cache.
+absl::StatusOr<DataDefaults> DefaultsForRemoteRoot(const std::string& url,
+                                                   const v1::StorageConfig& config,
+                                                   const std::string& preset) {
+  const std::string dir = config.cache_dir().empty()
+                              ? (std::filesystem::path(MaskfeedCacheDir()) / "shards").string()
+                              : config.cache_dir();
+  absl::StatusOr<std::shared_ptr<RemoteStorage>> storage = RemoteStorage::Create(
+      {.cache_dir = dir, .cache_limit = config.cache_limit_bytes(), .fetch_threads = 1});
+  if (!storage.ok()) return storage.status();
+  absl::StatusOr<RemoteRoot> root = ListRemoteRoot(url, *storage);
+  if (!root.ok()) return root.status();
+  std::string tokenizer;
+  if (root->Find(kSynthTokenizerFile) != nullptr) {
+    absl::StatusOr<std::string> fetched = FetchRootFile(*root, kSynthTokenizerFile, *storage);
+    if (!fetched.ok()) return fetched.status();
+    tokenizer = *std::move(fetched);
+  }
+  return DefaultsFor(root->ShardFolders().count("rgb") != 0, tokenizer, preset);
 }
 
 absl::StatusOr<v1::ServerConfig> ConfigFromFlags(const CliArgs& args, bool* metrics_optional) {
@@ -198,8 +218,12 @@ absl::StatusOr<v1::ServerConfig> ConfigFromFlags(const CliArgs& args, bool* metr
   }
   // A dataset folder of --data (or the demo's): the preset by what it holds unless named,
   // its own tokenizer.json, 4M's main_augment_domain for 4m-7.
-  auto add_folder = [&](const std::string& name, const std::string& path) {
-    const DataDefaults defaults = DefaultsForDataDir(path, args.GetString("preset"));
+  auto add_folder = [&](const std::string& name, const std::string& path) -> absl::Status {
+    absl::StatusOr<DataDefaults> found =
+        IsRemoteUrl(path) ? DefaultsForRemoteRoot(path, config.storage(), args.GetString("preset"))
+                          : DefaultsForDataDir(path, args.GetString("preset"));
+    if (!found.ok()) return found.status();
+    const DataDefaults& defaults = *found;
     if (!args.Has("preset")) {
       LogEvent("info", "preset_chosen",
                {{"dataset", name},
@@ -213,12 +237,25 @@ absl::StatusOr<v1::ServerConfig> ConfigFromFlags(const CliArgs& args, bool* metr
     d->set_preset(defaults.preset);
     d->set_main_augment_domain(defaults.main_augment_domain);
     d->set_text_tokenizer(args.GetString("text-tokenizer", defaults.text_tokenizer));
+    return absl::OkStatus();
   };
+  v1::StorageConfig& storage = *config.mutable_storage();
+  if (args.Has("cache-dir")) storage.set_cache_dir(args.GetString("cache-dir"));
+  if (args.Has("cache-limit")) {
+    absl::StatusOr<uint64_t> limit = args.GetBytes("cache-limit", 0);
+    if (!limit.ok()) return limit.status();
+    storage.set_cache_limit_bytes(*limit);
+  }
+  if (args.Has("fetch-threads")) {
+    absl::StatusOr<int64_t> n = args.GetInt("fetch-threads", 0, 1, 64);
+    if (!n.ok()) return n.status();
+    storage.set_fetch_threads(static_cast<uint32_t>(*n));
+  }
   if (args.Has("data")) {
     if (args.Has("config")) {
       return absl::InvalidArgumentError("--data and --config: give one or the other");
     }
-    add_folder("default", args.GetString("data"));
+    if (absl::Status s = add_folder("default", args.GetString("data")); !s.ok()) return s;
   } else if (args.Has("preset") && args.Has("config")) {
     return absl::InvalidArgumentError("--preset goes with --data; a config names its presets");
   }
@@ -227,7 +264,7 @@ absl::StatusOr<v1::ServerConfig> ConfigFromFlags(const CliArgs& args, bool* metr
   if (!args.Has("config") && !args.Has("data") && fourm.empty()) {
     absl::StatusOr<std::string> demo = EnsureDemoData();
     if (!demo.ok()) return demo.status();
-    add_folder(kDemoName, *demo);
+    if (absl::Status s = add_folder(kDemoName, *demo); !s.ok()) return s;
   }
   if (args.Has("main-augment-domain")) {
     if (!args.Has("data")) {
@@ -311,13 +348,23 @@ int Serve(int argc, char** argv) {
       {"config",         "data",        "preset",         "listen",         "threads",
        "metrics-listen", "max-streams", "max-batch-size", "tls-cert",       "tls-key",
        "tls-client-ca",  "socket-mode", "socket-group",   "text-tokenizer", "main-augment-domain",
-       "4m-config",      "4m-root",     "4m-data-path",   "4m-datasets",    "window-shards"},
+       "4m-config",      "4m-root",     "4m-data-path",   "4m-datasets",    "window-shards",
+       "cache-dir",      "cache-limit", "fetch-threads",  "log-level"},
       {"skip-corrupt", "allow-insecure-tcp", "print-config", "fast-pixels"});
   if (!args.ok()) return Fail(args.status(), kExitUsage);
   if (!args->positional().empty()) {
     return Fail(absl::InvalidArgumentError(
                     StrCat("unexpected argument '", args->positional().front(), "'")),
                 kExitUsage);
+  }
+  if (args->Has("log-level")) {
+    const std::string level = args->GetString("log-level");
+    if (level != "info" && level != "debug") {
+      return Fail(
+          absl::InvalidArgumentError(StrCat("--log-level: '", level, "' is not info or debug")),
+          kExitUsage);
+    }
+    SetDebugLogging(level == "debug");
   }
   bool metrics_optional = false;
   absl::StatusOr<v1::ServerConfig> config = ConfigFromFlags(*args, &metrics_optional);

@@ -5,7 +5,9 @@
 #include <tuple>
 
 #include "absl/strings/match.h"
+#include "pipeline/base/log.h"
 #include "pipeline/base/strings.h"
+#include "pipeline/storage/remote_dataset.h"
 
 namespace maskfeed {
 namespace {
@@ -22,7 +24,17 @@ absl::StatusOr<std::vector<ServedDataset>> OpenServedDatasets(const v1::ServerCo
   std::vector<ServedComponent> opened;
   // Tokenizers by path: datasets naming the same file share one.
   std::map<std::string, std::shared_ptr<const text::WordPieceTokenizer>> tokenizers;
+  std::shared_ptr<RemoteStorage> storage;  // made for the first remote dataset
   for (const v1::DatasetConfig& d : config.dataset()) {
+    const bool remote = IsRemoteUrl(d.path()) || IsRemoteUrl(d.data_path());
+    if (remote && storage == nullptr) {
+      absl::StatusOr<std::shared_ptr<RemoteStorage>> made = RemoteStorage::Create(
+          {.cache_dir = config.storage().cache_dir(),
+           .cache_limit = config.storage().cache_limit_bytes(),
+           .fetch_threads = static_cast<int>(config.storage().fetch_threads())});
+      if (!made.ok()) return Named("dataset", d.name(), made.status());
+      storage = *std::move(made);
+    }
     RawOptions raw{.tokenizer = nullptr,
                    .main_augment_domain = d.main_augment_domain(),
                    .aligned_captions = !d.unaligned_captions(),
@@ -41,14 +53,39 @@ absl::StatusOr<std::vector<ServedDataset>> OpenServedDatasets(const v1::ServerCo
     }
     DatasetOptions options;
     options.arena = arena;
-    absl::StatusOr<std::unique_ptr<Dataset>> dataset =
-        d.data_path().empty()
-            ? Dataset::Open(d.path(), options)
-            : Dataset::OpenPattern(d.data_path(),
-                                   std::map<std::string, std::string>(d.modality_name_map().begin(),
-                                                                      d.modality_name_map().end()),
-                                   options);
+    const std::map<std::string, std::string> folder_names(d.modality_name_map().begin(),
+                                                          d.modality_name_map().end());
+    absl::StatusOr<std::unique_ptr<Dataset>> dataset;
+    if (!d.data_path().empty()) {
+      dataset = remote ? OpenRemotePattern(d.data_path(), folder_names, storage, options)
+                       : Dataset::OpenPattern(d.data_path(), folder_names, options);
+    } else if (remote) {
+      LogEvent("info", "dataset_listing", {{"dataset", d.name()}, {"root", d.path()}});
+      absl::StatusOr<RemoteRoot> root = ListRemoteRoot(d.path(), storage);
+      dataset = root.ok() ? OpenRemoteDataset(*root, storage, options)
+                          : absl::StatusOr<std::unique_ptr<Dataset>>(root.status());
+    } else {
+      dataset = Dataset::Open(d.path(), options);
+    }
     if (!dataset.ok()) return Named("dataset", d.name(), dataset.status());
+    const uint64_t limit = config.storage().cache_limit_bytes();
+    if (remote && d.window_shards() == 0 && limit != 0 && (*dataset)->total_bytes() > limit) {
+      return Named("dataset", d.name(),
+                   absl::FailedPreconditionError(StrCat(
+                       d.path().empty() ? d.data_path() : d.path(), " holds ",
+                       (*dataset)->total_bytes(), " bytes, more than the cache limit (", limit,
+                       " bytes), and a global shuffle needs every shard at hand: stream it in "
+                       "shard windows (window_shards, --window-shards K) or raise --cache-limit")));
+    }
+    if (remote) {
+      LogEvent("info", "dataset_remote",
+               {{"dataset", d.name()},
+                {"root", (*dataset)->root()},
+                {"shards", std::to_string((*dataset)->num_shards())},
+                {"bytes", std::to_string((*dataset)->total_bytes())},
+                {"cache_dir", storage->cache().dir()},
+                {"cache_limit", std::to_string(limit)}});
+    }
     ServedComponent c{.name = d.name(),
                       .weight = 1,
                       .dataset = std::move(*dataset),
@@ -73,7 +110,8 @@ absl::StatusOr<std::vector<ServedDataset>> OpenServedDatasets(const v1::ServerCo
                                    .mixture = MixtureSource::Single(c.source),
                                    .skip_corrupt = d.skip_corrupt_records(),
                                    .n_repeats = std::max<uint32_t>(1, d.n_repeats()),
-                                   .window_shards = d.window_shards()});
+                                   .window_shards = d.window_shards(),
+                                   .storage = remote ? storage : nullptr});
     opened.push_back(std::move(c));
   }
   for (const v1::MixtureConfig& m : config.mixture()) {
@@ -83,7 +121,8 @@ absl::StatusOr<std::vector<ServedDataset>> OpenServedDatasets(const v1::ServerCo
                           .mixture = nullptr,
                           .skip_corrupt = true,
                           .n_repeats = 0,
-                          .window_shards = 0};
+                          .window_shards = 0,
+                          .storage = nullptr};
     std::vector<MixtureEntry> entries;
     for (const v1::MixtureComponentRef& ref : m.component()) {
       auto it = std::find_if(opened.begin(), opened.end(),
@@ -108,6 +147,7 @@ absl::StatusOr<std::vector<ServedDataset>> OpenServedDatasets(const v1::ServerCo
                          StrCat("its datasets differ in window_shards (", mixture.window_shards,
                                 " and ", dc.window_shards(), "): a mixture streams one order")));
       }
+      if (c.dataset->fetched_on_demand()) mixture.storage = storage;
       entries.push_back(MixtureEntry{.name = c.name, .weight = c.weight, .source = c.source});
       mixture.components.push_back(std::move(c));
     }

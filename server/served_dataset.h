@@ -13,6 +13,7 @@
 #include "maskfeed/v1/feed.pb.h"
 #include "maskfeed/v1/server_config.pb.h"
 #include "oneapi/tbb/task_arena.h"
+#include "pipeline/storage/remote_shard.h"
 #include "pipeline/stream/stream_source.h"
 
 namespace maskfeed {
@@ -37,10 +38,13 @@ struct ServedDataset {
   uint32_t n_repeats = 1;  // for streams that do not override it
   // Shards per window of the windowed epoch order (DatasetConfig.window_shards); 0 = global.
   uint32_t window_shards = 0;
+  // The shard cache of its remote datasets; null when all of its data is local.
+  std::shared_ptr<RemoteStorage> storage;
 };
 
 // The datasets of a finalized config (FinalizeServerConfig), then its mixtures, in config
-// order. Errors name the dataset or mixture ("dataset 'cc12m': ...").
+// order. Remote roots (s3://, http(s)://) share one RemoteStorage made from config.storage().
+// Errors name the dataset or mixture ("dataset 'cc12m': ...").
 absl::StatusOr<std::vector<ServedDataset>> OpenServedDatasets(const v1::ServerConfig& config,
                                                               tbb::task_arena* arena);
 

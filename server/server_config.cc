@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -59,6 +61,19 @@ absl::StatusOr<v1::ServerConfig> ParseServerConfig(std::string_view text) {
 
 absl::StatusOr<v1::ServerConfig> LoadServerConfigFile(const std::string& path) {
   return LoadTextProtoFileAs<v1::ServerConfig>(path, "server config");
+}
+
+std::string MaskfeedCacheDir() {
+  if (const char* dir = std::getenv("MASKFEED_CACHE_DIR"); dir != nullptr && *dir != '\0') {
+    return dir;
+  }
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg != '\0') {
+    return (std::filesystem::path(xdg) / "maskfeed").string();
+  }
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+    return (std::filesystem::path(home) / ".cache" / "maskfeed").string();
+  }
+  return (std::filesystem::temp_directory_path() / "maskfeed-cache").string();
 }
 
 absl::StatusOr<v1::ServerConfig> FinalizeServerConfig(v1::ServerConfig config) {
@@ -124,6 +139,15 @@ absl::StatusOr<v1::ServerConfig> FinalizeServerConfig(v1::ServerConfig config) {
   if (absl::Status s = CheckAccess(config); !s.ok()) return s;
   if (config.threads() == 0) config.set_threads(std::max(1u, std::thread::hardware_concurrency()));
   if (absl::Status s = limits::CheckRange("threads", config.threads(), 1, limits::kMaxThreads);
+      !s.ok()) {
+    return s;
+  }
+  v1::StorageConfig& storage = *config.mutable_storage();
+  if (storage.cache_dir().empty()) {
+    storage.set_cache_dir((std::filesystem::path(MaskfeedCacheDir()) / "shards").string());
+  }
+  if (storage.fetch_threads() == 0) storage.set_fetch_threads(kDefaultFetchThreads);
+  if (absl::Status s = limits::CheckRange("storage.fetch_threads", storage.fetch_threads(), 1, 64);
       !s.ok()) {
     return s;
   }

@@ -20,12 +20,20 @@ inline constexpr uint32_t kDefaultMaxRepeats = 16;
 inline constexpr uint32_t kDefaultServerQueueDepth = 2;
 inline constexpr uint32_t kDefaultShutdownGraceS = 5;
 
+inline constexpr uint32_t kDefaultFetchThreads = 4;
+
+// maskfeed's cache directory: $MASKFEED_CACHE_DIR, else $XDG_CACHE_HOME/maskfeed, else
+// ~/.cache/maskfeed, else a folder in the temporary directory. The demo's data and (under
+// "shards") remote datasets' shards live there.
+std::string MaskfeedCacheDir();
+
 // Parses protobuf text; INVALID_ARGUMENT with the parser's line and column.
 absl::StatusOr<v1::ServerConfig> ParseServerConfig(std::string_view text);
 // Reads and parses a file; errors name it (NOT_FOUND when missing).
 absl::StatusOr<v1::ServerConfig> LoadServerConfigFile(const std::string& path);
 
-// Fills defaults (listen address, threads = cores, metrics address, limits) and checks names,
+// Fills defaults (listen address, threads = cores, metrics address, limits, the shard cache's
+// directory and fetch threads) and checks names,
 // paths, weights and limits; INVALID_ARGUMENT naming the field ("dataset[1].name: ...").
 // Dataset folders are opened later, by the service.
 absl::StatusOr<v1::ServerConfig> FinalizeServerConfig(v1::ServerConfig config);

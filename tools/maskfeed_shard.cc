@@ -4,6 +4,7 @@
 //   maskfeed-shard convert SRC DST
 //   maskfeed-shard verify DIR
 //   maskfeed-shard inspect FILE|DIR
+//   maskfeed-shard manifest DIR
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,6 +28,7 @@
 #include "pipeline/shard/mfs_reader.h"
 #include "pipeline/shard/synth_dataset.h"
 #include "pipeline/shard/verify_dataset.h"
+#include "pipeline/storage/object_store.h"
 
 namespace maskfeed {
 namespace {
@@ -47,6 +49,10 @@ commands:
       naming file and record.
   inspect FILE|DIR
       Describes one shard file, or a whole dataset root.
+  manifest DIR
+      Writes DIR/maskfeed-manifest.json: every file under DIR with its size, which a dataset
+      served from plain HTTP(S) needs (HTTP cannot list folders). Checks that DIR opens as a
+      dataset first. Publish DIR with the manifest beside it.
 
 MFS OPTIONS (for .mfs output):
   --codec none|zstd   raw records (default: fastest reads), or per-record zstd frames
@@ -268,12 +274,35 @@ int Inspect(const std::vector<std::string>& argv) {
   return kExitOk;
 }
 
+int Manifest(const std::vector<std::string>& argv) {
+  absl::StatusOr<CliArgs> args = CliArgs::Parse(argv, {});
+  if (!args.ok()) return Fail(args.status(), kExitUsage);
+  if (args->positional().size() != 1) {
+    return Fail(absl::InvalidArgumentError("manifest needs one dataset directory"), kExitUsage);
+  }
+  const std::filesystem::path root = args->positional()[0];
+  absl::StatusOr<std::unique_ptr<Dataset>> dataset = Dataset::Open(root.string());
+  if (!dataset.ok()) return Fail(dataset.status());
+  absl::StatusOr<std::vector<StoredObject>> objects = WriteManifest(root.string());
+  if (!objects.ok()) return Fail(objects.status());
+  const std::filesystem::path out = root / std::string(kManifestName);
+  uint64_t bytes = 0;
+  for (const StoredObject& o : *objects) bytes += o.size;
+  std::printf("manifest: %s: %zu files, %.1f MB (%zu samples, %zu shards per modality)\n",
+              out.c_str(), objects->size(), bytes / 1e6, (*dataset)->num_samples(),
+              (*dataset)->num_shards());
+  return kExitOk;
+}
+
 }  // namespace
 }  // namespace maskfeed
 
 int main(int argc, char** argv) {
   using namespace maskfeed;
-  return DispatchCommand(
-      argc, argv, "maskfeed-shard", kUsage,
-      {{"synth", Synth}, {"convert", Convert}, {"verify", Verify}, {"inspect", Inspect}});
+  return DispatchCommand(argc, argv, "maskfeed-shard", kUsage,
+                         {{"synth", Synth},
+                          {"convert", Convert},
+                          {"verify", Verify},
+                          {"inspect", Inspect},
+                          {"manifest", Manifest}});
 }

@@ -68,6 +68,44 @@ absl::StatusOr<int64_t> CliArgs::GetInt(const std::string& flag, int64_t fallbac
   return v;
 }
 
+absl::StatusOr<uint64_t> CliArgs::GetBytes(const std::string& flag, uint64_t fallback) const {
+  auto it = values_.find(flag);
+  if (it == values_.end()) return fallback;
+  const std::string& s = it->second;
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  int shift = 0;
+  if (end != s.data() && end + 1 == s.data() + s.size()) {
+    switch (*end) {
+      case 'K':
+      case 'k':
+        shift = 10;
+        break;
+      case 'M':
+      case 'm':
+        shift = 20;
+        break;
+      case 'G':
+      case 'g':
+        shift = 30;
+        break;
+      case 'T':
+      case 't':
+        shift = 40;
+        break;
+      default:
+        shift = -1;
+    }
+    if (shift > 0) ++end;
+  }
+  constexpr uint64_t kMax = uint64_t{1} << 63;
+  if (ec != std::errc() || shift < 0 || end != s.data() + s.size() || v > (kMax >> shift)) {
+    return absl::InvalidArgumentError(
+        StrCat("--", flag, ": '", s, "' is not a size (bytes, or a number with K, M, G or T)"));
+  }
+  return v << shift;
+}
+
 int DispatchCommand(int argc, char** argv, const std::string& program, const char* usage,
                     const std::map<std::string, CommandHandler>& commands) {
   std::vector<std::string> args(argv + 1, argv + argc);

@@ -31,6 +31,9 @@ class CliArgs {
   // INVALID_ARGUMENT "--flag: 'x' is not an integer in [lo, hi]".
   absl::StatusOr<int64_t> GetInt(const std::string& flag, int64_t fallback, int64_t lo,
                                  int64_t hi) const;
+  // A byte count: digits with an optional K, M, G or T (powers of 1024; "8G", "512M").
+  // INVALID_ARGUMENT "--flag: 'x' is not a size (...)" otherwise or past 2^63.
+  absl::StatusOr<uint64_t> GetBytes(const std::string& flag, uint64_t fallback) const;
   const std::vector<std::string>& positional() const { return positional_; }
 
  private:

@@ -1,6 +1,10 @@
 #include "pipeline/storage/object_store.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 
 #include "nlohmann/json.hpp"
 #include "pipeline/base/strings.h"
@@ -185,6 +189,35 @@ std::string EncodeManifest(const std::vector<StoredObject>& objects) {
     doc["objects"].push_back({{"name", o.name}, {"bytes", o.size}});
   }
   return doc.dump(1) + "\n";
+}
+
+absl::StatusOr<std::vector<StoredObject>> WriteManifest(const std::string& dir) {
+  namespace fs = std::filesystem;
+  const fs::path root(dir);
+  std::vector<StoredObject> objects;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(root, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    const std::string name = fs::relative(it->path(), root).generic_string();
+    if (!it->is_regular_file() || name == kManifestName) continue;
+    objects.push_back({name, static_cast<uint64_t>(it->file_size())});
+  }
+  if (ec) return absl::InternalError(StrCat("cannot list ", dir, ": ", ec.message()));
+  std::sort(objects.begin(), objects.end(),
+            [](const StoredObject& a, const StoredObject& b) { return a.name < b.name; });
+  const fs::path out = root / std::string(kManifestName);
+  const fs::path tmp = StrCat(out.string(), ".tmp-", ::getpid());
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    f << EncodeManifest(objects);
+    if (!f.flush()) {
+      fs::remove(tmp, ec);
+      return absl::InternalError(StrCat("cannot write ", tmp.string()));
+    }
+  }
+  fs::rename(tmp, out, ec);
+  if (ec) return absl::InternalError(StrCat("cannot write ", out.string(), ": ", ec.message()));
+  return objects;
 }
 
 }  // namespace maskfeed

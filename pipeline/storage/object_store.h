@@ -89,6 +89,9 @@ absl::StatusOr<std::vector<StoredObject>> ParseManifest(std::string_view json,
                                                         const std::string& what);
 // The manifest of `objects`, as maskfeed-shard writes it.
 std::string EncodeManifest(const std::vector<StoredObject>& objects);
+// Writes DIR/kManifestName listing every file under `dir` (atomically: a temporary file
+// renamed); returns what it lists. Errors name the folder or file.
+absl::StatusOr<std::vector<StoredObject>> WriteManifest(const std::string& dir);
 
 }  // namespace maskfeed
 

@@ -114,6 +114,36 @@ absl::StatusOr<std::unique_ptr<Dataset>> OpenRemoteDataset(
   return Dataset::OpenListed(url, std::move(listed), options);
 }
 
+absl::StatusOr<std::unique_ptr<Dataset>> OpenRemotePattern(
+    const std::string& data_path, const std::map<std::string, std::string>& folder_names,
+    const std::shared_ptr<RemoteStorage>& storage, DatasetOptions options) {
+  const size_t bracket = data_path.find('[');
+  const size_t slash = data_path.rfind('/', bracket);
+  if (bracket == std::string::npos || slash == std::string::npos) {
+    return absl::InvalidArgumentError(
+        StrCat("data_path ", data_path,
+               ": needs a [folder,folder,...] group naming the modality folders"));
+  }
+  absl::StatusOr<RemoteRoot> root = ListRemoteRoot(data_path.substr(0, slash), storage);
+  if (!root.ok()) return root.status();
+  const std::string prefix = StrCat(root->store->root(), "/");
+  std::shared_ptr<const ObjectStore> store = root->store;
+  options.open_shard = [&](const std::string& url) -> absl::StatusOr<std::unique_ptr<ShardReader>> {
+    const StoredObject* object = url.compare(0, prefix.size(), prefix) == 0
+                                     ? root->Find(url.substr(prefix.size()))
+                                     : nullptr;
+    if (object == nullptr) {
+      return absl::NotFoundError(
+          StrCat(url, ": no such object (named by data_path ", data_path, ")"));
+    }
+    absl::StatusOr<std::unique_ptr<RemoteShard>> shard =
+        RemoteShard::Open(store, object->name, object->size, storage);
+    if (!shard.ok()) return shard.status();
+    return std::unique_ptr<ShardReader>(*std::move(shard));
+  };
+  return Dataset::OpenPattern(data_path, folder_names, options);
+}
+
 absl::StatusOr<std::string> FetchRootFile(const RemoteRoot& root, const std::string& name,
                                           const std::shared_ptr<RemoteStorage>& storage) {
   const StoredObject* object = root.Find(name);

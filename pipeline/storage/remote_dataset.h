@@ -10,6 +10,7 @@
 #ifndef MASKFEED_PIPELINE_STORAGE_REMOTE_DATASET_H_
 #define MASKFEED_PIPELINE_STORAGE_REMOTE_DATASET_H_
 
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -42,6 +43,13 @@ absl::StatusOr<RemoteRoot> ListRemoteRoot(const std::string& url,
 absl::StatusOr<std::unique_ptr<Dataset>> OpenRemoteDataset(
     const RemoteRoot& root, const std::shared_ptr<RemoteStorage>& storage,
     DatasetOptions options = {});
+
+// Opens a 4M data_path over a remote root ("s3://b/cc12m/[rgb,caption]/shard-{00000..00099}
+// .mfs", Dataset::OpenPattern): the folder above the bracket group is listed once for the
+// shards' sizes; a name the pattern gives that is not there is NOT_FOUND naming its URL.
+absl::StatusOr<std::unique_ptr<Dataset>> OpenRemotePattern(
+    const std::string& data_path, const std::map<std::string, std::string>& folder_names,
+    const std::shared_ptr<RemoteStorage>& storage, DatasetOptions options = {});
 
 // The local path of root file `name` (a tokenizer.json beside the shards), fetched into the
 // cache when not there. NOT_FOUND when the root has no such object.

@@ -19,6 +19,9 @@ struct DataDefaults {
 
 // `preset`: the one the user named, or empty to choose by the folder's content.
 DataDefaults DefaultsForDataDir(const std::string& dir, const std::string& preset);
+// The same from what a root holds (a remote root's listing): whether it has an `rgb` folder,
+// and the local path of its tokenizer.json (empty: none).
+DataDefaults DefaultsFor(bool has_rgb, const std::string& tokenizer, const std::string& preset);
 
 }  // namespace maskfeed
 

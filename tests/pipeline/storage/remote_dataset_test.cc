@@ -15,7 +15,9 @@
 #include "pipeline/shard/synth_dataset.h"
 #include "pipeline/storage/s3_client.h"
 #include "pipeline/stream/stream.h"
+#include "tests/testing/fault_proxy.h"
 #include "tests/testing/moto_server.h"
+#include "tests/testing/nginx_server.h"
 #include "tests/testing/stream_drain.h"
 #include "tests/testing/test_util.h"
 
@@ -286,6 +288,102 @@ TEST_F(RemoteDatasetTest, WhatIsMissingIsNamed) {
   absl::StatusOr<std::unique_ptr<Dataset>> ragged = OpenRemote("s3://data/cc", storage);
   EXPECT_EQ(ragged.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(ragged.status().message(), HasSubstr("s3://data/cc/extra"));
+}
+
+// Streams an epoch of `url` (cache limit 40% of the data, windows of 2 shards) and checks it
+// against the local copy's batches, byte for byte.
+void ExpectSameEpoch(const std::string& local_root, const std::string& url,
+                     const std::shared_ptr<RemoteStorage>& storage) {
+  absl::StatusOr<std::unique_ptr<Dataset>> local = Dataset::Open(local_root);
+  ASSERT_TRUE(local.ok()) << local.status();
+  absl::StatusOr<RemoteRoot> root = ListRemoteRoot(url, storage);
+  ASSERT_TRUE(root.ok()) << root.status();
+  absl::StatusOr<std::unique_ptr<Dataset>> remote = OpenRemoteDataset(*root, storage);
+  ASSERT_TRUE(remote.ok()) << remote.status();
+  StreamOptions o;
+  o.batch_size = 16;
+  o.seed = 9;
+  o.window_shards = 2;
+  o.max_batches = kSamples / 16;
+  o.hold_budget_bytes = storage->options().cache_limit;
+  auto source = [](std::unique_ptr<Dataset> d) {
+    absl::StatusOr<v1::MaskingConfig> config = PresetMaskingConfig("4m-7-tokens");
+    return *StreamSource::Create(std::shared_ptr<const Dataset>(std::move(d)), *config);
+  };
+  const std::vector<StreamBatch> want = testing::DrainStream(source(*std::move(local)), o, 2);
+  const std::vector<StreamBatch> got = testing::DrainStream(source(*std::move(remote)), o, 2);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    ASSERT_TRUE(BatchBytes(got[i].batch) == BatchBytes(want[i].batch)) << "batch " << i;
+  }
+}
+
+TEST_F(RemoteDatasetTest, HttpRootsServedByNginxReadTheirManifest) {
+  const std::string local_root = WriteAndUpload("web", ShardFormat::kMfs);
+  std::unique_ptr<testing::NginxServer> nginx =
+      testing::NginxServer::Start(dir_.path().string(), dir_ / "nginx");
+  if (nginx == nullptr) GTEST_SKIP() << "nginx is not installed";
+  std::shared_ptr<RemoteStorage> storage = Storage(0);
+  absl::StatusOr<RemoteRoot> unlisted = ListRemoteRoot(nginx->endpoint() + "/web", storage);
+  EXPECT_EQ(unlisted.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(unlisted.status().message(), HasSubstr("maskfeed-shard manifest"));
+  absl::StatusOr<std::vector<StoredObject>> listed = WriteManifest(local_root);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  EXPECT_GT(listed->size(), kShards * 6);
+  uint64_t total = 0;
+  for (const StoredObject& o : *listed) total += o.size;
+  ExpectSameEpoch(local_root, nginx->endpoint() + "/web/", Storage(total * 2 / 5, "http-cache"));
+}
+
+TEST_F(RemoteDatasetTest, AnEpochSurvivesResetsServerErrorsAndShortBodies) {
+  const std::string local_root = WriteAndUpload("cc", ShardFormat::kMfs);
+  // Every fourth request meets a fault: a 503, a reset, a body cut short, in turn.
+  testing::FaultProxy proxy(moto_->port(), [](uint64_t n, const std::string&) {
+    if (n % 4 != 1) return testing::Fault::kNone;
+    const testing::Fault faults[] = {testing::Fault::kServiceUnavailable, testing::Fault::kReset,
+                                     testing::Fault::kTruncate};
+    return faults[(n / 4) % 3];
+  });
+  setenv("AWS_ENDPOINT_URL", proxy.endpoint().c_str(), 1);
+  absl::StatusOr<std::unique_ptr<Dataset>> local = Dataset::Open(local_root);
+  ASSERT_TRUE(local.ok());
+  std::shared_ptr<RemoteStorage> storage = Storage((*local)->total_bytes() * 2 / 5);
+  // Retries wait 200 ms and more by default: fine, and what a real store would see.
+  ExpectSameEpoch(local_root, "s3://data/cc", storage);
+  EXPECT_GT(proxy.injected(testing::Fault::kReset), 0u);
+  EXPECT_GT(proxy.injected(testing::Fault::kTruncate), 0u);
+  EXPECT_GT(proxy.injected(testing::Fault::kServiceUnavailable), 0u);
+  EXPECT_GE(storage->store_stats()->retries, proxy.injected(testing::Fault::kReset));
+  EXPECT_EQ(storage->store_stats()->failures, 0u);
+}
+
+TEST_F(RemoteDatasetTest, ForbiddenAndMissingObjectsFailAtOnceNamingTheUrl) {
+  WriteAndUpload("cc", ShardFormat::kMfs);
+  // Shard 3 of every folder answers 403, shard 5 answers 404 (listed, gone when read).
+  testing::FaultProxy proxy(moto_->port(), [](uint64_t, const std::string& line) {
+    if (line.find("shard-00003") != std::string::npos) return testing::Fault::kForbidden;
+    if (line.find("shard-00005") != std::string::npos) return testing::Fault::kNotFound;
+    return testing::Fault::kNone;
+  });
+  setenv("AWS_ENDPOINT_URL", proxy.endpoint().c_str(), 1);
+  std::shared_ptr<RemoteStorage> storage = Storage(0);
+  absl::StatusOr<RemoteRoot> root = ListRemoteRoot("s3://data/cc", storage);
+  ASSERT_TRUE(root.ok()) << root.status();
+  absl::StatusOr<std::unique_ptr<Dataset>> dataset = OpenRemoteDataset(*root, storage);
+  ASSERT_FALSE(dataset.ok());
+  // Shards open in parallel and the lowest-numbered failure is reported: shard 3's.
+  EXPECT_EQ(dataset.status().code(), absl::StatusCode::kPermissionDenied) << dataset.status();
+  EXPECT_THAT(dataset.status().message(), HasSubstr("/shard-00003.mfs"));
+  EXPECT_THAT(dataset.status().message(), HasSubstr("s3://data/cc/"));
+  EXPECT_THAT(dataset.status().message(), HasSubstr("AccessDenied"));
+  EXPECT_EQ(storage->store_stats()->retries, 0u) << "403 and 404 are not retried";
+  EXPECT_GT(proxy.injected(testing::Fault::kNotFound), 0u);
+  // The 404 alone: NOT_FOUND naming the object.
+  absl::StatusOr<std::shared_ptr<ObjectStore>> store = OpenObjectStore("s3://data/cc");
+  ASSERT_TRUE(store.ok());
+  absl::StatusOr<std::string> gone = (*store)->Get("caption/shard-00005.mfs");
+  EXPECT_EQ(gone.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(gone.status().message(), HasSubstr("s3://data/cc/caption/shard-00005.mfs"));
 }
 
 }  // namespace
