@@ -288,6 +288,9 @@ def fourm_yaml_seeds():
 
 
 def s3_response_seeds():
+    put("s3_response_fuzzer", "manifest.json",
+        b'{"format": "maskfeed-manifest", "version": 1, "objects": ['
+        b'{"name": "rgb/shard-00000.mfs", "bytes": 1234}, {"name": "tokenizer.json", "bytes": 9}]}')
     put("s3_response_fuzzer", "list.xml", b"""<?xml version="1.0" encoding="UTF-8"?>
 <ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>data</Name>
 <Prefix>cc12m/rgb/</Prefix><KeyCount>2</KeyCount><MaxKeys>1000</MaxKeys>

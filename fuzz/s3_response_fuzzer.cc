@@ -1,8 +1,11 @@
-// Object storage responses: S3's XML listings and error documents, and response header lines,
-// from a server maskfeed does not control. Hostile bytes must give DATA_LOSS (or a page),
-// never a crash or a hang.
+// Object storage responses: S3's XML listings and error documents, response header lines and
+// HTTP roots' manifests, from a server maskfeed does not control. Hostile bytes must give DATA_LOSS
+// (or a page), never a crash or a hang.
+#include <algorithm>
+
 #include "fuzz/fuzz_util.h"
 #include "pipeline/storage/http_client.h"
+#include "pipeline/storage/object_store.h"
 #include "pipeline/storage/s3_xml.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -16,6 +19,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                           "truncated without a token");
   }
   (void)maskfeed::ParseS3Error(xml);
+  absl::StatusOr<std::vector<maskfeed::StoredObject>> manifest =
+      maskfeed::ParseManifest(xml, "fuzz");
+  if (manifest.ok()) {
+    for (const maskfeed::StoredObject& o : *manifest) {
+      maskfeed::fuzz::Check(!o.name.empty() && o.name[0] != '/', "an absolute manifest name");
+      for (size_t at = 0; at <= o.name.size();) {
+        const size_t slash = std::min(o.name.find('/', at), o.name.size());
+        maskfeed::fuzz::Check(o.name.compare(at, slash - at, "..") != 0,
+                              "a manifest name climbing out of the root");
+        at = slash + 1;
+      }
+    }
+  }
   // The same bytes as header lines, split where libcurl would.
   maskfeed::HeaderList headers;
   size_t start = 0;

@@ -36,6 +36,7 @@ class NginxServer {
     // As root, nginx's workers would switch to an unprivileged user that cannot read a test's
     // private temporary folder.
     WriteFile(conf, std::string(::geteuid() == 0 ? "user root;\n" : "") +
+                        "master_process off;\n"  // one process: a kill leaves no workers behind
                         "worker_processes 1;\n"
                         "error_log " +
                         work +
