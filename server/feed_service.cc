@@ -120,7 +120,26 @@ absl::StatusOr<std::unique_ptr<FeedService>> FeedService::Create(const v1::Serve
 
 FeedService::~FeedService() { BeginShutdown(); }
 
-v1::DescribeResponse FeedService::Describe() const { return description_; }
+v1::DescribeResponse FeedService::Describe() const {
+  v1::DescribeResponse response = description_;
+  for (v1::DatasetDescription& d : *response.mutable_datasets()) {
+    const ServedDataset* served = Find(d.name());
+    if (served == nullptr) continue;
+    d.set_window_shards(served->window_shards);
+    if (!served->storage) continue;
+    const RemoteStorage& st = *served->storage;
+    v1::StorageState& state = *d.mutable_storage();
+    state.set_cache_dir(st.cache().dir());
+    state.set_cache_limit_bytes(st.options().cache_limit);
+    state.set_cache_used_bytes(st.cache().used_bytes());
+    state.set_held_bytes(st.fetch_stats().held_bytes.load());
+    state.set_cache_hits(st.cache().stats().hits);
+    state.set_shards_fetched(st.fetch_stats().shards_fetched.load());
+    state.set_bytes_fetched(st.store_stats()->bytes_fetched.load());
+    state.set_retries(st.store_stats()->retries.load());
+  }
+  return response;
+}
 
 absl::StatusOr<StreamOptions> FeedService::OptionsFor(const v1::StreamBatchesRequest& request,
                                                       uint32_t default_repeats) const {

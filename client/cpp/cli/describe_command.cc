@@ -44,6 +44,25 @@ int Describe(const std::vector<std::string>& argv) {
     for (int c = 0; c < d.components_size(); ++c) {
       std::printf("  component %s weight %g\n", d.components(c).c_str(), d.weights(c));
     }
+    for (const v1::DatasetInfo& source : d.sources()) {
+      std::printf("  data: %s (%d shards per modality)\n", source.root().c_str(),
+                  source.shard_sizes_size());
+    }
+    std::printf("  order: %s\n", d.window_shards() == 0
+                                     ? "global permutation"
+                                     : StrCat("windows of ", d.window_shards(), " shards").c_str());
+    if (d.has_storage()) {
+      const v1::StorageState& st = d.storage();
+      std::printf(
+          "  cache: %s, %.1f MB used of %s, %.1f MB held; %llu shards fetched (%.1f MB, %llu "
+          "retries), %llu hits\n",
+          st.cache_dir().c_str(), st.cache_used_bytes() / 1e6,
+          st.cache_limit_bytes() == 0 ? "no limit"
+                                      : StrCat(st.cache_limit_bytes() / 1000000, " MB").c_str(),
+          st.held_bytes() / 1e6, static_cast<unsigned long long>(st.shards_fetched()),
+          st.bytes_fetched() / 1e6, static_cast<unsigned long long>(st.retries()),
+          static_cast<unsigned long long>(st.cache_hits()));
+    }
     for (const v1::ModalityLayout& m : d.modalities()) {
       if (m.pixel_size() != 0) {
         std::printf("  %-16s %-9s %4u patches    pixels uint8 (3, %u, %u)  id %u\n",

@@ -1,0 +1,218 @@
+// Streaming from object storage against the same data on local disk: a synthetic dataset is
+// written locally, uploaded to a local S3 server (moto_server), and streamed in-process in
+// windows of K shards, once from the folder and once from s3:// through a proxy that adds
+// LATENCY ms to every request, with the shard cache starting empty under a limit. One JSON
+// line:
+//   local_samples_per_s, remote_samples_per_s   after the first window (the cold start is
+//                                               reported apart: first_window_s)
+//   ratio                                       remote / local (target >= 0.9)
+//   fetched_over_dataset                        bytes fetched in the epoch / dataset bytes
+//                                               (target <= 1.05; indexes are counted apart)
+//   cache_peak_bytes, cache_limit_bytes         the cache directory's largest size seen
+//
+//   build/bench/maskfeed-bench-remote [--samples 8000] [--shards 80] [--window 8]
+//       [--latency-ms 20] [--batch-size 128] [--threads cores] [--preset 4m-7-tokens]
+//       [--limit-fraction 0.3]
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "oneapi/tbb/task_arena.h"
+#include "pipeline/base/cli_args.h"
+#include "pipeline/base/json_line.h"
+#include "pipeline/base/strings.h"
+#include "pipeline/masking/masking_config.h"
+#include "pipeline/shard/synth_dataset.h"
+#include "pipeline/storage/remote_dataset.h"
+#include "pipeline/storage/s3_client.h"
+#include "pipeline/stream/stream.h"
+#include "tests/testing/fault_proxy.h"
+#include "tests/testing/moto_server.h"
+#include "tests/testing/test_util.h"
+
+namespace maskfeed {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+uint64_t DirBytes(const fs::path& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.find(".tmp-") != std::string::npos || name.ends_with(".lock")) continue;
+    const uintmax_t size = fs::file_size(e.path(), ec);
+    if (!ec) total += size;
+  }
+  return total;
+}
+
+struct Timing {
+  double first_window_s = 0;
+  double rest_samples_per_s = 0;
+  uint64_t cache_peak = 0;
+};
+
+// Streams one epoch of `dataset`; the clock for the rate starts when the first window is done.
+absl::StatusOr<Timing> StreamEpoch(std::unique_ptr<Dataset> dataset, const std::string& preset,
+                                   StreamOptions options, int threads, uint64_t first_window,
+                                   const fs::path& cache_dir) {
+  absl::StatusOr<v1::MaskingConfig> config = PresetMaskingConfig(preset);
+  if (!config.ok()) return config.status();
+  absl::StatusOr<std::shared_ptr<const StreamSource>> source =
+      StreamSource::Create(std::shared_ptr<const Dataset>(std::move(dataset)), *config);
+  if (!source.ok()) return source.status();
+  tbb::task_arena arena(threads);
+  const Clock::time_point start = Clock::now();
+  absl::StatusOr<std::unique_ptr<Stream>> stream = Stream::Open(*source, options, &arena);
+  if (!stream.ok()) return stream.status();
+  Timing t;
+  Clock::time_point rest_start = start;
+  uint64_t samples = 0, rest_samples = 0;
+  while (true) {
+    absl::StatusOr<std::optional<StreamBatch>> next = (*stream)->Next();
+    if (!next.ok()) return next.status();
+    if (!next->has_value()) break;
+    samples += options.batch_size;
+    if (!cache_dir.empty()) t.cache_peak = std::max(t.cache_peak, DirBytes(cache_dir));
+    if (samples - options.batch_size < first_window && samples >= first_window) {
+      rest_start = Clock::now();
+      t.first_window_s = std::chrono::duration<double>(rest_start - start).count();
+    } else if (samples > first_window) {
+      rest_samples += options.batch_size;
+    }
+  }
+  t.rest_samples_per_s =
+      rest_samples / std::chrono::duration<double>(Clock::now() - rest_start).count();
+  return t;
+}
+
+int Run(const std::vector<std::string>& argv) {
+  absl::StatusOr<CliArgs> args =
+      CliArgs::Parse(argv, {"samples", "shards", "window", "latency-ms", "batch-size", "threads",
+                            "preset", "limit-fraction"});
+  if (!args.ok()) {
+    std::fprintf(stderr, "remote bench: %s\n", args.status().ToString().c_str());
+    return 2;
+  }
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const uint64_t samples = args->GetInt("samples", 8000, 16, 10000000).value_or(8000);
+  const uint64_t shards = args->GetInt("shards", 80, 1, 100000).value_or(80);
+  const uint32_t window = static_cast<uint32_t>(args->GetInt("window", 8, 1, 65536).value_or(8));
+  const int latency = static_cast<int>(args->GetInt("latency-ms", 20, 0, 10000).value_or(20));
+  const uint32_t batch = static_cast<uint32_t>(args->GetInt("batch-size", 128, 1, 4096).value_or(128));
+  const int threads = static_cast<int>(args->GetInt("threads", cores, 1, 1024).value_or(cores));
+  const std::string preset = args->GetString("preset", "4m-7-tokens");
+  const double fraction = std::stod(args->GetString("limit-fraction", "0.3"));
+
+  testing::TempDir dir;
+  std::fprintf(stderr, "remote bench: writing %llu samples in %llu shards\n",
+               static_cast<unsigned long long>(samples), static_cast<unsigned long long>(shards));
+  SynthOptions synth;
+  synth.preset = preset == "4m-7" ? SynthOptions::kRawPreset : SynthOptions::kTokensPreset;
+  synth.samples = samples;
+  synth.shards = shards;
+  synth.out = dir / "local";
+  synth.format = ShardFormat::kMfs;
+  tbb::task_arena synth_arena(cores);
+  synth.arena = &synth_arena;
+  if (absl::Status s = SynthesizeDataset(synth); !s.ok()) {
+    std::fprintf(stderr, "remote bench: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  std::unique_ptr<testing::MotoServer> moto = testing::MotoServer::Start(dir / "moto.log");
+  if (moto == nullptr) return 1;
+  setenv("AWS_ENDPOINT_URL", moto->endpoint().c_str(), 1);
+  setenv("AWS_ACCESS_KEY_ID", "AKIDBENCH", 1);
+  setenv("AWS_SECRET_ACCESS_KEY", "bench", 1);
+  setenv("AWS_REGION", "us-east-1", 1);
+  S3Client s3(*S3ConfigFromEnvironment());
+  if (!s3.CreateBucket("bench").ok()) return 1;
+  std::fprintf(stderr, "remote bench: uploading\n");
+  for (const fs::directory_entry& e : fs::recursive_directory_iterator(dir / "local")) {
+    if (!e.is_regular_file()) continue;
+    const std::string key = StrCat("ds/", fs::relative(e.path(), dir / "local").string());
+    if (absl::Status s = s3.Put("bench", key, testing::ReadFile(e.path().string())); !s.ok()) {
+      std::fprintf(stderr, "remote bench: %s\n", s.ToString().c_str());
+      return 1;
+    }
+  }
+  testing::FaultProxy proxy(
+      moto->port(), [](uint64_t, const std::string&) { return testing::Fault::kNone; },
+      std::chrono::milliseconds(latency));
+  setenv("AWS_ENDPOINT_URL", proxy.endpoint().c_str(), 1);
+
+  absl::StatusOr<std::unique_ptr<Dataset>> local = Dataset::Open(dir / "local");
+  if (!local.ok()) return 1;
+  const uint64_t total = (*local)->total_bytes();
+  const uint64_t limit = static_cast<uint64_t>(fraction * static_cast<double>(total));
+  const uint64_t first_window = samples * window / shards;
+  StreamOptions o;
+  o.batch_size = batch;
+  o.seed = 1;
+  o.window_shards = window;
+  o.max_batches = samples / batch;
+  o.hold_budget_bytes = limit;
+
+  std::fprintf(stderr, "remote bench: local epoch\n");
+  absl::StatusOr<Timing> local_t =
+      StreamEpoch(*std::move(local), preset, o, threads, first_window, {});
+  if (!local_t.ok()) {
+    std::fprintf(stderr, "remote bench: %s\n", local_t.status().ToString().c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "remote bench: remote epoch, cold cache, %d ms per request\n", latency);
+  absl::StatusOr<std::shared_ptr<RemoteStorage>> storage = RemoteStorage::Create(
+      {.cache_dir = dir / "cache", .cache_limit = limit, .fetch_threads = 4});
+  if (!storage.ok()) return 1;
+  const Clock::time_point open_start = Clock::now();
+  absl::StatusOr<RemoteRoot> root = ListRemoteRoot("s3://bench/ds", *storage);
+  if (!root.ok()) return 1;
+  absl::StatusOr<std::unique_ptr<Dataset>> remote = OpenRemoteDataset(*root, *storage);
+  if (!remote.ok()) {
+    std::fprintf(stderr, "remote bench: %s\n", remote.status().ToString().c_str());
+    return 1;
+  }
+  const double open_s = std::chrono::duration<double>(Clock::now() - open_start).count();
+  const uint64_t index_bytes = (*storage)->store_stats()->bytes_fetched;
+  absl::StatusOr<Timing> remote_t =
+      StreamEpoch(*std::move(remote), preset, o, threads, first_window, dir / "cache");
+  if (!remote_t.ok()) {
+    std::fprintf(stderr, "remote bench: %s\n", remote_t.status().ToString().c_str());
+    return 1;
+  }
+  const uint64_t fetched = (*storage)->store_stats()->bytes_fetched - index_bytes;
+  std::printf(
+      "%s\n",
+      JsonLine({{"bench", "remote_vs_local"},
+                {"preset", preset},
+                {"samples", samples},
+                {"shards", shards},
+                {"window_shards", window},
+                {"latency_ms", latency},
+                {"threads", threads},
+                {"dataset_bytes", total},
+                {"open_s", open_s},
+                {"index_bytes", index_bytes},
+                {"local_samples_per_s", local_t->rest_samples_per_s},
+                {"remote_samples_per_s", remote_t->rest_samples_per_s},
+                {"ratio", remote_t->rest_samples_per_s / local_t->rest_samples_per_s},
+                {"remote_first_window_s", remote_t->first_window_s},
+                {"local_first_window_s", local_t->first_window_s},
+                {"fetched_over_dataset", static_cast<double>(fetched) / static_cast<double>(total)},
+                {"cache_peak_bytes", remote_t->cache_peak},
+                {"cache_limit_bytes", limit},
+                {"shard_waits", (*storage)->fetch_stats().waits.load()},
+                {"cores", cores}})
+          .c_str());
+  return 0;
+}
+
+}  // namespace
+}  // namespace maskfeed
+
+int main(int argc, char** argv) {
+  return maskfeed::Run(std::vector<std::string>(argv + 1, argv + argc));
+}
