@@ -102,7 +102,8 @@ int Run(const std::vector<std::string>& argv) {
   const uint64_t shards = args->GetInt("shards", 80, 1, 100000).value_or(80);
   const uint32_t window = static_cast<uint32_t>(args->GetInt("window", 8, 1, 65536).value_or(8));
   const int latency = static_cast<int>(args->GetInt("latency-ms", 20, 0, 10000).value_or(20));
-  const uint32_t batch = static_cast<uint32_t>(args->GetInt("batch-size", 128, 1, 4096).value_or(128));
+  const uint32_t batch =
+      static_cast<uint32_t>(args->GetInt("batch-size", 128, 1, 4096).value_or(128));
   const int threads = static_cast<int>(args->GetInt("threads", cores, 1, 1024).value_or(cores));
   const std::string preset = args->GetString("preset", "4m-7-tokens");
   const double fraction = std::stod(args->GetString("limit-fraction", "0.3"));
@@ -164,8 +165,8 @@ int Run(const std::vector<std::string>& argv) {
     return 1;
   }
   std::fprintf(stderr, "remote bench: remote epoch, cold cache, %d ms per request\n", latency);
-  absl::StatusOr<std::shared_ptr<RemoteStorage>> storage = RemoteStorage::Create(
-      {.cache_dir = dir / "cache", .cache_limit = limit, .fetch_threads = 4});
+  absl::StatusOr<std::shared_ptr<RemoteStorage>> storage =
+      RemoteStorage::Create({.cache_dir = dir / "cache", .cache_limit = limit, .fetch_threads = 4});
   if (!storage.ok()) return 1;
   const Clock::time_point open_start = Clock::now();
   absl::StatusOr<RemoteRoot> root = ListRemoteRoot("s3://bench/ds", *storage);

@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tarfile
@@ -287,7 +288,28 @@ def fourm_yaml_seeds():
 """)
 
 
+def crc32c(data):
+    """CRC-32C (Castagnoli), bit by bit: the seeds are small."""
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+def shard_index_file(records):
+    """A shard index file (pipeline/storage/shard_index_file.h) of raw records."""
+    out = b"MFSIDX01" + struct.pack("<III", 5, 1, 1) + struct.pack("<8q", *([0] * 8))
+    out += struct.pack("<Q", len(records))
+    for first_dim, kind, key in records:
+        out += struct.pack("<qII", first_dim, kind, len(key)) + key
+    return out + struct.pack("<I", crc32c(out))
+
+
 def s3_response_seeds():
+    put("s3_response_fuzzer", "shard-index.bin",
+        shard_index_file([(1200, 5, b"00001"), (88, 2, b"00002")]))
     put("s3_response_fuzzer", "manifest.json",
         b'{"format": "maskfeed-manifest", "version": 1, "objects": ['
         b'{"name": "rgb/shard-00000.mfs", "bytes": 1234}, {"name": "tokenizer.json", "bytes": 9}]}')

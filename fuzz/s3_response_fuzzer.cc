@@ -1,12 +1,14 @@
 // Object storage responses: S3's XML listings and error documents, response header lines and
-// HTTP roots' manifests, from a server maskfeed does not control. Hostile bytes must give DATA_LOSS
-// (or a page), never a crash or a hang.
+// HTTP roots' manifests, from a server maskfeed does not control; and the shard index files
+// kept in the shard cache (a directory other processes write too). Hostile bytes must give
+// DATA_LOSS (or a page), never a crash or a hang.
 #include <algorithm>
 
 #include "fuzz/fuzz_util.h"
 #include "pipeline/storage/http_client.h"
 #include "pipeline/storage/object_store.h"
 #include "pipeline/storage/s3_xml.h"
+#include "pipeline/storage/shard_index_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view xml = maskfeed::fuzz::AsView(data, size);
@@ -31,6 +33,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         at = slash + 1;
       }
     }
+  }
+  absl::StatusOr<maskfeed::ShardIndex> index = maskfeed::DecodeShardIndex(xml, "fuzz");
+  if (index.ok()) {
+    maskfeed::fuzz::Check(index->key_offsets.size() == index->size() + 1 &&
+                              index->key_offsets.back() == index->keys.size(),
+                          "index keys do not add up");
+    maskfeed::fuzz::Check(maskfeed::EncodeShardIndex(*index) == xml, "index does not round-trip");
   }
   // The same bytes as header lines, split where libcurl would.
   maskfeed::HeaderList headers;

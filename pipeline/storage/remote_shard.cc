@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
+#include <iterator>
 
 #include "pipeline/base/crc32c.h"
 #include "pipeline/base/log.h"
@@ -124,11 +126,8 @@ absl::StatusOr<std::unique_ptr<RemoteShard>> RemoteShard::Open(
     return absl::InvalidArgumentError(
         StrCat(shard->url_, ": not a shard (.tar or .mfs) by its name"));
   }
-  // A tar has no index: fetch it once and index the local copy.
   shard->format_ = ShardFormat::kTar;
-  absl::StatusOr<std::shared_ptr<const ShardReader>> copy = shard->LoadCopy(false);
-  if (!copy.ok()) return copy.status();
-  shard->TakeIndexFrom(**copy);
+  if (absl::Status s = shard->ReadTarIndex(); !s.ok()) return s;
   return shard;
 }
 
@@ -170,30 +169,43 @@ absl::Status RemoteShard::ReadMfsIndex() {
   const uint64_t data_end = size_ - mfs::kTrailerBytes - index.size();
   absl::StatusOr<mfs::Index> parsed = mfs::DecodeIndex(index, *header, data_begin, data_end, url_);
   if (!parsed.ok()) return parsed.status();
-  layout_ = header->layout;
-  const size_t row_bytes = layout_.RowBytes();
+  index_.layout = header->layout;
+  const size_t row_bytes = index_.layout.RowBytes();
   if (row_bytes == 0) return corrupt("records have a zero-sized inner dimension");
   for (const mfs::Entry& e : parsed->entries) {
-    first_dims_.push_back(static_cast<int64_t>(e.raw_bytes / row_bytes));
-    kinds_.push_back(mfs::EntryKind(e.flags));
+    index_.first_dims.push_back(static_cast<int64_t>(e.raw_bytes / row_bytes));
+    index_.kinds.push_back(mfs::EntryKind(e.flags));
   }
-  keys_ = std::string(parsed->keys);
-  key_offsets_ = std::move(parsed->key_offsets);
+  index_.keys = std::string(parsed->keys);
+  index_.key_offsets = std::move(parsed->key_offsets);
+  indexed_ = true;
   return absl::OkStatus();
 }
 
-void RemoteShard::TakeIndexFrom(const ShardReader& reader) {
-  layout_ = reader.layout();
-  first_dims_.clear();
-  kinds_.clear();
-  keys_.clear();
-  key_offsets_.assign(1, 0);
-  for (size_t i = 0; i < reader.num_records(); ++i) {
-    first_dims_.push_back(reader.first_dim(i));
-    kinds_.push_back(reader.kind(i));
-    keys_ += reader.key(i);
-    key_offsets_.push_back(static_cast<uint32_t>(keys_.size()));
+absl::Status RemoteShard::ReadTarIndex() {
+  ShardCache& cache = storage_->cache();
+  // Named by the object and its size: a replaced object of another size is indexed anew.
+  const std::string name = StrCat(url_, "#maskfeed-index@", size_);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    absl::StatusOr<std::string> path = cache.Acquire(name, 0, [&](const std::string& tmp) {
+      absl::StatusOr<std::shared_ptr<const ShardReader>> copy = LoadCopy(false);
+      if (!copy.ok()) return copy.status();
+      return cache.WriteFetched(tmp, EncodeShardIndex(ShardIndex::Of(**copy)), name);
+    });
+    if (!path.ok()) return path.status();
+    std::ifstream in(*path, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    cache.Release(name);
+    absl::StatusOr<ShardIndex> index = DecodeShardIndex(bytes, *path);
+    if (index.ok()) {
+      index_ = *std::move(index);
+      indexed_ = true;
+      return absl::OkStatus();
+    }
+    cache.Discard(name);  // damaged: index the shard again
+    if (attempt == 1) return index.status();
   }
+  return absl::OkStatus();
 }
 
 absl::Status RemoteShard::CheckCopy(const ShardReader& reader) const {
@@ -239,7 +251,7 @@ absl::StatusOr<std::shared_ptr<const ShardReader>> RemoteShard::LoadCopy(bool di
   }
   absl::StatusOr<std::unique_ptr<ShardReader>> opened = OpenShard(*path);
   absl::Status checked = opened.ok() ? absl::OkStatus() : opened.status();
-  if (checked.ok() && !first_dims_.empty()) checked = CheckCopy(**opened);
+  if (checked.ok() && indexed_) checked = CheckCopy(**opened);
   if (!checked.ok()) {
     cache.Release(url_);
     if (!discard_first && checked.code() == absl::StatusCode::kDataLoss) {

@@ -29,6 +29,7 @@
 #include "pipeline/shard/shard_reader.h"
 #include "pipeline/storage/object_store.h"
 #include "pipeline/storage/shard_cache.h"
+#include "pipeline/storage/shard_index_file.h"
 
 namespace maskfeed {
 
@@ -90,13 +91,11 @@ class RemoteShard final : public ShardReader {
   ShardFormat format() const override { return format_; }
   const std::string& path() const override { return url_; }
   uint64_t file_bytes() const override { return size_; }
-  size_t num_records() const override { return first_dims_.size(); }
-  std::string_view key(size_t i) const override {
-    return std::string_view(keys_).substr(key_offsets_[i], key_offsets_[i + 1] - key_offsets_[i]);
-  }
-  const RecordLayout& layout() const override { return layout_; }
-  int64_t first_dim(size_t i) const override { return first_dims_[i]; }
-  RecordKind kind(size_t i) const override { return kinds_[i]; }
+  size_t num_records() const override { return index_.size(); }
+  std::string_view key(size_t i) const override { return index_.key(i); }
+  const RecordLayout& layout() const override { return index_.layout; }
+  int64_t first_dim(size_t i) const override { return index_.first_dims[i]; }
+  RecordKind kind(size_t i) const override { return index_.kinds[i]; }
   absl::Status Read(size_t i, Record* out) const override;
   absl::Status ReadRow(size_t i, int64_t row, Record* out) const override;
   void Prefetch(size_t) const override {}
@@ -110,10 +109,11 @@ class RemoteShard final : public ShardReader {
  private:
   RemoteShard(std::shared_ptr<const ObjectStore> store, std::string name, uint64_t size,
               std::shared_ptr<RemoteStorage> storage);
-  // Fills the index from an opened local copy (tar shards) or checks a copy against it.
-  void TakeIndexFrom(const ShardReader& reader);
+  // Checks a local copy against the index.
   absl::Status CheckCopy(const ShardReader& reader) const;
   absl::Status ReadMfsIndex();
+  // A tar's index: from the cache (shard_index_file.h), else by fetching and indexing it.
+  absl::Status ReadTarIndex();
   // Fetches (or finds) the local copy and opens it; the pin lives as long as the reader.
   absl::StatusOr<std::shared_ptr<const ShardReader>> LoadCopy(bool discard_first) const;
   // The fetch thread's job: loads the copy unless nobody holds the shard any more.
@@ -129,11 +129,8 @@ class RemoteShard final : public ShardReader {
   const uint64_t size_;
   const std::shared_ptr<RemoteStorage> storage_;
   ShardFormat format_ = ShardFormat::kMfs;
-  RecordLayout layout_;
-  std::vector<int64_t> first_dims_;
-  std::vector<RecordKind> kinds_;
-  std::string keys_;
-  std::vector<uint32_t> key_offsets_{0};
+  ShardIndex index_;
+  bool indexed_ = false;  // index_ is filled: copies are checked against it
 
   enum class State { kIdle, kLoading, kLoaded, kFailed };
   mutable std::mutex mu_;

@@ -270,6 +270,48 @@ TEST_F(RemoteDatasetTest, TarShardsAreIndexedByFetchingThem) {
       ASSERT_TRUE(a.data == b.data) << s << " " << m;
     }
   }
+  // Opened again over the same cache (a restart): the member lists come from the cache, not
+  // from fetching the shards again — even when the shards themselves were evicted.
+  for (const fs::directory_entry& e : fs::directory_iterator(dir_ / "cache")) {
+    if (e.path().filename().string().ends_with(".tar")) fs::remove(e.path());
+  }
+  std::shared_ptr<RemoteStorage> again = Storage(0);
+  absl::StatusOr<std::unique_ptr<Dataset>> reopened = OpenRemote("s3://data/tars", again);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  EXPECT_EQ(again->fetch_stats().shards_fetched, 0u);
+  EXPECT_LT(again->store_stats()->bytes_fetched, 20000u) << "the listing only";
+  EXPECT_EQ((*reopened)->num_samples(), kSamples);
+  ASSERT_TRUE((*reopened)->Read(0, kSamples - 1, &b).ok());
+  ASSERT_TRUE((*local)->Read(0, kSamples - 1, &a).ok());
+  EXPECT_TRUE(a.data == b.data);
+}
+
+TEST(ShardIndexFileTest, RoundTripsAndRefusesDamage) {
+  ShardIndex index;
+  index.layout = RecordLayout::Raw();
+  for (int i = 0; i < 5; ++i) {
+    index.first_dims.push_back(100 + i);
+    index.kinds.push_back(i % 2 ? RecordKind::kJpeg : RecordKind::kJson);
+    index.keys += StrCat("sample-", i);
+    index.key_offsets.push_back(static_cast<uint32_t>(index.keys.size()));
+  }
+  const std::string bytes = EncodeShardIndex(index);
+  absl::StatusOr<ShardIndex> back = DecodeShardIndex(bytes, "x.idx");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(back->layout == index.layout);
+  EXPECT_EQ(back->first_dims, index.first_dims);
+  EXPECT_EQ(back->kinds, index.kinds);
+  EXPECT_EQ(back->key(3), "sample-3");
+  for (size_t at = 0; at < bytes.size(); ++at) {
+    std::string damaged = bytes;
+    damaged[at] ^= 0x20;
+    absl::StatusOr<ShardIndex> d = DecodeShardIndex(damaged, "x.idx");
+    ASSERT_EQ(d.status().code(), absl::StatusCode::kDataLoss) << "byte " << at;
+    EXPECT_THAT(d.status().message(), HasSubstr("x.idx"));
+  }
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_FALSE(DecodeShardIndex(bytes.substr(0, n), "x.idx").ok()) << "cut at " << n;
+  }
 }
 
 TEST_F(RemoteDatasetTest, WhatIsMissingIsNamed) {

@@ -75,8 +75,8 @@ class ShardHoldsTest : public ::testing::Test {
 
   std::shared_ptr<const MixtureSource> Source() {
     DatasetOptions options;
-    options.open_shard = [&](const std::string& path)
-        -> absl::StatusOr<std::unique_ptr<ShardReader>> {
+    options.open_shard =
+        [&](const std::string& path) -> absl::StatusOr<std::unique_ptr<ShardReader>> {
       absl::StatusOr<std::unique_ptr<ShardReader>> r = OpenShard(path);
       if (!r.ok()) return r.status();
       return std::unique_ptr<ShardReader>(new CountedShard(*std::move(r), &counts_));
@@ -85,7 +85,8 @@ class ShardHoldsTest : public ::testing::Test {
     EXPECT_TRUE(local.ok());
     std::vector<DatasetFolder> folders;
     for (size_t m = 0; m < (*local)->num_modalities(); ++m) {
-      DatasetFolder f{.name = (*local)->modality_name(m), .shards = {}, .format = ShardFormat::kMfs};
+      DatasetFolder f{
+          .name = (*local)->modality_name(m), .shards = {}, .format = ShardFormat::kMfs};
       for (size_t s = 0; s < (*local)->num_shards(); ++s) {
         f.shards.emplace_back(s, (*local)->shard(m, s).path());
       }
@@ -110,8 +111,12 @@ TEST_F(ShardHoldsTest, HoldsWhatTheNextBatchesReadAndLetsGoAfter) {
   std::shared_ptr<const MixtureSource> source = Source();
   ASSERT_TRUE(dataset_->fetched_on_demand());
   const size_t modalities = dataset_->num_modalities();
-  OrderOptions order_options{.num_samples = 0, .seed = 3, .n_repeats = 1, .epoch_size = 0,
-                             .shuffle = true, .windowed = nullptr};
+  OrderOptions order_options{.num_samples = 0,
+                             .seed = 3,
+                             .n_repeats = 1,
+                             .epoch_size = 0,
+                             .shuffle = true,
+                             .windowed = nullptr};
   std::vector<uint64_t> sizes(12, 20);
   absl::StatusOr<std::shared_ptr<const WindowedShuffle>> windowed =
       WindowedShuffle::Create(sizes, 2);
@@ -120,9 +125,10 @@ TEST_F(ShardHoldsTest, HoldsWhatTheNextBatchesReadAndLetsGoAfter) {
       MixtureOrder::Create({1.0}, {240}, order_options, {*windowed});
   ASSERT_TRUE(order.ok()) << order.status();
   {
-    ShardHolds holds(source, *order,
-                     ShardHoldOptions{.rank = 0, .world_size = 1, .batch_size = 8,
-                                      .window_shards = 2, .budget_bytes = 0});
+    ShardHolds holds(
+        source, *order,
+        ShardHoldOptions{
+            .rank = 0, .world_size = 1, .batch_size = 8, .window_shards = 2, .budget_bytes = 0});
     ASSERT_TRUE(holds.active());
     for (uint64_t b = 0; b < 30; ++b) {
       holds.Advance(b);
@@ -145,14 +151,18 @@ TEST_F(ShardHoldsTest, HoldsWhatTheNextBatchesReadAndLetsGoAfter) {
   // A budget of about three shards: ahead only as far as it allows, the current batch always.
   const uint64_t shard_bytes = dataset_->shard_bytes(0);
   ShardHolds tight(source, *order,
-                   ShardHoldOptions{.rank = 0, .world_size = 1, .batch_size = 8,
-                                    .window_shards = 2, .budget_bytes = shard_bytes * 3});
+                   ShardHoldOptions{.rank = 0,
+                                    .world_size = 1,
+                                    .batch_size = 8,
+                                    .window_shards = 2,
+                                    .budget_bytes = shard_bytes * 3});
   bool ahead_sometimes = false;
   for (uint64_t b = 0; b < 30; ++b) {
     tight.Advance(b);
     std::set<size_t> current;  // the shards batch b reads: held whatever the budget
     for (uint32_t row = 0; row < 8; ++row) {
-      current.insert(dataset_->Locate(order->At(StreamPosition(b, 0, 1, 8, row)).view.sample).shard);
+      current.insert(
+          dataset_->Locate(order->At(StreamPosition(b, 0, 1, 8, row)).view.sample).shard);
     }
     uint64_t current_bytes = 0;
     for (size_t s : current) current_bytes += dataset_->shard_bytes(s);
