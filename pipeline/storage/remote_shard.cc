@@ -15,7 +15,7 @@ namespace {
 
 // The tail read when opening an .mfs shard: the trailer and, for shards of up to about a
 // thousand records, the whole index, in one request (a larger index takes one more); at most
-// a quarter of a small shard.
+// a sixteenth of a small shard (whose index is small too).
 constexpr uint64_t kTailBytes = 64 << 10;
 constexpr uint64_t kMinTailBytes = 4 << 10;
 
@@ -141,7 +141,7 @@ absl::Status RemoteShard::ReadMfsIndex() {
   absl::StatusOr<mfs::Header> header = mfs::DecodeHeader(*head, url_);
   if (!header.ok()) return header.status();
   const uint64_t tail_bytes =
-      std::min(size_, std::max(kMinTailBytes, std::min(kTailBytes, size_ / 4)));
+      std::min(size_, std::max(kMinTailBytes, std::min(kTailBytes, size_ / 16)));
   absl::StatusOr<std::string> tail = store_->Get(name_, ByteRange{size_ - tail_bytes, size_ - 1});
   if (!tail.ok()) return tail.status();
   if (tail->size() != tail_bytes) return corrupt("the store answered a short range");
