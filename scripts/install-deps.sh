@@ -10,7 +10,7 @@ packages=(
   libexpat1-dev nginx-light
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-dev
   python3 python3-grpcio python3-protobuf python3-numpy python3-pytest python3-venv python3-pil
-  python3-torch
+  python3-torch python3-yaml
 )
 
 sudo=()
