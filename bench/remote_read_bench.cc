@@ -39,18 +39,6 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-uint64_t DirBytes(const fs::path& dir) {
-  uint64_t total = 0;
-  std::error_code ec;
-  for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.find(".tmp-") != std::string::npos || name.ends_with(".lock")) continue;
-    const uintmax_t size = fs::file_size(e.path(), ec);
-    if (!ec) total += size;
-  }
-  return total;
-}
-
 struct Timing {
   double first_window_s = 0;
   double rest_samples_per_s = 0;
@@ -78,7 +66,8 @@ absl::StatusOr<Timing> StreamEpoch(std::unique_ptr<Dataset> dataset, const std::
     if (!next.ok()) return next.status();
     if (!next->has_value()) break;
     samples += options.batch_size;
-    if (!cache_dir.empty()) t.cache_peak = std::max(t.cache_peak, DirBytes(cache_dir));
+    if (!cache_dir.empty())
+      t.cache_peak = std::max(t.cache_peak, testing::CachedObjectBytes(cache_dir));
     if (samples - options.batch_size < first_window && samples >= first_window) {
       rest_start = Clock::now();
       t.first_window_s = std::chrono::duration<double>(rest_start - start).count();

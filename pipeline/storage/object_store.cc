@@ -13,10 +13,6 @@
 namespace maskfeed {
 namespace {
 
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
 std::string WithoutTrailingSlashes(std::string_view url) {
   while (!url.empty() && url.back() == '/') url.remove_suffix(1);
   return std::string(url);
@@ -100,7 +96,7 @@ class HttpStore final : public ObjectStore {
 }  // namespace
 
 bool IsRemoteUrl(std::string_view path) {
-  return StartsWith(path, "s3://") || StartsWith(path, "http://") || StartsWith(path, "https://");
+  return path.starts_with("s3://") || path.starts_with("http://") || path.starts_with("https://");
 }
 
 ObjectStore::ObjectStore(std::string root, ObjectStoreOptions options)
@@ -130,7 +126,7 @@ absl::StatusOr<std::string> ObjectStore::Get(std::string_view name,
 absl::StatusOr<std::shared_ptr<ObjectStore>> OpenObjectStore(std::string_view url,
                                                              ObjectStoreOptions options) {
   const std::string root = WithoutTrailingSlashes(url);
-  if (StartsWith(url, "s3://")) {
+  if (url.starts_with("s3://")) {
     absl::StatusOr<S3Url> parsed = ParseS3Url(root);
     if (!parsed.ok()) return parsed.status();
     absl::StatusOr<S3Config> config = S3ConfigFromEnvironment();
@@ -139,7 +135,7 @@ absl::StatusOr<std::shared_ptr<ObjectStore>> OpenObjectStore(std::string_view ur
     return std::make_shared<S3Store>(root, *std::move(parsed), *std::move(config),
                                      std::move(options));
   }
-  if (StartsWith(url, "http://") || StartsWith(url, "https://")) {
+  if (url.starts_with("http://") || url.starts_with("https://")) {
     const size_t host = url.find("://") + 3;
     if (host >= root.size() || root[host] == '/') {
       return absl::InvalidArgumentError(StrCat("'", url, "': no host name"));
@@ -167,7 +163,7 @@ absl::StatusOr<std::vector<StoredObject>> ParseManifest(std::string_view json,
       return bad(StrCat("object ", out.size(), " lacks a \"name\" string or \"bytes\" count"));
     }
     std::string name = o["name"].get<std::string>();
-    const bool climbs = name == ".." || StartsWith(name, "../") ||
+    const bool climbs = name == ".." || name.starts_with("../") ||
                         name.find("/../") != std::string::npos ||
                         (name.size() >= 3 && name.compare(name.size() - 3, 3, "/..") == 0);
     if (name.empty() || name[0] == '/' || climbs || name.find('\0') != std::string::npos) {

@@ -28,6 +28,9 @@
 namespace maskfeed {
 
 inline constexpr std::string_view kManifestName = "maskfeed-manifest.json";
+// A listed size past this (1 PiB) is refused (ListRemoteRoot), so that sums of sizes — a
+// dataset's bytes, the bytes streams hold — cannot wrap.
+inline constexpr uint64_t kMaxObjectBytes = uint64_t{1} << 50;
 
 // Counters of one process's object-storage traffic (exported as metrics).
 struct StorageStats {

@@ -48,6 +48,12 @@ absl::StatusOr<RemoteRoot> ListRemoteRoot(const std::string& url,
   if (!store.ok()) return store.status();
   absl::StatusOr<std::vector<StoredObject>> objects = (*store)->List();
   if (!objects.ok()) return objects.status();
+  for (const StoredObject& o : *objects) {
+    if (o.size > kMaxObjectBytes) {
+      return absl::DataLossError(StrCat((*store)->UrlOf(o.name), ": listed as ", o.size,
+                                        " bytes, more than any shard can be"));
+    }
+  }
   std::sort(objects->begin(), objects->end(),
             [](const StoredObject& a, const StoredObject& b) { return a.name < b.name; });
   return RemoteRoot{*std::move(store), *std::move(objects)};

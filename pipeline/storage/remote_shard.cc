@@ -25,10 +25,6 @@ uint64_t NowNs() {
                                    .count());
 }
 
-bool EndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
 }  // namespace
 
 // RemoteStorage ---------------------------------------------------------------------------------
@@ -91,11 +87,6 @@ void RemoteStorage::Submit(std::function<void()> job) {
   pool_->cv.notify_one();
 }
 
-bool RemoteStorage::RoomToHold(uint64_t more) const {
-  return options_.cache_limit == 0 ||
-         fetch_stats_.held_bytes.load(std::memory_order_relaxed) + more <= options_.cache_limit;
-}
-
 // RemoteShard -----------------------------------------------------------------------------------
 
 RemoteShard::RemoteShard(std::shared_ptr<const ObjectStore> store, std::string name, uint64_t size,
@@ -117,12 +108,12 @@ absl::StatusOr<std::unique_ptr<RemoteShard>> RemoteShard::Open(
     std::shared_ptr<RemoteStorage> storage) {
   std::unique_ptr<RemoteShard> shard(
       new RemoteShard(std::move(store), name, size, std::move(storage)));
-  if (EndsWith(name, ShardExtension(ShardFormat::kMfs))) {
+  if (name.ends_with(ShardExtension(ShardFormat::kMfs))) {
     shard->format_ = ShardFormat::kMfs;
     if (absl::Status s = shard->ReadMfsIndex(); !s.ok()) return s;
     return shard;
   }
-  if (!EndsWith(name, ShardExtension(ShardFormat::kTar))) {
+  if (!name.ends_with(ShardExtension(ShardFormat::kTar))) {
     return absl::InvalidArgumentError(
         StrCat(shard->url_, ": not a shard (.tar or .mfs) by its name"));
   }
@@ -186,6 +177,7 @@ absl::Status RemoteShard::ReadTarIndex() {
   ShardCache& cache = storage_->cache();
   // Named by the object and its size: a replaced object of another size is indexed anew.
   const std::string name = StrCat(url_, "#maskfeed-index@", size_);
+  absl::Status damaged;
   for (int attempt = 0; attempt < 2; ++attempt) {
     absl::StatusOr<std::string> path = cache.Acquire(name, 0, [&](const std::string& tmp) {
       absl::StatusOr<std::shared_ptr<const ShardReader>> copy = LoadCopy(false);
@@ -202,10 +194,10 @@ absl::Status RemoteShard::ReadTarIndex() {
       indexed_ = true;
       return absl::OkStatus();
     }
+    damaged = index.status();
     cache.Discard(name);  // damaged: index the shard again
-    if (attempt == 1) return index.status();
   }
-  return absl::OkStatus();
+  return damaged;
 }
 
 absl::Status RemoteShard::CheckCopy(const ShardReader& reader) const {
@@ -274,8 +266,12 @@ absl::StatusOr<std::shared_ptr<const ShardReader>> RemoteShard::LoadCopy(bool di
 
 void RemoteShard::Hold() const {
   std::lock_guard<std::mutex> lock(mu_);
+  HoldLocked();
+}
+
+void RemoteShard::HoldLocked() const {
   if (holds_++ == 0) storage_->fetch_stats().held_bytes += size_;
-  if (state_ == State::kIdle || state_ == State::kFailed) {
+  if (state_ == State::kIdle || state_ == State::kFailed) {  // a failed fetch: try again
     state_ = State::kLoading;
     storage_->Submit([this] { LoadInBackground(false); });
   }
@@ -310,29 +306,32 @@ void RemoteShard::LoadInBackground(bool discard_first) const {
   cv_.notify_all();
 }
 
-absl::StatusOr<std::shared_ptr<const ShardReader>> RemoteShard::Copy() const {
+absl::StatusOr<std::shared_ptr<const ShardReader>> RemoteShard::HoldCopy() const {
   std::unique_lock<std::mutex> lock(mu_);
-  if (state_ == State::kLoaded) return copy_;
-  if (state_ == State::kFailed || state_ == State::kIdle) {  // try again for this read
-    state_ = State::kLoading;
-    storage_->Submit([this] { LoadInBackground(false); });
+  HoldLocked();
+  return WaitForCopy(lock);
+}
+
+absl::StatusOr<std::shared_ptr<const ShardReader>> RemoteShard::WaitForCopy(
+    std::unique_lock<std::mutex>& lock) const {
+  if (state_ != State::kLoaded) {
+    ++storage_->fetch_stats().waits;
+    cv_.wait(lock, [&] { return state_ != State::kLoading; });
   }
-  ++storage_->fetch_stats().waits;
-  cv_.wait(lock, [&] { return state_ != State::kLoading; });
   if (state_ == State::kLoaded) return copy_;
   return failure_;
 }
 
 absl::Status RemoteShard::ReadVia(
     const std::function<absl::Status(const ShardReader&)>& read) const {
-  Hold();
-  absl::StatusOr<std::shared_ptr<const ShardReader>> copy = Copy();
+  absl::StatusOr<std::shared_ptr<const ShardReader>> copy = HoldCopy();
   absl::Status status = copy.ok() ? read(**copy) : copy.status();
   if (status.code() == absl::StatusCode::kDataLoss && copy.ok()) {
     // The local copy is damaged (the object itself checked when it was written): discard it,
     // fetch it again, read once more.
+    absl::StatusOr<std::shared_ptr<const ShardReader>> again;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      std::unique_lock<std::mutex> lock(mu_);
       if (state_ == State::kLoaded && copy_ == *copy && !refetched_) {
         refetched_ = true;  // once: a second failure is the object's, not the copy's
         copy_.reset();
@@ -340,9 +339,9 @@ absl::Status RemoteShard::ReadVia(
         ++storage_->fetch_stats().refetches;
         storage_->Submit([this] { LoadInBackground(true); });
       }
+      copy->reset();  // ours only: other readers keep the copy they hold
+      again = WaitForCopy(lock);
     }
-    copy->reset();
-    absl::StatusOr<std::shared_ptr<const ShardReader>> again = Copy();
     status = again.ok() ? read(**again) : again.status();
   }
   Unhold();

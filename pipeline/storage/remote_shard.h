@@ -61,8 +61,6 @@ class RemoteStorage {
   const std::shared_ptr<StorageStats>& store_stats() const { return store_stats_; }
   // Runs `job` on a fetch thread, in submission order.
   void Submit(std::function<void()> job);
-  // Whether `more` bytes can be held beside what is held now, under the cache limit.
-  bool RoomToHold(uint64_t more) const;
 
  private:
   RemoteStorage(RemoteStorageOptions options, std::unique_ptr<ShardCache> cache);
@@ -118,8 +116,13 @@ class RemoteShard final : public ShardReader {
   absl::StatusOr<std::shared_ptr<const ShardReader>> LoadCopy(bool discard_first) const;
   // The fetch thread's job: loads the copy unless nobody holds the shard any more.
   void LoadInBackground(bool discard_first) const;
-  // The local copy, waiting for a fetch in flight; the caller holds the shard.
-  absl::StatusOr<std::shared_ptr<const ShardReader>> Copy() const;
+  // Hold() with mu_ held.
+  void HoldLocked() const;
+  // Hold() and the local copy, waiting for its fetch: one lock for both (every read does it).
+  absl::StatusOr<std::shared_ptr<const ShardReader>> HoldCopy() const;
+  // The local copy once no fetch is in flight, or the fetch's failure; `lock` holds mu_.
+  absl::StatusOr<std::shared_ptr<const ShardReader>> WaitForCopy(
+      std::unique_lock<std::mutex>& lock) const;
   // Reads through the local copy; on a checksum failure, discards it and reads once more.
   absl::Status ReadVia(const std::function<absl::Status(const ShardReader&)>& read) const;
 

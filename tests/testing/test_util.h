@@ -17,6 +17,20 @@
 
 namespace maskfeed::testing {
 
+// Bytes of the cached objects in a shard cache directory (not its lock or temporary files),
+// as the file system says now; a file evicted while counting is skipped.
+inline uint64_t CachedObjectBytes(const std::filesystem::path& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (const std::filesystem::directory_entry& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.find(".tmp-") != std::string::npos || name.ends_with(".lock")) continue;
+    const uintmax_t size = std::filesystem::file_size(e.path(), ec);
+    if (!ec) total += size;
+  }
+  return total;
+}
+
 class TempDir {
  public:
   TempDir() {

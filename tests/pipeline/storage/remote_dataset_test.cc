@@ -31,19 +31,6 @@ using ::testing::HasSubstr;
 constexpr size_t kSamples = 192;
 constexpr size_t kShards = 12;
 
-// Bytes of the regular files under `dir` that are cached objects (not lock or temp files).
-uint64_t CachedBytes(const fs::path& dir) {
-  uint64_t total = 0;
-  std::error_code ec;
-  for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.find(".tmp-") != std::string::npos || name.ends_with(".lock")) continue;
-    const uintmax_t size = fs::file_size(e.path(), ec);  // evicted meanwhile: an error, no size
-    if (!ec) total += size;
-  }
-  return total;
-}
-
 std::string BatchBytes(const Batch& batch) {
   std::string out;
   for (const ModalityBatch& m : batch.modalities) {
@@ -129,7 +116,7 @@ TEST_F(RemoteDatasetTest, OpensFromIndexesAndReadsWhatTheLocalCopyHolds) {
   EXPECT_FALSE((*local)->fetched_on_demand());
   // Opening read indexes only: no shard is in the cache. (These shards are small, ~25 KB, so
   // the range requests for header, trailer and index cover a good part of each.)
-  EXPECT_EQ(CachedBytes(dir_ / "cache"), 0u);
+  EXPECT_EQ(testing::CachedObjectBytes(dir_ / "cache"), 0u);
   EXPECT_EQ(storage->fetch_stats().shards_fetched, 0u);
   EXPECT_LT(storage->store_stats()->bytes_fetched, (*local)->total_bytes() / 2);
   EXPECT_EQ((*remote)->total_bytes(), (*local)->total_bytes());
@@ -188,7 +175,7 @@ TEST_F(RemoteDatasetTest, StreamsAnEpochInWindowsUnderACacheLimitAndResumes) {
     ASSERT_TRUE(next.ok() && next->has_value()) << next.status();
     ASSERT_EQ((*next)->batch.samples, want[i].batch.samples) << "batch " << i;
     ASSERT_TRUE(BatchBytes((*next)->batch) == BatchBytes(want[i].batch)) << "batch " << i;
-    most_cached = std::max(most_cached, CachedBytes(dir_ / "cache"));
+    most_cached = std::max(most_cached, testing::CachedObjectBytes(dir_ / "cache"));
     if (i + 1 == kSamples / 16) {  // one epoch: every shard fetched about once
       const uint64_t fetched = storage->store_stats()->bytes_fetched - index_bytes;
       EXPECT_GE(fetched, total) << "every shard was read";
@@ -369,6 +356,12 @@ TEST_F(RemoteDatasetTest, HttpRootsServedByNginxReadTheirManifest) {
   absl::StatusOr<RemoteRoot> unlisted = ListRemoteRoot(nginx->endpoint() + "/web", storage);
   EXPECT_EQ(unlisted.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(unlisted.status().message(), HasSubstr("maskfeed-shard manifest"));
+  // A manifest claiming an object past any shard's size is refused, naming it.
+  testing::WriteFile(local_root + "/" + std::string(kManifestName),
+                     EncodeManifest({{"rgb/shard-00000.mfs", uint64_t{1} << 60}}));
+  absl::StatusOr<RemoteRoot> huge = ListRemoteRoot(nginx->endpoint() + "/web", storage);
+  EXPECT_EQ(huge.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(huge.status().message(), HasSubstr("/web/rgb/shard-00000.mfs"));
   absl::StatusOr<std::vector<StoredObject>> listed = WriteManifest(local_root);
   ASSERT_TRUE(listed.ok()) << listed.status();
   EXPECT_GT(listed->size(), kShards * 6);
