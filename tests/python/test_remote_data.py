@@ -141,9 +141,9 @@ def check_epoch(remote_batches, local_address):
     assert len(rows) == SAMPLES, "every sample once in the epoch"
 
 
-def serve(tmp_path, name, data, size, env=None):
+def serve(tmp_path, name, data, size, env=None, extra=()):
     args = ["--window-shards", "2", "--cache-dir", str(tmp_path / f"{name}-cache"),
-            "--cache-limit", str(size * 2 // 5)]
+            "--cache-limit", str(size * 2 // 5), *extra]
     saved = dict(os.environ)
     os.environ.update(env or {})
     try:
@@ -179,7 +179,9 @@ def test_an_s3_dataset_with_faults_streams_an_epoch_and_resumes(remote_dataset, 
         env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{proxy.port}",
                "AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "s3cr3t",
                "AWS_REGION": "us-east-1"}
-        remote = serve(tmp_path, "s3", "s3://data/ds", size, env)
+        metrics_port = free_port()
+        remote = serve(tmp_path, "s3", "s3://data/ds", size, env,
+                       extra=["--metrics-listen", f"127.0.0.1:{metrics_port}"])
         local = serve(tmp_path, "local", root, size)
         servers += [remote, local]
         batches = epoch_in_two_feeds(remote.address)
@@ -188,6 +190,15 @@ def test_an_s3_dataset_with_faults_streams_an_epoch_and_resumes(remote_dataset, 
         cache = tmp_path / "s3-cache"
         cached = sum(p.stat().st_size for p in cache.iterdir() if p.suffix == ".mfs")
         assert cached <= size * 2 // 5, "the cache stayed under its limit"
+        # What happened is on /metrics: the faults were retried, shards left the cache.
+        page = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics",
+                                      timeout=10).read().decode()
+        metrics = dict(line.rsplit(" ", 1) for line in page.splitlines()
+                       if line and not line.startswith("#"))
+        assert float(metrics["maskfeed_storage_retries_total"]) > 0
+        assert float(metrics["maskfeed_cache_evictions_total"]) > 0
+        assert float(metrics["maskfeed_shard_fetches_total"]) >= SHARDS
+        assert float(metrics["maskfeed_cache_limit_bytes"]) == size * 2 // 5
     finally:
         for s in servers:
             s.stop()
