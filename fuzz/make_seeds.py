@@ -202,7 +202,8 @@ def raw_json_seeds():
 
 def image_header_seeds():
     # Pillow writes them (Debian's python3-pil, as 4M's data was written): baseline and
-    # progressive JPEG, gray, CMYK, and PNGs of several modes.
+    # progressive JPEG, gray, CMYK, one with EXIF and a comment before the frame, and PNGs of
+    # several modes.
     import io
     from PIL import Image
     for name, mode, fmt, extra in [("rgb.jpg", "RGB", "JPEG", {}),
@@ -212,7 +213,10 @@ def image_header_seeds():
                                    ("rgb.png", "RGB", "PNG", {}),
                                    ("palette.png", "P", "PNG", {}),
                                    ("rgba.png", "RGBA", "PNG", {}),
-                                   ("gray16.png", "I;16", "PNG", {})]:
+                                   ("gray16.png", "I;16", "PNG", {}),
+                                   ("exif_comment.jpg", "RGB", "JPEG",
+                                    {"exif": b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x00",
+                                     "comment": "seed"})]:
         out = io.BytesIO()
         Image.new(mode, (37, 23)).save(out, fmt, **extra)
         put("image_header_fuzzer", name, out.getvalue())

@@ -124,14 +124,26 @@ def encode(rng, kind, rgb):
     buf = io.BytesIO()
     if kind.startswith("jpeg"):
         quality = rng.choice([60, 75, 85, 95])
+        # Segments before the frame header, as cameras and editors write them: EXIF (with an
+        # orientation, which 4M does not apply) and a comment.
+        # Drawn from the image, not from rng: the rest of the corpus stays as it was.
+        meta = random.Random(int(rgb[0, 0, 0]) * 7919 + h * 31 + w)
+        extra = {}
+        if meta.random() < 0.3:
+            exif = Image.Exif()
+            exif[0x0112] = meta.choice([1, 6, 8])
+            exif[0x010F] = "maskfeed test camera"
+            extra["exif"] = exif.tobytes()
+        if meta.random() < 0.2:
+            extra["comment"] = "corpus image"
         if kind == "jpegL":
-            im.convert("L").save(buf, "JPEG", quality=quality)
+            im.convert("L").save(buf, "JPEG", quality=quality, **extra)
         elif kind == "jpegCMYK":
-            im.convert("CMYK").save(buf, "JPEG", quality=quality)
+            im.convert("CMYK").save(buf, "JPEG", quality=quality, **extra)
         else:
             sub = {"444": 0, "422": 1, "420": 2}[kind[4:7]]
             im.save(buf, "JPEG", quality=quality, subsampling=sub,
-                    progressive=kind.endswith("p"), optimize=rng.random() < 0.3)
+                    progressive=kind.endswith("p"), optimize=rng.random() < 0.3, **extra)
         return buf.getvalue(), "jpg"
     grey = np.asarray(im.convert("L"))
     alpha = alpha_of(rng, h, w)
@@ -232,7 +244,7 @@ def main():
                 with open(os.path.join(args.out, f"case_{i:04d}.rgb"), "wb") as f:
                     f.write(out.tobytes())
             manifest.write(json.dumps({
-                "file": name, "kind": kind, "height": h, "width": w,
+                "file": name, "kind": kind, "height": decoded.height, "width": decoded.width,
                 "decoded_sha256": hashlib.sha256(decoded.tobytes()).hexdigest(),
                 "top": top, "left": left, "crop_height": ch, "crop_width": cw,
                 "flip": flip, "size": size,

@@ -2,6 +2,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "pipeline/image/jpeg_reader.h"
 #include "tests/testing/test_images.h"
 #include "tests/testing/test_util.h"
 
@@ -43,6 +44,64 @@ TEST(ImageHeaderTest, DamagedHeadersAreDataLossNeverACrash) {
   std::string zero = png;
   zero[16] = zero[17] = zero[18] = zero[19] = '\0';
   EXPECT_EQ(ReadImageDims(zero).status().code(), absl::StatusCode::kDataLoss);
+}
+
+// A segment: marker, big-endian length (itself included), payload.
+std::string Segment(uint8_t marker, std::string_view payload) {
+  const size_t length = payload.size() + 2;
+  std::string out = {'\xFF', static_cast<char>(marker), static_cast<char>(length >> 8),
+                     static_cast<char>(length & 0xFF)};
+  return out.append(payload);
+}
+
+// The segment walk that finds a JPEG's frame header agrees with libjpeg's header reader on
+// files with extra segments before the frame (EXIF, comments, restart intervals, APPn, fill
+// bytes), and hands the unusual (junk between segments, lossless or arithmetic frames, a
+// 12-bit frame) to libjpeg untouched. (The Pillow corpus test holds both to Pillow's size.)
+TEST(ImageHeaderTest, JpegFrameScanAgreesWithLibjpeg) {
+  const std::string jpeg = testing::EncodeTestJpeg(321, 123);
+  const std::string body = jpeg.substr(2);  // after SOI
+  const std::string soi = jpeg.substr(0, 2);
+  const std::string exif = Segment(0xE1, std::string("Exif\0\0", 6) + std::string(3000, 'x'));
+  const std::string comment = Segment(0xFE, "a comment");
+  const std::string restart = Segment(0xDD, std::string("\x00\x10", 2));
+  const std::vector<std::string> accepted = {
+      jpeg,
+      soi + exif + body,
+      soi + comment + restart + body,
+      soi + Segment(0xEE, "Adobe") + Segment(0xE2, "ICC_PROFILE") + body,
+      soi + "\xFF\xFF\xFF" + body.substr(1),  // fill bytes before the first marker
+  };
+  for (size_t i = 0; i < accepted.size(); ++i) {
+    absl::StatusOr<ImageDims> libjpeg = jpeg::ReadDims(accepted[i]);
+    ASSERT_TRUE(libjpeg.ok()) << i << ": " << libjpeg.status();
+    std::optional<ImageDims> scanned = ScanJpegFrameSize(accepted[i]);
+    ASSERT_TRUE(scanned.has_value()) << i;
+    EXPECT_EQ(scanned->width, libjpeg->width) << i;
+    EXPECT_EQ(scanned->height, libjpeg->height) << i;
+    EXPECT_EQ(scanned->width, 321u);
+    EXPECT_EQ(scanned->height, 123u);
+  }
+  // Left to libjpeg: junk between segments (libjpeg warns and goes on), a frame type other
+  // than SOF0-2, a 12-bit frame, a segment running past the end.
+  const size_t sof = jpeg.find("\xFF\xC0");
+  ASSERT_NE(sof, std::string::npos);
+  std::string junk = soi + comment + "ab" + body;
+  EXPECT_FALSE(ScanJpegFrameSize(junk).has_value());
+  absl::StatusOr<ImageDims> junk_dims = ReadImageDims(junk);
+  ASSERT_TRUE(junk_dims.ok()) << junk_dims.status();
+  EXPECT_EQ(junk_dims->width, 321u);
+  std::string lossless = jpeg;
+  lossless[sof + 1] = '\xC3';
+  EXPECT_FALSE(ScanJpegFrameSize(lossless).has_value());
+  EXPECT_EQ(ReadImageDims(lossless).status().code(), absl::StatusCode::kDataLoss);
+  std::string twelve_bit = jpeg;
+  twelve_bit[sof + 4] = 12;
+  EXPECT_FALSE(ScanJpegFrameSize(twelve_bit).has_value());
+  EXPECT_EQ(ReadImageDims(twelve_bit).status().code(), absl::StatusCode::kDataLoss);
+  for (size_t cut = 0; cut < sof + 12; ++cut) {
+    EXPECT_FALSE(ScanJpegFrameSize(jpeg.substr(0, cut)).has_value()) << cut;
+  }
 }
 
 }  // namespace

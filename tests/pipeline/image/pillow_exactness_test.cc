@@ -16,6 +16,7 @@
 #include "nlohmann/json.hpp"
 #include "pipeline/base/sha256.h"
 #include "pipeline/image/decode_rgb.h"
+#include "pipeline/image/image_header.h"
 #include "pipeline/image/pillow_resample.h"
 #include "pipeline/image/rgb_pixels.h"
 #include "tests/testing/subprocess.h"
@@ -76,7 +77,7 @@ TEST_F(PillowExactnessTest, DecodeCropResizeFlipEqualPillowBitForBit) {
   const std::string manifest = testing::ReadFile(dir_->path() / "manifest.jsonl");
   std::map<std::string, int> cases_by_kind, decode_mismatches, output_mismatches;
   std::set<int> sizes;
-  int cases = 0, outside = 0, flipped = 0;
+  int cases = 0, outside = 0, flipped = 0, jpegs = 0, scanned_jpegs = 0;
   for (size_t start = 0; start < manifest.size();) {
     size_t end = manifest.find('\n', start);
     if (end == std::string::npos) end = manifest.size();
@@ -87,6 +88,15 @@ TEST_F(PillowExactnessTest, DecodeCropResizeFlipEqualPillowBitForBit) {
     ++cases_by_kind[kind];
     const std::string file = c["file"];
     const std::string bytes = testing::ReadFile(dir_->path() / file);
+    // The header alone gives Pillow's size (a JPEG's by the frame-header walk).
+    absl::StatusOr<ImageDims> dims = ReadImageDims(bytes);
+    ASSERT_TRUE(dims.ok()) << file << " (" << kind << "): " << dims.status();
+    EXPECT_EQ(dims->height, c["height"].get<uint32_t>()) << file;
+    EXPECT_EQ(dims->width, c["width"].get<uint32_t>()) << file;
+    if (SniffImage(bytes) == ImageFormat::kJpeg) {
+      scanned_jpegs += ScanJpegFrameSize(bytes).has_value();
+      ++jpegs;
+    }
     absl::StatusOr<RgbImage> image = DecodeRgb(bytes);
     ASSERT_TRUE(image.ok()) << file << " (" << kind << "): " << image.status();
     ASSERT_EQ(image->height, c["height"].get<int>()) << file;
@@ -124,6 +134,8 @@ TEST_F(PillowExactnessTest, DecodeCropResizeFlipEqualPillowBitForBit) {
     }
   }
   EXPECT_EQ(cases, CaseCount());
+  EXPECT_GT(jpegs, 0);
+  EXPECT_EQ(scanned_jpegs, jpegs) << "every Pillow JPEG's size read without libjpeg";
   EXPECT_GE(cases_by_kind.size(), 24u) << "every kind of image is in the corpus";
   EXPECT_THAT(decode_mismatches, ::testing::IsEmpty());
   EXPECT_THAT(output_mismatches, ::testing::IsEmpty());
