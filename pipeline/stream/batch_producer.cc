@@ -82,14 +82,15 @@ absl::StatusOr<Batch> BatchProducer::Produce(uint64_t index) {
     const uint32_t first = range.begin();
     const uint32_t n = static_cast<uint32_t>(range.size());
     scratch.planned.resize(n);
-    // Software-pipelined so that each row's reads of randomly placed memory are in flight
-    // while an earlier row is masked: every row's sample is located and its index entries
-    // prefetched first; then row i + 1 is planned (its records prefetched) before row i is
-    // read and masked.
+    // In phases over the task's rows, so that each row's reads of randomly placed memory are
+    // in flight while earlier rows are worked on, and each phase's tables stay in cache: every
+    // row's sample is located and its index entries prefetched; then each row is planned (its
+    // records prefetched); then read, raw text built into ids (the tokenizer's tables); then
+    // masked (the masker's).
     for (uint32_t i = 0; i < n; ++i) LocateRow(batch, index, first + i, &scratch.planned[i]);
-    PlanRow(&scratch.planned[0], &scratch);
+    for (uint32_t i = 0; i < n; ++i) PlanRow(&scratch.planned[i], &scratch);
+    for (uint32_t i = 0; i < n; ++i) ReadRow(&scratch.planned[i], &scratch);
     for (uint32_t i = 0; i < n; ++i) {
-      if (i + 1 < n) PlanRow(&scratch.planned[i + 1], &scratch);
       if (options_.row_hook) options_.row_hook(index, first + i);
       errors[first + i] = ProduceRow(batch, index, first + i, &scratch.planned[i], &scratch);
       if (options_.pack_for_wire) PackRow(&batch, first + i, scratch.row, &packing);
@@ -124,6 +125,20 @@ void BatchProducer::LocateRow(Batch& batch, uint64_t index, uint32_t row, Planne
   for (size_t m = 0; m < source.spec().modalities.size(); ++m) {
     dataset.shard(source.dataset_modality(m), p->location.shard).PrefetchIndex(p->location.record);
   }
+  // What det's geometry reads (whether this sample needs it is known once planned).
+  for (std::optional<size_t> m : {source.crop_settings_modality(), source.image_size_modality()}) {
+    if (m) dataset.shard(*m, p->location.shard).PrefetchIndex(p->location.record);
+  }
+}
+
+bool BatchProducer::NeedsGeometry(const StreamSource& source, const SamplePlan& plan) {
+  for (size_t m = 0; m < source.spec().modalities.size(); ++m) {
+    const text::TextModality* t = source.text_modality(m);
+    if (plan.Needs(m) && t != nullptr && text::BuilderNeedsImageGeometry(t->builder())) {
+      return true;
+    }
+  }
+  return false;
 }
 
 void BatchProducer::PlanRow(PlannedRow* p, RowScratch* s) const {
@@ -142,36 +157,48 @@ void BatchProducer::PlanRow(PlannedRow* p, RowScratch* s) const {
       shard.Prefetch(p->location.record);
     }
   }
+  if (source.has_text() && NeedsGeometry(source, p->plan)) {
+    // The crop_settings row, and the image's header (its frame header lies within the first
+    // few hundred bytes of a camera's or Pillow's JPEG: not the whole image).
+    const size_t record = p->location.record;
+    const ShardReader& crops = dataset.shard(*source.crop_settings_modality(), p->location.shard);
+    if (p->plan.crop < crops.first_dim(record)) crops.PrefetchRow(record, p->plan.crop);
+    const ShardReader& images = dataset.shard(*source.image_size_modality(), p->location.shard);
+    if (std::optional<std::string_view> image = images.PeekUnchecked(record)) {
+      constexpr size_t kHeaderBytes = 640;
+      PrefetchBytes(image->data(), std::min(image->size(), kHeaderBytes));
+    }
+  }
 }
 
-absl::Status BatchProducer::ReadCropRow(const PlannedRow& p, RowScratch* s) const {
-  const StreamSource& source = *source_->entry(p.dataset).source;
-  const Dataset::Location& loc = p.location;
+absl::Status BatchProducer::ReadCropRow(PlannedRow* p) const {
+  const StreamSource& source = *source_->entry(p->dataset).source;
+  const Dataset::Location& loc = p->location;
   const ShardReader& crops = source.dataset().shard(*source.crop_settings_modality(), loc.shard);
-  if (p.plan.crop >= crops.first_dim(loc.record)) {
+  if (p->plan.crop >= crops.first_dim(loc.record)) {
     return RecordError(crops.path(), loc.record, crops.key(loc.record),
-                       StrCat("crop variant ", p.plan.crop, " drawn but the record has ",
+                       StrCat("crop variant ", p->plan.crop, " drawn but the record has ",
                               crops.first_dim(loc.record), " rows"));
   }
-  return crops.ReadRow(loc.record, p.plan.crop, &s->crop_row);
+  return crops.ReadRow(loc.record, p->plan.crop, &p->crop_row);
 }
 
-absl::Status BatchProducer::BuildPixels(const PlannedRow& p, RowScratch* s) const {
-  const StreamSource& source = *source_->entry(p.dataset).source;
-  const Dataset::Location& loc = p.location;
+absl::Status BatchProducer::BuildPixels(PlannedRow* p, RowScratch* s) const {
+  const StreamSource& source = *source_->entry(p->dataset).source;
+  const Dataset::Location& loc = p->location;
   bool have_row = false;
   for (size_t m = 0; m < source.spec().modalities.size(); ++m) {
-    if (!source.pixels(m) || !p.plan.Needs(m)) continue;
+    if (!source.pixels(m) || !p->plan.Needs(m)) continue;
     if (!have_row) {
-      if (absl::Status st = ReadCropRow(p, s); !st.ok()) return st;
+      if (absl::Status st = ReadCropRow(p); !st.ok()) return st;
       have_row = true;
     }
     const ModalitySpec& mod = source.spec().modalities[m];
-    const CropBox box{.top = IntAt(s->crop_row, 0),
-                      .left = IntAt(s->crop_row, 1),
-                      .height = IntAt(s->crop_row, 2),
-                      .width = IntAt(s->crop_row, 3)};
-    absl::Status st = RgbPixels(s->records[m].bytes(), box, IntAt(s->crop_row, 4) != 0,
+    const CropBox box{.top = IntAt(p->crop_row, 0),
+                      .left = IntAt(p->crop_row, 1),
+                      .height = IntAt(p->crop_row, 2),
+                      .width = IntAt(p->crop_row, 3)};
+    absl::Status st = RgbPixels(p->records[m].bytes(), box, IntAt(p->crop_row, 4) != 0,
                                 mod.pixel_size, source.pixel_options(), s->local[m].pixels);
     if (!st.ok()) {
       const ShardReader& images = source.dataset().shard(source.dataset_modality(m), loc.shard);
@@ -183,26 +210,23 @@ absl::Status BatchProducer::BuildPixels(const PlannedRow& p, RowScratch* s) cons
   return absl::OkStatus();
 }
 
-absl::Status BatchProducer::BuildText(const PlannedRow& p, RowScratch* s) const {
-  const StreamSource& source = *source_->entry(p.dataset).source;
+absl::Status BatchProducer::BuildText(PlannedRow* p, RowScratch* s) const {
+  const StreamSource& source = *source_->entry(p->dataset).source;
   const Dataset& dataset = source.dataset();
   const size_t k = source.spec().modalities.size();
-  const Dataset::Location& loc = p.location;
+  const Dataset::Location& loc = p->location;
   text::SampleCrop crop;
-  crop.rand_aug_idx = p.plan.crop;
+  crop.rand_aug_idx = p->plan.crop;
   crop.n_crops = dataset.NumCropVariants(loc);
-  bool geometry = false;
-  for (size_t m = 0; m < k; ++m) {
-    const text::TextModality* t = source.text_modality(m);
-    geometry |= p.plan.Needs(m) && t != nullptr && text::BuilderNeedsImageGeometry(t->builder());
-  }
-  if (geometry) {  // the crop_settings row and the image's header (StreamSource checked both)
-    if (absl::Status st = ReadCropRow(p, s); !st.ok()) return st;
-    crop.window = text::CropWindow{.top = static_cast<double>(IntAt(s->crop_row, 0)),
-                                   .left = static_cast<double>(IntAt(s->crop_row, 1)),
-                                   .height = static_cast<double>(IntAt(s->crop_row, 2)),
-                                   .width = static_cast<double>(IntAt(s->crop_row, 3)),
-                                   .flip = IntAt(s->crop_row, 4) != 0};
+  if (NeedsGeometry(
+          source,
+          p->plan)) {  // the crop_settings row and the image's header (StreamSource checked both)
+    if (absl::Status st = ReadCropRow(p); !st.ok()) return st;
+    crop.window = text::CropWindow{.top = static_cast<double>(IntAt(p->crop_row, 0)),
+                                   .left = static_cast<double>(IntAt(p->crop_row, 1)),
+                                   .height = static_cast<double>(IntAt(p->crop_row, 2)),
+                                   .width = static_cast<double>(IntAt(p->crop_row, 3)),
+                                   .flip = IntAt(p->crop_row, 4) != 0};
     crop.has_window = true;
     // The image's header only: straight from the mapping when the record is stored
     // uncompressed (the decoder reports a damaged header; pixels, when read, are checked).
@@ -220,25 +244,45 @@ absl::Status BatchProducer::BuildText(const PlannedRow& p, RowScratch* s) const 
     crop.orig = text::ImageSize{.height = static_cast<double>(dims->height),
                                 .width = static_cast<double>(dims->width)};
   }
-  s->built.resize(k);
+  p->built.resize(k);
   // Each modality draws from its own generator: its text does not depend on which other
   // modalities this sample's budgets needed.
-  const uint64_t base = Rng::ForSample(options_.seed + p.dataset * kSplitMixGamma + kTextSeedSalt,
-                                       p.view.epoch, p.view.slot, p.view.repeat)
+  const uint64_t base = Rng::ForSample(options_.seed + p->dataset * kSplitMixGamma + kTextSeedSalt,
+                                       p->view.epoch, p->view.slot, p->view.repeat)
                             .Next();
   for (size_t m = 0; m < k; ++m) {
     const text::TextModality* t = source.text_modality(m);
-    if (t == nullptr || !p.plan.Needs(m)) continue;
+    if (t == nullptr || !p->plan.Needs(m)) continue;
     Rng rng(base + (m + 1) * kSplitMixGamma);
-    if (absl::Status st = t->Build(s->records[m], crop, rng, &s->text, &s->built[m]); !st.ok()) {
+    if (absl::Status st = t->Build(p->records[m], crop, rng, &s->text, &p->built[m]); !st.ok()) {
       const ShardReader& shard = dataset.shard(source.dataset_modality(m), loc.shard);
       return absl::Status(
           st.code(), StrCat(shard.path(), ": record ", loc.record, " (key ", shard.key(loc.record),
                             "): ", source.spec().modalities[m].name, ": ", ToStd(st.message())));
     }
-    s->pointers[m] = &s->built[m];
+    p->pointers[m] = &p->built[m];
   }
   return absl::OkStatus();
+}
+
+void BatchProducer::ReadRow(PlannedRow* p, RowScratch* s) const {
+  const StreamSource& source = *source_->entry(p->dataset).source;
+  const Dataset& dataset = source.dataset();
+  const size_t k = source.spec().modalities.size();
+  p->records.resize(k);
+  p->pointers.assign(k, nullptr);
+  absl::Status status;
+  for (size_t m = 0; m < k && status.ok(); ++m) {
+    if (!p->plan.Needs(m)) continue;  // not read at all
+    const ShardReader& shard = dataset.shard(source.dataset_modality(m), p->location.shard);
+    // Image tokens: only the drawn crop variant's row (the masker takes it as (n,)).
+    status = ReadsCropRow(source, m, shard, *p)
+                 ? shard.ReadRow(p->location.record, p->plan.crop, &p->records[m])
+                 : shard.Read(p->location.record, &p->records[m]);
+    p->pointers[m] = &p->records[m];
+  }
+  if (status.ok() && source.has_text()) status = BuildText(p, s);
+  p->read = std::move(status);
 }
 
 absl::Status BatchProducer::ProduceRow(Batch& batch, uint64_t index, uint32_t row, PlannedRow* p,
@@ -262,22 +306,10 @@ absl::Status BatchProducer::ProduceRow(Batch& batch, uint64_t index, uint32_t ro
   for (size_t g : source_->missing_modalities(p->dataset)) {
     source_->placeholder().WriteMasked(g, s->row[g]);
   }
-  s->records.resize(k);
-  s->pointers.assign(k, nullptr);
-  absl::Status status;
-  for (size_t m = 0; m < k && status.ok(); ++m) {
-    if (!p->plan.Needs(m)) continue;  // not read at all
-    const ShardReader& shard = dataset.shard(source.dataset_modality(m), p->location.shard);
-    // Image tokens: only the drawn crop variant's row (the masker takes it as (n,)).
-    status = ReadsCropRow(source, m, shard, *p)
-                 ? shard.ReadRow(p->location.record, p->plan.crop, &s->records[m])
-                 : shard.Read(p->location.record, &s->records[m]);
-    s->pointers[m] = &s->records[m];
-  }
-  if (status.ok() && source.has_text()) status = BuildText(*p, s);
-  if (status.ok() && source.has_pixels()) status = BuildPixels(*p, s);
+  absl::Status status = std::move(p->read);
+  if (status.ok() && source.has_pixels()) status = BuildPixels(p, s);
   if (status.ok()) {
-    status = masker.Apply(p->plan, s->pointers, p->rng, s->local, &s->mask);
+    status = masker.Apply(p->plan, p->pointers, p->rng, s->local, &s->mask);
     if (!status.ok()) {  // the masker names the modality; add where the sample lives
       const Dataset::Location& loc = p->location;
       status = absl::Status(status.code(), StrCat(dataset.root(), ": shard ", loc.shard, " record ",

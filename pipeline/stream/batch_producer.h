@@ -70,16 +70,21 @@ class BatchProducer {
     Dataset::Location location;  // of view.sample, looked up once
     SamplePlan plan;
     Rng rng{0};
+    // Read by ReadRow: the records the plan needs, the ids built from raw text members (per
+    // modality), what the masker reads (one of those two), the crop_settings row, and how
+    // the reading went.
+    std::vector<Record> records;
+    std::vector<Record> built;
+    std::vector<const Record*> pointers;
+    Record crop_row;
+    absl::Status read;
   };
 
   struct RowScratch {
     MaskScratch mask;
     std::vector<PlannedRow> planned;
-    std::vector<Record> records;
-    std::vector<Record> built;  // ids built from raw text members, per modality
-    std::vector<const Record*> pointers;
     text::TextScratch text;
-    Record crop_row, image;              // what the text and pixel builders' crop comes from
+    Record image;                        // an image read for its header (det's geometry)
     std::vector<std::byte> scratch_row;  // a row's plain values, when packing for the wire
     std::vector<ModalityRow> row;        // every modality of the batch, or of scratch_row
     std::vector<ModalityRow> local;      // the sample's dataset's modalities
@@ -94,18 +99,23 @@ class BatchProducer {
 
   // Finds row `row`'s sample and generator, and prefetches the index entries of its records.
   void LocateRow(Batch& batch, uint64_t index, uint32_t row, PlannedRow* planned) const;
+  // Whether the plan needs the sample's crop window and image size (det, human_poses).
+  static bool NeedsGeometry(const StreamSource& source, const SamplePlan& plan);
   // Draws a located row's plan and prefetches the records the plan needs.
   void PlanRow(PlannedRow* planned, RowScratch* scratch) const;
-  // Builds the ids of the planned row's raw text modalities (read into scratch->records) into
-  // scratch->built, and points scratch->pointers at them.
-  absl::Status BuildText(const PlannedRow& p, RowScratch* scratch) const;
-  // Reads the planned row's crop_settings row into scratch->crop_row (DATA_LOSS when the
-  // drawn variant has no row).
-  absl::Status ReadCropRow(const PlannedRow& p, RowScratch* scratch) const;
+  // Reads the records a planned row needs into planned->records and builds its raw text
+  // modalities' ids (BuildText); the outcome goes to planned->read.
+  void ReadRow(PlannedRow* planned, RowScratch* scratch) const;
+  // Builds the ids of the planned row's raw text modalities (read into p->records) into
+  // p->built, and points p->pointers at them.
+  absl::Status BuildText(PlannedRow* p, RowScratch* scratch) const;
+  // Reads the planned row's crop_settings row into p->crop_row (DATA_LOSS when the drawn
+  // variant has no row).
+  absl::Status ReadCropRow(PlannedRow* p) const;
   // Writes the planned row's rgb pixel modalities that have a budget (their images read into
-  // scratch->records) into their rows: decoded, cropped, resized, flipped (rgb_pixels.h).
-  absl::Status BuildPixels(const PlannedRow& p, RowScratch* scratch) const;
-  // Reads and masks a planned row into the batch.
+  // p.records) into their rows: decoded, cropped, resized, flipped (rgb_pixels.h).
+  absl::Status BuildPixels(PlannedRow* p, RowScratch* scratch) const;
+  // Masks a planned row that ReadRow has read into the batch (or skips it, by the policy).
   absl::Status ProduceRow(Batch& batch, uint64_t index, uint32_t row, PlannedRow* planned,
                           RowScratch* scratch);
 
