@@ -1,5 +1,6 @@
 // The text tokenizer's input: any bytes (invalid UTF-8 included) encoded with 4M's tokenizer;
-// every id must be a vocabulary id, and encoding must be deterministic.
+// every id must be a vocabulary id, encoding must be deterministic, and the word-run shortcut
+// for class names must give what the scan at every position gives.
 #include "fuzz/fuzz_util.h"
 #include "pipeline/text/wordpiece_tokenizer.h"
 
@@ -17,5 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (int32_t id : ids) fuzz::Check(id >= 0 && id < 30000, "an id outside the vocabulary");
   tokenizer->Encode(fuzz::AsView(data, size), &again);
   fuzz::Check(ids == again, "two encodings of the same text differ");
+  again.clear();
+  tokenizer->EncodeScanningEveryPosition(fuzz::AsView(data, size), &again);
+  fuzz::Check(ids == again, "the word-run shortcut and the scan at every position differ");
   return 0;
 }

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "pipeline/base/unaligned.h"
 #include "pipeline/shard/record.h"
 
 namespace maskfeed::mfs {
@@ -111,16 +112,8 @@ absl::StatusOr<Index> DecodeIndex(std::string_view index, const Header& header, 
 
 inline void PutU32(std::string* out, uint32_t v) { out->append(reinterpret_cast<char*>(&v), 4); }
 inline void PutU64(std::string* out, uint64_t v) { out->append(reinterpret_cast<char*>(&v), 8); }
-inline uint32_t GetU32(const char* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-inline uint64_t GetU64(const char* p) {
-  uint64_t v;
-  std::memcpy(&v, p, 8);
-  return v;
-}
+inline uint32_t GetU32(const char* p) { return LoadU32(p); }
+inline uint64_t GetU64(const char* p) { return LoadU64(p); }
 
 }  // namespace maskfeed::mfs
 

@@ -19,15 +19,52 @@ struct Box {
   std::string_view name;
 };
 
+// A box as four JSON numbers of the usual kinds (float or int): the common case, read without
+// the general flattening. false for anything else, which FlatNumbers then reads or reports.
+bool FourPlainNumbers(JsonValue j, std::vector<double>* out) {
+  simdjson::dom::array list;
+  if (j.get(list) != simdjson::SUCCESS || list.size() != 4) return false;
+  out->clear();
+  for (JsonValue item : list) {
+    double v;
+    if (item.is_double()) {
+      v = item.get_double().value_unsafe();
+    } else if (item.is_int64()) {
+      v = static_cast<double>(item.get_int64().value_unsafe());
+    } else {
+      return false;
+    }
+    out->push_back(v);
+  }
+  return true;
+}
+
+// std::stable_sort, without its buffer for the few boxes an image has.
+template <typename Less>
+void StableSortFew(std::vector<Box>* boxes, Less less) {
+  if (boxes->size() > 32) {
+    std::stable_sort(boxes->begin(), boxes->end(), less);
+    return;
+  }
+  for (size_t i = 1; i < boxes->size(); ++i) {  // insertion sort: stable
+    const Box box = (*boxes)[i];
+    size_t j = i;
+    for (; j > 0 && less(box, (*boxes)[j - 1]); --j) (*boxes)[j] = (*boxes)[j - 1];
+    (*boxes)[j] = box;
+  }
+}
+
 }  // namespace
 
-absl::StatusOr<std::vector<DetBox>> BuildDetBoxes(JsonValue det, ImageSize orig,
-                                                  const CropWindow& crop) {
+absl::Status BuildDetBoxes(JsonValue det, ImageSize orig, const CropWindow& crop,
+                           std::vector<DetBox>* out) {
+  out->clear();
   const std::optional<JsonValue> instances = Field(det, "instances");
   if (!instances) return JsonDataLoss("instances", "missing (det needs {\"instances\": [...]})");
   if (!instances->is_array()) return JsonDataLoss("instances", "not a list");
-  std::vector<Box> boxes;
-  std::vector<double> b;
+  thread_local std::vector<Box> boxes;
+  thread_local std::vector<double> b;
+  boxes.clear();
   size_t i = 0;
   for (JsonValue in : ListOf(*instances)) {
     // Paths are only spelled out for a message.
@@ -46,7 +83,8 @@ absl::StatusOr<std::vector<DetBox>> BuildDetBoxes(JsonValue det, ImageSize orig,
     if (!score.ok()) return NumberAt(*score_value, StrCat(path(), ".score")).status();
     if (!name_value->is_string())
       return JsonDataLoss(StrCat(path(), ".class_name"), "not a string");
-    if (!FlatNumbers(*box_value, "boxes", &b).ok() || b.size() != 4 || !box_value->is_array()) {
+    if (!FourPlainNumbers(*box_value, &b) &&
+        (!FlatNumbers(*box_value, "boxes", &b).ok() || b.size() != 4 || !box_value->is_array())) {
       absl::Status numbers = FlatNumbers(*box_value, StrCat(path(), ".boxes"), &b);
       if (!numbers.ok()) return numbers;
       return JsonDataLoss(StrCat(path(), ".boxes"), "not [x0, y0, x1, y1]");
@@ -67,26 +105,26 @@ absl::StatusOr<std::vector<DetBox>> BuildDetBoxes(JsonValue det, ImageSize orig,
     }
     boxes.push_back(box);
   }
-  std::stable_sort(boxes.begin(), boxes.end(), [](const Box& a, const Box& b) {
+  StableSortFew(&boxes, [](const Box& a, const Box& b) {
     return a.x0 * a.x0 + a.y0 * a.y0 < b.x0 * b.x0 + b.y0 * b.y0;
   });
-  std::vector<DetBox> out(boxes.size());
+  out->resize(boxes.size());
   for (size_t i = 0; i < boxes.size(); ++i) {
     int j = 0;
     // Coordinates are clipped to [0, 1] (NaN boxes were dropped): rne(999 c) is in 0..999.
     for (double c : {boxes[i].x0, boxes[i].y0, boxes[i].x1, boxes[i].y1}) {
-      out[i].values[j++] = static_cast<int>(std::nearbyint(999 * c));
+      (*out)[i].values[j++] = static_cast<int>(std::nearbyint(999 * c));
     }
-    out[i].name = boxes[i].name;
+    (*out)[i].name = boxes[i].name;
   }
-  return out;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> BuildDetText(JsonValue det, ImageSize orig, const CropWindow& crop) {
-  absl::StatusOr<std::vector<DetBox>> boxes = BuildDetBoxes(det, orig, crop);
-  if (!boxes.ok()) return boxes.status();
+  std::vector<DetBox> boxes;
+  if (absl::Status s = BuildDetBoxes(det, orig, crop, &boxes); !s.ok()) return s;
   std::string text;
-  for (const DetBox& box : *boxes) {
+  for (const DetBox& box : boxes) {
     if (!text.empty()) text.push_back(' ');
     for (int j = 0; j < 4; ++j) StrAppend(&text, "v", j, "=", box.values[j], " ");
     text += box.name;

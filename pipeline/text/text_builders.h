@@ -56,9 +56,9 @@ struct DetBox {
   int values[4] = {0, 0, 0, 0};
   std::string_view name;
 };
-// The boxes of BuildDetText, in its order, before they are written out.
-absl::StatusOr<std::vector<DetBox>> BuildDetBoxes(JsonValue det, ImageSize orig,
-                                                  const CropWindow& crop);
+// The boxes of BuildDetText, in its order, before they are written out, into `out`.
+absl::Status BuildDetBoxes(JsonValue det, ImageSize orig, const CropWindow& crop,
+                           std::vector<DetBox>* out);
 
 // det (§4.2): instances scoring >= 0.6, in crop coordinates, clipped, zero-area dropped,
 // flipped, sorted by x0² + y0², as "v0=A v1=B v2=C v3=D name" joined by spaces.

@@ -228,10 +228,12 @@ absl::Status TextModality::Build(const Record& raw, const SampleCrop& crop, Rng&
         text = BuildDetText(*json, *crop.orig, crop.window);
         break;
       }
-      absl::StatusOr<std::vector<DetBox>> boxes = BuildDetBoxes(*json, *crop.orig, crop.window);
-      if (!boxes.ok()) return boxes.status();
+      if (absl::Status s = BuildDetBoxes(*json, *crop.orig, crop.window, &scratch->boxes);
+          !s.ok()) {
+        return s;
+      }
       scratch->ids.clear();
-      for (const DetBox& box : *boxes) {
+      for (const DetBox& box : scratch->boxes) {
         for (int j = 0; j < 4; ++j) {
           scratch->ids.push_back(coordinate_ids_[static_cast<size_t>(j * 1000 + box.values[j])]);
         }

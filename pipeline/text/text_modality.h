@@ -63,6 +63,7 @@ struct TextScratch {
   std::string inflated;
   std::vector<int32_t> ids;
   std::vector<uint32_t> chunks;
+  std::vector<DetBox> boxes;
 };
 
 struct TextModalityOptions {

@@ -2,8 +2,13 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <fstream>
 #include <iterator>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "absl/strings/str_format.h"
 #include "nlohmann/json.hpp"
@@ -51,8 +56,14 @@ inline void AppendUtf8(char32_t c, std::string* out) {
 inline absl::string_view Key(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
 inline bool IsAscii(std::string_view s) {
-  for (char ch : s) {
-    if (static_cast<uint8_t>(ch) >= 0x80) return false;
+  size_t i = 0;
+  for (uint64_t a, b; i + 16 <= s.size(); i += 16) {  // two words at a time: no branch per byte
+    std::memcpy(&a, s.data() + i, 8);
+    std::memcpy(&b, s.data() + i + 8, 8);
+    if ((a | b) & 0x8080808080808080ull) return false;
+  }
+  for (; i < s.size(); ++i) {
+    if (static_cast<uint8_t>(s[i]) >= 0x80) return false;
   }
   return true;
 }
@@ -114,38 +125,82 @@ void TokenTrie::Add(std::string_view content, int32_t id) {
   uint32_t node = 0;
   for (char ch : content) {
     const auto byte = static_cast<uint8_t>(ch);
-    auto& children = nodes_[node].children;
+    auto& children = building_[node].children;
     auto it = std::lower_bound(children.begin(), children.end(), std::make_pair(byte, 0u),
                                [](const auto& a, const auto& b) { return a.first < b.first; });
     if (it != children.end() && it->first == byte) {
       node = it->second;
       continue;
     }
-    const auto next = static_cast<uint32_t>(nodes_.size());
+    const auto next = static_cast<uint32_t>(building_.size());
     children.insert(it, {byte, next});
     if (node == 0) root_[byte] = next;
-    nodes_.push_back(Node{});
+    building_.push_back(BuildNode{});
     node = next;
   }
-  nodes_[node].id = id;
+  building_[node].id = id;
+}
+
+void TokenTrie::Finish() {
+  nodes_.assign(building_.size(), Node{});
+  edges_.clear();
+  for (size_t i = 0; i < building_.size(); ++i) {
+    nodes_[i] = Node{.id = building_[i].id,
+                     .first = static_cast<uint32_t>(edges_.size()),
+                     .count = static_cast<uint32_t>(building_[i].children.size())};
+    edges_.insert(edges_.end(), building_[i].children.begin(), building_[i].children.end());
+  }
+  few_first_bytes_.clear();
+  for (int b = 0; b < 256; ++b) {
+    if (root_[b] != 0) few_first_bytes_.push_back(static_cast<uint8_t>(b));
+  }
+  if (few_first_bytes_.size() > 4) few_first_bytes_.clear();
+  building_.assign(1, BuildNode{});
+}
+
+size_t TokenTrie::NextCandidate(std::string_view text, size_t pos) const {
+  const size_t n = text.size();
+#if defined(__SSE2__)
+  const size_t k = few_first_bytes_.size();
+  if (k > 0) {
+    __m128i wanted[4];
+    for (size_t j = 0; j < 4; ++j) {
+      wanted[j] = _mm_set1_epi8(static_cast<char>(few_first_bytes_[j < k ? j : 0]));
+    }
+    for (; pos + 16 <= n; pos += 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + pos));
+      const __m128i hit =
+          _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, wanted[0]), _mm_cmpeq_epi8(v, wanted[1])),
+                       _mm_or_si128(_mm_cmpeq_epi8(v, wanted[2]), _mm_cmpeq_epi8(v, wanted[3])));
+      if (const int mask = _mm_movemask_epi8(hit); mask != 0) {
+        return pos + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+      }
+    }
+  }
+#endif
+  while (pos < n && root_[static_cast<uint8_t>(text[pos])] == 0) ++pos;
+  return pos;
 }
 
 std::pair<size_t, int32_t> TokenTrie::Walk(std::string_view text, size_t pos) const {
   std::pair<size_t, int32_t> best{0, -1};
   uint32_t node = root_[static_cast<uint8_t>(text[pos])];
   for (size_t i = pos;;) {
-    if (nodes_[node].id >= 0) best = {i + 1 - pos, nodes_[node].id};
-    if (++i == text.size()) break;
+    const Node& at = nodes_[node];
+    if (at.id >= 0) best = {i + 1 - pos, at.id};
+    if (++i == text.size() || at.count == 0) break;
     const auto byte = static_cast<uint8_t>(text[i]);
-    const auto& children = nodes_[node].children;
-    if (children.size() == 1) {
-      if (children[0].first != byte) break;
-      node = children[0].second;
+    const auto* first = edges_.data() + at.first;
+    if (at.count == 1) {  // inside a long content: most nodes
+      if (first->first != byte) break;
+      node = first->second;
       continue;
     }
-    auto it = std::lower_bound(children.begin(), children.end(), std::make_pair(byte, 0u),
-                               [](const auto& a, const auto& b) { return a.first < b.first; });
-    if (it == children.end() || it->first != byte) break;
+    const auto* last = first + at.count;
+    const auto* it =
+        std::lower_bound(first, last, std::make_pair(byte, 0u),
+                         [](const auto& a, const auto& b) { return a.first < b.first; });
+    if (it == last || it->first != byte) break;
     node = it->second;
   }
   return best;
@@ -236,29 +291,33 @@ absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> WordPieceTokenizer::Load(
     }
     const auto id = static_cast<int32_t>(id_json.get<int64_t>());
     max_id = std::max<int64_t>(max_id, id);
+    bool inserted;
     if (!t->continuing_prefix_.empty() && token.size() > t->continuing_prefix_.size() &&
         token.compare(0, t->continuing_prefix_.size(), t->continuing_prefix_) == 0) {
-      t->continuations_[token.substr(t->continuing_prefix_.size())] = id;
-      t->max_piece_bytes_ =
-          std::max(t->max_piece_bytes_, token.size() - t->continuing_prefix_.size());
+      const std::string_view piece = std::string_view(token).substr(t->continuing_prefix_.size());
+      inserted = t->continuations_.Insert(piece, id);
+      t->max_piece_bytes_ = std::max(t->max_piece_bytes_, piece.size());
     } else {
-      t->vocab_[token] = id;
+      inserted = t->vocab_.Insert(token, id) && t->RunInfoFor(token) != nullptr;
+      if (inserted) t->RunInfoFor(token)->vocab = id;
       t->max_piece_bytes_ = std::max(t->max_piece_bytes_, token.size());
     }
+    if (!inserted) return JsonError(name, "$.model.vocab", "too large");
   }
   const std::string unk = model.value("unk_token", Json("[UNK]")).is_string()
                               ? model.value("unk_token", std::string("[UNK]"))
                               : std::string();
-  if (unk.empty() || !t->vocab_.contains(unk)) {
+  if (unk.empty() || t->vocab_.Find(unk) < 0) {
     return JsonError(name, "$.model.unk_token", "missing, or not in the vocabulary");
   }
-  t->unk_id_ = t->vocab_.at(unk);
+  t->unk_id_ = t->vocab_.Find(unk);
 
   if (json.contains("added_tokens") && !json["added_tokens"].is_null()) {
     if (!json["added_tokens"].is_array()) {
       return JsonError(name, "$.added_tokens", "not an array");
     }
     const Json& added = json["added_tokens"];
+    bool word_runs = t->normalize_;
     for (size_t i = 0; i < added.size(); ++i) {
       const std::string path = StrCat("$.added_tokens[", i, "]");
       const Json& a = added[i];
@@ -284,8 +343,12 @@ absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> WordPieceTokenizer::Load(
       t->single_word_[id] = *single;
       t->added_[content] = id;
       (*normalized ? t->normalized_tokens_ : t->raw_tokens_).Add(content, id);
+      if (*normalized) word_runs &= *single && t->NoteSpanning(content, id);
     }
+    t->normalized_word_runs_ = word_runs;
   }
+  t->raw_tokens_.Finish();
+  t->normalized_tokens_.Finish();
   if (static_cast<size_t>(max_id + 1) > t->single_word_.size()) t->single_word_.resize(max_id + 1);
   t->max_id_ = static_cast<int32_t>(max_id);
   t->BuildAsciiTables();
@@ -295,15 +358,56 @@ absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> WordPieceTokenizer::Load(
 
 int32_t WordPieceTokenizer::TokenId(std::string_view token) const {
   if (auto it = added_.find(Key(token)); it != added_.end()) return it->second;
-  if (auto it = vocab_.find(Key(token)); it != vocab_.end()) return it->second;
+  if (const int32_t id = vocab_.Find(token); id >= 0) return id;
   if (token.size() > continuing_prefix_.size() &&
       token.substr(0, continuing_prefix_.size()) == continuing_prefix_) {
-    if (auto it = continuations_.find(Key(token.substr(continuing_prefix_.size())));
-        it != continuations_.end()) {
-      return it->second;
-    }
+    return continuations_.Find(token.substr(continuing_prefix_.size()));
   }
   return -1;
+}
+
+WordPieceTokenizer::RunInfo* WordPieceTokenizer::RunInfoFor(std::string_view run) {
+  int32_t index = run_index_.Find(run);
+  if (index < 0) {
+    index = static_cast<int32_t>(run_info_.size());
+    if (!run_index_.Insert(run, index)) return nullptr;
+    run_info_.emplace_back();
+  }
+  return &run_info_[static_cast<size_t>(index)];
+}
+
+bool WordPieceTokenizer::NoteSpanning(std::string_view content, int32_t id) {
+  size_t i = 0;
+  if (!(BertClassOf(NextCodePoint(content, &i)) & kWord)) return false;  // starts a non-word
+  // Its leading run of word characters: all of it, or what comes before a non-word one.
+  size_t run_end = content.size();
+  for (size_t k = i; k < content.size();) {
+    const size_t at = k;
+    if (!(BertClassOf(NextCodePoint(content, &k)) & kWord)) {
+      run_end = at;
+      break;
+    }
+  }
+  RunInfo* info = RunInfoFor(content.substr(0, run_end));
+  if (info == nullptr) return false;
+  if (run_end == content.size()) {
+    info->token = id;
+  } else {
+    info->other_run = true;
+  }
+  while (i < content.size()) {
+    const size_t at = i;
+    const char32_t c = NextCodePoint(content, &i);
+    if (i < content.size() && !(BertClassOf(c) & kWord)) {
+      const std::string_view run = content.substr(0, at);
+      spanning_runs_.emplace_back(std::string(run), c);
+      const auto* end = reinterpret_cast<const uint8_t*>(run.data()) + run.size();
+      const size_t bytes = std::min<size_t>(run.size(), 4);
+      spanning_suffix_[bytes - 1].set(bytes == 1 ? end[-1] : SuffixKey(end, bytes));
+      break;
+    }
+  }
+  return true;
 }
 
 void WordPieceTokenizer::BuildAsciiTables() {
@@ -316,6 +420,10 @@ void WordPieceTokenizer::BuildAsciiTables() {
     if (normalize_ && lowercase_ && c >= 'A' && c <= 'Z') normal = static_cast<int16_t>(c + 32);
     ascii_normal_[c] = normal;
     ascii_class_[c] = BertClassOf(static_cast<char32_t>(c));
+    std::vector<int32_t> ids;
+    const char ch = static_cast<char>(c);
+    EncodeWord(std::string_view(&ch, 1), 1, &ids);
+    ascii_single_[c] = ids.empty() ? unk_id_ : ids[0];
   }
 }
 
@@ -327,7 +435,7 @@ void WordPieceTokenizer::SplitOnAddedTokens(std::string_view text, const TokenTr
                                             std::vector<int32_t>* ids, Rest rest) const {
   size_t piece_start = 0;
   size_t pos = 0;
-  while (pos < text.size()) {
+  while ((pos = trie.NextCandidate(text, pos)) < text.size()) {
     const auto [length, id] = trie.LongestAt(text, pos);
     if (length == 0) {
       ++pos;
@@ -353,39 +461,137 @@ void WordPieceTokenizer::SplitOnAddedTokens(std::string_view text, const TokenTr
   if (piece_start < text.size()) rest(text.substr(piece_start));
 }
 
-void WordPieceTokenizer::Encode(std::string_view text, std::vector<int32_t>* ids) const {
-  SplitOnAddedTokens(text, raw_tokens_, single_word_, ids,
-                     [&](std::string_view piece) { EncodeSegment(piece, ids); });
+bool WordPieceTokenizer::WideWordCharAt(std::string_view text, size_t pos, size_t* next) const {
+  *next = pos;
+  return (BertClassOf(NextCodePoint(text, next)) & kWord) != 0;
 }
 
-void WordPieceTokenizer::EncodeSegment(std::string_view raw, std::vector<int32_t>* ids) const {
+bool WordPieceTokenizer::EndsLikeSpanningToken(std::string_view text, size_t start,
+                                               size_t end) const {
+  const size_t length = end - start;
+  if (!MayEndLikeSpanningToken(reinterpret_cast<const uint8_t*>(text.data()) + end, length)) {
+    return false;
+  }
+  size_t after_at = end;
+  const char32_t after = NextCodePoint(text, &after_at);
+  for (const auto& [run, next] : spanning_runs_) {
+    if (run.size() < length && next == after && text.substr(end - run.size(), run.size()) == run) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool WordPieceTokenizer::MatchWordRuns(std::string_view text,
+                                       std::vector<std::array<uint32_t, 3>>* matches) const {
+  matches->clear();
+  size_t covered = 0;  // positions before it lie inside an examined match: never looked up
+  for (size_t pos = 0; pos < text.size();) {
+    size_t next;
+    if (!WordCharAt(text, pos, &next)) {  // no token starts with a non-word character
+      pos = next;
+      continue;
+    }
+    const size_t start = pos;
+    size_t end = next;
+    while (end < text.size() && WordCharAt(text, end, &next)) end = next;
+    if (start >= covered) {
+      if (const auto [length, id] = normalized_tokens_.LongestAt(text, start); length > 0) {
+        const size_t match_end = start + length;
+        if (match_end == text.size() || !WordCharAt(text, match_end, &next)) {
+          matches->push_back({static_cast<uint32_t>(start), static_cast<uint32_t>(length),
+                              static_cast<uint32_t>(id)});
+        }
+        covered = match_end;  // accepted or not, skipped whole
+      }
+    }
+    if (!spanning_runs_.empty() && end < text.size() && EndsLikeSpanningToken(text, start, end)) {
+      matches->clear();
+      return false;
+    }
+    pos = end;
+  }
+  return true;
+}
+
+void WordPieceTokenizer::Encode(std::string_view text, std::vector<int32_t>* ids) const {
+  SplitOnAddedTokens(text, raw_tokens_, single_word_, ids,
+                     [&](std::string_view piece) { EncodeSegment(piece, true, ids); });
+}
+
+void WordPieceTokenizer::EncodeScanningEveryPosition(std::string_view text,
+                                                     std::vector<int32_t>* ids) const {
+  SplitOnAddedTokens(text, raw_tokens_, single_word_, ids,
+                     [&](std::string_view piece) { EncodeSegment(piece, false, ids); });
+}
+
+void WordPieceTokenizer::EncodeSegment(std::string_view raw, bool word_runs,
+                                       std::vector<int32_t>* ids) const {
   thread_local std::string normalized;
-  Normalize(raw, &normalized);
+  const bool ascii = Normalize(raw, &normalized);
   const std::string_view view = normalized;  // stable: nothing below normalises again
   if (normalized_tokens_.empty()) {
     EncodeWords(view, ids);
+    return;
+  }
+  // (With clean_text, normalized ASCII holds only word characters, punctuation and spaces.)
+  if (word_runs && normalized_word_runs_ && clean_text_ && ascii &&
+      EncodeAsciiWordRuns(view, ids)) {
+    return;
+  }
+  thread_local std::vector<std::array<uint32_t, 3>> matches;
+  if (word_runs && normalized_word_runs_ && MatchWordRuns(view, &matches)) {
+    size_t piece_start = 0;
+    for (const auto& [pos, length, id] : matches) {
+      if (pos > piece_start) EncodeWords(view.substr(piece_start, pos - piece_start), ids);
+      ids->push_back(static_cast<int32_t>(id));
+      piece_start = pos + length;
+    }
+    if (piece_start < view.size()) EncodeWords(view.substr(piece_start), ids);
     return;
   }
   SplitOnAddedTokens(view, normalized_tokens_, single_word_, ids,
                      [&](std::string_view piece) { EncodeWords(piece, ids); });
 }
 
-void WordPieceTokenizer::Normalize(std::string_view raw, std::string* out) const {
+bool WordPieceTokenizer::Normalize(std::string_view raw, std::string* out) const {
   out->clear();
   if (!normalize_) {
     out->assign(raw);
-    return;
+    return false;
   }
   if (IsAscii(raw)) {  // the common case, without ICU: no marks, no CJK, ASCII case only
     out->resize(raw.size());
     size_t n = 0;
-    for (char ch : raw) {
+#if defined(__SSE2__)
+    // Sixteen bytes at a time while they hold no control character (nothing to drop or turn
+    // into a space): then normalising is lower-casing, when the normalizer lower-cases.
+    if (lowercase_ || !clean_text_) {
+      const __m128i before_a = _mm_set1_epi8('A' - 1), after_z = _mm_set1_epi8('Z' + 1);
+      const __m128i space = _mm_set1_epi8(' '), del = _mm_set1_epi8(0x7F);
+      const __m128i to_lower = _mm_set1_epi8(lowercase_ ? 0x20 : 0);
+      for (; n + 16 <= raw.size(); n += 16) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(raw.data() + n));
+        // ASCII only (checked above): signed compares are byte compares here.
+        const __m128i control = _mm_or_si128(_mm_cmplt_epi8(v, space), _mm_cmpeq_epi8(v, del));
+        if (clean_text_ && _mm_movemask_epi8(control) != 0) break;
+        const __m128i upper =
+            _mm_and_si128(_mm_cmpgt_epi8(v, before_a), _mm_cmplt_epi8(v, after_z));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out->data() + n),
+                         _mm_or_si128(v, _mm_and_si128(upper, to_lower)));
+      }
+    }
+    const size_t done = n;
+#else
+    const size_t done = 0;
+#endif
+    for (char ch : raw.substr(done)) {
       const int16_t c = ascii_normal_[static_cast<uint8_t>(ch)];
       (*out)[n] = static_cast<char>(c);
       n += c >= 0;
     }
     out->resize(n);
-    return;
+    return true;
   }
   // 1. clean_text, then handle_chinese_chars.
   std::string cleaned;
@@ -422,10 +628,84 @@ void WordPieceTokenizer::Normalize(std::string_view raw, std::string* out) const
   // 3. lowercase, code point by code point.
   if (!lowercase_) {
     *out = std::move(cleaned);
-    return;
+    return false;
   }
   out->reserve(cleaned.size());
   for (size_t i = 0; i < cleaned.size();) AppendLower(NextCodePoint(cleaned, &i), out);
+  return false;
+}
+
+bool WordPieceTokenizer::EncodeAsciiWordRuns(std::string_view text,
+                                             std::vector<int32_t>* ids) const {
+  const size_t first_id = ids->size();
+  const size_t n = text.size();
+  size_t covered = 0;  // positions before it lie inside an examined match: never looked up
+  auto cls = [&](size_t i) { return ascii_class_[static_cast<uint8_t>(text[i])]; };
+  for (size_t pos = 0; pos < n;) {
+    const uint8_t c = cls(pos);
+    if (!(c & kWord)) {  // whitespace, or punctuation: a word of its own
+      if (c & kPunctuation) ids->push_back(ascii_single_[static_cast<uint8_t>(text[pos])]);
+      ++pos;
+      continue;
+    }
+    // A run of word characters, its start a candidate for a class name.
+    const size_t start = pos;
+    size_t end = pos + 1;
+    bool underscore = text[start] == '_';
+    while (end < n && (cls(end) & kWord)) underscore |= text[end++] == '_';
+    const std::string_view run = text.substr(start, end - start);
+    const int32_t index = run_index_.Find(run);
+    const RunInfo* info = index >= 0 ? &run_info_[static_cast<size_t>(index)] : nullptr;
+    if (start >= covered) {
+      // The longest match here is the run itself when a token of word characters equals it;
+      // a shorter one ends inside the run (rejected, and what it skips holds no run start);
+      // a longer one continues past the run's end with a non-word character, so it leads
+      // with exactly this run: only then is the trie walked.
+      if (info == nullptr || !info->other_run) {
+        if (info != nullptr && info->token >= 0) {
+          ids->push_back(info->token);
+          covered = end;
+          pos = end;
+          continue;
+        }
+      } else if (const auto [length, id] = normalized_tokens_.LongestAt(text, start); length > 0) {
+        const size_t match_end = start + length;
+        covered = match_end;  // accepted or not, skipped whole
+        if (match_end == n || !(cls(match_end) & kWord)) {
+          ids->push_back(id);
+          pos = match_end;
+          continue;
+        }
+      }
+    }
+    if (end < n &&
+        MayEndLikeSpanningToken(reinterpret_cast<const uint8_t*>(text.data()) + end, end - start) &&
+        EndsLikeSpanningToken(text, start, end)) {
+      ids->resize(first_id);
+      return false;
+    }
+    // The run's words: '_' is punctuation to BertPreTokenizer, a word character to \w. A run
+    // that is one vocabulary entry is one id (what EncodeWord's first lookup would find).
+    if (!underscore && info != nullptr && info->vocab >= 0 &&
+        run.size() <= max_input_chars_per_word_) {
+      ids->push_back(info->vocab);
+      pos = end;
+      continue;
+    }
+    for (size_t w = start; w < end;) {
+      if (text[w] == '_') {
+        ids->push_back(ascii_single_[static_cast<uint8_t>('_')]);
+        ++w;
+        continue;
+      }
+      size_t e = w + 1;
+      while (e < end && text[e] != '_') ++e;
+      EncodeWord(text.substr(w, e - w), e - w, ids);
+      w = e;
+    }
+    pos = end;
+  }
+  return true;
 }
 
 void WordPieceTokenizer::EncodeWords(std::string_view text, std::vector<int32_t>* ids) const {
@@ -469,10 +749,7 @@ void WordPieceTokenizer::EncodeWord(std::string_view word, size_t chars,
     }
     int32_t found = -1;
     while (end > start) {
-      if (auto it = table.find(Key(word.substr(start, end - start))); it != table.end()) {
-        found = it->second;
-        break;
-      }
+      if ((found = table.Find(word.substr(start, end - start))) >= 0) break;
       do {
         --end;
       } while (end > start && (static_cast<uint8_t>(word[end]) & 0xC0) == 0x80);

@@ -26,6 +26,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "pipeline/text/bert_char_classes.h"
+#include "pipeline/text/piece_table.h"
 
 namespace maskfeed::text {
 
@@ -33,6 +35,8 @@ namespace maskfeed::text {
 class TokenTrie {
  public:
   void Add(std::string_view content, int32_t id);
+  // Lays the trie out flat for lookups; call once, after the last Add.
+  void Finish();
   bool empty() const { return nodes_.size() <= 1; }
   // The longest content that `text` has at `pos`: its length and id, or {0, -1}. Inline: the
   // scan asks at every position, and almost every one is ruled out by table lookups on its
@@ -50,12 +54,22 @@ class TokenTrie {
     }
     return Walk(text, pos);
   }
+  // The first position from `pos` on whose byte some content starts with (text.size() when
+  // none): the positions before it need no LongestAt. When contents start with few distinct
+  // bytes (4M's raw tokens: '[' and 'v'), 16 positions are ruled out at a time.
+  size_t NextCandidate(std::string_view text, size_t pos) const;
 
  private:
-  struct Node {
-    std::vector<std::pair<uint8_t, uint32_t>> children;  // byte -> node, sorted
-    // Most nodes below the root have one child (inside a long content): no search then.
+  // While adding: a node's children by byte, sorted.
+  struct BuildNode {
+    std::vector<std::pair<uint8_t, uint32_t>> children;
     int32_t id = -1;
+  };
+  // After Finish: a node's children are edges_[first, first + count), sorted by byte.
+  struct Node {
+    int32_t id = -1;
+    uint32_t first = 0;
+    uint32_t count = 0;
   };
   std::pair<size_t, int32_t> Walk(std::string_view text, size_t pos) const;
   // A 16-bit hash of three bytes (pair = the first two); collisions only cost a walk.
@@ -63,12 +77,16 @@ class TokenTrie {
     return static_cast<uint32_t>((pair << 8 | third) * 2654435761u) >> 16;
   }
 
+  std::vector<BuildNode> building_{BuildNode{}};
   std::vector<Node> nodes_{Node{}};
+  std::vector<std::pair<uint8_t, uint32_t>> edges_;
   uint32_t root_[256] = {};  // the root's children by byte (0: none), for the first step
   bool single_[256] = {};    // one-byte contents
   // Byte pairs some content starts with, two-byte contents, and (hashed) the first three
   // bytes of longer ones.
   std::bitset<65536> pairs_, two_byte_, triples_;
+  // The distinct first bytes, when there are at most four (NextCandidate's vector scan).
+  std::vector<uint8_t> few_first_bytes_;
 };
 
 // The largest token id a tokenizer file may use (ids index per-id tables; real vocabularies
@@ -92,6 +110,10 @@ class WordPieceTokenizer {
 
   // Appends the ids of `text` (UTF-8; an invalid byte reads as U+FFFD) to `ids`.
   void Encode(std::string_view text, std::vector<int32_t>* ids) const;
+  // The same ids without the word-run shortcut of step 3 (MatchWordRuns): the normalized
+  // added tokens are looked for at every position, as HuggingFace does. For tests and the
+  // fuzzer, which hold the two equal.
+  void EncodeScanningEveryPosition(std::string_view text, std::vector<int32_t>* ids) const;
   // The id of a vocabulary entry or added token, or -1.
   int32_t TokenId(std::string_view token) const;
   size_t vocab_size() const { return vocab_.size() + continuations_.size(); }
@@ -104,9 +126,15 @@ class WordPieceTokenizer {
   WordPieceTokenizer() = default;
   static absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> Load(std::string_view json,
                                                                   std::string_view name);
-  // Steps 2-4 for a piece of raw text between raw added tokens.
-  void EncodeSegment(std::string_view raw, std::vector<int32_t>* ids) const;
-  void Normalize(std::string_view raw, std::string* out) const;
+  // Steps 2-4 for a piece of raw text between raw added tokens (step 3 by MatchWordRuns when
+  // `word_runs` and it applies).
+  void EncodeSegment(std::string_view raw, bool word_runs, std::vector<int32_t>* ids) const;
+  // Step 2 into `out`; true when it is all ASCII.
+  bool Normalize(std::string_view raw, std::string* out) const;
+  // Steps 3-4 in one pass over normalized ASCII text, when MatchWordRuns applies: class names
+  // looked up at the starts of runs of word characters, the words between encoded as they
+  // are met. false (nothing appended) when MatchWordRuns would hand the text to the scan.
+  bool EncodeAsciiWordRuns(std::string_view text, std::vector<int32_t>* ids) const;
   // Step 4 for a normalised piece holding no added token.
   void EncodeWords(std::string_view normalized, std::vector<int32_t>* ids) const;
   void EncodeWord(std::string_view word, size_t chars, std::vector<int32_t>* ids) const;
@@ -116,7 +144,34 @@ class WordPieceTokenizer {
   void SplitOnAddedTokens(std::string_view text, const TokenTrie& trie,
                           const std::vector<bool>& single_word, std::vector<int32_t>* ids,
                           Rest rest) const;
+  // Step 3 word by word, when every normalized added token is single_word and starts with a
+  // word character (regex \w), and `text` is valid UTF-8 (the normalizer's output): a match
+  // can then be accepted only at the start of a run of word characters, and a rejected match
+  // skipped whole can hide such a start only if it spans a non-word character. So only run
+  // starts are looked up, and a run that ends like the word before a non-word character of
+  // such a spanning token ("baseball bat", inside "xbaseball bat") sends the text to the scan
+  // at every position (false, `matches` empty). Otherwise `matches` holds the accepted
+  // matches, {position, length, id}, exactly those of that scan.
+  bool MatchWordRuns(std::string_view text, std::vector<std::array<uint32_t, 3>>* matches) const;
+  // Whether the run of word characters [start, end), followed by a non-word character at
+  // `end`, ends with a spanning token's leading run (longer than it) and that character.
+  bool EndsLikeSpanningToken(std::string_view text, size_t start, size_t end) const;
+  // Whether the character at `pos` is a word character; `*next` is the position after it.
+  bool WordCharAt(std::string_view text, size_t pos, size_t* next) const {
+    const auto byte = static_cast<uint8_t>(text[pos]);
+    if (byte < 0x80) {
+      *next = pos + 1;
+      return (ascii_class_[byte] & kWord) != 0;
+    }
+    return WideWordCharAt(text, pos, next);
+  }
+  bool WideWordCharAt(std::string_view text, size_t pos, size_t* next) const;
 
+  // Loading: notes a normalized added token in run_info_, and its
+  // leading run of word characters when a non-word character follows it inside the token
+  // ("baseball bat"); false when the token starts with a non-word character (MatchWordRuns
+  // does not apply then).
+  bool NoteSpanning(std::string_view content, int32_t id);
   // Fills ascii_normal_ and ascii_class_ from the flags (after loading).
   void BuildAsciiTables();
 
@@ -127,14 +182,47 @@ class WordPieceTokenizer {
   bool strip_accents_ = false;
   bool lowercase_ = false;
   // WordPiece.
-  absl::flat_hash_map<std::string, int32_t> vocab_;          // word starts
-  absl::flat_hash_map<std::string, int32_t> continuations_;  // "##x" stored as "x"
+  PieceTable vocab_;          // word starts
+  PieceTable continuations_;  // "##x" stored as "x"
   std::string continuing_prefix_ = "##";
   int32_t unk_id_ = -1;
   size_t max_input_chars_per_word_ = 100;
   size_t max_piece_bytes_ = 0;
   // Added tokens.
   TokenTrie raw_tokens_, normalized_tokens_;
+  // MatchWordRuns applies; the spanning normalized tokens' leading runs of word characters
+  // and the character after each, and (a filter) their last byte and last two bytes.
+  bool normalized_word_runs_ = false;
+  // What EncodeAsciiWordRuns needs of a run of word characters, in one lookup: its id as a
+  // vocabulary word start, as a normalized token of word characters only, and whether it
+  // leads another normalized token (then the trie is walked there).
+  struct RunInfo {
+    int32_t vocab = -1;
+    int32_t token = -1;
+    bool other_run = false;
+  };
+  RunInfo* RunInfoFor(std::string_view run);  // adds it; nullptr when the table is full
+  PieceTable run_index_;                      // run -> index in run_info_
+  std::vector<RunInfo> run_info_;
+  std::vector<std::pair<std::string, char32_t>> spanning_runs_;
+  // By length (1, 2, 3, 4 or more bytes): their last byte, or (hashed, SuffixKey) last 2, 3
+  // or 4 bytes.
+  std::bitset<65536> spanning_suffix_[4];
+  // A filter for EndsLikeSpanningToken on the run of `length` bytes ending before `end`: a
+  // leading run that ends it and is shorter than it must have set its bit. Rules out nearly
+  // every run.
+  bool MayEndLikeSpanningToken(const uint8_t* end, size_t length) const {
+    return (length > 1 && spanning_suffix_[0][end[-1]]) ||
+           (length > 2 && spanning_suffix_[1][SuffixKey(end, 2)]) ||
+           (length > 3 && spanning_suffix_[2][SuffixKey(end, 3)]) ||
+           (length > 4 && spanning_suffix_[3][SuffixKey(end, 4)]);
+  }
+  // A 16-bit key of the `bytes` (2..4) bytes before `end`.
+  static size_t SuffixKey(const uint8_t* end, size_t bytes) {
+    uint32_t v = 0;
+    for (size_t i = bytes; i > 0; --i) v = v << 8 | end[-static_cast<ptrdiff_t>(i)];
+    return (v * 2654435761u) >> 16;
+  }
   std::vector<bool> single_word_;  // by id
   absl::flat_hash_map<std::string, int32_t> added_;
   int32_t max_id_ = -1;
@@ -143,6 +231,7 @@ class WordPieceTokenizer {
   // of each byte (-1: dropped), and its BertCharClass bits.
   int16_t ascii_normal_[128] = {};
   uint8_t ascii_class_[128] = {};
+  int32_t ascii_single_[128] = {};  // the id of a one-character word
 };
 
 }  // namespace maskfeed::text
