@@ -165,7 +165,7 @@ void BatchProducer::PlanRow(PlannedRow* p, RowScratch* s) const {
     if (p->plan.crop < crops.first_dim(record)) crops.PrefetchRow(record, p->plan.crop);
     const ShardReader& images = dataset.shard(*source.image_size_modality(), p->location.shard);
     if (std::optional<std::string_view> image = images.PeekUnchecked(record)) {
-      constexpr size_t kHeaderBytes = 640;
+      constexpr size_t kHeaderBytes = 256;
       PrefetchBytes(image->data(), std::min(image->size(), kHeaderBytes));
     }
   }
@@ -218,9 +218,8 @@ absl::Status BatchProducer::BuildText(PlannedRow* p, RowScratch* s) const {
   text::SampleCrop crop;
   crop.rand_aug_idx = p->plan.crop;
   crop.n_crops = dataset.NumCropVariants(loc);
-  if (NeedsGeometry(
-          source,
-          p->plan)) {  // the crop_settings row and the image's header (StreamSource checked both)
+  // The crop_settings row and the image's header (StreamSource checked both exist).
+  if (NeedsGeometry(source, p->plan)) {
     if (absl::Status st = ReadCropRow(p); !st.ok()) return st;
     crop.window = text::CropWindow{.top = static_cast<double>(IntAt(p->crop_row, 0)),
                                    .left = static_cast<double>(IntAt(p->crop_row, 1)),
