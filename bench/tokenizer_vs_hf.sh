@@ -2,7 +2,8 @@
 # The text tokenizer against HuggingFace's `tokenizers` (its Rust core through the Node
 # binding, encodeBatch), each pinned to one core, on the same corpus, in one run: prints both
 # JSON lines and a summary with the ratio.
-#   bench/tokenizer_vs_hf.sh [TOKENIZER.json] [CORPUS.jsonl.gz] [SECONDS]
+#   bench/tokenizer_vs_hf.sh [TOKENIZER.json] [CORPUS.jsonl.gz|captions] [SECONDS]
+# CORPUS `captions`: the 2,000 captions of a 500-sample `maskfeed-shard synth` dataset.
 # Needs node and `npm install tokenizers@0.23.2` in $HF_TOKENIZERS_DIR (default /tmp/hf); without
 # them only maskfeed's line is printed.
 set -euo pipefail
@@ -13,6 +14,23 @@ seconds=${3:-5}
 build=${BUILD_DIR:-build}
 hf_dir=${HF_TOKENIZERS_DIR:-/tmp/hf}
 field() { grep -o "\"$1\": *[0-9.]*" | tail -1 | sed 's/.*: *//'; }
+if [ "$corpus" = captions ]; then
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  "$build/tools/maskfeed-shard" synth --samples 500 --shards 1 --format tar --out "$work/ds" \
+    >/dev/null 2>&1
+  corpus="$work/captions.jsonl.gz"
+  /usr/bin/python3 - "$work/ds/caption" "$corpus" <<'PY'
+import glob, gzip, json, sys, tarfile
+with gzip.open(sys.argv[2], "wt") as out:
+    for shard in sorted(glob.glob(sys.argv[1] + "/*.tar")):
+        with tarfile.open(shard) as tar:
+            for member in tar.getmembers():
+                value = json.loads(tar.extractfile(member).read())
+                for c in value if isinstance(value, list) else [value]:
+                    out.write(json.dumps({"text": c["caption"] if isinstance(c, dict) else c}) + "\n")
+PY
+fi
 
 ours=$(taskset -c 0 "$build/bench/maskfeed-bench-tokenizer" --tokenizer "$tokenizer" \
   --corpus "$corpus" --seconds "$seconds")
