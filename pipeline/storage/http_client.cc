@@ -95,6 +95,7 @@ absl::StatusOr<HttpResponse> HttpFetch(const HttpRequest& request, const HttpOpt
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, OnHeader);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &transfer);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  if (!options.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, options.ca_file.c_str());
   if (request.method == "HEAD") {
     curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
   } else if (request.method == "PUT") {
@@ -112,6 +113,13 @@ absl::StatusOr<HttpResponse> HttpFetch(const HttpRequest& request, const HttpOpt
     return absl::ResourceExhaustedError(StrCat(request.method, " ", request.url,
                                                ": the response is larger than ",
                                                options.max_body_bytes, " bytes"));
+  }
+  if (code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CACERT_BADFILE ||
+      code == CURLE_SSL_CERTPROBLEM) {
+    return absl::FailedPreconditionError(StrCat(
+        request.method, " ", request.url, ": ", curl_easy_strerror(code),
+        options.ca_file.empty() ? " (for a server with a private CA, set AWS_CA_BUNDLE to its PEM)"
+                                : StrCat(" (CA file ", options.ca_file, ")")));
   }
   if (code != CURLE_OK) {
     return absl::UnavailableError(

@@ -39,6 +39,9 @@ struct HttpOptions {
   std::chrono::seconds low_speed_time{30};
   // Responses larger than this are refused (bodies are held in memory).
   uint64_t max_body_bytes = uint64_t{16} << 30;
+  // A PEM file of the certificate authorities HTTPS servers are verified against (a private
+  // CA's, for an S3-compatible store with its own certificates); empty: the system's.
+  std::string ca_file;
 };
 
 // One response header line as libcurl hands it over ("Name: value\r\n") added to `headers`
@@ -47,7 +50,8 @@ struct HttpOptions {
 void AddResponseHeaderLine(std::string_view line, HeaderList* headers);
 
 // UNAVAILABLE naming the URL for what did not produce a response (refused, reset, timed out,
-// DNS); any response, whatever its status, is returned as it is.
+// DNS), FAILED_PRECONDITION for an HTTPS server whose certificate does not verify (retrying
+// cannot help); any response, whatever its status, is returned as it is.
 absl::StatusOr<HttpResponse> HttpFetch(const HttpRequest& request, const HttpOptions& options = {});
 
 // Bytes [first, last] of an object, inclusive, as HTTP ranges are.

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -126,6 +127,15 @@ absl::StatusOr<std::string> ObjectStore::Get(std::string_view name,
 absl::StatusOr<std::shared_ptr<ObjectStore>> OpenObjectStore(std::string_view url,
                                                              ObjectStoreOptions options) {
   const std::string root = WithoutTrailingSlashes(url);
+  // AWS's variable for a private CA (as the AWS CLI reads it), for https:// roots too.
+  if (const char* ca = std::getenv("AWS_CA_BUNDLE");
+      ca != nullptr && options.http.ca_file.empty()) {
+    options.http.ca_file = ca;
+  }
+  if (!options.http.ca_file.empty() && ::access(options.http.ca_file.c_str(), R_OK) != 0) {
+    return absl::FailedPreconditionError(
+        StrCat("AWS_CA_BUNDLE ", options.http.ca_file, ": cannot read the file"));
+  }
   if (url.starts_with("s3://")) {
     absl::StatusOr<S3Url> parsed = ParseS3Url(root);
     if (!parsed.ok()) return parsed.status();

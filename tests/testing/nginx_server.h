@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "tests/testing/moto_server.h"
@@ -18,9 +19,17 @@ namespace maskfeed::testing {
 
 class NginxServer {
  public:
-  // Serves `root` at http://127.0.0.1:PORT/; `work` holds its config, logs and temp folders.
-  // Null (and a message on stderr) when nginx is not installed or does not start.
-  static std::unique_ptr<NginxServer> Start(const std::string& root, const std::string& work) {
+  // With TLS: the server's certificate and key (PEM), and the CA that signed it (what the
+  // server's own readiness check trusts).
+  struct Tls {
+    std::string certificate, key, ca;
+  };
+
+  // Serves `root` at http://127.0.0.1:PORT/ (https:// with `tls`); `work` holds its config,
+  // logs and temp folders. Null (and a message on stderr) when nginx is not installed or does
+  // not start.
+  static std::unique_ptr<NginxServer> Start(const std::string& root, const std::string& work,
+                                            const std::optional<Tls>& tls = std::nullopt) {
     std::string program = FindProgram("nginx", "MASKFEED_NGINX");
     if (program.empty() && ::access("/usr/sbin/nginx", X_OK) == 0) program = "/usr/sbin/nginx";
     if (program.empty()) {
@@ -31,6 +40,11 @@ class NginxServer {
     }
     auto s = std::unique_ptr<NginxServer>(new NginxServer);
     s->port_ = FreeTcpPort();
+    s->tls_ = tls.has_value();
+    const std::string listen =
+        std::to_string(s->port_) + (tls ? " ssl;\n    ssl_certificate " + tls->certificate +
+                                              ";\n    ssl_certificate_key " + tls->key + ";\n"
+                                        : ";\n");
     std::filesystem::create_directories(work);
     const std::string conf = work + "/nginx.conf";
     // As root, nginx's workers would switch to an unprivileged user that cannot read a test's
@@ -68,10 +82,7 @@ class NginxServer {
                         "  default_type application/octet-stream;\n"
                         "  server {\n"
                         "    listen 127.0.0.1:" +
-                        std::to_string(s->port_) +
-                        ";\n"
-                        "    root " +
-                        root +
+                        listen + "    root " + root +
                         ";\n"
                         "  }\n"
                         "}\n");
@@ -81,7 +92,8 @@ class NginxServer {
     // nginx prints nothing when it starts: wait until the port answers.
     for (int i = 0; i < 100; ++i) {
       absl::StatusOr<HttpResponse> r =
-          HttpFetch({.method = "GET", .url = s->endpoint() + "/", .headers = {}, .body = ""});
+          HttpFetch({.method = "GET", .url = s->endpoint() + "/", .headers = {}, .body = ""},
+                    {.ca_file = tls ? tls->ca : ""});
       if (r.ok()) return s;
       usleep(50000);
     }
@@ -89,12 +101,15 @@ class NginxServer {
     return nullptr;
   }
 
-  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string endpoint() const {
+    return (tls_ ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port_);
+  }
   int port() const { return port_; }
 
  private:
   NginxServer() = default;
   int port_ = 0;
+  bool tls_ = false;
   std::unique_ptr<Subprocess> process_;
 };
 
