@@ -157,7 +157,8 @@ void BatchProducer::PlanRow(PlannedRow* p, RowScratch* s) const {
       shard.Prefetch(p->location.record);
     }
   }
-  if (source.has_text() && NeedsGeometry(source, p->plan)) {
+  p->geometry = source.has_text() && NeedsGeometry(source, p->plan);
+  if (p->geometry) {
     // The crop_settings row, and the image's header (its frame header lies within the first
     // few hundred bytes of a camera's or Pillow's JPEG: not the whole image).
     const size_t record = p->location.record;
@@ -219,7 +220,7 @@ absl::Status BatchProducer::BuildText(PlannedRow* p, RowScratch* s) const {
   crop.rand_aug_idx = p->plan.crop;
   crop.n_crops = dataset.NumCropVariants(loc);
   // The crop_settings row and the image's header (StreamSource checked both exist).
-  if (NeedsGeometry(source, p->plan)) {
+  if (p->geometry) {
     if (absl::Status st = ReadCropRow(p); !st.ok()) return st;
     crop.window = text::CropWindow{.top = static_cast<double>(IntAt(p->crop_row, 0)),
                                    .left = static_cast<double>(IntAt(p->crop_row, 1)),

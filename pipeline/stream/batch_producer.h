@@ -70,6 +70,7 @@ class BatchProducer {
     Dataset::Location location;  // of view.sample, looked up once
     SamplePlan plan;
     Rng rng{0};
+    bool geometry = false;  // the plan needs det's crop window and image size (PlanRow)
     // Read by ReadRow: the records the plan needs, the ids built from raw text members (per
     // modality), what the masker reads (one of those two), the crop_settings row, and how
     // the reading went.

@@ -298,8 +298,9 @@ absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> WordPieceTokenizer::Load(
       inserted = t->continuations_.Insert(piece, id);
       t->max_piece_bytes_ = std::max(t->max_piece_bytes_, piece.size());
     } else {
-      inserted = t->vocab_.Insert(token, id) && t->RunInfoFor(token) != nullptr;
-      if (inserted) t->RunInfoFor(token)->vocab = id;
+      RunInfo* info = t->vocab_.Insert(token, id) ? t->RunInfoFor(token) : nullptr;
+      inserted = info != nullptr;
+      if (inserted) info->vocab = id;
       t->max_piece_bytes_ = std::max(t->max_piece_bytes_, token.size());
     }
     if (!inserted) return JsonError(name, "$.model.vocab", "too large");
@@ -343,7 +344,7 @@ absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> WordPieceTokenizer::Load(
       t->single_word_[id] = *single;
       t->added_[content] = id;
       (*normalized ? t->normalized_tokens_ : t->raw_tokens_).Add(content, id);
-      if (*normalized) word_runs &= *single && t->NoteSpanning(content, id);
+      if (*normalized) word_runs &= *single && t->NoteNormalizedToken(content, id);
     }
     t->normalized_word_runs_ = word_runs;
   }
@@ -376,36 +377,32 @@ WordPieceTokenizer::RunInfo* WordPieceTokenizer::RunInfoFor(std::string_view run
   return &run_info_[static_cast<size_t>(index)];
 }
 
-bool WordPieceTokenizer::NoteSpanning(std::string_view content, int32_t id) {
+bool WordPieceTokenizer::NoteNormalizedToken(std::string_view content, int32_t id) {
   size_t i = 0;
   if (!(BertClassOf(NextCodePoint(content, &i)) & kWord)) return false;  // starts a non-word
   // Its leading run of word characters: all of it, or what comes before a non-word one.
   size_t run_end = content.size();
-  for (size_t k = i; k < content.size();) {
-    const size_t at = k;
-    if (!(BertClassOf(NextCodePoint(content, &k)) & kWord)) {
+  char32_t after = 0;
+  for (size_t at = i; i < content.size(); at = i) {
+    after = NextCodePoint(content, &i);
+    if (!(BertClassOf(after) & kWord)) {
       run_end = at;
       break;
     }
   }
-  RunInfo* info = RunInfoFor(content.substr(0, run_end));
+  const std::string_view run = content.substr(0, run_end);
+  RunInfo* info = RunInfoFor(run);
   if (info == nullptr) return false;
   if (run_end == content.size()) {
     info->token = id;
-  } else {
-    info->other_run = true;
+    return true;
   }
-  while (i < content.size()) {
-    const size_t at = i;
-    const char32_t c = NextCodePoint(content, &i);
-    if (i < content.size() && !(BertClassOf(c) & kWord)) {
-      const std::string_view run = content.substr(0, at);
-      spanning_runs_.emplace_back(std::string(run), c);
-      const auto* end = reinterpret_cast<const uint8_t*>(run.data()) + run.size();
-      const size_t bytes = std::min<size_t>(run.size(), 4);
-      spanning_suffix_[bytes - 1].set(bytes == 1 ? end[-1] : SuffixKey(end, bytes));
-      break;
-    }
+  info->other_run = true;
+  if (i < content.size()) {  // the non-word character is not the last: the token spans it
+    spanning_runs_.emplace_back(std::string(run), after);
+    const auto* end = reinterpret_cast<const uint8_t*>(run.data()) + run.size();
+    const size_t bytes = std::min<size_t>(run.size(), 4);
+    spanning_suffix_[bytes - 1].set(bytes == 1 ? end[-1] : SuffixKey(end, bytes));
   }
   return true;
 }
@@ -461,17 +458,8 @@ void WordPieceTokenizer::SplitOnAddedTokens(std::string_view text, const TokenTr
   if (piece_start < text.size()) rest(text.substr(piece_start));
 }
 
-bool WordPieceTokenizer::WideWordCharAt(std::string_view text, size_t pos, size_t* next) const {
-  *next = pos;
-  return (BertClassOf(NextCodePoint(text, next)) & kWord) != 0;
-}
-
-bool WordPieceTokenizer::EndsLikeSpanningToken(std::string_view text, size_t start,
-                                               size_t end) const {
+bool WordPieceTokenizer::SpanningRunEnds(std::string_view text, size_t start, size_t end) const {
   const size_t length = end - start;
-  if (!MayEndLikeSpanningToken(reinterpret_cast<const uint8_t*>(text.data()) + end, length)) {
-    return false;
-  }
   size_t after_at = end;
   const char32_t after = NextCodePoint(text, &after_at);
   for (const auto& [run, next] : spanning_runs_) {
@@ -480,38 +468,6 @@ bool WordPieceTokenizer::EndsLikeSpanningToken(std::string_view text, size_t sta
     }
   }
   return false;
-}
-
-bool WordPieceTokenizer::MatchWordRuns(std::string_view text,
-                                       std::vector<std::array<uint32_t, 3>>* matches) const {
-  matches->clear();
-  size_t covered = 0;  // positions before it lie inside an examined match: never looked up
-  for (size_t pos = 0; pos < text.size();) {
-    size_t next;
-    if (!WordCharAt(text, pos, &next)) {  // no token starts with a non-word character
-      pos = next;
-      continue;
-    }
-    const size_t start = pos;
-    size_t end = next;
-    while (end < text.size() && WordCharAt(text, end, &next)) end = next;
-    if (start >= covered) {
-      if (const auto [length, id] = normalized_tokens_.LongestAt(text, start); length > 0) {
-        const size_t match_end = start + length;
-        if (match_end == text.size() || !WordCharAt(text, match_end, &next)) {
-          matches->push_back({static_cast<uint32_t>(start), static_cast<uint32_t>(length),
-                              static_cast<uint32_t>(id)});
-        }
-        covered = match_end;  // accepted or not, skipped whole
-      }
-    }
-    if (!spanning_runs_.empty() && end < text.size() && EndsLikeSpanningToken(text, start, end)) {
-      matches->clear();
-      return false;
-    }
-    pos = end;
-  }
-  return true;
 }
 
 void WordPieceTokenizer::Encode(std::string_view text, std::vector<int32_t>* ids) const {
@@ -537,17 +493,6 @@ void WordPieceTokenizer::EncodeSegment(std::string_view raw, bool word_runs,
   // (With clean_text, normalized ASCII holds only word characters, punctuation and spaces.)
   if (word_runs && normalized_word_runs_ && clean_text_ && ascii &&
       EncodeAsciiWordRuns(view, ids)) {
-    return;
-  }
-  thread_local std::vector<std::array<uint32_t, 3>> matches;
-  if (word_runs && normalized_word_runs_ && MatchWordRuns(view, &matches)) {
-    size_t piece_start = 0;
-    for (const auto& [pos, length, id] : matches) {
-      if (pos > piece_start) EncodeWords(view.substr(piece_start, pos - piece_start), ids);
-      ids->push_back(static_cast<int32_t>(id));
-      piece_start = pos + length;
-    }
-    if (piece_start < view.size()) EncodeWords(view.substr(piece_start), ids);
     return;
   }
   SplitOnAddedTokens(view, normalized_tokens_, single_word_, ids,
@@ -678,9 +623,7 @@ bool WordPieceTokenizer::EncodeAsciiWordRuns(std::string_view text,
         }
       }
     }
-    if (end < n &&
-        MayEndLikeSpanningToken(reinterpret_cast<const uint8_t*>(text.data()) + end, end - start) &&
-        EndsLikeSpanningToken(text, start, end)) {
+    if (end < n && EndsLikeSpanningToken(text, start, end)) {
       ids->resize(first_id);
       return false;
     }

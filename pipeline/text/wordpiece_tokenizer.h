@@ -110,9 +110,9 @@ class WordPieceTokenizer {
 
   // Appends the ids of `text` (UTF-8; an invalid byte reads as U+FFFD) to `ids`.
   void Encode(std::string_view text, std::vector<int32_t>* ids) const;
-  // The same ids without the word-run shortcut of step 3 (MatchWordRuns): the normalized
-  // added tokens are looked for at every position, as HuggingFace does. For tests and the
-  // fuzzer, which hold the two equal.
+  // The same ids without the word-run shortcut of step 3 (EncodeAsciiWordRuns): the
+  // normalized added tokens are looked for at every position, as HuggingFace does. For tests
+  // and the fuzzer, which hold the two equal.
   void EncodeScanningEveryPosition(std::string_view text, std::vector<int32_t>* ids) const;
   // The id of a vocabulary entry or added token, or -1.
   int32_t TokenId(std::string_view token) const;
@@ -126,14 +126,19 @@ class WordPieceTokenizer {
   WordPieceTokenizer() = default;
   static absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> Load(std::string_view json,
                                                                   std::string_view name);
-  // Steps 2-4 for a piece of raw text between raw added tokens (step 3 by MatchWordRuns when
-  // `word_runs` and it applies).
+  // Steps 2-4 for a piece of raw text between raw added tokens (3-4 by EncodeAsciiWordRuns
+  // when `word_runs` and it applies).
   void EncodeSegment(std::string_view raw, bool word_runs, std::vector<int32_t>* ids) const;
   // Step 2 into `out`; true when it is all ASCII.
   bool Normalize(std::string_view raw, std::string* out) const;
-  // Steps 3-4 in one pass over normalized ASCII text, when MatchWordRuns applies: class names
-  // looked up at the starts of runs of word characters, the words between encoded as they
-  // are met. false (nothing appended) when MatchWordRuns would hand the text to the scan.
+  // Steps 3-4 in one pass over normalized ASCII text (clean_text on: only word characters,
+  // punctuation and spaces), when every normalized added token is single_word and starts
+  // with a word character (regex \w). A match can then be accepted only at the start of a run
+  // of word characters, and a rejected match, skipped whole, can hide such a start only if it
+  // spans a non-word character. So only run starts are looked up, and a run that ends like
+  // the word before a non-word character of such a spanning token ("hot dog" inside "xhot dog
+  // park", which hides "dog park") hands the text to the scan at every position: false,
+  // nothing appended. Otherwise the ids are exactly those of that scan.
   bool EncodeAsciiWordRuns(std::string_view text, std::vector<int32_t>* ids) const;
   // Step 4 for a normalised piece holding no added token.
   void EncodeWords(std::string_view normalized, std::vector<int32_t>* ids) const;
@@ -144,34 +149,31 @@ class WordPieceTokenizer {
   void SplitOnAddedTokens(std::string_view text, const TokenTrie& trie,
                           const std::vector<bool>& single_word, std::vector<int32_t>* ids,
                           Rest rest) const;
-  // Step 3 word by word, when every normalized added token is single_word and starts with a
-  // word character (regex \w), and `text` is valid UTF-8 (the normalizer's output): a match
-  // can then be accepted only at the start of a run of word characters, and a rejected match
-  // skipped whole can hide such a start only if it spans a non-word character. So only run
-  // starts are looked up, and a run that ends like the word before a non-word character of
-  // such a spanning token ("baseball bat", inside "xbaseball bat") sends the text to the scan
-  // at every position (false, `matches` empty). Otherwise `matches` holds the accepted
-  // matches, {position, length, id}, exactly those of that scan.
-  bool MatchWordRuns(std::string_view text, std::vector<std::array<uint32_t, 3>>* matches) const;
   // Whether the run of word characters [start, end), followed by a non-word character at
-  // `end`, ends with a spanning token's leading run (longer than it) and that character.
-  bool EndsLikeSpanningToken(std::string_view text, size_t start, size_t end) const;
-  // Whether the character at `pos` is a word character; `*next` is the position after it.
-  bool WordCharAt(std::string_view text, size_t pos, size_t* next) const {
-    const auto byte = static_cast<uint8_t>(text[pos]);
-    if (byte < 0x80) {
-      *next = pos + 1;
-      return (ascii_class_[byte] & kWord) != 0;
-    }
-    return WideWordCharAt(text, pos, next);
+  // `end`, ends with a spanning token's leading run (shorter than it) and that character: a
+  // filter on its last bytes (inline: asked for nearly every word), then SpanningRunEnds.
+  bool EndsLikeSpanningToken(std::string_view text, size_t start, size_t end) const {
+    const auto* last = reinterpret_cast<const uint8_t*>(text.data()) + end;
+    const size_t length = end - start;
+    const bool may = (length > 1 && spanning_suffix_[0][last[-1]]) ||
+                     (length > 2 && spanning_suffix_[1][SuffixKey(last, 2)]) ||
+                     (length > 3 && spanning_suffix_[2][SuffixKey(last, 3)]) ||
+                     (length > 4 && spanning_suffix_[3][SuffixKey(last, 4)]);
+    return may && SpanningRunEnds(text, start, end);
   }
-  bool WideWordCharAt(std::string_view text, size_t pos, size_t* next) const;
+  bool SpanningRunEnds(std::string_view text, size_t start, size_t end) const;
+  // A 16-bit key of the `bytes` (2..4) bytes before `end`.
+  static size_t SuffixKey(const uint8_t* end, size_t bytes) {
+    uint32_t v = 0;
+    for (size_t i = bytes; i > 0; --i) v = v << 8 | end[-static_cast<ptrdiff_t>(i)];
+    return (v * 2654435761u) >> 16;
+  }
 
-  // Loading: notes a normalized added token in run_info_, and its
-  // leading run of word characters when a non-word character follows it inside the token
-  // ("baseball bat"); false when the token starts with a non-word character (MatchWordRuns
-  // does not apply then).
-  bool NoteSpanning(std::string_view content, int32_t id);
+  // Loading: notes a normalized added token in run_info_, and in spanning_runs_ its leading
+  // run of word characters when a non-word character follows it inside the token ("baseball
+  // bat"); false when the token starts with a non-word character (EncodeAsciiWordRuns does
+  // not apply then).
+  bool NoteNormalizedToken(std::string_view content, int32_t id);
   // Fills ascii_normal_ and ascii_class_ from the flags (after loading).
   void BuildAsciiTables();
 
@@ -190,8 +192,8 @@ class WordPieceTokenizer {
   size_t max_piece_bytes_ = 0;
   // Added tokens.
   TokenTrie raw_tokens_, normalized_tokens_;
-  // MatchWordRuns applies; the spanning normalized tokens' leading runs of word characters
-  // and the character after each, and (a filter) their last byte and last two bytes.
+  // EncodeAsciiWordRuns applies (every normalized added token single_word, starting with a
+  // word character; the normalizer on).
   bool normalized_word_runs_ = false;
   // What EncodeAsciiWordRuns needs of a run of word characters, in one lookup: its id as a
   // vocabulary word start, as a normalized token of word characters only, and whether it
@@ -204,25 +206,12 @@ class WordPieceTokenizer {
   RunInfo* RunInfoFor(std::string_view run);  // adds it; nullptr when the table is full
   PieceTable run_index_;                      // run -> index in run_info_
   std::vector<RunInfo> run_info_;
+  // The leading runs of the normalized tokens that span a non-word character, and that
+  // character.
   std::vector<std::pair<std::string, char32_t>> spanning_runs_;
   // By length (1, 2, 3, 4 or more bytes): their last byte, or (hashed, SuffixKey) last 2, 3
-  // or 4 bytes.
+  // or 4 bytes (EndsLikeSpanningToken's filter).
   std::bitset<65536> spanning_suffix_[4];
-  // A filter for EndsLikeSpanningToken on the run of `length` bytes ending before `end`: a
-  // leading run that ends it and is shorter than it must have set its bit. Rules out nearly
-  // every run.
-  bool MayEndLikeSpanningToken(const uint8_t* end, size_t length) const {
-    return (length > 1 && spanning_suffix_[0][end[-1]]) ||
-           (length > 2 && spanning_suffix_[1][SuffixKey(end, 2)]) ||
-           (length > 3 && spanning_suffix_[2][SuffixKey(end, 3)]) ||
-           (length > 4 && spanning_suffix_[3][SuffixKey(end, 4)]);
-  }
-  // A 16-bit key of the `bytes` (2..4) bytes before `end`.
-  static size_t SuffixKey(const uint8_t* end, size_t bytes) {
-    uint32_t v = 0;
-    for (size_t i = bytes; i > 0; --i) v = v << 8 | end[-static_cast<ptrdiff_t>(i)];
-    return (v * 2654435761u) >> 16;
-  }
   std::vector<bool> single_word_;  // by id
   absl::flat_hash_map<std::string, int32_t> added_;
   int32_t max_id_ = -1;
