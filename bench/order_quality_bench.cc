@@ -42,7 +42,8 @@ int Run(const std::vector<std::string>& argv) {
                                    .n_repeats = 1,
                                    .epoch_size = 0,
                                    .shuffle = true,
-                                   .windowed = nullptr});
+                                   .windowed = nullptr,
+                                   .nodes = nullptr});
     std::shared_ptr<const WindowedShuffle> windowed;
     if (window > 0) {
       windowed = *WindowedShuffle::Create(std::vector<uint64_t>(shards, per), window);
@@ -51,7 +52,8 @@ int Run(const std::vector<std::string>& argv) {
                                        .n_repeats = 1,
                                        .epoch_size = 0,
                                        .shuffle = true,
-                                       .windowed = windowed});
+                                       .windowed = windowed,
+                                       .nodes = nullptr});
     }
     double jump = 0;
     uint64_t same = 0, batch_shards = 0, batches = 0;

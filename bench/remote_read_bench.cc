@@ -11,10 +11,14 @@
 //                                               stream prefetches across an epoch's end;
 //                                               the indexes read at open are counted apart)
 //   cache_peak_bytes, cache_limit_bytes         the cache directory's largest size seen
+//   nodes, fetched_over_share                   with --nodes C: the stream is host 0's one
+//                                               rank of C hosts with per-host shares
+//                                               (node_shares.h); shard bytes fetched per
+//                                               node epoch / its share's bytes (target <= 1.05)
 //
 //   build/bench/maskfeed-bench-remote [--samples 8000] [--shards 80] [--window 8]
 //       [--latency-ms 20] [--batch-size 128] [--threads cores] [--preset 4m-7-tokens]
-//       [--limit-fraction 0.3] [--epochs 2]
+//       [--limit-fraction 0.3] [--epochs 2] [--nodes 1]
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -25,6 +29,7 @@
 #include "pipeline/base/json_line.h"
 #include "pipeline/base/strings.h"
 #include "pipeline/masking/masking_config.h"
+#include "pipeline/order/node_shares.h"
 #include "pipeline/shard/synth_dataset.h"
 #include "pipeline/storage/remote_dataset.h"
 #include "pipeline/storage/s3_client.h"
@@ -83,7 +88,7 @@ absl::StatusOr<Timing> StreamEpoch(std::unique_ptr<Dataset> dataset, const std::
 int Run(const std::vector<std::string>& argv) {
   absl::StatusOr<CliArgs> args =
       CliArgs::Parse(argv, {"samples", "shards", "window", "latency-ms", "batch-size", "threads",
-                            "preset", "limit-fraction", "epochs"});
+                            "nodes", "preset", "limit-fraction", "epochs"});
   if (!args.ok()) {
     std::fprintf(stderr, "remote bench: %s\n", args.status().ToString().c_str());
     return 2;
@@ -99,6 +104,7 @@ int Run(const std::vector<std::string>& argv) {
   const std::string preset = args->GetString("preset", "4m-7-tokens");
   const double fraction = std::stod(args->GetString("limit-fraction", "0.3"));
   const uint64_t epochs = args->GetInt("epochs", 2, 1, 1000).value_or(2);
+  const uint32_t nodes = static_cast<uint32_t>(args->GetInt("nodes", 1, 1, 1024).value_or(1));
 
   testing::TempDir dir;
   std::fprintf(stderr, "remote bench: writing %llu samples in %llu shards\n",
@@ -148,6 +154,23 @@ int Run(const std::vector<std::string>& argv) {
   o.window_shards = window;
   o.max_batches = epochs * samples / batch;
   o.hold_budget_bytes = limit;
+  uint64_t share_bytes = total;  // what this host reads per (node) epoch
+  if (nodes > 1) {               // host 0 of `nodes` hosts, one rank each
+    o.canonical_nodes = nodes;
+    o.node_batch = batch;
+    o.world_size = nodes;
+    std::vector<uint64_t> sizes;
+    for (size_t s = 0; s < (*local)->num_shards(); ++s) sizes.push_back((*local)->shard_size(s));
+    absl::StatusOr<std::shared_ptr<const NodeShares>> shares = NodeShares::Create(
+        sizes, {.nodes = nodes, .node_batch = batch, .window_shards = window, .seed = o.seed});
+    if (!shares.ok()) {
+      std::fprintf(stderr, "remote bench: %s\n", shares.status().ToString().c_str());
+      return 1;
+    }
+    share_bytes = 0;
+    for (uint32_t s : (*shares)->shards(0)) share_bytes += (*local)->shard_bytes(s);
+    o.max_batches = epochs * (*shares)->share_samples(0) / batch;
+  }
 
   RawOptions raw;  // the raw layout (4m-7): its tokenizer and main_augment_domain
   if (preset == "4m-7") {
@@ -207,6 +230,9 @@ int Run(const std::vector<std::string>& argv) {
                         {"cache_peak_bytes", remote_t->cache_peak},
                         {"cache_limit_bytes", limit},
                         {"shard_waits", (*storage)->fetch_stats().waits.load()},
+                        {"nodes", nodes},
+                        {"fetched_over_share",
+                         static_cast<double>(fetched) / static_cast<double>(share_bytes * epochs)},
                         {"cores", cores}})
                   .c_str());
   return 0;

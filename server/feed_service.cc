@@ -126,6 +126,10 @@ v1::DescribeResponse FeedService::Describe() const {
     const ServedDataset* served = Find(d.name());
     if (served == nullptr) continue;
     d.set_window_shards(served->window_shards);
+    if (served->canonical_nodes > 1) {
+      d.set_canonical_nodes(served->canonical_nodes);
+      d.set_node_batch(served->node_batch);
+    }
     if (!served->storage) continue;
     const RemoteStorage& st = *served->storage;
     v1::StorageState& state = *d.mutable_storage();
@@ -211,6 +215,8 @@ absl::StatusOr<std::unique_ptr<FeedStream>> FeedService::OpenStream(
   absl::StatusOr<StreamOptions> options = OptionsFor(request, served->n_repeats);
   if (options.ok()) {
     options->window_shards = served->window_shards;
+    options->canonical_nodes = served->canonical_nodes;
+    options->node_batch = served->node_batch;
     if (served->storage) options->hold_budget_bytes = served->storage->options().cache_limit;
   }
   if (!options.ok()) return Reject(peer, options.status());

@@ -49,7 +49,8 @@ constexpr const char* kUsage =
                        [--4m-datasets A,B] [--print-config]
                        [--listen ADDR]... [--threads N] [--metrics-listen ADDR|off]
                        [--max-streams N] [--max-batch-size N] [--skip-corrupt] [--fast-pixels]
-                       [--window-shards K] [--cache-dir DIR] [--cache-limit BYTES]
+                       [--window-shards K] [--canonical-nodes C --node-batch U]
+                       [--cache-dir DIR] [--cache-limit BYTES]
                        [--fetch-threads N] [--log-level info|debug]
                        [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
                        [--allow-insecure-tcp] [--socket-mode MODE] [--socket-group GROUP]
@@ -75,6 +76,9 @@ server reflection) and Prometheus text at http://METRICS/metrics and /healthz.
                         docs/pixels.md); default: exact
   --window-shards K     each epoch streams windows of K shards (a seeded shard order, samples
                         shuffled within a window) instead of permuting the whole dataset
+  --canonical-nodes C   per-host shares: the shards are dealt to C nodes and positions go to
+                        them in turns of U (--node-batch: ranks per host x batch size per
+                        rank), so each of a multiple of C hosts fetches only its share
   --cache-dir DIR       where remote shards are kept while needed; servers may share it
                         (default $MASKFEED_CACHE_DIR/shards, ~/.cache/maskfeed/shards)
   --cache-limit BYTES   most bytes kept there (8G, 500M, ...; default: no limit); remote data
@@ -288,6 +292,19 @@ absl::StatusOr<v1::ServerConfig> ConfigFromFlags(const CliArgs& args, bool* metr
       d.set_window_shards(static_cast<uint32_t>(*k));
     }
   }
+  if (args.Has("canonical-nodes") != args.Has("node-batch")) {
+    return absl::InvalidArgumentError("--canonical-nodes and --node-batch go together");
+  }
+  if (args.Has("canonical-nodes")) {
+    absl::StatusOr<int64_t> c = args.GetInt("canonical-nodes", 0, 1, 65536);
+    if (!c.ok()) return c.status();
+    absl::StatusOr<int64_t> u = args.GetInt("node-batch", 0, 1, int64_t{1} << 32);
+    if (!u.ok()) return u.status();
+    for (v1::DatasetConfig& d : *config.mutable_dataset()) {
+      d.set_canonical_nodes(static_cast<uint32_t>(*c));
+      d.set_node_batch(static_cast<uint64_t>(*u));
+    }
+  }
   if (args.Has("skip-corrupt")) {
     for (v1::DatasetConfig& d : *config.mutable_dataset()) d.set_skip_corrupt_records(true);
   }
@@ -349,7 +366,8 @@ int Serve(int argc, char** argv) {
        "metrics-listen", "max-streams", "max-batch-size", "tls-cert",       "tls-key",
        "tls-client-ca",  "socket-mode", "socket-group",   "text-tokenizer", "main-augment-domain",
        "4m-config",      "4m-root",     "4m-data-path",   "4m-datasets",    "window-shards",
-       "cache-dir",      "cache-limit", "fetch-threads",  "log-level"},
+       "cache-dir",      "cache-limit", "fetch-threads",  "log-level",      "canonical-nodes",
+       "node-batch"},
       {"skip-corrupt", "allow-insecure-tcp", "print-config", "fast-pixels"});
   if (!args.ok()) return Fail(args.status(), kExitUsage);
   if (!args->positional().empty()) {

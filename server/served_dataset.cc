@@ -69,7 +69,8 @@ absl::StatusOr<std::vector<ServedDataset>> OpenServedDatasets(const v1::ServerCo
     }
     if (!dataset.ok()) return Named("dataset", d.name(), dataset.status());
     const uint64_t limit = config.storage().cache_limit_bytes();
-    if (remote && d.window_shards() == 0 && limit != 0 && (*dataset)->total_bytes() > limit) {
+    if (remote && d.window_shards() == 0 && d.canonical_nodes() <= 1 && limit != 0 &&
+        (*dataset)->total_bytes() > limit) {
       return Named("dataset", d.name(),
                    absl::FailedPreconditionError(StrCat(
                        d.path().empty() ? d.data_path() : d.path(), " holds ",
@@ -111,6 +112,8 @@ absl::StatusOr<std::vector<ServedDataset>> OpenServedDatasets(const v1::ServerCo
                                    .skip_corrupt = d.skip_corrupt_records(),
                                    .n_repeats = std::max<uint32_t>(1, d.n_repeats()),
                                    .window_shards = d.window_shards(),
+                                   .canonical_nodes = d.canonical_nodes(),
+                                   .node_batch = d.node_batch(),
                                    .storage = remote ? storage : nullptr});
     opened.push_back(std::move(c));
   }
@@ -122,6 +125,8 @@ absl::StatusOr<std::vector<ServedDataset>> OpenServedDatasets(const v1::ServerCo
                           .skip_corrupt = true,
                           .n_repeats = 0,
                           .window_shards = 0,
+                          .canonical_nodes = 0,
+                          .node_batch = 0,
                           .storage = nullptr};
     std::vector<MixtureEntry> entries;
     for (const v1::MixtureComponentRef& ref : m.component()) {
@@ -146,6 +151,12 @@ absl::StatusOr<std::vector<ServedDataset>> OpenServedDatasets(const v1::ServerCo
                      absl::InvalidArgumentError(
                          StrCat("its datasets differ in window_shards (", mixture.window_shards,
                                 " and ", dc.window_shards(), "): a mixture streams one order")));
+      }
+      if (dc.canonical_nodes() > 1) {
+        return Named("mixture", m.name(),
+                     absl::InvalidArgumentError(StrCat(
+                         "its dataset '", dc.name(), "' has canonical_nodes ", dc.canonical_nodes(),
+                         ": per-host shares apply to single datasets")));
       }
       if (c.dataset->fetched_on_demand()) mixture.storage = storage;
       entries.push_back(MixtureEntry{.name = c.name, .weight = c.weight, .source = c.source});

@@ -38,6 +38,9 @@ struct ServedDataset {
   uint32_t n_repeats = 1;  // for streams that do not override it
   // Shards per window of the windowed epoch order (DatasetConfig.window_shards); 0 = global.
   uint32_t window_shards = 0;
+  // Per-host shares (DatasetConfig.canonical_nodes, node_batch); 0 = none.
+  uint32_t canonical_nodes = 0;
+  uint64_t node_batch = 0;
   // The shard cache of its remote datasets; null when all of its data is local.
   std::shared_ptr<RemoteStorage> storage;
 };

@@ -193,6 +193,17 @@ absl::StatusOr<v1::ServerConfig> FinalizeServerConfig(v1::ServerConfig config) {
       return absl::InvalidArgumentError(StrCat(
           "dataset[", i, "].window_shards: ", config.dataset(i).window_shards(), " is over 65536"));
     }
+    const v1::DatasetConfig& d = config.dataset(i);
+    if (d.canonical_nodes() > 65536) {
+      return absl::InvalidArgumentError(
+          StrCat("dataset[", i, "].canonical_nodes: ", d.canonical_nodes(), " is over 65536"));
+    }
+    if (d.canonical_nodes() > 1 && (d.node_batch() == 0 || d.node_batch() > (uint64_t{1} << 32))) {
+      return absl::InvalidArgumentError(
+          StrCat("dataset[", i, "].node_batch: ", d.node_batch(),
+                 " — canonical_nodes needs 1 to 2^32 positions per node turn (ranks per host x "
+                 "batch size per rank)"));
+    }
   }
   return config;
 }

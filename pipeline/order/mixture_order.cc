@@ -28,6 +28,11 @@ absl::StatusOr<MixtureOrder> MixtureOrder::Create(
         "epoch_size: applies to single-dataset streams (in a mixture each dataset has its own "
         "epochs)");
   }
+  if (weights.size() > 1 && options.nodes != nullptr) {
+    return absl::InvalidArgumentError(
+        "canonical_nodes: applies to single-dataset streams (a mixture's datasets are read in "
+        "slots, not in the turns that keep a host on its share)");
+  }
   double total = 0;
   for (size_t d = 0; d < weights.size(); ++d) {
     if (!(weights[d] > 0) || !std::isfinite(weights[d])) {

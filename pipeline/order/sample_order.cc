@@ -47,6 +47,20 @@ absl::Status OrderOptions::Validate() const {
                                              " samples in its shards, the dataset has ",
                                              num_samples));
   }
+  if (nodes != nullptr) {
+    if (nodes->num_samples() != num_samples) {
+      return absl::InvalidArgumentError(StrCat("canonical_nodes: ", nodes->num_samples(),
+                                               " samples in the shares, the dataset has ",
+                                               num_samples));
+    }
+    if (windowed != nullptr) {
+      return absl::InvalidArgumentError("canonical_nodes: the shares carry their own windows");
+    }
+    if (epoch_size != 0) {
+      return absl::InvalidArgumentError(
+          "epoch_size: not with canonical nodes (each node's epoch is its share)");
+    }
+  }
   return limits::CheckRange("n_repeats", n_repeats, 1, limits::kMaxRepeats);
 }
 
@@ -57,6 +71,17 @@ SampleOrder::SampleOrder(const OrderOptions& options)
 
 SampleView SampleOrder::At(uint64_t position) const {
   SampleView view;
+  if (options_.nodes != nullptr) {
+    const NodeShares::NodePosition at = options_.nodes->Locate(position);
+    const uint64_t node_epoch = options_.nodes->share_samples(at.node) * options_.n_repeats;
+    view.epoch = at.local / node_epoch;
+    const uint64_t within = at.local % node_epoch;
+    const uint64_t node_slot = within / options_.n_repeats;
+    view.slot = node_slot * options_.nodes->nodes() + at.node;
+    view.repeat = static_cast<uint32_t>(within % options_.n_repeats);
+    view.sample = options_.nodes->At(at.node, view.epoch, node_slot, options_.shuffle);
+    return view;
+  }
   view.epoch = position / epoch_size_;
   const uint64_t within = position % epoch_size_;
   view.slot = within / options_.n_repeats;

@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "absl/status/status.h"
+#include "pipeline/order/node_shares.h"
 #include "pipeline/order/windowed_shuffle.h"
 
 namespace maskfeed {
@@ -47,6 +48,10 @@ struct OrderOptions {
   // When set (and shuffling): each epoch's order streams shard windows (windowed_shuffle.h)
   // instead of permuting the whole dataset. Its num_samples() must be num_samples.
   std::shared_ptr<const WindowedShuffle> windowed;
+  // When set: the positions are dealt to canonical nodes in turns (node_shares.h), each node
+  // streaming its own share of the shards (windowed or not, as the shares were made). Then
+  // `windowed` and `epoch_size` must be unset: epochs are per node.
+  std::shared_ptr<const NodeShares> nodes;
 
   absl::Status Validate() const;  // INVALID_ARGUMENT naming the field
 };
@@ -55,7 +60,9 @@ struct OrderOptions {
 struct SampleView {
   uint64_t sample = 0;  // index into the dataset
   uint64_t epoch = 0;
-  uint64_t slot = 0;    // sample slot within the epoch (position / n_repeats, epoch-relative)
+  // Sample slot within the epoch (position / n_repeats, epoch-relative); with canonical nodes,
+  // the node's slot * nodes + node, so that no two nodes share one.
+  uint64_t slot = 0;
   uint32_t repeat = 0;  // 0 .. n_repeats - 1
 };
 

@@ -20,7 +20,8 @@ ShardHolds::ShardHolds(std::shared_ptr<const MixtureSource> source, MixtureOrder
     active_ |= dataset.fetched_on_demand();
     const uint64_t mean_shard = (dataset.num_samples() + dataset.num_shards() - 1) /
                                 std::max<size_t>(dataset.num_shards(), 1);
-    window_positions = std::max(window_positions, mean_shard * options_.window_shards);
+    window_positions =
+        std::max(window_positions, mean_shard * options_.window_shards * options_.nodes);
   }
   const uint64_t per_batch = uint64_t{options_.world_size} * options_.batch_size;
   ahead_batches_ = 1 + (window_positions + per_batch - 1) / per_batch;
@@ -90,7 +91,8 @@ void ShardHolds::Advance(uint64_t index) {
     batches_.push_back(ShardsOf(next_++));
     Hold(batches_.back());
   }
-  while (next_ < index + ahead_batches_) {
+  while (next_ < index + ahead_batches_ &&
+         (options_.end_batch == 0 || next_ < options_.end_batch)) {
     std::vector<uint64_t> keys = ShardsOf(next_);
     if (options_.budget_bytes != 0 && held_bytes_ + NewBytes(keys) > options_.budget_bytes) break;
     Hold(keys);

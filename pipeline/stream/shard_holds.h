@@ -26,7 +26,10 @@ struct ShardHoldOptions {
   uint32_t world_size = 1;
   uint32_t batch_size = 1;
   uint32_t window_shards = 0;  // the order's window; 0 = global order (one batch ahead)
+  uint32_t nodes = 1;          // canonical nodes: their turns spread a window over more positions
   uint64_t budget_bytes = 0;   // 0 = unbounded
+  uint64_t end_batch =
+      0;  // the stream ends before this batch (nothing past it is held); 0 = endless
 };
 
 class ShardHolds {

@@ -1,5 +1,6 @@
 #include "pipeline/stream/stream.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "pipeline/base/limits.h"
@@ -25,6 +26,12 @@ uint64_t OrderFingerprint(uint64_t source, const StreamOptions& o) {
   if (o.window_shards != 0) {  // mixed in only when set: tokens of global-order streams keep theirs
     h = (h ^ (uint64_t{o.window_shards} | (uint64_t{1} << 40))) * 0x100000001B3ull;
     h ^= h >> 29;
+  }
+  if (o.canonical_nodes > 1) {
+    for (uint64_t v : {uint64_t{o.canonical_nodes} | (uint64_t{2} << 40), o.node_batch}) {
+      h = (h ^ v) * 0x100000001B3ull;
+      h ^= h >> 29;
+    }
   }
   return h;
 }
@@ -62,8 +69,26 @@ absl::StatusOr<std::unique_ptr<Stream>> Stream::Open(std::shared_ptr<const Mixtu
     weights.push_back(source->entry(d).weight);
     sizes.push_back(source->entry(d).source->dataset().num_samples());
   }
+  const bool shares = options.canonical_nodes > 1;
+  std::shared_ptr<const NodeShares> nodes;
+  if (shares) {
+    if (source->num_datasets() != 1) {
+      return absl::InvalidArgumentError(
+          "canonical_nodes: applies to single-dataset streams, not to a mixture");
+    }
+    const Dataset& ds = source->entry(0).source->dataset();
+    std::vector<uint64_t> shard_sizes(ds.num_shards());
+    for (size_t s = 0; s < ds.num_shards(); ++s) shard_sizes[s] = ds.shard_size(s);
+    absl::StatusOr<std::shared_ptr<const NodeShares>> n =
+        NodeShares::Create(shard_sizes, NodeShareOptions{.nodes = options.canonical_nodes,
+                                                         .node_batch = options.node_batch,
+                                                         .window_shards = options.window_shards,
+                                                         .seed = options.seed});
+    if (!n.ok()) return n.status();
+    nodes = *std::move(n);
+  }
   std::vector<std::shared_ptr<const WindowedShuffle>> windowed;
-  for (size_t d = 0; options.window_shards > 0 && d < source->num_datasets(); ++d) {
+  for (size_t d = 0; !shares && options.window_shards > 0 && d < source->num_datasets(); ++d) {
     const Dataset& ds = source->entry(d).source->dataset();
     std::vector<uint64_t> shard_sizes(ds.num_shards());
     for (size_t s = 0; s < ds.num_shards(); ++s) shard_sizes[s] = ds.shard_size(s);
@@ -79,27 +104,29 @@ absl::StatusOr<std::unique_ptr<Stream>> Stream::Open(std::shared_ptr<const Mixtu
                                         .n_repeats = options.n_repeats,
                                         .epoch_size = options.epoch_size,
                                         .shuffle = options.shuffle,
-                                        .windowed = nullptr},
+                                        .windowed = nullptr,
+                                        .nodes = nodes},
                            windowed);
   if (!order.ok()) return order.status();
   for (size_t d = 0;
        options.window_shards == 0 && options.hold_budget_bytes != 0 && d < source->num_datasets();
        ++d) {
     const Dataset& ds = source->entry(d).source->dataset();
-    if (ds.fetched_on_demand() && ds.total_bytes() > options.hold_budget_bytes) {
+    // With shares, a host needs its node's share at hand, not the dataset.
+    uint64_t needed = shares ? 0 : ds.total_bytes();
+    for (uint32_t c = 0; shares && c < nodes->nodes(); ++c) {
+      uint64_t share = 0;
+      for (uint32_t s : nodes->shards(c)) share += ds.shard_bytes(s);
+      needed = std::max(needed, share);
+    }
+    if (ds.fetched_on_demand() && needed > options.hold_budget_bytes) {
       return absl::FailedPreconditionError(StrCat(
-          "dataset ", ds.root(), " (", ds.total_bytes(), " bytes) is larger than the cache limit (",
-          options.hold_budget_bytes, " bytes): a global shuffle needs every shard at hand; ",
+          "dataset ", ds.root(), " (", needed, shares ? " bytes in a node's share" : " bytes",
+          ") is larger than the cache limit (", options.hold_budget_bytes,
+          " bytes): a global shuffle needs every shard at hand; ",
           "stream it in shard windows (window_shards, --window-shards K) or raise --cache-limit"));
     }
   }
-  auto holds =
-      std::make_unique<ShardHolds>(source, *order,
-                                   ShardHoldOptions{.rank = options.rank,
-                                                    .world_size = options.world_size,
-                                                    .batch_size = options.batch_size,
-                                                    .window_shards = options.window_shards,
-                                                    .budget_bytes = options.hold_budget_bytes});
   ResumeState state;
   state.fingerprint = OrderFingerprint(source->fingerprint(), options);
   state.rank = options.rank;
@@ -111,6 +138,16 @@ absl::StatusOr<std::unique_ptr<Stream>> Stream::Open(std::shared_ptr<const Mixtu
     if (absl::Status s = CheckResumeState(*token, state); !s.ok()) return s;
     state.next_batch = token->next_batch;
   }
+  auto holds = std::make_unique<ShardHolds>(
+      source, *order,
+      ShardHoldOptions{
+          .rank = options.rank,
+          .world_size = options.world_size,
+          .batch_size = options.batch_size,
+          .window_shards = options.window_shards,
+          .nodes = shares ? options.canonical_nodes : 1,
+          .budget_bytes = options.hold_budget_bytes,
+          .end_batch = options.max_batches == 0 ? 0 : state.next_batch + options.max_batches});
   StreamOptions resolved = options;
   if (resolved.id.empty()) resolved.id = StrCat("rank", options.rank, "-", NowNs() % 1000000);
   std::vector<std::string> names;

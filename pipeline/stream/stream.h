@@ -52,6 +52,13 @@ struct StreamOptions {
   // shuffled within each window; windowed_shuffle.h), for data fetched shard by shard; 0: a
   // permutation of the whole dataset. Part of the resume token's fingerprint.
   uint32_t window_shards = 0;
+  // > 1: per-host shares of the shards (node_shares.h): the shards are dealt to this many
+  // canonical nodes, and positions go to the nodes in turns of `node_batch` (ranks per host x
+  // batch size per rank), so each host reads only its node's shards when the hosts are a
+  // multiple of it. Single-dataset streams only; part of the resume token's fingerprint, with
+  // node_batch. 0 or 1: no shares.
+  uint32_t canonical_nodes = 0;
+  uint64_t node_batch = 0;
   // Data fetched on demand (remote roots): the most bytes of shards the stream holds ahead of
   // need (the shard cache's limit; shard_holds.h); 0 = unbounded. A global order (no
   // window_shards) over such data is refused when the data is larger than this.

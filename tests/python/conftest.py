@@ -35,14 +35,15 @@ def torchvision_normalize(pixels):
 
 
 class Server:
-    def __init__(self, data, socket_path, log_path, extra_args=()):
-        """Serves `data` (a dataset folder), or what extra_args say (--config) when None."""
+    def __init__(self, data, socket_path, log_path, extra_args=(), wrapper=()):
+        """Serves `data` (a dataset folder), or what extra_args say (--config) when None;
+        `wrapper`: a command that runs the server's command line given after it."""
         self.address = f"unix:{socket_path}"
         self.log_path = log_path
         self._log = open(log_path, "wb")
         data_args = [] if data is None else ["--data", str(data)]
         self.process = subprocess.Popen(
-            [SERVER_BIN, *data_args, "--listen", self.address, "--metrics-listen", "off",
+            [*wrapper, SERVER_BIN, *data_args, "--listen", self.address, "--metrics-listen", "off",
              "--threads", "2", *extra_args], stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while b"event=ready" not in open(log_path, "rb").read():

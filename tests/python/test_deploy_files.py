@@ -39,7 +39,7 @@ def test_every_flag_in_the_manifests_is_one_the_server_knows():
             assert flag in known, f"{path.name}: --{flag} is not a maskfeed-server flag"
 
 
-def test_the_s3_pod_takes_credentials_from_a_secret_and_bounds_its_cache():
+def test_the_s3_pod_takes_credentials_from_a_secret_bounds_its_cache_and_reads_a_share():
     pod, container = sidecar(DOCKER / "k8s-pod-s3.yaml")
     env = {e["name"]: e for e in container["env"]}
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
@@ -48,6 +48,8 @@ def test_the_s3_pod_takes_credentials_from_a_secret_and_bounds_its_cache():
     args = dict(a.lstrip("-").split("=", 1) for a in container["args"])
     assert args["data"].startswith("s3://")
     assert int(args["window-shards"]) > 0
+    # each training node fetches its share of the bucket, not all of it
+    assert int(args["canonical-nodes"]) > 1 and int(args["node-batch"]) > 0
     [mount] = [m for m in container["volumeMounts"] if m["mountPath"] == args["cache-dir"]]
     [volume] = [v for v in pod["spec"]["volumes"] if v["name"] == mount["name"]]
     assert size(args["cache-limit"]) < size(volume["emptyDir"]["sizeLimit"])

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import maskfeed
-from conftest import SHARD_BIN, Server
+from conftest import CLI_BIN, SHARD_BIN, Server
 
 SAMPLES, SHARDS, BATCH = 192, 12, 16
 KWARGS = dict(batch_size=BATCH, seed=3, output="numpy")
@@ -153,13 +153,13 @@ def cached_bytes(cache):
     return total
 
 
-def serve(tmp_path, name, data, size, env=None, extra=()):
+def serve(tmp_path, name, data, size, env=None, extra=(), wrapper=()):
     args = ["--window-shards", "2", "--cache-dir", str(tmp_path / f"{name}-cache"),
             "--cache-limit", str(size * 2 // 5), *extra]
     saved = dict(os.environ)
     os.environ.update(env or {})
     try:
-        return Server(data, tmp_path / f"{name}.sock", tmp_path / f"{name}.log", args)
+        return Server(data, tmp_path / f"{name}.sock", tmp_path / f"{name}.log", args, wrapper)
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -202,10 +202,7 @@ def test_an_s3_dataset_with_faults_streams_an_epoch_and_resumes(remote_dataset, 
         cache = tmp_path / "s3-cache"
         assert cached_bytes(cache) <= size * 2 // 5, "the cache stayed under its limit"
         # What happened is on /metrics: the faults were retried, shards left the cache.
-        page = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics",
-                                      timeout=10).read().decode()
-        metrics = dict(line.rsplit(" ", 1) for line in page.splitlines()
-                       if line and not line.startswith("#"))
+        metrics = read_metrics(metrics_port)
         assert float(metrics["maskfeed_storage_retries_total"]) > 0
         assert float(metrics["maskfeed_cache_evictions_total"]) > 0
         assert float(metrics["maskfeed_shard_fetches_total"]) >= SHARDS
@@ -217,13 +214,19 @@ def test_an_s3_dataset_with_faults_streams_an_epoch_and_resumes(remote_dataset, 
         process.wait()
 
 
-def test_an_http_dataset_behind_nginx_streams_an_epoch_and_resumes(remote_dataset, tmp_path):
+def read_metrics(port):
+    page = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    return dict(line.rsplit(" ", 1) for line in page.splitlines()
+                if line and not line.startswith("#"))
+
+
+def start_nginx(root, tmp_path):
+    """nginx serving root's parent on a free port: (process, port), or skip when missing."""
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK)
                                       else None)
     if not nginx:
         print("\n*** nginx NOT FOUND: the HTTP Feed test is SKIPPED ***")
         pytest.skip("nginx is not installed")
-    root, _, size = remote_dataset
     port = free_port()
     work = tmp_path / "nginx"
     work.mkdir()
@@ -237,17 +240,127 @@ def test_an_http_dataset_behind_nginx_streams_an_epoch_and_resumes(remote_datase
     process = subprocess.Popen([nginx, "-p", str(work), "-c", str(work / "nginx.conf"),
                                 "-g", "daemon off;"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    servers = []
     try:
         wait_for_port(port, process, "nginx")
-        proxy = FaultProxy(port)
-        remote = serve(tmp_path, "http", f"http://127.0.0.1:{proxy.port}/{root.name}", size)
-        local = serve(tmp_path, "local", root, size)
-        servers += [remote, local]
-        check_epoch(epoch_in_two_feeds(remote.address), local.address)
-        assert proxy.faults > 0
-    finally:
-        for s in servers:
-            s.stop()
+    except BaseException:
         process.kill()
-        process.wait()
+        raise
+    return process, port
+
+
+@pytest.fixture
+def nginx(remote_dataset, tmp_path):
+    """The port of an nginx serving the remote dataset's parent folder."""
+    process, port = start_nginx(remote_dataset[0], tmp_path)
+    yield port
+    process.kill()
+    process.wait()
+
+
+@pytest.fixture
+def servers():
+    """maskfeed servers a test starts: stopped at its end, whatever happens."""
+    started = []
+    yield started
+    for s in started:
+        s.stop()
+
+
+def test_an_http_dataset_behind_nginx_streams_an_epoch_and_resumes(remote_dataset, nginx,
+                                                                  servers, tmp_path):
+    root, _, size = remote_dataset
+    proxy = FaultProxy(nginx)
+    remote = serve(tmp_path, "http", f"http://127.0.0.1:{proxy.port}/{root.name}", size)
+    servers.append(remote)
+    local = serve(tmp_path, "local", root, size)
+    servers.append(local)
+    check_epoch(epoch_in_two_feeds(remote.address), local.address)
+    assert proxy.faults > 0
+
+
+def test_each_hosts_sidecar_fetches_only_its_share(remote_dataset, nginx, servers, tmp_path):
+    """Two hosts, one rank each, each with its own sidecar and cache, over one dataset behind
+    nginx with 2 canonical nodes: through a node epoch each host's rank gets what a local
+    server gives that rank, the two ranks read every sample once, and each sidecar fetched its
+    half of the shards, not the dataset."""
+    root, _, size = remote_dataset
+    shares = ["--canonical-nodes", "2", "--node-batch", str(BATCH)]
+    local = serve(tmp_path, "local", root, size, extra=shares)
+    servers.append(local)
+    rows = set()
+    for host in range(2):
+        metrics_port = free_port()
+        sidecar = serve(tmp_path, f"host{host}", f"http://127.0.0.1:{nginx}/{root.name}", size,
+                        extra=[*shares, "--metrics-listen", f"127.0.0.1:{metrics_port}"])
+        servers.append(sidecar)
+        opened = read_metrics(metrics_port)  # the indexes, read at start
+        described = subprocess.run([CLI_BIN, "describe", "--address", sidecar.address],
+                                   check=True, capture_output=True, text=True).stdout
+        assert f"shares: 2 canonical nodes, turns of {BATCH} positions" in described
+        kwargs = dict(KWARGS, rank=host, world_size=2, max_batches=SAMPLES // 2 // BATCH)
+        with maskfeed.Feed(sidecar.address, **kwargs) as feed:
+            got = list(feed)
+        with maskfeed.Feed(local.address, **kwargs) as feed:
+            want = list(feed)
+        assert len(got) == len(want) == SAMPLES // 2 // BATCH
+        for a, b in zip(got, want):
+            for mod in a:
+                for name in a[mod]:
+                    np.testing.assert_array_equal(a[mod][name], b[mod][name])
+            rows.update(hashlib.sha1(np.ascontiguousarray(r).tobytes()).hexdigest()
+                        for r in a["tok_rgb@224"]["tensor"])
+        metrics = read_metrics(metrics_port)
+        fetches = float(metrics["maskfeed_shard_fetches_total"])
+        modalities = len({p.parent for p in root.rglob("*.mfs")})
+        assert 0 < fetches <= SHARDS // 2 * modalities, f"host {host}: its shards only"
+        fetched = (float(metrics["maskfeed_storage_bytes_fetched_total"]) -
+                   float(opened["maskfeed_storage_bytes_fetched_total"]))
+        assert size * 0.45 < fetched <= size * 0.5 * 1.05, f"host {host}: {fetched} of {size}"
+        sidecar.stop()
+    assert len(rows) == SAMPLES, "the two hosts read every sample once"
+
+
+def test_a_full_cache_disk_ends_the_stream_naming_the_directory(remote_dataset, nginx,
+                                                                 servers, tmp_path):
+    """The cache directory on a 1 MiB tmpfs (mounted in a user and mount namespace of the
+    server's own) under a cache limit far above that: the disk fills while the server fetches,
+    the stream ends with RESOURCE_EXHAUSTED naming the directory, the server lives on, and the
+    feed resumes from its state on a server with room, losing and repeating nothing."""
+    root, _, size = remote_dataset
+    cache = tmp_path / "small-cache"
+    cache.mkdir()
+    mount = ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c",
+             'mount -t tmpfs -o size=1m tmpfs "$0" && exec "$@"', str(cache)]
+    if subprocess.run([*mount, "true"], capture_output=True).returncode != 0:
+        print("\n*** unshare/mount NOT PERMITTED here: the full-cache-disk test is SKIPPED ***")
+        pytest.skip("cannot mount a small tmpfs in a user namespace")
+    url = f"http://127.0.0.1:{nginx}/{root.name}"
+    full = Server(url, tmp_path / "full.sock", tmp_path / "full.log",
+                  ["--window-shards", "2", "--cache-dir", str(cache), "--cache-limit", "1G"],
+                  wrapper=mount)
+    servers.append(full)
+    local = serve(tmp_path, "local", root, size)
+    servers.append(local)
+    got = []
+    state = None
+    with pytest.raises(maskfeed.FeedError) as error:
+        # The Feed reconnects on RESOURCE_EXHAUSTED (room may come back) until its timeout.
+        with maskfeed.Feed(full.address, max_batches=SAMPLES // BATCH, reconnect_timeout=2,
+                           **KWARGS) as feed:
+            for batch in feed:
+                got.append(batch)
+                state = feed.state()
+    message = str(error.value)
+    assert "RESOURCE_EXHAUSTED" in message, message
+    assert str(cache) in message, message
+    assert 0 < len(got) < SAMPLES // BATCH, "the disk filled during the epoch"
+    assert full.process.poll() is None, "the server lives on"
+    described = subprocess.run([CLI_BIN, "describe", "--address", full.address],
+                               capture_output=True, text=True)
+    assert described.returncode == 0, described.stderr
+    roomy = serve(tmp_path, "roomy", url, size)
+    servers.append(roomy)
+    with maskfeed.Feed(roomy.address, max_batches=SAMPLES // BATCH - len(got), resume=state,
+                       **KWARGS) as feed:
+        got += list(feed)
+    check_epoch(got, local.address)

@@ -160,6 +160,10 @@ TEST_F(MaskfeedServerTest, BadFlagsAndDataGiveClearErrors) {
       {{"--data", dir_ / "d", "--preset", "4m-7", "--listen", "unix:" + (dir_ / "p.sock")},
        1,
        "pre-tokenized data without them is 4m-7-tokens"},
+      {{"--data", dir_ / "d", "--canonical-nodes", "2"}, 2, "--node-batch go together"},
+      {{"--data", dir_ / "d", "--canonical-nodes", "0", "--node-batch", "8"},
+       2,
+       "--canonical-nodes"},
   };
   for (const Case& c : cases) {
     std::unique_ptr<Subprocess> server = Spawn(c.args);

@@ -102,6 +102,11 @@ TEST(ServerConfigTest, ErrorsNameTheField) {
        "dataset[0].modality_name_map: goes with data_path"},
       {R"(dataset { name: "a" path: "/x" preset: "4m-7-tokens" n_repeats: 9 } limits { max_repeats: 4 })",
        "dataset[0].n_repeats: 9 exceeds limits.max_repeats (4)"},
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7-tokens" canonical_nodes: 4 })",
+       "dataset[0].node_batch: 0"},
+      {R"(dataset { name: "a" path: "/x" preset: "4m-7-tokens" canonical_nodes: 70000
+                    node_batch: 8 })",
+       "dataset[0].canonical_nodes: 70000 is over 65536"},
   };
   for (const Case& c : cases) {
     absl::StatusOr<v1::ServerConfig> r = FinalizeServerConfig(Parse(c.text));

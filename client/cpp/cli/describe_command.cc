@@ -51,6 +51,10 @@ int Describe(const std::vector<std::string>& argv) {
     std::printf("  order: %s\n", d.window_shards() == 0
                                      ? "global permutation"
                                      : StrCat("windows of ", d.window_shards(), " shards").c_str());
+    if (d.canonical_nodes() > 1) {
+      std::printf("  shares: %u canonical nodes, turns of %llu positions\n", d.canonical_nodes(),
+                  static_cast<unsigned long long>(d.node_batch()));
+    }
     if (d.has_storage()) {
       const v1::StorageState& st = d.storage();
       std::printf(

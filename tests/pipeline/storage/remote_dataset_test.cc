@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "pipeline/base/strings.h"
 #include "pipeline/masking/masking_config.h"
+#include "pipeline/order/node_shares.h"
 #include "pipeline/shard/synth_dataset.h"
 #include "pipeline/storage/s3_client.h"
 #include "pipeline/stream/stream.h"
@@ -197,6 +198,73 @@ TEST_F(RemoteDatasetTest, StreamsAnEpochInWindowsUnderACacheLimitAndResumes) {
   ASSERT_EQ(rest.size(), 4u);
   for (size_t i = 0; i < rest.size(); ++i) {
     EXPECT_TRUE(BatchBytes(rest[i].batch) == BatchBytes(want[6 + i].batch)) << i;
+  }
+}
+
+// Per-host shares: 2 canonical nodes, 2 hosts of 2 ranks (batch 8, node_batch 16), each host
+// a cache of its own under a limit below its share. Through one node epoch every host's ranks
+// get the local data's bytes, and each host fetches its share of the shards (once), not the
+// dataset.
+TEST_F(RemoteDatasetTest, EachHostFetchesOnlyItsShareOfTheShards) {
+  const std::string local_root = WriteAndUpload("cc", ShardFormat::kMfs);
+  absl::StatusOr<std::unique_ptr<Dataset>> local = Dataset::Open(local_root);
+  ASSERT_TRUE(local.ok()) << local.status();
+  const uint64_t total = (*local)->total_bytes();
+  const uint64_t limit = total * 2 / 5;
+  std::vector<uint64_t> shard_sizes;
+  for (size_t s = 0; s < kShards; ++s) shard_sizes.push_back((*local)->shard_size(s));
+  StreamOptions o;
+  o.batch_size = 8;
+  o.world_size = 4;
+  o.seed = 5;
+  o.window_shards = 2;
+  o.canonical_nodes = 2;
+  o.node_batch = 16;
+  o.max_batches = kSamples / 2 / 16;  // one node epoch
+  o.hold_budget_bytes = limit;
+  absl::StatusOr<std::shared_ptr<const NodeShares>> shares = NodeShares::Create(
+      shard_sizes, {.nodes = 2, .node_batch = 16, .window_shards = 2, .seed = 5});
+  ASSERT_TRUE(shares.ok()) << shares.status();
+  const std::shared_ptr<const StreamSource> local_source = Source(*std::move(local));
+  std::vector<std::vector<StreamBatch>> want;
+  for (uint32_t r = 0; r < 4; ++r) {
+    StreamOptions rank = o;
+    rank.rank = r;
+    want.push_back(testing::DrainStream(local_source, rank, 2));
+    ASSERT_EQ(want.back().size(), o.max_batches);
+  }
+  for (uint32_t host = 0; host < 2; ++host) {
+    std::shared_ptr<RemoteStorage> storage = Storage(limit, StrCat("host", host));
+    absl::StatusOr<std::unique_ptr<Dataset>> remote = OpenRemote("s3://data/cc", storage);
+    ASSERT_TRUE(remote.ok()) << remote.status();
+    const uint64_t index_bytes = storage->store_stats()->bytes_fetched;
+    uint64_t share = 0;
+    for (uint32_t s : (*shares)->shards(host)) share += (*remote)->shard_bytes(s);
+    const std::shared_ptr<const StreamSource> source = Source(*std::move(remote));
+    tbb::task_arena arena(2);
+    std::vector<std::unique_ptr<Stream>> streams;  // the host's two ranks, in lockstep
+    for (uint32_t r = 2 * host; r < 2 * host + 2; ++r) {
+      StreamOptions rank = o;
+      rank.rank = r;
+      absl::StatusOr<std::unique_ptr<Stream>> stream = Stream::Open(source, rank, &arena);
+      ASSERT_TRUE(stream.ok()) << stream.status();
+      streams.push_back(*std::move(stream));
+    }
+    uint64_t most_cached = 0;
+    for (size_t i = 0; i < o.max_batches; ++i) {
+      for (uint32_t j = 0; j < 2; ++j) {
+        absl::StatusOr<std::optional<StreamBatch>> next = streams[j]->Next();
+        ASSERT_TRUE(next.ok() && next->has_value()) << next.status();
+        ASSERT_TRUE(BatchBytes((*next)->batch) == BatchBytes(want[2 * host + j][i].batch))
+            << "host " << host << " rank " << 2 * host + j << " batch " << i;
+      }
+      most_cached = std::max(most_cached, testing::CachedObjectBytes(dir_ / StrCat("host", host)));
+    }
+    const uint64_t fetched = storage->store_stats()->bytes_fetched - index_bytes;
+    EXPECT_GE(fetched, share) << "host " << host << " read its whole share";
+    EXPECT_LE(fetched, share * 105 / 100) << "host " << host << ": its share, once";
+    EXPECT_LT(fetched, total * 3 / 5) << "host " << host << ": not the dataset";
+    EXPECT_LE(most_cached, limit);
   }
 }
 

@@ -116,7 +116,8 @@ TEST_F(ShardHoldsTest, HoldsWhatTheNextBatchesReadAndLetsGoAfter) {
                              .n_repeats = 1,
                              .epoch_size = 0,
                              .shuffle = true,
-                             .windowed = nullptr};
+                             .windowed = nullptr,
+                             .nodes = nullptr};
   std::vector<uint64_t> sizes(12, 20);
   absl::StatusOr<std::shared_ptr<const WindowedShuffle>> windowed =
       WindowedShuffle::Create(sizes, 2);

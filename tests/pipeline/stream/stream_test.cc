@@ -220,6 +220,81 @@ TEST_F(StreamTest, WindowedOrderStreamsShardByShardAndKeepsTheGuarantees) {
   EXPECT_FALSE(refused.ok()) << "a windowed token does not resume the global order";
 }
 
+// Per-host shares (canonical_nodes): 3 nodes, one shard each. With 1 rank per host and batch
+// 8, or 2 ranks per host and batch 4 (node_batch 8 both times), each host reads only its
+// node's shard, each node its shard once per node epoch, and both world sizes read the same
+// global sequence and bytes; tokens resume exactly and are tied to the shares.
+TEST_F(StreamTest, CanonicalNodesKeepEachHostOnItsShare) {
+  ASSERT_EQ(source_->dataset().num_shards(), 3u);
+  const size_t per_shard = source_->dataset().shard_size(0);
+  constexpr uint64_t kBatches = 8;  // 192 positions: two node epochs of 32
+  auto options = [](uint32_t batch, uint32_t rank, uint32_t world) {
+    StreamOptions o = Options(batch, kBatches);
+    o.rank = rank;
+    o.world_size = world;
+    o.window_shards = 1;
+    o.canonical_nodes = 3;
+    o.node_batch = 8;
+    return o;
+  };
+  std::vector<std::vector<uint64_t>> sequences;
+  std::vector<std::string> bytes;
+  for (uint32_t per_host : {1u, 2u}) {
+    const uint32_t world = 3 * per_host;
+    std::vector<std::vector<StreamBatch>> ranks;
+    for (uint32_t r = 0; r < world; ++r) ranks.push_back(Drain(options(8 / per_host, r, world), 2));
+    std::vector<std::set<size_t>> host_shards(3);
+    std::vector<std::vector<uint64_t>> host_samples(3);
+    sequences.emplace_back();
+    bytes.emplace_back();
+    for (size_t k = 0; k < kBatches; ++k) {
+      for (uint32_t r = 0; r < world; ++r) {
+        const Batch& b = ranks[r][k].batch;
+        sequences.back().insert(sequences.back().end(), b.samples.begin(), b.samples.end());
+        for (int64_t row = 0; row < b.size; ++row) {
+          bytes.back() += RowBytes(b, row);
+          host_shards[r / per_host].insert(b.samples[row] / per_shard);
+          host_samples[r / per_host].push_back(b.samples[row]);
+        }
+      }
+    }
+    std::set<size_t> all;
+    for (uint32_t h = 0; h < 3; ++h) {
+      EXPECT_EQ(host_shards[h].size(), 1u) << per_host << " ranks per host: host " << h;
+      all.insert(host_shards[h].begin(), host_shards[h].end());
+      std::vector<uint64_t> epoch(host_samples[h].begin(), host_samples[h].begin() + per_shard);
+      std::sort(epoch.begin(), epoch.end());
+      for (size_t i = 0; i < per_shard; ++i) {
+        ASSERT_EQ(epoch[i], epoch[0] + i) << "host " << h << ": its shard once per node epoch";
+      }
+    }
+    EXPECT_EQ(all.size(), 3u) << "the hosts share out the shards";
+  }
+  EXPECT_EQ(sequences[0], sequences[1]);
+  EXPECT_EQ(bytes[0], bytes[1]);
+  // Resume rank 1 of 3 after its batch 3; a token of these shares opens no other order.
+  const std::vector<StreamBatch> rank1 = Drain(options(8, 1, 3), 2);
+  StreamOptions resumed = options(8, 1, 3);
+  resumed.max_batches = 4;
+  resumed.resume_token = rank1[3].resume_token;
+  const std::vector<StreamBatch> rest = Drain(resumed, 1);
+  ASSERT_EQ(rest.size(), 4u);
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ(OneBatchBytes(rest[i]), OneBatchBytes(rank1[4 + i]));
+  tbb::task_arena arena(1);
+  for (auto change : std::vector<std::function<void(StreamOptions*)>>{
+           [](StreamOptions* o) { o->canonical_nodes = 0; },
+           [](StreamOptions* o) { o->canonical_nodes = 2; },
+           [](StreamOptions* o) { o->node_batch = 4; }}) {
+    StreamOptions other = resumed;
+    change(&other);
+    EXPECT_FALSE(Stream::Open(source_, other, &arena).ok()) << "refused";
+  }
+  StreamOptions too_many = options(8, 0, 3);
+  too_many.canonical_nodes = 4;
+  absl::StatusOr<std::unique_ptr<Stream>> refused = Stream::Open(source_, too_many, &arena);
+  EXPECT_THAT(refused.status().message(), HasSubstr("canonical_nodes: 4 is more than"));
+}
+
 TEST_F(StreamTest, RepeatsAreConsecutiveViewsWithDistinctMasks) {
   StreamOptions o = Options(12, 2);
   o.n_repeats = 3;
