@@ -277,17 +277,11 @@ void CropResizeFlip(const RgbImage& image, const CropBox& box, const ResampleWin
   thread_local std::vector<uint8_t> planar;
   planar.resize(crop_plane * 3);
   if (columns_need_zeros) std::fill(planar.begin(), planar.end(), 0);
-  for (int64_t y = y0; y < y1; ++y) {
+  for (int64_t y = y0; x0 < x1 && y < y1; ++y) {  // (a crop beside the image reads nothing)
     const uint8_t* from = &image.pixels[static_cast<size_t>(y * image.width + x0) * 3];
     const size_t at = static_cast<size_t>((y - box.top) * box.width + (x0 - box.left));
     uint8_t* r = planar.data() + at;
-    uint8_t* g = r + crop_plane;
-    uint8_t* b = g + crop_plane;
-    for (int64_t x = 0, n = x1 - x0; x < n; ++x, from += 3) {
-      r[x] = from[0];
-      g[x] = from[1];
-      b[x] = from[2];
-    }
+    SplitRgb(from, static_cast<size_t>(x1 - x0), r, r + crop_plane, r + 2 * crop_plane);
   }
   for (int c = 0; c < 3; ++c) {
     TransposeBytes(planar.data() + c * crop_plane, static_cast<size_t>(w), h, w,

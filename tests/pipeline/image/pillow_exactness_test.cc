@@ -35,7 +35,8 @@ std::string Hex(std::string_view bytes) {
   return out;
 }
 
-std::string_view View(const std::vector<uint8_t>& v) {
+template <typename Bytes>
+std::string_view View(const Bytes& v) {
   return {reinterpret_cast<const char*>(v.data()), v.size()};
 }
 
