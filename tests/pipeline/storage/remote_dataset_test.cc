@@ -284,6 +284,32 @@ TEST_F(RemoteDatasetTest, AGlobalOrderLargerThanTheCacheIsRefused) {
   EXPECT_THAT(stream.status().message(), HasSubstr("s3://data/cc"));
 }
 
+// With per-host shares a global order needs a host's share at hand, not the dataset: allowed
+// when the largest share fits the limit, refused (naming the share) when it does not.
+TEST_F(RemoteDatasetTest, WithSharesAGlobalOrderNeedsOnlyAShareInTheCache) {
+  WriteAndUpload("cc", ShardFormat::kMfs);
+  std::shared_ptr<RemoteStorage> storage = Storage(0);
+  absl::StatusOr<std::unique_ptr<Dataset>> remote = OpenRemote("s3://data/cc", storage);
+  ASSERT_TRUE(remote.ok()) << remote.status();
+  const uint64_t total = (*remote)->total_bytes();
+  const std::shared_ptr<const StreamSource> source = Source(*std::move(remote));
+  StreamOptions o;
+  o.batch_size = 8;
+  o.canonical_nodes = 2;
+  o.node_batch = 8;
+  o.max_batches = 2;
+  tbb::task_arena arena(1);
+  o.hold_budget_bytes = total * 3 / 5;  // above a share (about half), below the dataset
+  absl::StatusOr<std::unique_ptr<Stream>> allowed = Stream::Open(source, o, &arena);
+  ASSERT_TRUE(allowed.ok()) << allowed.status();
+  absl::StatusOr<std::optional<StreamBatch>> first = (*allowed)->Next();
+  ASSERT_TRUE(first.ok() && first->has_value()) << first.status();
+  o.hold_budget_bytes = total * 2 / 5;  // below a share
+  absl::StatusOr<std::unique_ptr<Stream>> refused = Stream::Open(source, o, &arena);
+  ASSERT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(), HasSubstr("bytes in a node's share"));
+}
+
 TEST_F(RemoteDatasetTest, ADamagedCachedCopyIsFetchedAgain) {
   const std::string local_root = WriteAndUpload("cc", ShardFormat::kMfs);
   absl::StatusOr<std::unique_ptr<Dataset>> local = Dataset::Open(local_root);
