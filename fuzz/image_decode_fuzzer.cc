@@ -3,6 +3,7 @@
 // must give DATA_LOSS or an image of exactly its size, never a crash, a hang or a print.
 // Images are limited to 2^20 pixels here (the product's limit is Pillow's, tested apart).
 #include <cstring>
+#include <vector>
 
 #include "fuzz/fuzz_util.h"
 #include "pipeline/image/decode_rgb.h"
@@ -28,6 +29,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ResizeBicubic(crop.pixels.data(), crop.width, crop.height, pixels.data(), out, out);
   FlipRgb(pixels.data(), out, out);
   CropResizeFlip(*image, box, b[0] % 2 == 1, out, pixels.data());
+  // The pixel path decodes a JPEG only around the crop: where it succeeds, the same bytes.
+  std::vector<uint8_t> direct(pixels.size());
+  if (RgbPixels(fuzz::AsView(data, size), box, b[0] % 2 == 1, out, {.max_pixels = 1 << 20},
+                direct.data())
+          .ok()) {
+    fuzz::Check(direct == pixels, "a region decode differs from the whole decode");
+  }
   // The fast path: a reduced-DCT decode when the crop is at least twice the output.
   (void)RgbPixels(fuzz::AsView(data, size), box, true, out / 4 + 1,
                   {.fast = true, .max_pixels = 1 << 20}, pixels.data());

@@ -1,8 +1,10 @@
 #include "pipeline/image/jpeg_reader.h"
 
+#include <algorithm>
 #include <csetjmp>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 // clang-format off
@@ -75,8 +77,9 @@ class Reader {
   }
 
   // After ReadHeader: sets the output (colour space, DCT scale 1/denom and Pillow's
-  // settings: the accurate integer DCT, fancy upsampling) and says its size.
-  bool SetOutput(J_COLOR_SPACE space, int denom, ImageDims* dims) {
+  // settings: the accurate integer DCT, fancy upsampling) and says its size and the size of
+  // an iMCU (the blocks decoded together) in output pixels.
+  bool SetOutput(J_COLOR_SPACE space, int denom, ImageDims* dims, ImageDims* imcu) {
     if (setjmp(error_.jump)) {
       jpeg_abort_decompress(&info_);
       return false;
@@ -88,20 +91,60 @@ class Reader {
     info_.do_fancy_upsampling = TRUE;
     jpeg_calc_output_dimensions(&info_);
     *dims = {info_.output_height, info_.output_width};
+    const auto block = static_cast<uint32_t>(info_.min_DCT_scaled_size);
+    *imcu = {static_cast<uint32_t>(info_.max_v_samp_factor) * block,
+             static_cast<uint32_t>(info_.max_h_samp_factor) * block};
     return true;
   }
 
-  // After SetOutput: the decoded samples (grey, RGB or CMYK as set) into `out`, row by row.
-  bool Decompress(uint8_t* out, size_t row_bytes) {
+  // After SetOutput: starts decoding columns [*left, *left + *width), which libjpeg widens
+  // to whole iMCUs (and says so through both).
+  bool Start(JDIMENSION* left, JDIMENSION* width) {
     if (setjmp(error_.jump)) {
       jpeg_abort_decompress(&info_);
       return false;
     }
     jpeg_start_decompress(&info_);
-    while (info_.output_scanline < info_.output_height) {
-      JSAMPROW row = out + static_cast<size_t>(info_.output_scanline) * row_bytes;
+    if (*left != 0 || *width != info_.output_width) jpeg_crop_scanline(&info_, left, width);
+    return true;
+  }
+
+  // After Start: skips `skip` rows, then writes the next `rows` rows of decoded samples
+  // (grey, RGB or CMYK as set) into `out`, row by row. When that stops before the last row
+  // and the input is not all read (a single scan), sets `*cut_short` if the file has no end
+  // marker after the data read: it was cut short, and a whole decode would have run into
+  // its end.
+  bool Read(JDIMENSION skip, JDIMENSION rows, uint8_t* out, size_t row_bytes, bool* cut_short) {
+    if (setjmp(error_.jump)) {
+      jpeg_abort_decompress(&info_);
+      return false;
+    }
+    if (skip != 0) jpeg_skip_scanlines(&info_, skip);
+    const JDIMENSION first = info_.output_scanline;
+    while (info_.output_scanline < first + rows && !error_.premature_end) {
+      JSAMPROW row = out + static_cast<size_t>(info_.output_scanline - first) * row_bytes;
       jpeg_read_scanlines(&info_, &row, 1);
-      if (error_.premature_end) break;
+    }
+    *cut_short = false;
+    if (!error_.premature_end && info_.output_scanline < info_.output_height &&
+        !jpeg_input_complete(&info_) && info_.unread_marker != JPEG_EOI) {
+      // (The entropy decoder reads ahead, and may have met the end marker already.)
+      // Entropy-coded data escapes 0xFF as FF 00 and restart markers are FF D0-D7: an FF D9
+      // after what was read is the end-of-image marker.
+      const unsigned char* rest = info_.src->next_input_byte;
+      size_t left = info_.src->bytes_in_buffer;
+      *cut_short = true;
+      while (left >= 2) {
+        const void* ff = std::memchr(rest, 0xFF, left - 1);
+        if (ff == nullptr) break;
+        const size_t at = static_cast<size_t>(static_cast<const unsigned char*>(ff) - rest);
+        if (rest[at + 1] == 0xD9) {
+          *cut_short = false;
+          break;
+        }
+        rest += at + 1;
+        left -= at + 1;
+      }
     }
     jpeg_abort_decompress(&info_);
     return true;
@@ -133,7 +176,8 @@ absl::StatusOr<ImageDims> ReadDims(std::string_view bytes) {
   return header.dims;
 }
 
-absl::StatusOr<RgbImage> DecodeRgb(std::string_view bytes, uint64_t max_pixels, int scale_denom) {
+absl::Status DecodeRgbRegion(std::string_view bytes, uint64_t max_pixels, int scale_denom,
+                             const CropBox& want, RgbRegion& region) {
   Reader& reader = ThreadReader();
   Header header;
   if (!reader.ReadHeader(bytes, &header)) {
@@ -169,38 +213,74 @@ absl::StatusOr<RgbImage> DecodeRgb(std::string_view bytes, uint64_t max_pixels, 
           StrCat("JPEG with ", header.components, " components (Pillow reads 1, 3 or 4)"));
   }
   const auto components = static_cast<size_t>(header.components);
-  ImageDims out;
-  if (!reader.SetOutput(space, scale_denom, &out)) {
+  ImageDims full, imcu;
+  if (!reader.SetOutput(space, scale_denom, &full, &imcu)) {
     return absl::DataLossError(StrCat("JPEG header: ", reader.message()));
   }
-  const uint64_t out_pixels = uint64_t{out.height} * out.width;
-  const size_t row_bytes = out.width * components;
-  RgbImage image;
-  image.height = static_cast<int>(out.height);
-  image.width = static_cast<int>(out.width);
+  // The wanted rectangle inside the image (at least its nearest pixel), then an iMCU more on
+  // each side: the pixels next to a cropped or skipped edge may be upsampled from fewer
+  // neighbours than in a whole decode, and none of those is used.
+  const auto span = [](int64_t from, int64_t length, int64_t size, int64_t pad) {
+    const int64_t lo = std::clamp<int64_t>(from, 0, size - 1);
+    const int64_t hi = std::clamp<int64_t>(from + length, lo + 1, size);
+    return std::pair{std::max<int64_t>(lo - pad, 0), std::min<int64_t>(hi + pad, size)};
+  };
+  const auto [row0, row1] = span(want.top, want.height, full.height, imcu.height);
+  const auto [col0, col1] = span(want.left, want.width, full.width, imcu.width);
+  // Whole iMCU rows above the rectangle are skipped (libjpeg still reads their data).
+  const auto skip = static_cast<JDIMENSION>(row0 / imcu.height * imcu.height);
+  auto left = static_cast<JDIMENSION>(col0);
+  auto width = static_cast<JDIMENSION>(col1 - col0);
+  if (!reader.Start(&left, &width)) {
+    return absl::DataLossError(StrCat("JPEG data: ", reader.message()));
+  }
+  const auto rows = static_cast<JDIMENSION>(row1) - skip;
+  const uint64_t out_pixels = uint64_t{rows} * width;
+  const size_t row_bytes = width * components;
+  region.full = full;
+  region.top = skip;
+  region.left = left;
+  RgbImage& image = region.image;
+  image.height = static_cast<int>(rows);
+  image.width = static_cast<int>(width);
   std::vector<uint8_t> samples;
   uint8_t* target;
+  if (image.pixels.capacity() < out_pixels * 3) {
+    PixelBuffer().swap(image.pixels);  // grown without copying what it held
+    image.pixels.reserve(out_pixels * 3);
+  }
+  image.pixels.resize(out_pixels * 3);
   if (components == 3) {
-    image.pixels.resize(out_pixels * 3);
     target = image.pixels.data();
   } else {
     samples.resize(out_pixels * components);
     target = samples.data();
   }
-  if (!reader.Decompress(target, row_bytes)) {
+  bool cut_short = false;
+  if (!reader.Read(skip, rows, target, row_bytes, &cut_short)) {
     return absl::DataLossError(StrCat("JPEG data: ", reader.message()));
   }
-  if (reader.premature_end()) {
+  if (reader.premature_end() || cut_short) {
     return absl::DataLossError("JPEG data: the file ends before the image does (truncated)");
   }
   if (components == 1) {
-    image.pixels.resize(out_pixels * 3);
     GreyToRgb(samples.data(), out_pixels, image.pixels.data());
   } else if (components == 4) {
-    image.pixels.resize(out_pixels * 3);
     InvertedCmykToRgb(samples.data(), out_pixels, image.pixels.data());
   }
-  return image;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RgbImage> DecodeRgb(std::string_view bytes, uint64_t max_pixels, int scale_denom) {
+  constexpr int64_t kAll = int64_t{1} << 32;  // JPEG sides are at most 65,535
+  RgbRegion region;
+  if (absl::Status s =
+          DecodeRgbRegion(bytes, max_pixels, scale_denom,
+                          {.top = 0, .left = 0, .height = kAll, .width = kAll}, region);
+      !s.ok()) {
+    return s;
+  }
+  return std::move(region.image);
 }
 
 }  // namespace maskfeed::jpeg

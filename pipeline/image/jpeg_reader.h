@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "pipeline/image/decode_rgb.h"
 #include "pipeline/image/image_header.h"
+#include "pipeline/image/pillow_resample.h"
 
 namespace maskfeed::jpeg {
 
@@ -21,6 +22,26 @@ absl::StatusOr<ImageDims> ReadDims(std::string_view bytes);
 // not Pillow's: the fast path). The pixel limit applies to the full size.
 absl::StatusOr<RgbImage> DecodeRgb(std::string_view bytes, uint64_t max_pixels,
                                    int scale_denom = 1);
+
+// Part of a decoded image: `image` holds rows [top, top + image.height) and columns
+// [left, left + image.width) of the whole (scaled) image, which is `full` in size.
+struct RgbRegion {
+  RgbImage image;
+  int64_t top = 0;
+  int64_t left = 0;
+  ImageDims full;
+};
+
+// As DecodeRgb, but only what covers `want` (rows and columns of the scaled image; it may
+// reach outside it) is decoded, with the same pixels there as a whole decode: libjpeg's
+// horizontal crop and row skipping, kept an iMCU away from `want` so that the chroma
+// upsampling next to the region's edges is the whole image's; decoding stops after the
+// last row wanted (the file must still have its end marker: a truncated file is refused as
+// Pillow refuses it). The region always has at least one pixel and lies inside the image;
+// a `want` outside the image gets the nearest pixels. Writes into `region`, reusing its
+// buffer (a caller decoding image after image allocates once).
+absl::Status DecodeRgbRegion(std::string_view bytes, uint64_t max_pixels, int scale_denom,
+                             const CropBox& want, RgbRegion& region);
 
 }  // namespace maskfeed::jpeg
 

@@ -37,16 +37,31 @@ absl::Status RgbPixels(std::string_view bytes, const CropBox& box, bool flip, in
     return absl::DataLossError(StrCat("crop of ", box.width, "x", box.height,
                                       " pixels, over the limit of ", options.max_pixels));
   }
-  const int denom =
-      options.fast && SniffImage(bytes) == ImageFormat::kJpeg ? FastScaleDenom(box, size) : 1;
-  if (denom == 1) {
+  if (SniffImage(bytes) != ImageFormat::kJpeg) {
     absl::StatusOr<RgbImage> image = DecodeRgb(bytes, {.max_pixels = options.max_pixels});
     if (!image.ok()) return image.status();
     CropResizeFlip(*image, box, flip, size, chw);
     return absl::OkStatus();
   }
-  absl::StatusOr<RgbImage> image = jpeg::DecodeRgb(bytes, options.max_pixels, denom);
-  if (!image.ok()) return image.status();
+  // A JPEG is decoded only around the crop (jpeg_reader.h: the same pixels there as a whole
+  // decode), and the box moved into the decoded region. Every pixel of the box inside the
+  // image is inside the region, and the region inside the image: what the box has outside
+  // the region is outside the image, zero in both.
+  jpeg::RgbRegion region;
+  const int denom = options.fast ? FastScaleDenom(box, size) : 1;
+  if (denom == 1) {
+    if (absl::Status s = jpeg::DecodeRgbRegion(bytes, options.max_pixels, 1, box, region);
+        !s.ok()) {
+      return s;
+    }
+    CropResizeFlip(region.image,
+                   {.top = box.top - region.top,
+                    .left = box.left - region.left,
+                    .height = box.height,
+                    .width = box.width},
+                   flip, size, chw);
+    return absl::OkStatus();
+  }
   // The box in the reduced image: whole pixels around it (zero outside the image, as the
   // exact crop), and the fractional window inside them that the resize reads.
   const double d = denom;
@@ -56,7 +71,16 @@ absl::Status RgbPixels(std::string_view bytes, const CropBox& box, bool flip, in
   const auto iy0 = static_cast<int64_t>(std::floor(fy0));
   const auto ix1 = static_cast<int64_t>(std::ceil(fx1));
   const auto iy1 = static_cast<int64_t>(std::ceil(fy1));
-  CropResizeFlip(*image, {.top = iy0, .left = ix0, .height = iy1 - iy0, .width = ix1 - ix0},
+  const CropBox reduced{.top = iy0, .left = ix0, .height = iy1 - iy0, .width = ix1 - ix0};
+  if (absl::Status s = jpeg::DecodeRgbRegion(bytes, options.max_pixels, denom, reduced, region);
+      !s.ok()) {
+    return s;
+  }
+  CropResizeFlip(region.image,
+                 {.top = iy0 - region.top,
+                  .left = ix0 - region.left,
+                  .height = reduced.height,
+                  .width = reduced.width},
                  {fx0 - ix0, fx1 - ix0, fy0 - iy0, fy1 - iy0}, flip, size, chw);
   return absl::OkStatus();
 }

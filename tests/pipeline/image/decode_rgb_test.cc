@@ -6,6 +6,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pipeline/image/pillow_resample.h"
+#include "pipeline/image/rgb_pixels.h"
 #include "tests/testing/test_images.h"
 #include "tests/testing/test_util.h"
 
@@ -54,6 +55,26 @@ TEST(DecodeRgbTest, TruncatedOrCorruptFilesAreDataLoss) {
         EXPECT_EQ(image.status().code(), absl::StatusCode::kDataLoss) << at;
       }
     }
+  }
+}
+
+// The pixel path decodes a JPEG only down to its crop's last row (jpeg_reader.h), yet a file
+// cut below the crop is still refused, as Pillow's whole decode refuses it; one with bytes
+// after its end marker is not.
+TEST(DecodeRgbTest, CropAboveWhereAJpegIsCutIsStillDataLoss) {
+  const std::string jpeg = testing::EncodeTestJpeg(320, 480);
+  const CropBox top{.top = 0, .left = 0, .height = 64, .width = 64};
+  std::vector<uint8_t> chw(3 * 32 * 32);
+  for (bool fast : {false, true}) {
+    for (size_t keep : {jpeg.size() * 2 / 3, jpeg.size() - 2}) {
+      absl::Status cut =
+          RgbPixels(jpeg.substr(0, keep), top, false, 32, {.fast = fast}, chw.data());
+      EXPECT_EQ(cut.code(), absl::StatusCode::kDataLoss) << keep;
+      EXPECT_THAT(Message(cut), HasSubstr("truncated")) << keep;
+      EXPECT_EQ(DecodeRgb(jpeg.substr(0, keep)).status().code(), absl::StatusCode::kDataLoss);
+    }
+    EXPECT_TRUE(
+        RgbPixels(jpeg + "trailing bytes", top, false, 32, {.fast = fast}, chw.data()).ok());
   }
 }
 

@@ -7,9 +7,11 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -17,6 +19,7 @@
 #include "pipeline/base/sha256.h"
 #include "pipeline/image/decode_rgb.h"
 #include "pipeline/image/image_header.h"
+#include "pipeline/image/jpeg_reader.h"
 #include "pipeline/image/pillow_resample.h"
 #include "pipeline/image/rgb_pixels.h"
 #include "tests/testing/subprocess.h"
@@ -66,6 +69,19 @@ class PillowExactnessTest : public ::testing::Test {
     dir_ = nullptr;
   }
 
+  // The corpus's cases, one per line of the generator's manifest.
+  static std::vector<nlohmann::json> Cases() {
+    std::vector<nlohmann::json> cases;
+    const std::string manifest = testing::ReadFile(dir_->path() / "manifest.jsonl");
+    for (size_t start = 0; start < manifest.size();) {
+      size_t end = manifest.find('\n', start);
+      if (end == std::string::npos) end = manifest.size();
+      cases.push_back(nlohmann::json::parse(manifest.substr(start, end - start)));
+      start = end + 1;
+    }
+    return cases;
+  }
+
   static testing::TempDir* dir_;
   static int generator_exit_;
 };
@@ -75,15 +91,10 @@ int PillowExactnessTest::generator_exit_ = -1;
 
 TEST_F(PillowExactnessTest, DecodeCropResizeFlipEqualPillowBitForBit) {
   ASSERT_EQ(generator_exit_, 0) << testing::ReadFile(dir_->path() / "generator.log");
-  const std::string manifest = testing::ReadFile(dir_->path() / "manifest.jsonl");
   std::map<std::string, int> cases_by_kind, decode_mismatches, output_mismatches;
   std::set<int> sizes;
   int cases = 0, outside = 0, flipped = 0, jpegs = 0, scanned_jpegs = 0;
-  for (size_t start = 0; start < manifest.size();) {
-    size_t end = manifest.find('\n', start);
-    if (end == std::string::npos) end = manifest.size();
-    const nlohmann::json c = nlohmann::json::parse(manifest.substr(start, end - start));
-    start = end + 1;
+  for (const nlohmann::json& c : Cases()) {
     ++cases;
     const std::string kind = c["kind"];
     ++cases_by_kind[kind];
@@ -126,7 +137,14 @@ TEST_F(PillowExactnessTest, DecodeCropResizeFlipEqualPillowBitForBit) {
     for (size_t p = 0; p < plane; ++p) {
       for (size_t ch = 0; ch < 3; ++ch) hwc[3 * p + ch] = chw[ch * plane + p];
     }
-    if (Hex(View(out)) != c["out_sha256"] || Hex(View(hwc)) != c["out_sha256"]) {
+    const bool planar_equal = Hex(View(hwc)) == c["out_sha256"];
+    // And RgbPixels, which decodes a JPEG only around the crop.
+    std::vector<uint8_t> direct(out.size());
+    ASSERT_TRUE(RgbPixels(bytes, box, c["flip"].get<bool>(), size, {}, direct.data()).ok()) << file;
+    for (size_t p = 0; p < plane; ++p) {
+      for (size_t ch = 0; ch < 3; ++ch) hwc[3 * p + ch] = direct[ch * plane + p];
+    }
+    if (Hex(View(out)) != c["out_sha256"] || !planar_equal || Hex(View(hwc)) != c["out_sha256"]) {
       ++output_mismatches[kind];
       ADD_FAILURE() << file << " (" << kind << ", " << c["width"] << "x" << c["height"] << ", crop "
                     << box.left << "," << box.top << " " << box.width << "x" << box.height << ", S "
@@ -145,20 +163,82 @@ TEST_F(PillowExactnessTest, DecodeCropResizeFlipEqualPillowBitForBit) {
   EXPECT_GT(flipped, cases / 4);
 }
 
+// A JPEG decoded only around a rectangle (jpeg_reader.h) has the whole decode's pixels
+// there, at every DCT scale, for every kind of JPEG in the corpus (progressive, every
+// subsampling, grey, CMYK, restart markers) and rectangles anywhere, also reaching outside.
+TEST_F(PillowExactnessTest, JpegRegionsEqualTheWholeDecode) {
+  ASSERT_EQ(generator_exit_, 0) << testing::ReadFile(dir_->path() / "generator.log");
+  uint64_t state = 12345;
+  const auto next = [&state](int64_t n) {  // a small LCG: the same rectangles every run
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<int64_t>((state >> 33) % static_cast<uint64_t>(n));
+  };
+  int regions = 0, skipped = 0, cropped = 0;
+  for (const nlohmann::json& c : Cases()) {
+    const std::string file = c["file"];
+    if (!file.ends_with(".jpg")) continue;
+    const std::string bytes = testing::ReadFile(dir_->path() / file);
+    for (int denom : {1, 2, 4, 8}) {
+      absl::StatusOr<RgbImage> whole = jpeg::DecodeRgb(bytes, 0, denom);
+      ASSERT_TRUE(whole.ok()) << file << ": " << whole.status();
+      const int64_t h = whole->height, w = whole->width;
+      for (int k = 0; k < 3; ++k) {
+        const CropBox want{.top = next(h + 20) - 10,
+                           .left = next(w + 20) - 10,
+                           .height = 1 + next(h),
+                           .width = 1 + next(w)};
+        jpeg::RgbRegion decoded;
+        const jpeg::RgbRegion* region = &decoded;
+        absl::Status status = jpeg::DecodeRgbRegion(bytes, 0, denom, want, decoded);
+        ASSERT_TRUE(status.ok()) << file << ": " << status;
+        const RgbImage& part = region->image;
+        ASSERT_EQ(region->full.height, static_cast<uint32_t>(h));
+        ASSERT_EQ(region->full.width, static_cast<uint32_t>(w));
+        ASSERT_GE(region->top, 0);
+        ASSERT_GE(region->left, 0);
+        ASSERT_LE(region->top + part.height, h);
+        ASSERT_LE(region->left + part.width, w);
+        // It covers the wanted rectangle's part of the image.
+        EXPECT_LE(region->top, std::max<int64_t>(want.top, 0)) << file;
+        EXPECT_LE(region->left, std::max<int64_t>(want.left, 0)) << file;
+        EXPECT_GE(region->top + part.height, std::min(want.top + want.height, h)) << file;
+        EXPECT_GE(region->left + part.width, std::min(want.left + want.width, w)) << file;
+        skipped += region->top > 0 || region->top + part.height < h;
+        cropped += part.width < w;
+        ++regions;
+        // The wanted rows and columns inside the image are the whole decode's (the region's
+        // margin, an iMCU beyond them, may be upsampled differently and is never used).
+        const int64_t y0 = std::max<int64_t>(want.top, 0), y1 = std::min(want.top + want.height, h);
+        const int64_t x0 = std::max<int64_t>(want.left, 0),
+                      x1 = std::min(want.left + want.width, w);
+        int64_t differ = 0;
+        for (int64_t y = y0; y < y1 && x0 < x1; ++y) {
+          const uint8_t* got =
+              part.pixels.data() + ((y - region->top) * part.width + (x0 - region->left)) * 3;
+          const uint8_t* expected = whole->pixels.data() + (y * w + x0) * 3;
+          differ += std::memcmp(got, expected, static_cast<size_t>(x1 - x0) * 3) != 0;
+        }
+        EXPECT_EQ(differ, 0) << file << " (" << c["kind"] << ") at 1/" << denom << ": rows "
+                             << region->top << "+" << part.height << ", columns " << region->left
+                             << "+" << part.width << " of " << w << "x" << h;
+      }
+    }
+  }
+  std::printf("%d JPEG regions (%d with rows left out, %d with columns left out)\n", regions,
+              skipped, cropped);
+  EXPECT_GT(skipped, regions / 2);
+  EXPECT_GT(cropped, regions / 2);
+}
+
 // The fast path (rgb_pixels.h: JPEGs whose crop is at least 2·S decoded at a reduced DCT
 // scale) against the exact path, which the test above holds equal to Pillow's: close, not
 // equal. Prints the PSNR and the largest difference (docs/pixels.md quotes them).
 TEST_F(PillowExactnessTest, FastPathStaysCloseToTheExactPath) {
   ASSERT_EQ(generator_exit_, 0) << testing::ReadFile(dir_->path() / "generator.log");
-  const std::string manifest = testing::ReadFile(dir_->path() / "manifest.jsonl");
   int cases = 0, worst_abs = 0;
   double squared = 0, values = 0, worst_psnr = 1e9;
   std::map<int, int> by_denom;
-  for (size_t start = 0; start < manifest.size();) {
-    size_t end = manifest.find('\n', start);
-    if (end == std::string::npos) end = manifest.size();
-    const nlohmann::json c = nlohmann::json::parse(manifest.substr(start, end - start));
-    start = end + 1;
+  for (const nlohmann::json& c : Cases()) {
     const std::string file = c["file"];
     const CropBox box{c["top"], c["left"], c["crop_height"], c["crop_width"]};
     const int size = c["size"];
