@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 
@@ -237,6 +238,18 @@ __attribute__((target("avx2"))) void VerticalPlaneAvx2(const uint8_t* in, int wi
 }
 #endif
 
+// The axis with its outputs in reverse order (output i becomes output n − 1 − i).
+void ReverseOutputs(ResampleAxis& axis) {
+  std::reverse(axis.first.begin(), axis.first.end());
+  std::reverse(axis.count.begin(), axis.count.end());
+  const size_t outputs = axis.first.size(), taps = static_cast<size_t>(axis.taps);
+  for (size_t i = 0; i < outputs / 2; ++i) {
+    std::swap_ranges(axis.weights.begin() + static_cast<ptrdiff_t>(i * taps),
+                     axis.weights.begin() + static_cast<ptrdiff_t>((i + 1) * taps),
+                     axis.weights.begin() + static_cast<ptrdiff_t>((outputs - 1 - i) * taps));
+  }
+}
+
 void VerticalPlane(const uint8_t* in, int width, const ResampleAxis& axis, int out_rows,
                    int32_t* acc, uint8_t* out) {
 #if defined(__x86_64__)
@@ -262,8 +275,8 @@ void CropResizeFlip(const RgbImage& image, const CropBox& box, const ResampleWin
   const size_t crop_plane = static_cast<size_t>(w) * h;
   // The crop's planes are kept transposed (a column per row): the horizontal pass then runs,
   // like the vertical one, along contiguous bytes, many outputs per instruction. Buffers are
-  // thread-local and reused.
-  thread_local std::vector<uint8_t> columns, horizontal_t, horizontal;
+  // thread-local and reused, and never zero-filled when they grow (every byte is written).
+  thread_local PixelBuffer columns, horizontal_t, horizontal;
   thread_local std::vector<int32_t> acc;
   const int64_t x0 = std::max<int64_t>(box.left, 0);
   const int64_t x1 = std::min<int64_t>(box.left + box.width, image.width);
@@ -274,7 +287,7 @@ void CropResizeFlip(const RgbImage& image, const CropBox& box, const ResampleWin
   const bool columns_need_zeros =
       x0 != box.left || y0 != box.top || x1 != box.left + box.width || y1 != box.top + box.height;
   // Interleaved rows into planes (sequential), then each plane into columns (SIMD blocks).
-  thread_local std::vector<uint8_t> planar;
+  thread_local PixelBuffer planar;
   planar.resize(crop_plane * 3);
   if (columns_need_zeros) std::fill(planar.begin(), planar.end(), 0);
   for (int64_t y = y0; x0 < x1 && y < y1; ++y) {  // (a crop beside the image reads nothing)
@@ -291,8 +304,12 @@ void CropResizeFlip(const RgbImage& image, const CropBox& box, const ResampleWin
   // Pillow skips a pass whose window is the whole axis at the same length.
   const bool horizontal_pass = size != w || window.x0 != 0 || window.x1 != w;
   const bool vertical_pass = size != h || window.y0 != 0 || window.y1 != h;
-  const ResampleAxis across =
+  ResampleAxis across =
       horizontal_pass ? BicubicAxis(w, size, window.x0, window.x1) : ResampleAxis{};
+  // A flip is the horizontal pass writing its outputs in reverse order: the same sums, no
+  // extra pass over the result.
+  const bool flip_in_pass = flip && horizontal_pass;
+  if (flip_in_pass) ReverseOutputs(across);
   const ResampleAxis down =
       vertical_pass ? BicubicAxis(h, size, window.y0, window.y1) : ResampleAxis{};
   horizontal_t.resize(static_cast<size_t>(size) * h);
@@ -314,7 +331,7 @@ void CropResizeFlip(const RgbImage& image, const CropBox& box, const ResampleWin
     } else {
       std::memcpy(out, horizontal.data(), out_plane);
     }
-    if (flip) {
+    if (flip && !flip_in_pass) {
       for (int y = 0; y < size; ++y) std::reverse(out + y * size, out + (y + 1) * size);
     }
   }
