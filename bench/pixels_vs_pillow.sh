@@ -3,12 +3,14 @@
 # 256x256, 512x512 and 1024x768 (photo-like content, quality 90, 4:2:0, as Pillow writes
 # them), each with a crop as 4M's pre-tokenization draws them (random-resized, scale 0.8..1,
 # flipped half the time); maskfeed-bench-pixels, exact and --fast, against
-# bench/pixel_bench_pillow.py (Pillow + to-tensor + normalize). Prints every JSON line and one summary line per source size.
-#   bench/pixels_vs_pillow.sh [SIZE] [SECONDS]
+# bench/pixel_bench_pillow.py (Pillow + to-tensor + normalize), alternating ROUNDS times.
+# Prints every JSON line and one summary line per source size (medians over the rounds).
+#   bench/pixels_vs_pillow.sh [SIZE] [SECONDS] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${1:-224}
-seconds=${2:-3}
+seconds=${2:-2}
+rounds=${3:-3}
 build=${BUILD_DIR:-build}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -38,18 +40,36 @@ with open(os.path.join(out, "manifest.jsonl"), "w") as m:
                                 "left": rng.randint(0, w - cw), "crop_height": ch,
                                 "crop_width": cw, "flip": rng.random() < 0.5}) + "\n")
 PY
-ours=$(taskset -c 0 "$build/bench/maskfeed-bench-pixels" --manifest "$work/manifest.jsonl" \
-  --size "$size" --seconds "$seconds")
-echo "$ours"
-fast=$(taskset -c 0 "$build/bench/maskfeed-bench-pixels" --manifest "$work/manifest.jsonl" \
-  --size "$size" --seconds "$seconds" --fast)
-echo "$fast"
-theirs=$(taskset -c 0 /usr/bin/python3 bench/pixel_bench_pillow.py "$work/manifest.jsonl" \
-  "$size" "$seconds")
-echo "$theirs"
+# ROUNDS rounds of exact, fast and Pillow, each round in the next rotation of that order (a
+# VM's speed drifts between runs, and the same kind always first or last in a round would
+# carry that drift); medians per source.
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
+rate() { echo "$1" | grep "\"$2\"" | grep -o '"images_per_s": *[0-9.]*' | sed 's/.*: *//'; }
+measure() {  # exact|fast|pillow
+  case $1 in
+    exact) taskset -c 0 "$build/bench/maskfeed-bench-pixels" --manifest "$work/manifest.jsonl" \
+      --size "$size" --seconds "$seconds" ;;
+    fast) taskset -c 0 "$build/bench/maskfeed-bench-pixels" --manifest "$work/manifest.jsonl" \
+      --size "$size" --seconds "$seconds" --fast ;;
+    pillow) taskset -c 0 /usr/bin/python3 bench/pixel_bench_pillow.py "$work/manifest.jsonl" \
+      "$size" "$seconds" ;;
+  esac
+}
+declare -A rates
+kinds=(exact fast pillow)
+for round in $(seq 0 $((rounds - 1))); do
+  for i in 0 1 2; do
+    kind=${kinds[$(((round + i) % 3))]}
+    lines=$(measure "$kind")
+    echo "$lines"
+    for group in 256x256 512x512 1024x768; do
+      rates[$kind,$group]+=" $(rate "$lines" "$group")"
+    done
+  done
+done
 for group in 256x256 512x512 1024x768; do
-  a=$(echo "$ours" | grep "\"$group\"" | grep -o '"images_per_s": *[0-9.]*' | sed 's/.*: *//')
-  b=$(echo "$theirs" | grep "\"$group\"" | grep -o '"images_per_s": *[0-9.]*' | sed 's/.*: *//')
-  f=$(echo "$fast" | grep "\"$group\"" | grep -o '"images_per_s": *[0-9.]*' | sed 's/.*: *//')
-  echo "{\"bench\": \"pixels_vs_pillow\", \"source\": \"$group\", \"size\": $size, \"maskfeed_exact_images_per_s\": $(printf %.0f "$a"), \"maskfeed_fast_images_per_s\": $(printf %.0f "$f"), \"pillow_images_per_s\": $(printf %.0f "$b"), \"exact_ratio\": $(awk "BEGIN {printf \"%.2f\", $a / $b}"), \"fast_ratio\": $(awk "BEGIN {printf \"%.2f\", $f / $b}"), \"cores\": $(nproc)}"
+  # shellcheck disable=SC2086  # the lists split into their numbers
+  a=$(median ${rates[exact,$group]}) f=$(median ${rates[fast,$group]})
+  b=$(median ${rates[pillow,$group]})
+  echo "{\"bench\": \"pixels_vs_pillow\", \"source\": \"$group\", \"size\": $size, \"rounds\": $rounds, \"maskfeed_exact_images_per_s\": $(printf %.0f "$a"), \"maskfeed_fast_images_per_s\": $(printf %.0f "$f"), \"pillow_images_per_s\": $(printf %.0f "$b"), \"exact_ratio\": $(awk "BEGIN {printf \"%.2f\", $a / $b}"), \"fast_ratio\": $(awk "BEGIN {printf \"%.2f\", $f / $b}"), \"cores\": $(nproc)}"
 done
