@@ -1,8 +1,9 @@
 // One sample's rgb@S pixels from its image member, as the stream needs them: decoded,
 // cropped to its crop_settings row, resized, flipped, channel-first (4m-raw-data §3.3 steps
-// 1-4). Exact by default (Pillow's bytes, pillow_resample.h). The fast path (off by default)
-// decodes a JPEG whose crop is at least twice S on both sides at libjpeg's reduced DCT scale
-// (1/2, 1/4 or 1/8: the largest that keeps the crop at least S) and resizes the crop's
+// 1-4). Exact by default (Pillow's bytes, pillow_resample.h); a JPEG is decoded only around
+// its crop, with the whole decode's pixels there (jpeg::DecodeRgbRegion). The fast path (off by
+// default) decodes a JPEG whose crop is at least twice S on both sides at libjpeg's reduced DCT
+// scale (1/2, 1/4 or 1/8: the largest that keeps the crop at least S) and resizes the crop's
 // fractional window from there; close to the exact bytes, not equal (docs/pixels.md gives
 // PSNR and the largest difference on the exactness corpus).
 //
