@@ -175,6 +175,13 @@ void VerticalPlaneGeneric(const uint8_t* in, int width, const ResampleAxis& axis
 // of interleaved (p_t, p_t+1) pixels with (lo_t, lo_t+1) and (hi_t, hi_t+1) gives two int32
 // sums, and 2^11·Σp·hi + Σp·lo is Σp·w exactly (no sum leaves int32: |Σp·hi|·2^11 is bounded
 // by 255·Σ|w|, as Pillow's own accumulator is). 16 outputs stay in registers over all taps.
+// (2^11·hi + lo + 2^21) >> 22 lane by lane: Pillow's rounded sums from the two halves.
+__attribute__((target("avx2"))) inline __m256i FinishSums(__m256i lo, __m256i hi) {
+  const __m256i round = _mm256_set1_epi32(1 << (kPrecisionBits - 1));
+  return _mm256_srai_epi32(_mm256_add_epi32(_mm256_add_epi32(_mm256_slli_epi32(hi, 11), lo), round),
+                           kPrecisionBits);
+}
+
 __attribute__((target("avx2"))) void VerticalPlaneAvx2(const uint8_t* in, int width,
                                                        const ResampleAxis& axis, int out_rows,
                                                        int32_t* acc, uint8_t* out) {
@@ -197,6 +204,42 @@ __attribute__((target("avx2"))) void VerticalPlaneAvx2(const uint8_t* in, int wi
     const uint8_t* first = in + static_cast<size_t>(axis.first[y]) * width;
     uint8_t* to = out + static_cast<size_t>(y) * width;
     int x = 0;
+    // 32 outputs at a time: the two rows' bytes interleaved and widened within 128-bit lanes,
+    // so that packing the four int32 vectors back to bytes (also lane by lane) restores the
+    // order with no permutation.
+    for (; x + 32 <= width; x += 32) {
+      const __m256i zero = _mm256_setzero_si256();
+      __m256i lo0 = zero, lo1 = zero, lo2 = zero, lo3 = zero;
+      __m256i hi0 = zero, hi1 = zero, hi2 = zero, hi3 = zero;
+      for (int k = 0; k < pairs; ++k) {
+        const uint8_t* r0 = first + static_cast<size_t>(2 * k) * width + x;
+        const uint8_t* r1 = 2 * k + 1 < n ? r0 + width : r0;
+        const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r0));
+        const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r1));
+        const __m256i ab_lo = _mm256_unpacklo_epi8(a, b);      // pixels 0-7 | 16-23, a and b
+        const __m256i ab_hi = _mm256_unpackhi_epi8(a, b);      // pixels 8-15 | 24-31
+        const __m256i p0 = _mm256_unpacklo_epi8(ab_lo, zero);  // 0-3 | 16-19 as words
+        const __m256i p1 = _mm256_unpackhi_epi8(ab_lo, zero);  // 4-7 | 20-23
+        const __m256i p2 = _mm256_unpacklo_epi8(ab_hi, zero);  // 8-11 | 24-27
+        const __m256i p3 = _mm256_unpackhi_epi8(ab_hi, zero);  // 12-15 | 28-31
+        const __m256i wl = _mm256_set1_epi32(lo_pairs[k]);
+        const __m256i wh = _mm256_set1_epi32(hi_pairs[k]);
+        lo0 = _mm256_add_epi32(lo0, _mm256_madd_epi16(p0, wl));
+        lo1 = _mm256_add_epi32(lo1, _mm256_madd_epi16(p1, wl));
+        lo2 = _mm256_add_epi32(lo2, _mm256_madd_epi16(p2, wl));
+        lo3 = _mm256_add_epi32(lo3, _mm256_madd_epi16(p3, wl));
+        hi0 = _mm256_add_epi32(hi0, _mm256_madd_epi16(p0, wh));
+        hi1 = _mm256_add_epi32(hi1, _mm256_madd_epi16(p1, wh));
+        hi2 = _mm256_add_epi32(hi2, _mm256_madd_epi16(p2, wh));
+        hi3 = _mm256_add_epi32(hi3, _mm256_madd_epi16(p3, wh));
+      }
+      // Lane 0 of (0-3, 4-7) and (8-11, 12-15) packs to bytes 0-15, lane 1 to 16-31; the
+      // saturating packs clip at 0 and 255 as Clip8 does.
+      const __m256i words01 = _mm256_packs_epi32(FinishSums(lo0, hi0), FinishSums(lo1, hi1));
+      const __m256i words23 = _mm256_packs_epi32(FinishSums(lo2, hi2), FinishSums(lo3, hi3));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(to + x),
+                          _mm256_packus_epi16(words01, words23));
+    }
     for (; x + 16 <= width; x += 16) {
       __m256i lo0 = _mm256_setzero_si256(), lo1 = lo0, hi0 = lo0, hi1 = lo0;
       for (int k = 0; k < pairs; ++k) {
@@ -214,13 +257,7 @@ __attribute__((target("avx2"))) void VerticalPlaneAvx2(const uint8_t* in, int wi
         hi0 = _mm256_add_epi32(hi0, _mm256_madd_epi16(p0, wh));
         hi1 = _mm256_add_epi32(hi1, _mm256_madd_epi16(p1, wh));
       }
-      const __m256i round = _mm256_set1_epi32(1 << (kPrecisionBits - 1));
-      const __m256i s0 = _mm256_srai_epi32(
-          _mm256_add_epi32(_mm256_add_epi32(_mm256_slli_epi32(hi0, 11), lo0), round),
-          kPrecisionBits);
-      const __m256i s1 = _mm256_srai_epi32(
-          _mm256_add_epi32(_mm256_add_epi32(_mm256_slli_epi32(hi1, 11), lo1), round),
-          kPrecisionBits);
+      const __m256i s0 = FinishSums(lo0, hi0), s1 = FinishSums(lo1, hi1);
       // int32 -> int16 (lanes interleave; put them back in order) -> uint8, clipping at 0 and
       // 255 as Clip8 does.
       const __m256i words = _mm256_permute4x64_epi64(_mm256_packs_epi32(s0, s1), 0xD8);

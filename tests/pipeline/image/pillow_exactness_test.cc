@@ -258,7 +258,7 @@ TEST_F(PillowExactnessTest, FastPathStaysCloseToTheExactPath) {
     for (size_t i = 0; i < exact.size(); ++i) {
       const int d = std::abs(int{fast[i]} - int{exact[i]});
       worst_abs = std::max(worst_abs, d);
-      case_squared += double{d} * d;
+      case_squared += static_cast<double>(d) * d;
     }
     squared += case_squared;
     values += static_cast<double>(exact.size());
