@@ -182,6 +182,13 @@ __attribute__((target("avx2"))) inline __m256i FinishSums(__m256i lo, __m256i hi
                            kPrecisionBits);
 }
 
+// lo += p·wl and hi += p·wh: pixel pairs (int16) times weight pairs, summed into int32 lanes.
+__attribute__((target("avx2"))) inline void MultiplyAdd(__m256i p, __m256i wl, __m256i wh,
+                                                        __m256i& lo, __m256i& hi) {
+  lo = _mm256_add_epi32(lo, _mm256_madd_epi16(p, wl));
+  hi = _mm256_add_epi32(hi, _mm256_madd_epi16(p, wh));
+}
+
 __attribute__((target("avx2"))) void VerticalPlaneAvx2(const uint8_t* in, int width,
                                                        const ResampleAxis& axis, int out_rows,
                                                        int32_t* acc, uint8_t* out) {
@@ -224,14 +231,10 @@ __attribute__((target("avx2"))) void VerticalPlaneAvx2(const uint8_t* in, int wi
         const __m256i p3 = _mm256_unpackhi_epi8(ab_hi, zero);  // 12-15 | 28-31
         const __m256i wl = _mm256_set1_epi32(lo_pairs[k]);
         const __m256i wh = _mm256_set1_epi32(hi_pairs[k]);
-        lo0 = _mm256_add_epi32(lo0, _mm256_madd_epi16(p0, wl));
-        lo1 = _mm256_add_epi32(lo1, _mm256_madd_epi16(p1, wl));
-        lo2 = _mm256_add_epi32(lo2, _mm256_madd_epi16(p2, wl));
-        lo3 = _mm256_add_epi32(lo3, _mm256_madd_epi16(p3, wl));
-        hi0 = _mm256_add_epi32(hi0, _mm256_madd_epi16(p0, wh));
-        hi1 = _mm256_add_epi32(hi1, _mm256_madd_epi16(p1, wh));
-        hi2 = _mm256_add_epi32(hi2, _mm256_madd_epi16(p2, wh));
-        hi3 = _mm256_add_epi32(hi3, _mm256_madd_epi16(p3, wh));
+        MultiplyAdd(p0, wl, wh, lo0, hi0);
+        MultiplyAdd(p1, wl, wh, lo1, hi1);
+        MultiplyAdd(p2, wl, wh, lo2, hi2);
+        MultiplyAdd(p3, wl, wh, lo3, hi3);
       }
       // Lane 0 of (0-3, 4-7) and (8-11, 12-15) packs to bytes 0-15, lane 1 to 16-31; the
       // saturating packs clip at 0 and 255 as Clip8 does.
@@ -252,10 +255,8 @@ __attribute__((target("avx2"))) void VerticalPlaneAvx2(const uint8_t* in, int wi
         const __m256i p1 = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(a, b));
         const __m256i wl = _mm256_set1_epi32(lo_pairs[k]);
         const __m256i wh = _mm256_set1_epi32(hi_pairs[k]);
-        lo0 = _mm256_add_epi32(lo0, _mm256_madd_epi16(p0, wl));
-        lo1 = _mm256_add_epi32(lo1, _mm256_madd_epi16(p1, wl));
-        hi0 = _mm256_add_epi32(hi0, _mm256_madd_epi16(p0, wh));
-        hi1 = _mm256_add_epi32(hi1, _mm256_madd_epi16(p1, wh));
+        MultiplyAdd(p0, wl, wh, lo0, hi0);
+        MultiplyAdd(p1, wl, wh, lo1, hi1);
       }
       const __m256i s0 = FinishSums(lo0, hi0), s1 = FinishSums(lo1, hi1);
       // int32 -> int16 (lanes interleave; put them back in order) -> uint8, clipping at 0 and
