@@ -243,7 +243,11 @@ __attribute__((target("avx2"))) void VerticalPlaneAvx2(const uint8_t* in, int wi
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(to + x),
                           _mm256_packus_epi16(words01, words23));
     }
-    for (; x + 16 <= width; x += 16) {
+    // 16 at a time to the end: the last block moves back to end at the row's end, summing
+    // some columns again (the same sums, written twice) rather than leaving them to the
+    // scalar loop, which only rows under 16 bytes need.
+    for (; x < width && width >= 16; x += 16) {
+      x = std::min(x, width - 16);
       __m256i lo0 = _mm256_setzero_si256(), lo1 = lo0, hi0 = lo0, hi1 = lo0;
       for (int k = 0; k < pairs; ++k) {
         const uint8_t* r0 = first + static_cast<size_t>(2 * k) * width + x;
@@ -266,7 +270,7 @@ __attribute__((target("avx2"))) void VerticalPlaneAvx2(const uint8_t* in, int wi
           _mm_packus_epi16(_mm256_castsi256_si128(words), _mm256_extracti128_si256(words, 1));
       _mm_storeu_si128(reinterpret_cast<__m128i*>(to + x), bytes);
     }
-    for (; x < width; ++x) {  // the last few columns, as the generic version
+    for (; x < width; ++x) {  // rows under 16 bytes, as the generic version
       int32_t sum = 1 << (kPrecisionBits - 1);
       for (int t = 0; t < n; ++t) sum += first[static_cast<size_t>(t) * width + x] * w[t];
       to[x] = Clip8(sum);
