@@ -176,8 +176,8 @@ absl::StatusOr<ImageDims> ReadDims(std::string_view bytes) {
   return header.dims;
 }
 
-absl::Status DecodeRgbRegion(std::string_view bytes, uint64_t max_pixels, int scale_denom,
-                             const CropBox& want, RgbRegion& region) {
+absl::StatusOr<RgbRegion> DecodeRgbRegion(std::string_view bytes, uint64_t max_pixels,
+                                          int scale_denom, const CropBox& want) {
   Reader& reader = ThreadReader();
   Header header;
   if (!reader.ReadHeader(bytes, &header)) {
@@ -237,6 +237,7 @@ absl::Status DecodeRgbRegion(std::string_view bytes, uint64_t max_pixels, int sc
   const auto rows = static_cast<JDIMENSION>(row1) - skip;
   const uint64_t out_pixels = uint64_t{rows} * width;
   const size_t row_bytes = width * components;
+  RgbRegion region;
   region.full = full;
   region.top = skip;
   region.left = left;
@@ -245,10 +246,6 @@ absl::Status DecodeRgbRegion(std::string_view bytes, uint64_t max_pixels, int sc
   image.width = static_cast<int>(width);
   std::vector<uint8_t> samples;
   uint8_t* target;
-  if (image.pixels.capacity() < out_pixels * 3) {
-    PixelBuffer().swap(image.pixels);  // grown without copying what it held
-    image.pixels.reserve(out_pixels * 3);
-  }
   image.pixels.resize(out_pixels * 3);
   if (components == 3) {
     target = image.pixels.data();
@@ -268,19 +265,15 @@ absl::Status DecodeRgbRegion(std::string_view bytes, uint64_t max_pixels, int sc
   } else if (components == 4) {
     InvertedCmykToRgb(samples.data(), out_pixels, image.pixels.data());
   }
-  return absl::OkStatus();
+  return region;
 }
 
 absl::StatusOr<RgbImage> DecodeRgb(std::string_view bytes, uint64_t max_pixels, int scale_denom) {
   constexpr int64_t kAll = int64_t{1} << 32;  // JPEG sides are at most 65,535
-  RgbRegion region;
-  if (absl::Status s =
-          DecodeRgbRegion(bytes, max_pixels, scale_denom,
-                          {.top = 0, .left = 0, .height = kAll, .width = kAll}, region);
-      !s.ok()) {
-    return s;
-  }
-  return std::move(region.image);
+  absl::StatusOr<RgbRegion> region = DecodeRgbRegion(
+      bytes, max_pixels, scale_denom, {.top = 0, .left = 0, .height = kAll, .width = kAll});
+  if (!region.ok()) return region.status();
+  return std::move(region->image);
 }
 
 }  // namespace maskfeed::jpeg

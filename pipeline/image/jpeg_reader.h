@@ -38,10 +38,9 @@ struct RgbRegion {
 // upsampling next to the region's edges is the whole image's; decoding stops after the
 // last row wanted (the file must still have its end marker: a truncated file is refused as
 // Pillow refuses it). The region always has at least one pixel and lies inside the image;
-// a `want` outside the image gets the nearest pixels. Writes into `region`, reusing its
-// buffer (a caller decoding image after image allocates once).
-absl::Status DecodeRgbRegion(std::string_view bytes, uint64_t max_pixels, int scale_denom,
-                             const CropBox& want, RgbRegion& region);
+// a `want` outside the image gets the nearest pixels.
+absl::StatusOr<RgbRegion> DecodeRgbRegion(std::string_view bytes, uint64_t max_pixels,
+                                          int scale_denom, const CropBox& want);
 
 }  // namespace maskfeed::jpeg
 

@@ -169,12 +169,6 @@ void VerticalPlaneGeneric(const uint8_t* in, int width, const ResampleAxis& axis
 }
 
 #if defined(__x86_64__)
-// The same sums with AVX2's 16-bit multiply-adds, written by hand because no library offers
-// Pillow's arithmetic and it is most of a pixel sample's time. Each 22-bit weight w is split
-// as hi·2^11 + lo (lo in [0, 2^11), |hi| <= 2^11), both int16, and taps go in pairs: vpmaddwd
-// of interleaved (p_t, p_t+1) pixels with (lo_t, lo_t+1) and (hi_t, hi_t+1) gives two int32
-// sums, and 2^11·Σp·hi + Σp·lo is Σp·w exactly (no sum leaves int32: |Σp·hi|·2^11 is bounded
-// by 255·Σ|w|, as Pillow's own accumulator is). 16 outputs stay in registers over all taps.
 // (2^11·hi + lo + 2^21) >> 22 lane by lane: Pillow's rounded sums from the two halves.
 __attribute__((target("avx2"))) inline __m256i FinishSums(__m256i lo, __m256i hi) {
   const __m256i round = _mm256_set1_epi32(1 << (kPrecisionBits - 1));
@@ -189,6 +183,12 @@ __attribute__((target("avx2"))) inline void MultiplyAdd(__m256i p, __m256i wl, _
   hi = _mm256_add_epi32(hi, _mm256_madd_epi16(p, wh));
 }
 
+// The same sums with AVX2's 16-bit multiply-adds, written by hand because no library offers
+// Pillow's arithmetic and it is most of a pixel sample's time. Each 22-bit weight w is split
+// as hi·2^11 + lo (lo in [0, 2^11), |hi| <= 2^11), both int16, and taps go in pairs: vpmaddwd
+// of interleaved (p_t, p_t+1) pixels with (lo_t, lo_t+1) and (hi_t, hi_t+1) gives two int32
+// sums, and 2^11·Σp·hi + Σp·lo is Σp·w exactly (no sum leaves int32: |Σp·hi|·2^11 is bounded
+// by 255·Σ|w|, as Pillow's own accumulator is). 32 (or 16) outputs stay in registers over all taps.
 __attribute__((target("avx2"))) void VerticalPlaneAvx2(const uint8_t* in, int width,
                                                        const ResampleAxis& axis, int out_rows,
                                                        int32_t* acc, uint8_t* out) {

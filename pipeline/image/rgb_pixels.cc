@@ -44,27 +44,13 @@ absl::Status RgbPixels(std::string_view bytes, const CropBox& box, bool flip, in
     return absl::OkStatus();
   }
   // A JPEG is decoded only around the crop (jpeg_reader.h: the same pixels there as a whole
-  // decode), and the box moved into the decoded region. Every pixel of the box inside the
-  // image is inside the region, and the region inside the image: what the box has outside
-  // the region is outside the image, zero in both.
-  jpeg::RgbRegion region;
-  const int denom = options.fast ? FastScaleDenom(box, size) : 1;
-  if (denom == 1) {
-    if (absl::Status s = jpeg::DecodeRgbRegion(bytes, options.max_pixels, 1, box, region);
-        !s.ok()) {
-      return s;
-    }
-    CropResizeFlip(region.image,
-                   {.top = box.top - region.top,
-                    .left = box.left - region.left,
-                    .height = box.height,
-                    .width = box.width},
-                   flip, size, chw);
-    return absl::OkStatus();
-  }
-  // The box in the reduced image: whole pixels around it (zero outside the image, as the
-  // exact crop), and the fractional window inside them that the resize reads.
-  const double d = denom;
+  // decode), at the fast path's reduced scale if any (1 otherwise), and the box moved into the
+  // decoded region. In the reduced image the box is whole pixels around it (zero outside the
+  // image, as the exact crop) with the fractional window inside them that the resize reads; at
+  // scale 1 that window is the whole box. Every pixel of the box inside the image is inside the
+  // region, and the region inside the image: what the box has outside the region is outside
+  // the image, zero in both.
+  const double d = options.fast ? FastScaleDenom(box, size) : 1;
   const double fx0 = box.left / d, fx1 = (box.left + box.width) / d;
   const double fy0 = box.top / d, fy1 = (box.top + box.height) / d;
   const auto ix0 = static_cast<int64_t>(std::floor(fx0));
@@ -72,13 +58,12 @@ absl::Status RgbPixels(std::string_view bytes, const CropBox& box, bool flip, in
   const auto ix1 = static_cast<int64_t>(std::ceil(fx1));
   const auto iy1 = static_cast<int64_t>(std::ceil(fy1));
   const CropBox reduced{.top = iy0, .left = ix0, .height = iy1 - iy0, .width = ix1 - ix0};
-  if (absl::Status s = jpeg::DecodeRgbRegion(bytes, options.max_pixels, denom, reduced, region);
-      !s.ok()) {
-    return s;
-  }
-  CropResizeFlip(region.image,
-                 {.top = iy0 - region.top,
-                  .left = ix0 - region.left,
+  absl::StatusOr<jpeg::RgbRegion> region =
+      jpeg::DecodeRgbRegion(bytes, options.max_pixels, static_cast<int>(d), reduced);
+  if (!region.ok()) return region.status();
+  CropResizeFlip(region->image,
+                 {.top = iy0 - region->top,
+                  .left = ix0 - region->left,
                   .height = reduced.height,
                   .width = reduced.width},
                  {fx0 - ix0, fx1 - ix0, fy0 - iy0, fy1 - iy0}, flip, size, chw);

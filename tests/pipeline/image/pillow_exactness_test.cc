@@ -187,10 +187,8 @@ TEST_F(PillowExactnessTest, JpegRegionsEqualTheWholeDecode) {
                            .left = next(w + 20) - 10,
                            .height = 1 + next(h),
                            .width = 1 + next(w)};
-        jpeg::RgbRegion decoded;
-        const jpeg::RgbRegion* region = &decoded;
-        absl::Status status = jpeg::DecodeRgbRegion(bytes, 0, denom, want, decoded);
-        ASSERT_TRUE(status.ok()) << file << ": " << status;
+        absl::StatusOr<jpeg::RgbRegion> region = jpeg::DecodeRgbRegion(bytes, 0, denom, want);
+        ASSERT_TRUE(region.ok()) << file << ": " << region.status();
         const RgbImage& part = region->image;
         ASSERT_EQ(region->full.height, static_cast<uint32_t>(h));
         ASSERT_EQ(region->full.width, static_cast<uint32_t>(w));
