@@ -25,7 +25,7 @@
 #include "pipeline/masking/image_masking.h"
 #include "pipeline/masking/masker.h"
 #include "pipeline/shard/dataset.h"
-#include "pipeline/shard/synth_dataset.h"
+#include "pipeline/tools/synth_dataset.h"
 
 namespace maskfeed {
 namespace {

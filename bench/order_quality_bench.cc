@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
-#include "pipeline/base/cli_args.h"
+#include "frontend/cli_args.h"
 #include "pipeline/base/json_line.h"
 #include "pipeline/order/sample_order.h"
 #include "pipeline/order/windowed_shuffle.h"

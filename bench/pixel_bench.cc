@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "frontend/cli_args.h"
 #include "nlohmann/json.hpp"
-#include "pipeline/base/cli_args.h"
 #include "pipeline/base/json_line.h"
 #include "pipeline/image/decode_rgb.h"
 #include "pipeline/image/pillow_resample.h"

@@ -24,16 +24,16 @@
 #include <filesystem>
 #include <thread>
 
+#include "frontend/cli_args.h"
 #include "oneapi/tbb/task_arena.h"
-#include "pipeline/base/cli_args.h"
 #include "pipeline/base/json_line.h"
 #include "pipeline/base/strings.h"
 #include "pipeline/masking/masking_config.h"
 #include "pipeline/order/node_shares.h"
-#include "pipeline/shard/synth_dataset.h"
 #include "pipeline/storage/remote_dataset.h"
 #include "pipeline/storage/s3_client.h"
 #include "pipeline/stream/stream.h"
+#include "pipeline/tools/synth_dataset.h"
 #include "tests/testing/fault_proxy.h"
 #include "tests/testing/moto_server.h"
 #include "tests/testing/test_util.h"

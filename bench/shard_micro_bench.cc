@@ -12,10 +12,10 @@
 
 #include "pipeline/base/crc32c.h"
 #include "pipeline/shard/mfs_reader.h"
-#include "pipeline/shard/mfs_writer.h"
 #include "pipeline/shard/npy.h"
 #include "pipeline/shard/tar_reader.h"
-#include "pipeline/shard/tar_writer.h"
+#include "pipeline/tools/mfs_writer.h"
+#include "pipeline/tools/tar_writer.h"
 
 namespace maskfeed {
 namespace {

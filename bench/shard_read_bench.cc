@@ -16,13 +16,13 @@
 #include <thread>
 #include <vector>
 
+#include "frontend/cli_args.h"
 #include "oneapi/tbb/task_arena.h"
-#include "pipeline/base/cli_args.h"
 #include "pipeline/base/json_line.h"
 #include "pipeline/base/strings.h"
-#include "pipeline/shard/convert_dataset.h"
 #include "pipeline/shard/dataset.h"
-#include "pipeline/shard/synth_dataset.h"
+#include "pipeline/tools/convert_dataset.h"
+#include "pipeline/tools/synth_dataset.h"
 
 namespace maskfeed {
 namespace {

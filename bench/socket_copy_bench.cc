@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "pipeline/base/cli_args.h"
+#include "frontend/cli_args.h"
 #include "pipeline/base/json_line.h"
 
 namespace maskfeed {

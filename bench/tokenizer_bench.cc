@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "frontend/cli_args.h"
 #include "nlohmann/json.hpp"
-#include "pipeline/base/cli_args.h"
 #include "pipeline/base/json_line.h"
 #include "pipeline/text/wordpiece_tokenizer.h"
 

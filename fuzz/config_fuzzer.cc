@@ -1,7 +1,7 @@
 // Text-format configs: the server config (parsed and finalized: every float, limit, address,
 // TLS and socket field checked), masking configs (parsed and resolved into a layout), and
 // 4M's data_path patterns (brace expansion, modality lists).
-#include "fuzz/fuzz_util.h"
+#include "fuzz_util.h"
 #include "pipeline/masking/masking_config.h"
 #include "pipeline/shard/url_pattern.h"
 #include "server/server_config.h"

@@ -1,7 +1,7 @@
 // The client's side of the wire: a hostile server's Batch message, parsed and expanded into
 // plain tensors (packed bits, uint16, derived attention masks) with every size checked.
 #include "client/cpp/feed_client.h"
-#include "fuzz/fuzz_util.h"
+#include "fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace maskfeed;

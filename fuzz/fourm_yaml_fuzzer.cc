@@ -6,7 +6,7 @@
 #include <fstream>
 #include <string>
 
-#include "fuzz/fuzz_util.h"
+#include "fuzz_util.h"
 #include "server/fourm_config.h"
 #include "server/server_config.h"
 

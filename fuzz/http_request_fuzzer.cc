@@ -2,7 +2,7 @@
 // endpoint's own routing and answer.
 #include "boost/beast/core/flat_buffer.hpp"
 #include "boost/beast/http.hpp"
-#include "fuzz/fuzz_util.h"
+#include "fuzz_util.h"
 #include "server/http_endpoint.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

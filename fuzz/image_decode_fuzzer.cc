@@ -5,7 +5,7 @@
 #include <cstring>
 #include <vector>
 
-#include "fuzz/fuzz_util.h"
+#include "fuzz_util.h"
 #include "pipeline/image/decode_rgb.h"
 #include "pipeline/image/pillow_resample.h"
 #include "pipeline/image/rgb_pixels.h"

@@ -1,7 +1,7 @@
 // 4M's image members: the JPEG/PNG header reader that gives det and human_poses the original
 // image size. Hostile bytes must give DATA_LOSS (or a size), never a crash, a hang or a print;
 // where the JPEG frame-header walk finds a size and libjpeg reads the header too, they agree.
-#include "fuzz/fuzz_util.h"
+#include "fuzz_util.h"
 #include "pipeline/image/image_header.h"
 #include "pipeline/image/jpeg_reader.h"
 

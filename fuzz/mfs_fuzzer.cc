@@ -1,6 +1,6 @@
 // .mfs shards: header, trailer, index (offsets, sizes, keys, CRCs) and zstd records, read back
 // through the shard reader as the server would, every row of every record.
-#include "fuzz/fuzz_util.h"
+#include "fuzz_util.h"
 #include "pipeline/shard/shard_reader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

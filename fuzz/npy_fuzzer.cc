@@ -1,6 +1,6 @@
 // .npy files: the header dict, shapes whose product must not overflow, and the data that must
 // be exactly there.
-#include "fuzz/fuzz_util.h"
+#include "fuzz_util.h"
 #include "pipeline/shard/npy.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,8 +1,8 @@
 // 4M's t5_caption members: a .npz (zip of .npy, stored or deflated) read by libzip within a
 // size bound, then the crop's valid rows selected. Hostile archives (lying sizes, bad CRCs,
 // zip bombs, truncated members) must give DATA_LOSS, never a crash or unbounded memory.
-#include "fuzz/fuzz_util.h"
-#include "pipeline/shard/npz.h"
+#include "fuzz_util.h"
+#include "pipeline/text/npz.h"
 #include "pipeline/text/text_modality.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

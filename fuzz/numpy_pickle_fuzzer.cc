@@ -1,7 +1,7 @@
 // 4M's sam_instance members: the restricted NumPy pickle reader, then the SAM text of every
 // entry it yields. Unknown opcodes and globals, lying lengths, deep nesting and memo tricks
 // must give DATA_LOSS, never a crash, a hang or code run.
-#include "fuzz/fuzz_util.h"
+#include "fuzz_util.h"
 #include "pipeline/text/numpy_pickle.h"
 #include "pipeline/text/text_builders.h"
 

@@ -1,7 +1,7 @@
 // 4M's raw JSON members: bytes (or their gunzipped form, as for .json.gz captions) parsed as
 // Python's json does, then handed to every text builder (caption, det, metadata, palette,
 // poses) with a fixed crop: hostile structure must give DATA_LOSS, never a crash.
-#include "fuzz/fuzz_util.h"
+#include "fuzz_util.h"
 #include "pipeline/text/python_json.h"
 #include "pipeline/text/text_builders.h"
 

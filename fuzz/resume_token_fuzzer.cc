@@ -1,6 +1,6 @@
 // Resume tokens: a client may send anything; a token that decodes is checked against a stream
 // and re-encodes to itself.
-#include "fuzz/fuzz_util.h"
+#include "fuzz_util.h"
 #include "pipeline/stream/resume_token.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -4,7 +4,7 @@
 // DATA_LOSS (or a page), never a crash or a hang.
 #include <algorithm>
 
-#include "fuzz/fuzz_util.h"
+#include "fuzz_util.h"
 #include "pipeline/storage/http_client.h"
 #include "pipeline/storage/object_store.h"
 #include "pipeline/storage/s3_xml.h"

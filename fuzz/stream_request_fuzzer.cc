@@ -2,8 +2,8 @@
 // size, ranks, overrides, resume token, encoding) and, when accepted, one batch produced.
 #include <filesystem>
 
-#include "fuzz/fuzz_util.h"
-#include "pipeline/shard/synth_dataset.h"
+#include "fuzz_util.h"
+#include "pipeline/tools/synth_dataset.h"
 #include "server/feed_service.h"
 #include "server/server_config.h"
 

@@ -1,6 +1,6 @@
 // Tar shards (ustar, GNU long names, pax headers): the index, then every record read back
 // through the shard reader as the server would.
-#include "fuzz/fuzz_util.h"
+#include "fuzz_util.h"
 #include "pipeline/shard/shard_reader.h"
 #include "pipeline/shard/tar_reader.h"
 

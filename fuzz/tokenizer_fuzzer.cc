@@ -1,7 +1,7 @@
 // The text tokenizer's input: any bytes (invalid UTF-8 included) encoded with 4M's tokenizer;
 // every id must be a vocabulary id, encoding must be deterministic, and the word-run shortcut
 // for class names must give what the scan at every position gives.
-#include "fuzz/fuzz_util.h"
+#include "fuzz_util.h"
 #include "pipeline/text/wordpiece_tokenizer.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,5 +1,5 @@
 // tokenizer.json files: parsed and checked; a loaded tokenizer then encodes a fixed text.
-#include "fuzz/fuzz_util.h"
+#include "fuzz_util.h"
 #include "pipeline/text/wordpiece_tokenizer.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

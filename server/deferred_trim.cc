@@ -1,6 +1,6 @@
 #include "server/deferred_trim.h"
 
-#include "pipeline/base/malloc_tuning.h"
+#include "frontend/malloc_tuning.h"
 
 namespace maskfeed {
 

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
+#include "frontend/malloc_tuning.h"  // ResidentBytes
 #include "pipeline/base/log.h"
-#include "pipeline/base/malloc_tuning.h"  // ResidentBytes
 #include "pipeline/base/prometheus_text.h"
 #include "pipeline/base/strings.h"
 #include "server/service_description.h"

@@ -7,9 +7,9 @@
 #include <set>
 #include <thread>
 
+#include "frontend/malloc_tuning.h"
 #include "pipeline/base/address.h"
 #include "pipeline/base/limits.h"
-#include "pipeline/base/malloc_tuning.h"
 #include "pipeline/base/strings.h"
 #include "pipeline/base/text_proto.h"
 

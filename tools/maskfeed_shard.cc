@@ -18,17 +18,17 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "frontend/cli_args.h"
+#include "frontend/progress_printer.h"
 #include "google/protobuf/text_format.h"
 #include "oneapi/tbb/task_arena.h"
-#include "pipeline/base/cli_args.h"
-#include "pipeline/base/progress.h"
 #include "pipeline/base/strings.h"
-#include "pipeline/shard/convert_dataset.h"
 #include "pipeline/shard/dataset.h"
 #include "pipeline/shard/mfs_reader.h"
-#include "pipeline/shard/synth_dataset.h"
-#include "pipeline/shard/verify_dataset.h"
 #include "pipeline/storage/object_store.h"
+#include "pipeline/tools/convert_dataset.h"
+#include "pipeline/tools/synth_dataset.h"
+#include "pipeline/tools/verify_dataset.h"
 
 namespace maskfeed {
 namespace {

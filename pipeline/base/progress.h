@@ -1,21 +1,16 @@
-// Progress of a long job on stderr ("what: done/total"): redrawn in place on a terminal,
-// about ten lines otherwise (a log file gets a readable trace, not thousands of lines).
-//
-//   ProgressFn progress = ProgressPrinter("synth: shards written");
-//   for (size_t i = 0; i < n; ++i) { ...; progress(i + 1, n); }
+// How long jobs of the library (writing, converting, verifying or indexing shards) report
+// their progress: a callback the front end supplies (frontend/progress_printer.h prints it).
 #ifndef MASKFEED_PIPELINE_BASE_PROGRESS_H_
 #define MASKFEED_PIPELINE_BASE_PROGRESS_H_
 
 #include <cstddef>
 #include <functional>
-#include <string>
 
 namespace maskfeed {
 
+// Called with the units done so far and the total; callers on several threads serialise
+// their calls.
 using ProgressFn = std::function<void(size_t done, size_t total)>;
-
-// Not thread-safe: callers on several threads serialise their calls.
-ProgressFn ProgressPrinter(std::string what);
 
 }  // namespace maskfeed
 

@@ -7,7 +7,7 @@
 #include <span>
 #include <vector>
 
-#include "pipeline/masking/random.h"
+#include "pipeline/base/random.h"
 
 namespace maskfeed {
 

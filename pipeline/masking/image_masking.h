@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "pipeline/base/random.h"
 #include "pipeline/masking/masking_config.h"
-#include "pipeline/masking/random.h"
 
 namespace maskfeed {
 

@@ -16,10 +16,10 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "pipeline/base/random.h"
+#include "pipeline/base/record.h"
 #include "pipeline/masking/masking_config.h"
-#include "pipeline/masking/random.h"
 #include "pipeline/masking/span_masking.h"
-#include "pipeline/shard/record.h"
 
 namespace maskfeed {
 

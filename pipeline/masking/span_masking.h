@@ -11,8 +11,8 @@
 #include <span>
 #include <vector>
 
+#include "pipeline/base/random.h"
 #include "pipeline/masking/masking_config.h"
-#include "pipeline/masking/random.h"
 
 namespace maskfeed {
 

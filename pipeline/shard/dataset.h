@@ -22,7 +22,7 @@
 #include "absl/status/statusor.h"
 #include "maskfeed/v1/dataset.pb.h"
 #include "oneapi/tbb/task_arena.h"
-#include "pipeline/shard/record.h"
+#include "pipeline/base/record.h"
 #include "pipeline/shard/shard_reader.h"
 
 namespace maskfeed {

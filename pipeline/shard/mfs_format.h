@@ -29,8 +29,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "pipeline/base/record.h"
 #include "pipeline/base/unaligned.h"
-#include "pipeline/shard/record.h"
 
 namespace maskfeed::mfs {
 

@@ -12,7 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "pipeline/base/dtype.h"
-#include "pipeline/shard/record.h"
+#include "pipeline/base/record.h"
 
 namespace maskfeed {
 

@@ -16,7 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "pipeline/shard/record.h"
+#include "pipeline/base/record.h"
 
 namespace maskfeed {
 

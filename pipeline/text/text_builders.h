@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "pipeline/masking/random.h"
+#include "pipeline/base/random.h"
 #include "pipeline/text/numpy_pickle.h"
 #include "pipeline/text/python_json.h"
 

@@ -5,7 +5,7 @@
 
 #include "pipeline/base/strings.h"
 #include "pipeline/shard/npy.h"
-#include "pipeline/shard/npz.h"
+#include "pipeline/text/npz.h"
 #include "pipeline/text/numpy_pickle.h"
 #include "pipeline/text/python_json.h"
 

@@ -19,8 +19,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
-#include "pipeline/masking/random.h"
-#include "pipeline/shard/record.h"
+#include "pipeline/base/random.h"
+#include "pipeline/base/record.h"
 #include "pipeline/text/python_json.h"
 #include "pipeline/text/text_builders.h"
 #include "pipeline/text/wordpiece_tokenizer.h"

@@ -11,7 +11,7 @@
 #include "client/cpp/feed.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "pipeline/shard/synth_dataset.h"
+#include "pipeline/tools/synth_dataset.h"
 #include "server/feed_server.h"
 #include "server/server_config.h"
 #include "tests/testing/test_util.h"

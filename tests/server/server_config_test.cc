@@ -1,8 +1,8 @@
 #include "server/server_config.h"
 
+#include "frontend/malloc_tuning.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "pipeline/base/malloc_tuning.h"
 #include "tests/testing/test_util.h"
 
 namespace maskfeed {

@@ -10,8 +10,8 @@
 #include "maskfeed/v1/server_config.pb.h"
 #include "pipeline/batch/batch.h"
 #include "pipeline/masking/masking_config.h"
-#include "pipeline/shard/synth_dataset.h"
 #include "pipeline/stream/stream.h"
+#include "pipeline/tools/synth_dataset.h"
 #include "server/server_config.h"
 #include "tests/testing/test_util.h"
 

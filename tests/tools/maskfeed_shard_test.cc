@@ -9,7 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pipeline/base/strings.h"
-#include "pipeline/shard/tar_writer.h"
+#include "pipeline/tools/tar_writer.h"
 #include "tests/testing/test_util.h"
 
 namespace maskfeed {

@@ -18,10 +18,10 @@
 
 #include "client/cpp/cli/commands.h"
 #include "client/cpp/feed_client.h"
+#include "frontend/progress_printer.h"
 #include "oneapi/tbb/task_arena.h"
 #include "pipeline/base/json_line.h"
 #include "pipeline/base/limits.h"
-#include "pipeline/base/progress.h"
 #include "pipeline/base/strings.h"
 #include "pipeline/masking/masking_config.h"
 #include "pipeline/stream/data_defaults.h"

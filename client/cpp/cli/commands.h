@@ -14,8 +14,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "client/cpp/feed_client.h"
+#include "frontend/cli_args.h"
 #include "maskfeed/v1/feed.pb.h"
-#include "pipeline/base/cli_args.h"
 
 namespace maskfeed::cli {
 

@@ -6,7 +6,7 @@
 #include "client/cpp/cli/commands.h"
 #include "client/cpp/cli/npz_writer.h"
 #include "client/cpp/feed_client.h"
-#include "pipeline/base/progress.h"
+#include "frontend/progress_printer.h"
 #include "pipeline/base/strings.h"
 
 namespace maskfeed::cli {

@@ -6,8 +6,8 @@
 //   maskfeed fetch --out DIR [--batches N] ...      (batches as .npz files)
 //   maskfeed preview --out FILE.svg [--rows R] ...  (a picture of one batch's masks)
 #include "client/cpp/cli/commands.h"
-#include "pipeline/base/cli_args.h"
-#include "pipeline/base/malloc_tuning.h"
+#include "frontend/cli_args.h"
+#include "frontend/malloc_tuning.h"
 
 namespace {
 

@@ -27,6 +27,5 @@ TEST(Sha256Test, KnownVectors) {
             "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3");
 }
 
-
 }  // namespace
 }  // namespace maskfeed

@@ -9,7 +9,7 @@
 #include "gtest/gtest.h"
 #include "pipeline/base/crc32c.h"
 #include "pipeline/collate/tensor_packing.h"
-#include "tests/pipeline/masking/masking_test_util.h"
+#include "tests/testing/masking_test_util.h"
 
 namespace maskfeed {
 namespace {

@@ -4,7 +4,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/pipeline/masking/masking_test_util.h"
+#include "tests/testing/masking_test_util.h"
 #include "tests/testing/test_util.h"
 
 namespace maskfeed {

@@ -6,7 +6,7 @@
 
 #include "gtest/gtest.h"
 #include "pipeline/masking/masker.h"
-#include "tests/pipeline/masking/masking_test_util.h"
+#include "tests/testing/masking_test_util.h"
 
 namespace maskfeed {
 namespace {

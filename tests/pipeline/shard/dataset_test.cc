@@ -7,10 +7,10 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pipeline/base/strings.h"
-#include "pipeline/shard/convert_dataset.h"
 #include "pipeline/shard/npy.h"
-#include "pipeline/shard/synth_dataset.h"
-#include "pipeline/shard/tar_writer.h"
+#include "pipeline/tools/convert_dataset.h"
+#include "pipeline/tools/synth_dataset.h"
+#include "pipeline/tools/tar_writer.h"
 #include "tests/testing/test_util.h"
 
 namespace maskfeed {

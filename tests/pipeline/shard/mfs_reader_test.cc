@@ -8,7 +8,7 @@
 #include "gtest/gtest.h"
 #include "pipeline/base/crc32c.h"
 #include "pipeline/base/strings.h"
-#include "pipeline/shard/mfs_writer.h"
+#include "pipeline/tools/mfs_writer.h"
 #include "tests/testing/test_util.h"
 
 namespace maskfeed {

@@ -7,7 +7,6 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pipeline/base/strings.h"
-#include "pipeline/shard/npz.h"
 #include "tests/testing/test_util.h"
 
 namespace maskfeed {
@@ -161,24 +160,6 @@ TEST(NpyTest, BytesAfterTheHeaderDictAreRefused) {
   ASSERT_FALSE(header.ok());
   EXPECT_EQ(header.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(Message(header.status()), HasSubstr("after the closing '}'"));
-}
-
-}  // namespace
-}  // namespace maskfeed
-
-namespace maskfeed {
-namespace {
-
-// .npz members (4M's t5_caption) that are not zip archives are DATA_LOSS saying so; real ones
-// are read in tests/python/test_raw_4m.py, as numpy writes them.
-TEST(NpzTest, NotAZipIsDataLoss) {
-  for (std::string bytes :
-       {std::string(), std::string("PK\x03\x04 truncated"), std::string(300, 'x')}) {
-    absl::StatusOr<NpzArrays> a = ReadNpz(bytes, {"emb"});
-    ASSERT_FALSE(a.ok());
-    EXPECT_EQ(a.status().code(), absl::StatusCode::kDataLoss);
-    EXPECT_THAT(testing::Message(a.status()), ::testing::HasSubstr("npz: "));
-  }
 }
 
 }  // namespace

@@ -8,7 +8,7 @@
 #include "gtest/gtest.h"
 #include "pipeline/base/strings.h"
 #include "pipeline/shard/npy.h"
-#include "pipeline/shard/tar_writer.h"
+#include "pipeline/tools/tar_writer.h"
 #include "tests/testing/test_util.h"
 
 namespace maskfeed {

@@ -9,8 +9,8 @@
 
 #include "gtest/gtest.h"
 #include "pipeline/masking/masking_config.h"
-#include "pipeline/shard/synth_dataset.h"
 #include "pipeline/stream/stream.h"
+#include "pipeline/tools/synth_dataset.h"
 #include "tests/testing/test_util.h"
 
 namespace maskfeed {

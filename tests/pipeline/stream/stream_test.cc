@@ -11,7 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pipeline/masking/masking_config.h"
-#include "pipeline/shard/synth_dataset.h"
+#include "pipeline/tools/synth_dataset.h"
 #include "tests/testing/stream_drain.h"
 #include "tests/testing/test_util.h"
 

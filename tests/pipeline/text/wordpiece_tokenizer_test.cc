@@ -5,8 +5,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "pipeline/base/random.h"
 #include "pipeline/base/strings.h"
-#include "pipeline/masking/random.h"
 #include "tests/testing/test_util.h"
 #include "tests/testing/tokenizer_goldens.h"
 
