@@ -28,9 +28,10 @@
 #include "oneapi/tbb/task_arena.h"
 #include "pipeline/base/json_line.h"
 #include "pipeline/base/strings.h"
-#include "pipeline/masking/masking_config.h"
 #include "pipeline/order/node_shares.h"
-#include "pipeline/storage/remote_dataset.h"
+#include "pipeline/source/data_config.h"
+#include "pipeline/source/served_source.h"
+#include "pipeline/storage/remote_shard.h"
 #include "pipeline/storage/s3_client.h"
 #include "pipeline/stream/stream.h"
 #include "pipeline/tools/synth_dataset.h"
@@ -50,18 +51,46 @@ struct Timing {
   uint64_t cache_peak = 0;
 };
 
-// Streams one epoch of `dataset`; the clock for the rate starts when the first window is done.
-absl::StatusOr<Timing> StreamEpoch(std::unique_ptr<Dataset> dataset, const std::string& preset,
-                                   const RawOptions& raw, StreamOptions options, int threads,
-                                   uint64_t first_window, const fs::path& cache_dir) {
-  absl::StatusOr<v1::MaskingConfig> config = PresetMaskingConfig(preset);
-  if (!config.ok()) return config.status();
-  absl::StatusOr<std::shared_ptr<const StreamSource>> source =
-      StreamSource::Create(std::shared_ptr<const Dataset>(std::move(dataset)), *config, raw);
-  if (!source.ok()) return source.status();
-  tbb::task_arena arena(threads);
+// The data as every front end describes it: one dataset at `root` with the bench's order,
+// preset and raw options, and the shard cache.
+v1::ServerConfig DataConfig(const std::string& root, const std::string& preset,
+                            const std::string& tokenizer, uint32_t window, uint32_t nodes,
+                            uint64_t node_batch, const fs::path& cache_dir, uint64_t limit) {
+  v1::ServerConfig config;
+  v1::DatasetConfig& d = *config.add_dataset();
+  d.set_name("bench");
+  d.set_path(root);
+  d.set_preset(preset);
+  if (preset == "4m-7") {  // the raw layout: its tokenizer and main_augment_domain
+    d.set_text_tokenizer(tokenizer);
+    d.set_main_augment_domain("rgb@224");
+  }
+  d.set_window_shards(window);
+  if (nodes > 1) {
+    d.set_canonical_nodes(nodes);
+    d.set_node_batch(node_batch);
+  }
+  config.mutable_storage()->set_cache_dir(cache_dir.string());
+  config.mutable_storage()->set_cache_limit_bytes(limit);
+  return config;
+}
+
+// Opens `config` through the library's assembly path (pipeline/source).
+absl::StatusOr<ServedSource> Open(v1::ServerConfig config, tbb::task_arena* arena) {
+  if (absl::Status s = FinalizeDataConfig(&config); !s.ok()) return s;
+  absl::StatusOr<std::vector<ServedSource>> served = OpenServedSources(config, arena);
+  if (!served.ok()) return served.status();
+  return served->front();
+}
+
+// Streams one epoch of `served`; the clock for the rate starts when the first window is done.
+absl::StatusOr<Timing> StreamEpoch(const ServedSource& served, StreamOptions options,
+                                   tbb::task_arena* arena, uint64_t first_window,
+                                   const fs::path& cache_dir) {
+  options.order = served.order;
+  options.hold_budget_bytes = served.hold_budget_bytes;
   const Clock::time_point start = Clock::now();
-  absl::StatusOr<std::unique_ptr<Stream>> stream = Stream::Open(*source, options, &arena);
+  absl::StatusOr<std::unique_ptr<Stream>> stream = Stream::Open(served.mixture, options, arena);
   if (!stream.ok()) return stream.status();
   Timing t;
   Clock::time_point rest_start = start;
@@ -83,6 +112,11 @@ absl::StatusOr<Timing> StreamEpoch(std::unique_ptr<Dataset> dataset, const std::
   t.rest_samples_per_s =
       rest_samples / std::chrono::duration<double>(Clock::now() - rest_start).count();
   return t;
+}
+
+int Fail(const absl::Status& status) {
+  std::fprintf(stderr, "remote bench: %s\n", status.ToString().c_str());
+  return 1;
 }
 
 int Run(const std::vector<std::string>& argv) {
@@ -144,70 +178,50 @@ int Run(const std::vector<std::string>& argv) {
   setenv("AWS_ENDPOINT_URL", proxy.endpoint().c_str(), 1);
 
   absl::StatusOr<std::unique_ptr<Dataset>> local = Dataset::Open(dir / "local");
-  if (!local.ok()) return 1;
+  if (!local.ok()) return Fail(local.status());
   const uint64_t total = (*local)->total_bytes();
   const uint64_t limit = static_cast<uint64_t>(fraction * static_cast<double>(total));
   const uint64_t first_window = samples * window / shards;
   StreamOptions o;
   o.batch_size = batch;
   o.seed = 1;
-  o.window_shards = window;
   o.max_batches = epochs * samples / batch;
-  o.hold_budget_bytes = limit;
   uint64_t share_bytes = total;  // what this host reads per (node) epoch
   if (nodes > 1) {               // host 0 of `nodes` hosts, one rank each
-    o.canonical_nodes = nodes;
-    o.node_batch = batch;
     o.world_size = nodes;
     std::vector<uint64_t> sizes;
     for (size_t s = 0; s < (*local)->num_shards(); ++s) sizes.push_back((*local)->shard_size(s));
     absl::StatusOr<std::shared_ptr<const NodeShares>> shares = NodeShares::Create(
         sizes, {.nodes = nodes, .node_batch = batch, .window_shards = window, .seed = o.seed});
-    if (!shares.ok()) {
-      std::fprintf(stderr, "remote bench: %s\n", shares.status().ToString().c_str());
-      return 1;
-    }
+    if (!shares.ok()) return Fail(shares.status());
     share_bytes = 0;
     for (uint32_t s : (*shares)->shards(0)) share_bytes += (*local)->shard_bytes(s);
     o.max_batches = epochs * (*shares)->share_samples(0) / batch;
   }
-
-  RawOptions raw;  // the raw layout (4m-7): its tokenizer and main_augment_domain
-  if (preset == "4m-7") {
-    absl::StatusOr<std::unique_ptr<text::WordPieceTokenizer>> tokenizer =
-        text::WordPieceTokenizer::FromFile(dir / "local/tokenizer.json");
-    if (!tokenizer.ok()) return 1;
-    raw.tokenizer = *std::move(tokenizer);
-    raw.main_augment_domain = "rgb@224";
-  }
+  const std::string tokenizer = (fs::path(dir / "local") / kDatasetTokenizerFile).string();
+  tbb::task_arena arena(threads);
   std::fprintf(stderr, "remote bench: local epoch\n");
-  absl::StatusOr<Timing> local_t =
-      StreamEpoch(*std::move(local), preset, raw, o, threads, first_window, {});
-  if (!local_t.ok()) {
-    std::fprintf(stderr, "remote bench: %s\n", local_t.status().ToString().c_str());
-    return 1;
-  }
+  absl::StatusOr<ServedSource> local_source =
+      Open(DataConfig(dir / "local", preset, tokenizer, window, nodes, batch, dir / "unused", 0),
+           &arena);
+  if (!local_source.ok()) return Fail(local_source.status());
+  absl::StatusOr<Timing> local_t = StreamEpoch(*local_source, o, &arena, first_window, {});
+  if (!local_t.ok()) return Fail(local_t.status());
   std::fprintf(stderr, "remote bench: remote epoch, cold cache, %d ms per request\n", latency);
-  absl::StatusOr<std::shared_ptr<RemoteStorage>> storage =
-      RemoteStorage::Create({.cache_dir = dir / "cache", .cache_limit = limit, .fetch_threads = 4});
-  if (!storage.ok()) return 1;
   const Clock::time_point open_start = Clock::now();
-  absl::StatusOr<RemoteRoot> root = ListRemoteRoot("s3://bench/ds", *storage);
-  if (!root.ok()) return 1;
-  absl::StatusOr<std::unique_ptr<Dataset>> remote = OpenRemoteDataset(*root, *storage);
-  if (!remote.ok()) {
-    std::fprintf(stderr, "remote bench: %s\n", remote.status().ToString().c_str());
-    return 1;
-  }
+  absl::StatusOr<ServedSource> remote_source = Open(
+      DataConfig("s3://bench/ds", preset, tokenizer, window, nodes, batch, dir / "cache", limit),
+      &arena);
+  if (!remote_source.ok()) return Fail(remote_source.status());
   const double open_s = std::chrono::duration<double>(Clock::now() - open_start).count();
-  const uint64_t index_bytes = (*storage)->store_stats()->bytes_fetched;
+  const uint64_t index_bytes = remote_source->storage->State().bytes_fetched();
   absl::StatusOr<Timing> remote_t =
-      StreamEpoch(*std::move(remote), preset, raw, o, threads, first_window, dir / "cache");
-  if (!remote_t.ok()) {
-    std::fprintf(stderr, "remote bench: %s\n", remote_t.status().ToString().c_str());
-    return 1;
-  }
-  const uint64_t fetched = (*storage)->store_stats()->bytes_fetched - index_bytes;
+      StreamEpoch(*remote_source, o, &arena, first_window, dir / "cache");
+  if (!remote_t.ok()) return Fail(remote_t.status());
+  // The fetch counters beyond what Describe reports (StorageState): this benchmark knows its
+  // storage is the remote shard cache.
+  const auto storage = std::dynamic_pointer_cast<const RemoteStorage>(remote_source->storage);
+  const uint64_t fetched = storage->store_stats()->bytes_fetched - index_bytes;
   std::printf("%s\n",
               JsonLine({{"bench", "remote_vs_local"},
                         {"preset", preset},
@@ -229,7 +243,7 @@ int Run(const std::vector<std::string>& argv) {
                          static_cast<double>(fetched) / static_cast<double>(total * epochs)},
                         {"cache_peak_bytes", remote_t->cache_peak},
                         {"cache_limit_bytes", limit},
-                        {"shard_waits", (*storage)->fetch_stats().waits.load()},
+                        {"shard_waits", storage->fetch_stats().waits.load()},
                         {"nodes", nodes},
                         {"fetched_over_share",
                          static_cast<double>(fetched) / static_cast<double>(share_bytes * epochs)},

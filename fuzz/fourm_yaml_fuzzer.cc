@@ -7,7 +7,7 @@
 #include <string>
 
 #include "fuzz_util.h"
-#include "server/fourm_config.h"
+#include "pipeline/source/fourm_config.h"
 #include "server/server_config.h"
 
 namespace {

@@ -19,14 +19,14 @@ std::string Seconds(double s) {
 
 // A server whose largest stream could never be served is misconfigured: refuse it at start,
 // naming the limits whose product is too large.
-absl::Status CheckOneStreamFits(const std::vector<ServedDataset>& served,
+absl::Status CheckOneStreamFits(const std::vector<ServedSource>& served,
                                 const v1::ServerLimits& limits) {
   StreamOptions worst;
   worst.batch_size = limits.max_batch_size();
   worst.queue_depth = limits.queue_depth();
   worst.int64_tokens = true;
   worst.pack_for_wire = true;
-  for (const ServedDataset& s : served) {
+  for (const ServedSource& s : served) {
     const uint64_t need = Stream::BufferBudget(*s.mixture, worst);
     if (need > limits.max_buffered_bytes()) {
       return absl::InvalidArgumentError(StrCat(
@@ -105,7 +105,7 @@ absl::StatusOr<std::unique_ptr<FeedService>> FeedService::Create(const v1::Serve
                                                                  tbb::task_arena* arena,
                                                                  MetricsRegistry* registry) {
   std::unique_ptr<FeedService> service(new FeedService(config, arena, registry));
-  absl::StatusOr<std::vector<ServedDataset>> served = OpenServedDatasets(config, arena);
+  absl::StatusOr<std::vector<ServedSource>> served = OpenServedSources(config, arena);
   if (!served.ok()) return served.status();
   if (served->empty()) return absl::InvalidArgumentError("dataset: at least one is required");
   service->served_ = std::move(*served);
@@ -123,30 +123,16 @@ FeedService::~FeedService() { BeginShutdown(); }
 v1::DescribeResponse FeedService::Describe() const {
   v1::DescribeResponse response = description_;
   for (v1::DatasetDescription& d : *response.mutable_datasets()) {
-    const ServedDataset* served = Find(d.name());
+    const ServedSource* served = Find(d.name());
     if (served == nullptr) continue;
-    d.set_window_shards(served->window_shards);
-    if (served->canonical_nodes > 1) {
-      d.set_canonical_nodes(served->canonical_nodes);
-      d.set_node_batch(served->node_batch);
-    }
-    if (!served->storage) continue;
-    const RemoteStorage& st = *served->storage;
-    v1::StorageState& state = *d.mutable_storage();
-    state.set_cache_dir(st.cache().dir());
-    state.set_cache_limit_bytes(st.options().cache_limit);
-    state.set_cache_used_bytes(st.cache().used_bytes());
-    state.set_held_bytes(st.fetch_stats().held_bytes.load());
-    state.set_cache_hits(st.cache().stats().hits);
-    state.set_shards_fetched(st.fetch_stats().shards_fetched.load());
-    state.set_bytes_fetched(st.store_stats()->bytes_fetched.load());
-    state.set_retries(st.store_stats()->retries.load());
+    DescribeOrder(served->order, &d);
+    if (served->storage) *d.mutable_storage() = served->storage->State();
   }
   return response;
 }
 
 absl::StatusOr<StreamOptions> FeedService::OptionsFor(const v1::StreamBatchesRequest& request,
-                                                      uint32_t default_repeats) const {
+                                                      const ServedSource& served) const {
   const v1::ServerLimits& limits = config_.limits();
   StreamOptions o;
   if (request.batch_size() == 0) {
@@ -172,22 +158,20 @@ absl::StatusOr<StreamOptions> FeedService::OptionsFor(const v1::StreamBatchesReq
   o.resume_token = request.resume_token();
   o.max_batches = request.max_batches();
   o.queue_depth = limits.queue_depth();
-  const v1::StreamOverrides& ov = request.overrides();
-  if (ov.n_repeats() > limits.max_repeats()) {
-    return absl::InvalidArgumentError(StrCat("overrides.n_repeats: ", ov.n_repeats(),
-                                             " exceeds this server's limit of ",
-                                             limits.max_repeats(), " (limits.max_repeats)"));
-  }
-  o.n_repeats = ov.n_repeats() > 0 ? ov.n_repeats() : default_repeats;
-  o.epoch_size = ov.epoch_size();
-  o.int64_tokens = ov.int64_tokens();
+  absl::StatusOr<OrderSpec> order =
+      WithOverrides(served.order, request.overrides(), limits.max_repeats());
+  if (!order.ok()) return order.status();
+  o.order = *order;
+  o.hold_budget_bytes = served.hold_budget_bytes;
+  o.int64_tokens = request.overrides().int64_tokens();
   o.pack_for_wire = request.encoding() == v1::ENCODING_PACKED;
+  o.on_corrupt = served.skip_corrupt ? CorruptRecordPolicy::kSkip : CorruptRecordPolicy::kFail;
   return o;
 }
 
-const ServedDataset* FeedService::Find(const std::string& name) const {
+const ServedSource* FeedService::Find(const std::string& name) const {
   if (name.empty()) return &served_.front();
-  for (const ServedDataset& s : served_) {
+  for (const ServedSource& s : served_) {
     if (s.name == name) return &s;
   }
   return nullptr;
@@ -205,23 +189,15 @@ absl::Status FeedService::Reject(const std::string& peer, absl::Status status) {
 absl::StatusOr<std::unique_ptr<FeedStream>> FeedService::OpenStream(
     const v1::StreamBatchesRequest& request, const std::string& peer) {
   if (draining_) return Reject(peer, absl::UnavailableError("the server is shutting down"));
-  const ServedDataset* served = Find(request.dataset());
+  const ServedSource* served = Find(request.dataset());
   if (served == nullptr) {
     std::string names;
-    for (const ServedDataset& s : served_) StrAppend(&names, names.empty() ? "" : ", ", s.name);
+    for (const ServedSource& s : served_) StrAppend(&names, names.empty() ? "" : ", ", s.name);
     return Reject(peer, absl::NotFoundError(StrCat("dataset: '", Printable(request.dataset()),
                                                    "' is not served here (served: ", names, ")")));
   }
-  absl::StatusOr<StreamOptions> options = OptionsFor(request, served->n_repeats);
-  if (options.ok()) {
-    options->window_shards = served->window_shards;
-    options->canonical_nodes = served->canonical_nodes;
-    options->node_batch = served->node_batch;
-    if (served->storage) options->hold_budget_bytes = served->storage->options().cache_limit;
-  }
+  absl::StatusOr<StreamOptions> options = OptionsFor(request, *served);
   if (!options.ok()) return Reject(peer, options.status());
-  options->on_corrupt =
-      served->skip_corrupt ? CorruptRecordPolicy::kSkip : CorruptRecordPolicy::kFail;
   const std::string id = StrCat("s", next_id_++, "-rank", options->rank);
   options->id = id;
   absl::StatusOr<std::shared_ptr<const MixtureSource>> source =
@@ -341,45 +317,10 @@ std::string FeedService::RenderPrometheus() const {
   page.Gauge("maskfeed_server_buffer_bytes_limit", "limits.max_buffered_bytes.",
              config_.limits().max_buffered_bytes());
   page.Gauge("maskfeed_server_resident_bytes", "The server's resident set size.", ResidentBytes());
-  for (const ServedDataset& served : served_) {
+  for (const ServedSource& served : served_) {
     if (!served.storage) continue;
     // One storage serves every remote dataset: the first one found says it all.
-    const RemoteStorage& st = *served.storage;
-    const CacheStats cache = st.cache().stats();
-    const FetchStats& fetch = st.fetch_stats();
-    const StorageStats& store = *st.store_stats();
-    page.Counter("maskfeed_cache_hits_total", "Shards found in the shard cache when needed.",
-                 cache.hits);
-    page.Counter("maskfeed_cache_misses_total", "Shards fetched because they were not cached.",
-                 cache.misses);
-    page.Counter("maskfeed_cache_evictions_total", "Cached shards removed to make room.",
-                 cache.evictions);
-    page.Gauge("maskfeed_cache_used_bytes", "Bytes of shards in the cache directory.",
-               st.cache().used_bytes());
-    page.Gauge("maskfeed_cache_limit_bytes", "--cache-limit (0: none).", st.options().cache_limit);
-    page.Gauge("maskfeed_cache_held_bytes", "Bytes of shards streams hold (needed now or next).",
-               fetch.held_bytes.load());
-    page.Counter("maskfeed_storage_bytes_fetched_total",
-                 "Bytes received from object storage (shards and their indexes).",
-                 store.bytes_fetched.load());
-    page.Counter("maskfeed_storage_requests_total", "Requests to object storage.",
-                 store.requests.load());
-    page.Counter("maskfeed_storage_retries_total",
-                 "Requests retried after a timeout, reset, 5xx or short body.",
-                 store.retries.load());
-    page.Counter("maskfeed_storage_failures_total", "Requests that failed after their retries.",
-                 store.failures.load());
-    page.Counter("maskfeed_shard_fetches_total", "Shards fetched from object storage.",
-                 fetch.shards_fetched.load());
-    page.Counter(
-        "maskfeed_shard_fetch_seconds_total",
-        "Time spent fetching shards (divide by maskfeed_shard_fetches_total for the mean).",
-        fetch.fetch_ns.load() / 1e9);
-    page.Counter("maskfeed_shard_refetches_total", "Cached shards found damaged and fetched again.",
-                 fetch.refetches.load());
-    page.Counter("maskfeed_shard_waits_total",
-                 "Reads that waited for their shard to arrive (prefetch fell behind).",
-                 fetch.waits.load());
+    served.storage->AppendMetrics(&page);
     break;
   }
   return (registry_ != nullptr ? registry_->RenderPrometheus() : "") + page.Take();

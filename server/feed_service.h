@@ -1,7 +1,7 @@
 // The Feed service without a transport: opens the configured datasets once, describes them,
 // and turns StreamBatches requests into streams, enforcing the server's limits. Every method
-// returns a status whose code DESIGN.md fixes; the gRPC adapter (grpc_feed_service.h) only
-// converts. Tests drive this class directly.
+// returns a status whose code has the fixed meaning docs/server.md lists; the gRPC adapter
+// (grpc_feed_service.h) only converts. Tests drive this class directly.
 //
 //   absl::StatusOr<std::unique_ptr<FeedService>> service = FeedService::Create(config, &arena);
 //   absl::StatusOr<std::unique_ptr<FeedStream>> stream = (*service)->OpenStream(request, peer);
@@ -26,8 +26,8 @@
 #include "maskfeed/v1/feed.pb.h"
 #include "maskfeed/v1/server_config.pb.h"
 #include "oneapi/tbb/task_arena.h"
+#include "pipeline/source/served_source.h"
 #include "pipeline/stream/stream.h"
-#include "server/served_dataset.h"
 
 namespace maskfeed {
 
@@ -102,10 +102,10 @@ class FeedService {
  private:
   FeedService(const v1::ServerConfig& config, tbb::task_arena* arena, MetricsRegistry* registry)
       : config_(config), arena_(arena), registry_(registry) {}
-  // `default_repeats`: the dataset's n_repeats, for requests that do not override it.
+  // The options of a stream of `served` for `request` (its order with the overrides applied).
   absl::StatusOr<StreamOptions> OptionsFor(const v1::StreamBatchesRequest& request,
-                                           uint32_t default_repeats) const;
-  const ServedDataset* Find(const std::string& name) const;
+                                           const ServedSource& served) const;
+  const ServedSource* Find(const std::string& name) const;
   // Counts and logs a refused request; returns `status`.
   absl::Status Reject(const std::string& peer, absl::Status status);
   void Close(FeedStream* stream);
@@ -115,7 +115,7 @@ class FeedService {
   const v1::ServerConfig config_;
   tbb::task_arena* const arena_;
   MetricsRegistry* const registry_;
-  std::vector<ServedDataset> served_;  // datasets, then mixtures; fixed after Create
+  std::vector<ServedSource> served_;  // datasets, then mixtures; fixed after Create
   v1::DescribeResponse description_;
   uint64_t max_message_bytes_ = 0;
   std::atomic<bool> draining_{false};

@@ -30,7 +30,7 @@ const char* TypeName(ModalityType type) {
 }
 
 // Describes one served dataset; returns its widest row at int64 tokens.
-uint64_t DescribeDataset(const ServedDataset& s, v1::DatasetDescription* d) {
+uint64_t DescribeDataset(const ServedSource& s, v1::DatasetDescription* d) {
   d->set_name(s.name);
   d->set_preset(s.preset);
   const MaskingSpec& first = s.components.front().source->spec();
@@ -65,11 +65,11 @@ uint64_t DescribeDataset(const ServedDataset& s, v1::DatasetDescription* d) {
 
 }  // namespace
 
-absl::StatusOr<ServiceDescription> DescribeService(const std::vector<ServedDataset>& served,
+absl::StatusOr<ServiceDescription> DescribeService(const std::vector<ServedSource>& served,
                                                    const v1::ServerLimits& limits) {
   ServiceDescription out;
   uint64_t widest_row = 0;
-  for (const ServedDataset& s : served) {
+  for (const ServedSource& s : served) {
     widest_row = std::max(widest_row, DescribeDataset(s, out.response.add_datasets()));
   }
   out.max_message_bytes =

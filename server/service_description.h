@@ -10,7 +10,7 @@
 #include "absl/status/statusor.h"
 #include "maskfeed/v1/feed.pb.h"
 #include "maskfeed/v1/server_config.pb.h"
-#include "server/served_dataset.h"
+#include "pipeline/source/served_source.h"
 
 namespace maskfeed {
 
@@ -23,7 +23,7 @@ struct ServiceDescription {
 
 // INVALID_ARGUMENT naming limits.max_batch_size when the largest message would reach gRPC's
 // 2 GiB ceiling.
-absl::StatusOr<ServiceDescription> DescribeService(const std::vector<ServedDataset>& served,
+absl::StatusOr<ServiceDescription> DescribeService(const std::vector<ServedSource>& served,
                                                    const v1::ServerLimits& limits);
 
 }  // namespace maskfeed

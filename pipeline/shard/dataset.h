@@ -29,6 +29,9 @@ namespace maskfeed {
 
 // Name of the folder holding 4M's per-sample crop parameters, (n_crops, 5) int arrays.
 inline constexpr std::string_view kCropSettings = "crop_settings";
+// A dataset root may hold its text tokenizer beside the modality folders (synth writes one);
+// a dataset served without a named tokenizer uses it.
+inline constexpr char kDatasetTokenizerFile[] = "tokenizer.json";
 
 struct DatasetOptions {
   // Modality folders to open; empty = every folder under the root that holds shards.

@@ -1,8 +1,8 @@
 // Shards of a remote dataset root: known by their index from the start, read from a local
 // copy in the shard cache only while needed.
 //
-// RemoteStorage is what a process shares among its remote shards: the cache (--cache-dir,
-// --cache-limit), the fetch threads that bring shards in ahead of need, and the counters.
+// RemoteStorage is what a process shares among its remote shards: the cache (its directory
+// and byte limit), the fetch threads that bring shards in ahead of need, and the counters.
 // A RemoteShard opens from its index alone — an `.mfs` by two range requests (header; trailer
 // and index), a `.tar` by fetching it once into the cache and indexing it there — and then
 // answers every metadata question (records, keys, layout, sizes) without the network.
@@ -30,6 +30,7 @@
 #include "pipeline/storage/object_store.h"
 #include "pipeline/storage/shard_cache.h"
 #include "pipeline/storage/shard_index_file.h"
+#include "pipeline/storage/storage_report.h"
 
 namespace maskfeed {
 
@@ -49,10 +50,10 @@ struct FetchStats {
   std::atomic<uint64_t> held_bytes{0};  // bytes of shards someone holds now
 };
 
-class RemoteStorage {
+class RemoteStorage final : public StorageReport {
  public:
   static absl::StatusOr<std::shared_ptr<RemoteStorage>> Create(const RemoteStorageOptions& options);
-  ~RemoteStorage();
+  ~RemoteStorage() override;
 
   ShardCache& cache() const { return *cache_; }
   const RemoteStorageOptions& options() const { return options_; }
@@ -61,6 +62,9 @@ class RemoteStorage {
   const std::shared_ptr<StorageStats>& store_stats() const { return store_stats_; }
   // Runs `job` on a fetch thread, in submission order.
   void Submit(std::function<void()> job);
+
+  v1::StorageState State() const override;
+  void AppendMetrics(PrometheusText* page) const override;
 
  private:
   RemoteStorage(RemoteStorageOptions options, std::unique_ptr<ShardCache> cache);

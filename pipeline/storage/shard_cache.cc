@@ -14,6 +14,7 @@
 #include <tuple>
 #include <vector>
 
+#include "pipeline/base/status_fields.h"
 #include "pipeline/base/strings.h"
 #include "pipeline/storage/sigv4.h"
 
@@ -127,10 +128,13 @@ absl::Status ShardCache::MakeRoom(uint64_t incoming, const std::string& name) {
   }
   used_ = used;
   if (used + reserved_ + incoming > limit_) {
-    return absl::ResourceExhaustedError(
-        StrCat("cache directory ", dir_, ": ", name, " (", incoming, " bytes) does not fit under ",
-               "the cache limit (", limit_, " bytes) beside the ", used + reserved_,
-               " bytes of objects in use or being fetched; raise --cache-limit"));
+    return WithFields(absl::ResourceExhaustedError(
+                          StrCat("cache directory ", dir_, ": ", name, " (", incoming,
+                                 " bytes) does not fit under the cache limit (", limit_,
+                                 " bytes) beside the ", used + reserved_,
+                                 " bytes of objects in use or being fetched; raise the cache limit "
+                                 "(storage.cache_limit_bytes)")),
+                      {"storage.cache_limit_bytes"});
   }
   reserved_ += incoming;
   return absl::OkStatus();

@@ -20,8 +20,7 @@ ShardHolds::ShardHolds(std::shared_ptr<const MixtureSource> source, MixtureOrder
     active_ |= dataset.fetched_on_demand();
     const uint64_t mean_shard = (dataset.num_samples() + dataset.num_shards() - 1) /
                                 std::max<size_t>(dataset.num_shards(), 1);
-    window_positions =
-        std::max(window_positions, mean_shard * options_.window_shards * options_.nodes);
+    window_positions = std::max(window_positions, options_.order.WindowPositions(mean_shard));
   }
   const uint64_t per_batch = uint64_t{options_.world_size} * options_.batch_size;
   ahead_batches_ = 1 + (window_positions + per_batch - 1) / per_batch;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "pipeline/order/mixture_order.h"
+#include "pipeline/order/order_spec.h"
 #include "pipeline/stream/stream_source.h"
 
 namespace maskfeed {
@@ -25,11 +26,9 @@ struct ShardHoldOptions {
   uint32_t rank = 0;
   uint32_t world_size = 1;
   uint32_t batch_size = 1;
-  uint32_t window_shards = 0;  // the order's window; 0 = global order (one batch ahead)
-  uint32_t nodes = 1;          // canonical nodes: their turns spread a window over more positions
-  uint64_t budget_bytes = 0;   // 0 = unbounded
-  uint64_t end_batch =
-      0;  // the stream ends before this batch (nothing past it is held); 0 = endless
+  OrderSpec order;            // what `order` was built from: how far ahead a window reaches
+  uint64_t budget_bytes = 0;  // 0 = unbounded
+  uint64_t end_batch = 0;     // the stream ends before this batch (none past it held); 0 = endless
 };
 
 class ShardHolds {

@@ -15,27 +15,6 @@ uint64_t NowNs() {
                                    .count());
 }
 
-// The order options are part of what a resume token must match.
-uint64_t OrderFingerprint(uint64_t source, const StreamOptions& o) {
-  uint64_t h = source;
-  for (uint64_t v : {o.seed, uint64_t{o.n_repeats}, o.epoch_size, uint64_t{o.shuffle},
-                     uint64_t{o.int64_tokens}}) {
-    h = (h ^ v) * 0x100000001B3ull;
-    h ^= h >> 29;
-  }
-  if (o.window_shards != 0) {  // mixed in only when set: tokens of global-order streams keep theirs
-    h = (h ^ (uint64_t{o.window_shards} | (uint64_t{1} << 40))) * 0x100000001B3ull;
-    h ^= h >> 29;
-  }
-  if (o.canonical_nodes > 1) {
-    for (uint64_t v : {uint64_t{o.canonical_nodes} | (uint64_t{2} << 40), o.node_batch}) {
-      h = (h ^ v) * 0x100000001B3ull;
-      h ^= h >> 29;
-    }
-  }
-  return h;
-}
-
 }  // namespace
 
 absl::Status StreamOptions::Validate() const {
@@ -51,10 +30,6 @@ absl::Status StreamOptions::Validate() const {
     return absl::InvalidArgumentError(
         StrCat("rank: ", rank, " is not below world_size ", world_size));
   }
-  if (absl::Status s = limits::CheckRange("n_repeats", n_repeats, 1, limits::kMaxRepeats);
-      !s.ok()) {
-    return s;
-  }
   return limits::CheckRange("queue_depth", queue_depth, 1, limits::kMaxQueueDepth);
 }
 
@@ -63,72 +38,12 @@ absl::StatusOr<std::unique_ptr<Stream>> Stream::Open(std::shared_ptr<const Mixtu
                                                      tbb::task_arena* arena,
                                                      MetricsRegistry* registry) {
   if (absl::Status s = options.Validate(); !s.ok()) return s;
-  std::vector<double> weights;
-  std::vector<uint64_t> sizes;
-  for (size_t d = 0; d < source->num_datasets(); ++d) {
-    weights.push_back(source->entry(d).weight);
-    sizes.push_back(source->entry(d).source->dataset().num_samples());
-  }
-  const bool shares = options.canonical_nodes > 1;
-  std::shared_ptr<const NodeShares> nodes;
-  if (shares) {
-    if (source->num_datasets() != 1) {
-      return absl::InvalidArgumentError(
-          "canonical_nodes: applies to single-dataset streams, not to a mixture");
-    }
-    const Dataset& ds = source->entry(0).source->dataset();
-    std::vector<uint64_t> shard_sizes(ds.num_shards());
-    for (size_t s = 0; s < ds.num_shards(); ++s) shard_sizes[s] = ds.shard_size(s);
-    absl::StatusOr<std::shared_ptr<const NodeShares>> n =
-        NodeShares::Create(shard_sizes, NodeShareOptions{.nodes = options.canonical_nodes,
-                                                         .node_batch = options.node_batch,
-                                                         .window_shards = options.window_shards,
-                                                         .seed = options.seed});
-    if (!n.ok()) return n.status();
-    nodes = *std::move(n);
-  }
-  std::vector<std::shared_ptr<const WindowedShuffle>> windowed;
-  for (size_t d = 0; !shares && options.window_shards > 0 && d < source->num_datasets(); ++d) {
-    const Dataset& ds = source->entry(d).source->dataset();
-    std::vector<uint64_t> shard_sizes(ds.num_shards());
-    for (size_t s = 0; s < ds.num_shards(); ++s) shard_sizes[s] = ds.shard_size(s);
-    absl::StatusOr<std::shared_ptr<const WindowedShuffle>> w =
-        WindowedShuffle::Create(std::move(shard_sizes), options.window_shards);
-    if (!w.ok()) return w.status();
-    windowed.push_back(*std::move(w));
-  }
   absl::StatusOr<MixtureOrder> order =
-      MixtureOrder::Create(weights, sizes,
-                           OrderOptions{.num_samples = 0,
-                                        .seed = options.seed,
-                                        .n_repeats = options.n_repeats,
-                                        .epoch_size = options.epoch_size,
-                                        .shuffle = options.shuffle,
-                                        .windowed = nullptr,
-                                        .nodes = nodes},
-                           windowed);
+      BuildOrder(options.order, options.seed, source->OrderDatasets(), options.hold_budget_bytes);
   if (!order.ok()) return order.status();
-  for (size_t d = 0;
-       options.window_shards == 0 && options.hold_budget_bytes != 0 && d < source->num_datasets();
-       ++d) {
-    const Dataset& ds = source->entry(d).source->dataset();
-    // With shares, a host needs its node's share at hand, not the dataset.
-    uint64_t needed = shares ? 0 : ds.total_bytes();
-    for (uint32_t c = 0; shares && c < nodes->nodes(); ++c) {
-      uint64_t share = 0;
-      for (uint32_t s : nodes->shards(c)) share += ds.shard_bytes(s);
-      needed = std::max(needed, share);
-    }
-    if (ds.fetched_on_demand() && needed > options.hold_budget_bytes) {
-      return absl::FailedPreconditionError(StrCat(
-          "dataset ", ds.root(), " (", needed, shares ? " bytes in a node's share" : " bytes",
-          ") is larger than the cache limit (", options.hold_budget_bytes,
-          " bytes): a global shuffle needs every shard at hand; ",
-          "stream it in shard windows (window_shards, --window-shards K) or raise --cache-limit"));
-    }
-  }
   ResumeState state;
-  state.fingerprint = OrderFingerprint(source->fingerprint(), options);
+  state.fingerprint =
+      OrderFingerprint(source->fingerprint(), options.seed, options.order, options.int64_tokens);
   state.rank = options.rank;
   state.world_size = options.world_size;
   state.batch_size = options.batch_size;
@@ -144,8 +59,7 @@ absl::StatusOr<std::unique_ptr<Stream>> Stream::Open(std::shared_ptr<const Mixtu
           .rank = options.rank,
           .world_size = options.world_size,
           .batch_size = options.batch_size,
-          .window_shards = options.window_shards,
-          .nodes = shares ? options.canonical_nodes : 1,
+          .order = options.order,
           .budget_bytes = options.hold_budget_bytes,
           .end_batch = options.max_batches == 0 ? 0 : state.next_batch + options.max_batches});
   StreamOptions resolved = options;

@@ -30,6 +30,7 @@
 #include "oneapi/tbb/task_arena.h"
 #include "pipeline/base/bounded_queue.h"
 #include "pipeline/batch/batch.h"
+#include "pipeline/order/order_spec.h"
 #include "pipeline/stream/batch_producer.h"
 #include "pipeline/stream/resume_token.h"
 #include "pipeline/stream/shard_holds.h"
@@ -45,20 +46,9 @@ struct StreamOptions {
   uint32_t rank = 0;
   uint32_t world_size = 1;
   uint64_t seed = 0;
-  uint32_t n_repeats = 1;
-  uint64_t epoch_size = 0;  // views per epoch; 0 = every sample n_repeats times
-  bool shuffle = true;
-  // > 0: each epoch streams windows of this many shards (a seeded shard order, samples
-  // shuffled within each window; windowed_shuffle.h), for data fetched shard by shard; 0: a
-  // permutation of the whole dataset. Part of the resume token's fingerprint.
-  uint32_t window_shards = 0;
-  // > 1: per-host shares of the shards (node_shares.h): the shards are dealt to this many
-  // canonical nodes, and positions go to the nodes in turns of `node_batch` (ranks per host x
-  // batch size per rank), so each host reads only its node's shards when the hosts are a
-  // multiple of it. Single-dataset streams only; part of the resume token's fingerprint, with
-  // node_batch. 0 or 1: no shares.
-  uint32_t canonical_nodes = 0;
-  uint64_t node_batch = 0;
+  // Repeats, epochs, shuffling, shard windows, per-host shares (order_spec.h). Part of the
+  // resume token's fingerprint.
+  OrderSpec order;
   // Data fetched on demand (remote roots): the most bytes of shards the stream holds ahead of
   // need (the shard cache's limit; shard_holds.h); 0 = unbounded. A global order (no
   // window_shards) over such data is refused when the data is larger than this.
@@ -79,7 +69,8 @@ struct StreamOptions {
   // ProducerOptions::row_hook (tests only).
   std::function<void(uint64_t batch, uint32_t row)> row_hook;
 
-  absl::Status Validate() const;  // INVALID_ARGUMENT naming the field
+  // INVALID_ARGUMENT naming the field (the order is checked when it is built).
+  absl::Status Validate() const;
 };
 
 class Stream {

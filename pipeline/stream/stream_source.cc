@@ -8,6 +8,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "pipeline/base/sha256.h"
+#include "pipeline/base/status_fields.h"
 #include "pipeline/base/strings.h"
 
 namespace maskfeed {
@@ -131,10 +132,11 @@ absl::Status StreamSource::AddRawModality(size_t m, size_t folder, const RawOpti
     return absl::OkStatus();
   }
   if (raw.tokenizer == nullptr) {
-    return absl::FailedPreconditionError(
-        StrCat(where,
-               ": raw text needs 4M's text tokenizer (maskfeed-server --text-tokenizer "
-               "FILE, or text_tokenizer in the dataset's config)"));
+    return WithFields(absl::FailedPreconditionError(
+                          StrCat(where,
+                                 ": raw text needs 4M's text tokenizer (text_tokenizer in the "
+                                 "dataset's config)")),
+                      {"text_tokenizer"});
   }
   if (mod.vocab_size > 0 && raw.tokenizer->max_id() >= static_cast<int64_t>(mod.vocab_size)) {
     return absl::InvalidArgumentError(StrCat(where, ": the text tokenizer has ids up to ",
@@ -188,9 +190,13 @@ absl::StatusOr<std::shared_ptr<const StreamSource>> StreamSource::Create(
     std::vector<std::string> candidates;
     const std::optional<size_t> found = FindFolder(ds, mod.name, mod.field, &candidates);
     if (!found) {
-      return absl::NotFoundError(StrCat("modality ", mod.name, ": dataset ", ds.root(),
-                                        " has no folder for it (looked for ", candidates[0],
-                                        candidates.size() > 1 ? " and its aliases" : "", ")"));
+      return absl::NotFoundError(StrCat(
+          "modality ", mod.name, ": dataset ", ds.root(), " has no folder for it (looked for ",
+          candidates[0], candidates.size() > 1 ? " and its aliases" : "", ")",
+          mod.is_pixels() ? "; a pixel modality reads the dataset's images: pre-tokenized data "
+                            "without them is served by the -tokens presets (4m-7-tokens, "
+                            "4m-21-tokens)"
+                          : ""));
     }
     source->dataset_modality_.push_back(*found);
     source->reads_crop_row_.push_back(mod.type == ModalityType::kImg &&
@@ -286,6 +292,22 @@ absl::StatusOr<std::shared_ptr<const MixtureSource>> MixtureSource::Create(
     std::memcpy(&mixture->fingerprint_, digest.data(), sizeof(uint64_t));
   }
   return std::shared_ptr<const MixtureSource>(std::move(mixture));
+}
+
+std::vector<OrderDataset> MixtureSource::OrderDatasets() const {
+  std::vector<OrderDataset> datasets;
+  for (const MixtureEntry& e : entries_) {
+    const Dataset& ds = e.source->dataset();
+    OrderDataset& od = datasets.emplace_back();
+    od.root = ds.root();
+    od.weight = e.weight;
+    od.fetched_on_demand = ds.fetched_on_demand();
+    for (size_t s = 0; s < ds.num_shards(); ++s) {
+      od.shard_samples.push_back(ds.shard_size(s));
+      od.shard_bytes.push_back(ds.shard_bytes(s));
+    }
+  }
+  return datasets;
 }
 
 std::shared_ptr<const MixtureSource> MixtureSource::Single(

@@ -13,6 +13,7 @@
 #include "maskfeed/v1/config.pb.h"
 #include "pipeline/image/rgb_pixels.h"
 #include "pipeline/masking/masker.h"
+#include "pipeline/order/order_spec.h"
 #include "pipeline/shard/dataset.h"
 #include "pipeline/text/text_modality.h"
 #include "pipeline/text/wordpiece_tokenizer.h"
@@ -125,6 +126,9 @@ class MixtureSource {
   // Global modalities dataset d does not have: their rows are placeholders.
   const std::vector<size_t>& missing_modalities(size_t d) const { return missing_[d]; }
   uint64_t fingerprint() const { return fingerprint_; }
+  // What an order is built over (order_spec.h): each dataset's weight, shards and whether they
+  // are fetched on demand.
+  std::vector<OrderDataset> OrderDatasets() const;
 
  private:
   MixtureSource(std::vector<MixtureEntry> entries, MaskingSpec spec)

@@ -11,6 +11,7 @@
 #include "pipeline/base/output_file.h"
 #include "pipeline/base/splitmix64.h"
 #include "pipeline/base/strings.h"
+#include "pipeline/shard/dataset.h"
 #include "pipeline/shard/npy.h"
 #include "pipeline/shard/parallel_jobs.h"
 #include "pipeline/tools/synth_raw.h"
@@ -322,7 +323,7 @@ absl::Status SynthesizeDataset(const SynthOptions& options) {
   }
   if (options.raw()) {
     absl::StatusOr<OutputFile> tokenizer =
-        OutputFile::Create((std::filesystem::path(options.out) / kSynthTokenizerFile).string());
+        OutputFile::Create((std::filesystem::path(options.out) / kDatasetTokenizerFile).string());
     if (!tokenizer.ok()) return tokenizer.status();
     if (absl::Status s = tokenizer->Write(SynthTokenizerJson()); !s.ok()) return s;
     if (absl::Status s = tokenizer->Commit(); !s.ok()) return s;

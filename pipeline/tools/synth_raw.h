@@ -12,9 +12,6 @@
 
 namespace maskfeed {
 
-// File name of the tokenizer written beside the modality folders.
-inline constexpr char kSynthTokenizerFile[] = "tokenizer.json";
-
 // ["a dog on a bench .", {"caption": "..."}, ...]: `crops` captions of 6..300 words (4M's
 // lengths: mostly short, a few past its 256-token limit).
 std::string SynthCaptionJson(uint64_t seed, int crops);

@@ -156,10 +156,10 @@ TEST_F(MaskfeedServerTest, BadFlagsAndDataGiveClearErrors) {
        2,
        "empty.textproto: dataset: the config lists no dataset"},
       {{"--config", dir_ / "listen-only.textproto"}, 2, "lists no dataset"},
-      // The old name of the pixel-free recipe on pre-tokenized data says what to use now.
+      // A pixel recipe on pre-tokenized data says which recipe serves it.
       {{"--data", dir_ / "d", "--preset", "4m-7", "--listen", "unix:" + (dir_ / "p.sock")},
        1,
-       "pre-tokenized data without them is 4m-7-tokens"},
+       "pre-tokenized data without them is served by the -tokens presets (4m-7-tokens"},
       {{"--data", dir_ / "d", "--canonical-nodes", "2"}, 2, "--node-batch go together"},
       {{"--data", dir_ / "d", "--canonical-nodes", "0", "--node-batch", "8"},
        2,

@@ -71,7 +71,7 @@ TEST_F(MaskfeedCliTest, InProcessBenchPrintsAJsonLastLine) {
 
 TEST_F(MaskfeedCliTest, BenchErrorsSayWhatIsWrong) {
   EXPECT_EQ(Run(MASKFEED_BIN, "bench --in-process"), 2);
-  EXPECT_THAT(err_, HasSubstr("--data DIR is required"));
+  EXPECT_THAT(err_, HasSubstr("no data: give --data DIR|URL, --config FILE or --4m-config YAML"));
   EXPECT_EQ(Run(MASKFEED_BIN, StrCat("bench --in-process --data ", dir_ / "missing")), 1);
   EXPECT_THAT(err_, HasSubstr("is not a directory"));
   EXPECT_EQ(Run(MASKFEED_BIN, "bench --address 127.0.0.1:1 --batches 1"), 1);

@@ -1,5 +1,6 @@
 // maskfeed bench: N concurrent streams (ranks 0..N-1 of N), one consumer thread each, over
-// gRPC (one connection per stream) or, with --in-process, straight from the pipeline. After a
+// gRPC (one connection per stream) or, with --in-process, straight from the pipeline over
+// the data the data flags describe (frontend/data_flags.h, as maskfeed-server takes them). After a
 // warm-up of 2 batches per stream it times M batches each and prints samples/s, bytes/s and
 // the batch latency (the time a consumer waited for its next batch); with --json the last
 // line is one JSON object.
@@ -18,13 +19,14 @@
 
 #include "client/cpp/cli/commands.h"
 #include "client/cpp/feed_client.h"
+#include "frontend/data_flags.h"
 #include "frontend/progress_printer.h"
 #include "oneapi/tbb/task_arena.h"
 #include "pipeline/base/json_line.h"
 #include "pipeline/base/limits.h"
 #include "pipeline/base/strings.h"
-#include "pipeline/masking/masking_config.h"
-#include "pipeline/stream/data_defaults.h"
+#include "pipeline/source/data_config.h"
+#include "pipeline/source/served_source.h"
 #include "pipeline/stream/stream.h"
 
 namespace maskfeed::cli {
@@ -188,54 +190,36 @@ void Report(const std::string& mode, const std::string& where, const std::string
   std::printf("%s\n", JsonLine(line).c_str());
 }
 
+// The pipeline alone, over what the data flags describe (the same as maskfeed-server's):
+// opened by the library's one assembly path (pipeline/source), streamed without gRPC.
 int BenchInProcess(const CliArgs& args, const BenchFlags& f) {
-  const std::string data = args.GetString("data");
-  if (data.empty()) {
-    return Fail(absl::InvalidArgumentError("--data DIR is required with --in-process"), kExitUsage);
-  }
-  const DataDefaults defaults = DefaultsForDataDir(data, args.GetString("preset"));
-  absl::StatusOr<v1::MaskingConfig> config = args.Has("config")
-                                                 ? LoadMaskingConfigFile(args.GetString("config"))
-                                                 : PresetMaskingConfig(defaults.preset);
+  absl::StatusOr<v1::ServerConfig> config = DataConfigFromFlags(args);
   if (!config.ok()) return Fail(config.status(), kExitUsage);
-
+  if (absl::Status s = FinalizeDataConfig(&*config); !s.ok()) return Fail(s, kExitUsage);
   tbb::task_arena arena(static_cast<int>(f.threads));
-  DatasetOptions open;
-  open.arena = &arena;
-  absl::StatusOr<std::unique_ptr<Dataset>> dataset = Dataset::Open(data, open);
-  if (!dataset.ok()) return Fail(dataset.status());
-  // A dataset of 4M's raw members: its text is built and tokenized on the way, as a server
-  // given the same tokenizer and main_augment_domain does.
-  RawOptions raw{
-      .tokenizer = nullptr,
-      .main_augment_domain = args.GetString("main-augment-domain", defaults.main_augment_domain),
-      .aligned_captions = true,
-      .pixels = {.fast = args.Has("fast-pixels")}};
-  if (const std::string tokenizer = args.GetString("text-tokenizer", defaults.text_tokenizer);
-      !tokenizer.empty()) {
-    absl::StatusOr<std::unique_ptr<text::WordPieceTokenizer>> t =
-        text::WordPieceTokenizer::FromFile(tokenizer);
-    if (!t.ok()) return Fail(t.status());
-    raw.tokenizer = std::move(*t);
+  absl::StatusOr<std::vector<ServedSource>> served = OpenServedSources(*config, &arena);
+  if (!served.ok()) return Fail(WithFlagHints(served.status()));
+  const std::string name = args.GetString("dataset");
+  auto chosen = std::find_if(served->begin(), served->end(),
+                             [&](const ServedSource& s) { return name.empty() || s.name == name; });
+  if (chosen == served->end()) {
+    return Fail(absl::NotFoundError(StrCat("--dataset: '", name, "' is not in the data")),
+                kExitUsage);
   }
-  absl::StatusOr<std::shared_ptr<const StreamSource>> source =
-      StreamSource::Create(std::shared_ptr<const Dataset>(std::move(*dataset)), *config, raw);
-  if (!source.ok()) return Fail(source.status());
-
-  absl::StatusOr<int64_t> window = args.GetInt("window-shards", 0, 0, 65536);
-  if (!window.ok()) return Fail(window.status(), kExitUsage);
   std::vector<std::unique_ptr<Stream>> opened;
   std::vector<NextBatch> streams;
   for (int64_t r = 0; r < f.streams; ++r) {
     StreamOptions o;
-    o.window_shards = static_cast<uint32_t>(*window);
     o.batch_size = static_cast<uint32_t>(f.batch_size);
     o.rank = static_cast<uint32_t>(r);
     o.world_size = static_cast<uint32_t>(f.streams);
     o.seed = static_cast<uint64_t>(f.seed);
+    o.order = chosen->order;
+    o.hold_budget_bytes = chosen->hold_budget_bytes;
+    o.on_corrupt = chosen->skip_corrupt ? CorruptRecordPolicy::kSkip : CorruptRecordPolicy::kFail;
     o.max_batches = static_cast<uint64_t>(f.batches + kWarmupBatches);
-    absl::StatusOr<std::unique_ptr<Stream>> s = Stream::Open(*source, o, &arena);
-    if (!s.ok()) return Fail(s.status());
+    absl::StatusOr<std::unique_ptr<Stream>> s = Stream::Open(chosen->mixture, o, &arena);
+    if (!s.ok()) return Fail(WithFlagHints(s.status()));
     streams.push_back([stream = s->get()]() -> absl::StatusOr<std::optional<Delivered>> {
       absl::StatusOr<std::optional<StreamBatch>> next = stream->Next();
       if (!next.ok()) return next.status();
@@ -247,7 +231,7 @@ int BenchInProcess(const CliArgs& args, const BenchFlags& f) {
     opened.push_back(std::move(*s));
   }
   absl::StatusOr<BenchResult> result = Measure(std::move(streams), f.batches);
-  if (!result.ok()) return Fail(result.status());
+  if (!result.ok()) return Fail(WithFlagHints(result.status()));
   opened.clear();
   Report("in-process", "", "none", f, *result, args.Has("json"));
   return kExitOk;
@@ -296,17 +280,15 @@ int BenchGrpc(const CliArgs& args, const BenchFlags& f) {
 int Bench(const std::vector<std::string>& argv) {
   absl::StatusOr<CliArgs> args =
       CliArgs::Parse(argv,
-                     WithTlsFlags({"address", "streams", "batches", "batch-size", "seed", "data",
-                                   "preset", "config", "threads", "dataset", "encoding",
-                                   "text-tokenizer", "main-augment-domain", "window-shards"}),
-                     {"in-process", "json", "fast-pixels"});
+                     WithDataFlags(WithTlsFlags({"address", "streams", "batches", "batch-size",
+                                                 "seed", "threads", "dataset", "encoding"})),
+                     WithDataSwitches({"in-process", "json"}));
   if (!args.ok()) return Fail(args.status(), kExitUsage);
   absl::StatusOr<BenchFlags> flags = ParseBenchFlags(*args);
   if (!flags.ok()) return Fail(flags.status(), kExitUsage);
   if (args->Has("in-process")) return BenchInProcess(*args, *flags);
-  for (const char* local : {"data", "preset", "config", "threads", "text-tokenizer",
-                            "main-augment-domain", "fast-pixels", "window-shards"}) {
-    if (args->Has(local)) {
+  for (const std::string& local : {std::string("threads"), FirstDataFlag(*args)}) {
+    if (!local.empty() && args->Has(local)) {
       return Fail(absl::InvalidArgumentError(StrCat(
                       "--", local,
                       " only applies with --in-process (the server owns its data and threads)")),

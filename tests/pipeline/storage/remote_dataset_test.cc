@@ -11,6 +11,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "pipeline/base/status_fields.h"
 #include "pipeline/base/strings.h"
 #include "pipeline/masking/masking_config.h"
 #include "pipeline/order/node_shares.h"
@@ -161,7 +162,7 @@ TEST_F(RemoteDatasetTest, StreamsAnEpochInWindowsUnderACacheLimitAndResumes) {
   StreamOptions o;
   o.batch_size = 16;
   o.seed = 5;
-  o.window_shards = 2;
+  o.order.window_shards = 2;
   o.max_batches = kSamples / 16 + 4;  // an epoch and a bit
   o.hold_budget_bytes = limit;
   const std::vector<StreamBatch> want = testing::DrainStream(Source(*std::move(local)), o, 2);
@@ -217,9 +218,9 @@ TEST_F(RemoteDatasetTest, EachHostFetchesOnlyItsShareOfTheShards) {
   o.batch_size = 8;
   o.world_size = 4;
   o.seed = 5;
-  o.window_shards = 2;
-  o.canonical_nodes = 2;
-  o.node_batch = 16;
+  o.order.window_shards = 2;
+  o.order.canonical_nodes = 2;
+  o.order.node_batch = 16;
   o.max_batches = kSamples / 2 / 16;  // one node epoch
   o.hold_budget_bytes = limit;
   absl::StatusOr<std::shared_ptr<const NodeShares>> shares = NodeShares::Create(
@@ -280,8 +281,10 @@ TEST_F(RemoteDatasetTest, AGlobalOrderLargerThanTheCacheIsRefused) {
   absl::StatusOr<std::unique_ptr<Stream>> stream =
       Stream::Open(Source(*std::move(remote)), o, &arena);
   ASSERT_EQ(stream.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(stream.status().message(), HasSubstr("--window-shards"));
+  EXPECT_THAT(stream.status().message(), HasSubstr("shard windows (window_shards)"));
   EXPECT_THAT(stream.status().message(), HasSubstr("s3://data/cc"));
+  EXPECT_THAT(FieldsOf(stream.status()),
+              ::testing::ElementsAre("window_shards", "storage.cache_limit_bytes"));
 }
 
 // With per-host shares a global order needs a host's share at hand, not the dataset: allowed
@@ -295,8 +298,8 @@ TEST_F(RemoteDatasetTest, WithSharesAGlobalOrderNeedsOnlyAShareInTheCache) {
   const std::shared_ptr<const StreamSource> source = Source(*std::move(remote));
   StreamOptions o;
   o.batch_size = 8;
-  o.canonical_nodes = 2;
-  o.node_batch = 8;
+  o.order.canonical_nodes = 2;
+  o.order.node_batch = 8;
   o.max_batches = 2;
   tbb::task_arena arena(1);
   o.hold_budget_bytes = total * 3 / 5;  // above a share (about half), below the dataset
@@ -427,7 +430,7 @@ void ExpectSameEpoch(const std::string& local_root, const std::string& url,
   StreamOptions o;
   o.batch_size = 16;
   o.seed = 9;
-  o.window_shards = 2;
+  o.order.window_shards = 2;
   o.max_batches = kSamples / 16;
   o.hold_budget_bytes = storage->options().cache_limit;
   auto source = [](std::unique_ptr<Dataset> d) {

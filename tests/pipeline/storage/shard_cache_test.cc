@@ -7,6 +7,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "pipeline/base/status_fields.h"
 #include "pipeline/storage/retry.h"
 #include "tests/testing/test_util.h"
 
@@ -85,7 +86,10 @@ TEST(ShardCacheTest, EvictsTheLeastRecentlyNeededAndNeverWhatIsHeld) {
   absl::StatusOr<std::string> d = take("d");
   EXPECT_EQ(d.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(std::string(d.status().message()), HasSubstr("cache directory " + (dir / "c")));
-  EXPECT_THAT(std::string(d.status().message()), HasSubstr("raise --cache-limit"));
+  EXPECT_THAT(std::string(d.status().message()),
+              HasSubstr("raise the cache limit (storage.cache_limit_bytes)"));
+  EXPECT_THAT(FieldsOf(d.status()), ::testing::ElementsAre("storage.cache_limit_bytes"))
+      << "front ends name their flag for it";
   cache.Release("a");
   ASSERT_TRUE(take("d").ok()) << "room once a is let go";
   // Larger than the whole limit.

@@ -126,10 +126,12 @@ TEST_F(ShardHoldsTest, HoldsWhatTheNextBatchesReadAndLetsGoAfter) {
       MixtureOrder::Create({1.0}, {240}, order_options, {*windowed});
   ASSERT_TRUE(order.ok()) << order.status();
   {
-    ShardHolds holds(
-        source, *order,
-        ShardHoldOptions{
-            .rank = 0, .world_size = 1, .batch_size = 8, .window_shards = 2, .budget_bytes = 0});
+    ShardHolds holds(source, *order,
+                     ShardHoldOptions{.rank = 0,
+                                      .world_size = 1,
+                                      .batch_size = 8,
+                                      .order = {.window_shards = 2},
+                                      .budget_bytes = 0});
     ASSERT_TRUE(holds.active());
     for (uint64_t b = 0; b < 30; ++b) {
       holds.Advance(b);
@@ -155,7 +157,7 @@ TEST_F(ShardHoldsTest, HoldsWhatTheNextBatchesReadAndLetsGoAfter) {
                    ShardHoldOptions{.rank = 0,
                                     .world_size = 1,
                                     .batch_size = 8,
-                                    .window_shards = 2,
+                                    .order = {.window_shards = 2},
                                     .budget_bytes = shard_bytes * 3});
   bool ahead_sometimes = false;
   for (uint64_t b = 0; b < 30; ++b) {

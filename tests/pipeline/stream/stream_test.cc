@@ -169,7 +169,7 @@ TEST_F(StreamTest, WindowedOrderStreamsShardByShardAndKeepsTheGuarantees) {
   ASSERT_EQ(source_->dataset().num_shards(), 3u);
   const size_t per_shard = source_->dataset().shard_size(0);
   StreamOptions o = Options(8, kSamples / 8);
-  o.window_shards = 1;
+  o.order.window_shards = 1;
   const std::vector<StreamBatch> single = Drain(o, 2);
   std::vector<uint64_t> sequence;
   for (const StreamBatch& b : single) {
@@ -190,7 +190,7 @@ TEST_F(StreamTest, WindowedOrderStreamsShardByShardAndKeepsTheGuarantees) {
   std::vector<std::vector<StreamBatch>> ranks;
   for (uint32_t r = 0; r < 2; ++r) {
     StreamOptions half = Options(4, kSamples / 8);
-    half.window_shards = 1;
+    half.order.window_shards = 1;
     half.rank = r;
     half.world_size = 2;
     ranks.push_back(Drain(half, 2));
@@ -208,7 +208,7 @@ TEST_F(StreamTest, WindowedOrderStreamsShardByShardAndKeepsTheGuarantees) {
   EXPECT_EQ(bytes, AllBytes(single));
   // Resume after batch 4.
   StreamOptions resumed = Options(8, 3);
-  resumed.window_shards = 1;
+  resumed.order.window_shards = 1;
   resumed.resume_token = single[4].resume_token;
   const std::vector<StreamBatch> rest = Drain(resumed, 1);
   ASSERT_EQ(rest.size(), 3u);
@@ -232,9 +232,9 @@ TEST_F(StreamTest, CanonicalNodesKeepEachHostOnItsShare) {
     StreamOptions o = Options(batch, kBatches);
     o.rank = rank;
     o.world_size = world;
-    o.window_shards = 1;
-    o.canonical_nodes = 3;
-    o.node_batch = 8;
+    o.order.window_shards = 1;
+    o.order.canonical_nodes = 3;
+    o.order.node_batch = 8;
     return o;
   };
   std::vector<std::vector<uint64_t>> sequences;
@@ -282,22 +282,22 @@ TEST_F(StreamTest, CanonicalNodesKeepEachHostOnItsShare) {
   for (size_t i = 0; i < 4; ++i) EXPECT_EQ(OneBatchBytes(rest[i]), OneBatchBytes(rank1[4 + i]));
   tbb::task_arena arena(1);
   for (auto change : std::vector<std::function<void(StreamOptions*)>>{
-           [](StreamOptions* o) { o->canonical_nodes = 0; },
-           [](StreamOptions* o) { o->canonical_nodes = 2; },
-           [](StreamOptions* o) { o->node_batch = 4; }}) {
+           [](StreamOptions* o) { o->order.canonical_nodes = 0; },
+           [](StreamOptions* o) { o->order.canonical_nodes = 2; },
+           [](StreamOptions* o) { o->order.node_batch = 4; }}) {
     StreamOptions other = resumed;
     change(&other);
     EXPECT_FALSE(Stream::Open(source_, other, &arena).ok()) << "refused";
   }
   StreamOptions too_many = options(8, 0, 3);
-  too_many.canonical_nodes = 4;
+  too_many.order.canonical_nodes = 4;
   absl::StatusOr<std::unique_ptr<Stream>> refused = Stream::Open(source_, too_many, &arena);
   EXPECT_THAT(refused.status().message(), HasSubstr("canonical_nodes: 4 is more than"));
 }
 
 TEST_F(StreamTest, RepeatsAreConsecutiveViewsWithDistinctMasks) {
   StreamOptions o = Options(12, 2);
-  o.n_repeats = 3;
+  o.order.n_repeats = 3;
   const std::vector<StreamBatch> batches = Drain(o, 2);
   const Batch& b = batches[0].batch;
   for (int64_t r = 0; r < 12; r += 3) {
@@ -377,7 +377,7 @@ TEST_F(StreamTest, CorruptRecordEndsTheStreamWithDataLossOrIsSkipped) {
       MakeSource(dir / "d");  // opens fine: damage is in a record
 
   StreamOptions o = Options(32, kSamples / 32);
-  o.shuffle = false;  // dataset order: shard 1 is read in batch 1
+  o.order.shuffle = false;  // dataset order: shard 1 is read in batch 1
   tbb::task_arena arena(2);
   absl::StatusOr<std::unique_ptr<Stream>> stream = Stream::Open(source, o, &arena);
   ASSERT_TRUE(stream.ok());

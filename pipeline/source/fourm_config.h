@@ -8,8 +8,8 @@
 //
 // Errors name the file, the line where yaml-cpp knows it, and the key path
 // ("data.yaml:12: train.datasets.cc12m.in_domains: required").
-#ifndef MASKFEED_SERVER_FOURM_CONFIG_H_
-#define MASKFEED_SERVER_FOURM_CONFIG_H_
+#ifndef MASKFEED_PIPELINE_SOURCE_FOURM_CONFIG_H_
+#define MASKFEED_PIPELINE_SOURCE_FOURM_CONFIG_H_
 
 #include <map>
 #include <string>
@@ -42,4 +42,4 @@ absl::StatusOr<v1::ServerConfig> ImportFourMConfig(const FourMImport& import);
 
 }  // namespace maskfeed
 
-#endif  // MASKFEED_SERVER_FOURM_CONFIG_H_
+#endif  // MASKFEED_PIPELINE_SOURCE_FOURM_CONFIG_H_

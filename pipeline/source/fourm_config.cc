@@ -1,4 +1,4 @@
-#include "server/fourm_config.h"
+#include "pipeline/source/fourm_config.h"
 
 #include <yaml-cpp/yaml.h>
 

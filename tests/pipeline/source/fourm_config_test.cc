@@ -1,6 +1,6 @@
 // --4m-config: 4M's own YAML files (every one it ships, in tests/data/4m/configs) translated
 // into a ServerConfig, against 4m-raw-data §6 and invariants 25-27.
-#include "server/fourm_config.h"
+#include "pipeline/source/fourm_config.h"
 
 #include <fstream>
 
@@ -8,7 +8,7 @@
 #include "gtest/gtest.h"
 #include "pipeline/base/strings.h"
 #include "pipeline/masking/masking_config.h"
-#include "server/server_config.h"
+#include "pipeline/source/data_config.h"
 #include "tests/testing/test_util.h"
 
 namespace maskfeed {
@@ -72,7 +72,7 @@ TEST(FourMConfigTest, FourM7IsTwoEqualComponentsRgbTakesTheInputInTheFirst) {
   EXPECT_EQ(all2all.keep().size(), 2u);  // sequences only
   // It is a masking config maskfeed accepts as it is.
   ASSERT_TRUE(ResolveMaskingConfig(d.masking()).ok()) << ResolveMaskingConfig(d.masking()).status();
-  ASSERT_TRUE(FinalizeServerConfig(*c).ok());
+  ASSERT_TRUE(FinalizeDataConfig(&*c).ok());
 }
 
 // A preset and what 4M's own YAML resolves to: the same modalities, budgets and Dirichlet
@@ -135,7 +135,7 @@ TEST(FourMConfigTest, EveryShippedConfigImportsOrSaysWhy) {
       continue;
     }
     ASSERT_TRUE(c.ok()) << model << ": " << c.status();
-    ASSERT_TRUE(FinalizeServerConfig(*c).ok()) << model;
+    ASSERT_TRUE(FinalizeDataConfig(&*c).ok()) << model;
   }
   for (const char* data : {"cc12m/main/mix_mod7_all2all_rgb2all_a0.5.yaml",
                            "cc12m/main/mix_mod7_all2all_rgb2dense_a0.5.yaml",
