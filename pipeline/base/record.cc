@@ -1,6 +1,7 @@
 #include "pipeline/base/record.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "absl/strings/str_join.h"
 #include "pipeline/base/checked_math.h"
@@ -119,6 +120,33 @@ size_t RecordLayout::RowBytes() const {
   size_t n = ItemSize(dtype);
   for (int i = 1; i < rank; ++i) n *= static_cast<size_t>(inner[i - 1]);
   return n;
+}
+
+int64_t Record::IntAt(size_t i) const {
+  const std::byte* p = data.data() + i * ItemSize(dtype);
+  auto load = [p]<typename T>(T) {
+    T v;
+    std::memcpy(&v, p, sizeof(T));
+    return static_cast<int64_t>(v);
+  };
+  switch (dtype) {
+    case DType::kInt8:
+      return load(int8_t{});
+    case DType::kInt16:
+      return load(int16_t{});
+    case DType::kInt32:
+      return load(int32_t{});
+    case DType::kInt64:
+      return load(int64_t{});
+    case DType::kUInt8:
+      return load(uint8_t{});
+    case DType::kUInt16:
+      return load(uint16_t{});
+    case DType::kUInt32:
+      return load(uint32_t{});
+    default:
+      return 0;
+  }
 }
 
 }  // namespace maskfeed

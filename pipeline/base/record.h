@@ -109,6 +109,9 @@ struct Record {
   std::span<const T> as() const {
     return {reinterpret_cast<const T*>(data.data()), data.size() / sizeof(T)};
   }
+  // Element i of an integer record, as int64 (0 for a non-integer dtype).
+  // Requires: i < NumElements().
+  int64_t IntAt(size_t i) const;
 };
 
 }  // namespace maskfeed

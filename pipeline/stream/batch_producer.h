@@ -1,7 +1,8 @@
 // Builds the batches of one stream: batch k of rank r reads the samples at its positions
-// (SampleOrder), reads only the modalities its masking plan needs, masks each row with the
-// row's own generator, and writes it into the batch. Rows are spread over the TBB arena; each
-// row is a pure function of its position, so the bytes do not depend on the thread count.
+// (SampleOrder), reads only the modalities its masking plan needs — each through its
+// modality's reader (modality_reader.h), whatever its kind — masks each row with the row's
+// own generator, and writes it into the batch. Rows are spread over the TBB arena; each row
+// is a pure function of its position, so the bytes do not depend on the thread count.
 #ifndef MASKFEED_PIPELINE_STREAM_BATCH_PRODUCER_H_
 #define MASKFEED_PIPELINE_STREAM_BATCH_PRODUCER_H_
 
@@ -13,7 +14,6 @@
 #include "oneapi/tbb/enumerable_thread_specific.h"
 #include "oneapi/tbb/task_arena.h"
 #include "pipeline/collate/collator.h"
-#include "pipeline/image/rgb_pixels.h"
 #include "pipeline/order/mixture_order.h"
 #include "pipeline/stream/stream_metrics.h"
 #include "pipeline/stream/stream_source.h"
@@ -63,60 +63,37 @@ class BatchProducer {
   size_t buffer_bytes() const { return buffers_->in_use_bytes() + buffers_->cached_bytes(); }
 
  private:
-  // A row planned but not yet masked: its sample, plan and generator (mid-stream).
+  // A row planned but not yet masked: its sample and generator, what its readers share
+  // (RowState: location, plan, crop), and what they read into.
   struct PlannedRow {
     uint32_t dataset = 0;
     SampleView view;
-    Dataset::Location location;  // of view.sample, looked up once
-    SamplePlan plan;
     Rng rng{0};
-    bool geometry = false;  // the plan needs det's crop window and image size (PlanRow)
-    // Read by ReadRow: the records the plan needs, the ids built from raw text members (per
-    // modality), what the masker reads (one of those two), the crop_settings row, and how
-    // the reading went.
-    std::vector<Record> records;
-    std::vector<Record> built;
-    std::vector<const Record*> pointers;
-    Record crop_row;
-    absl::Status read;
+    RowState state;
+    bool geometry = false;              // a budgeted reader needs the crop geometry
+    std::vector<ModalitySlot> slots;    // per modality of the sample's dataset
+    std::vector<const Record*> inputs;  // what the masker reads (slots[m].input)
+    absl::Status read;                  // how reading and building went
   };
 
   struct RowScratch {
     MaskScratch mask;
     std::vector<PlannedRow> planned;
-    text::TextScratch text;
-    Record image;                        // an image read for its header (det's geometry)
+    ReaderScratch readers;
     std::vector<std::byte> scratch_row;  // a row's plain values, when packing for the wire
     std::vector<ModalityRow> row;        // every modality of the batch, or of scratch_row
     std::vector<ModalityRow> local;      // the sample's dataset's modalities
   };
 
-  // Whether modality m of the planned row's sample is read as one crop row (rather than the
-  // whole record, whose misfit the masker then reports).
-  static bool ReadsCropRow(const StreamSource& source, size_t m, const ShardReader& shard,
-                           const PlannedRow& p) {
-    return source.reads_crop_row(m) && p.plan.crop < shard.first_dim(p.location.record);
-  }
-
-  // Finds row `row`'s sample and generator, and prefetches the index entries of its records.
+  // Phase locate: finds row `row`'s sample and generator; its readers prefetch index entries.
   void LocateRow(Batch& batch, uint64_t index, uint32_t row, PlannedRow* planned) const;
-  // Whether the plan needs the sample's crop window and image size (det, human_poses).
-  static bool NeedsGeometry(const StreamSource& source, const SamplePlan& plan);
-  // Draws a located row's plan and prefetches the records the plan needs.
+  // Phase plan: draws the row's plan; the readers with a budget prefetch their records.
   void PlanRow(PlannedRow* planned, RowScratch* scratch) const;
-  // Reads the records a planned row needs into planned->records and builds its raw text
-  // modalities' ids (BuildText); the outcome goes to planned->read.
+  // Phase read: the readers with a budget read, then build (after the crop geometry when one
+  // needs it); the outcome goes to planned->read.
   void ReadRow(PlannedRow* planned, RowScratch* scratch) const;
-  // Builds the ids of the planned row's raw text modalities (read into p->records) into
-  // p->built, and points p->pointers at them.
-  absl::Status BuildText(PlannedRow* p, RowScratch* scratch) const;
-  // Reads the planned row's crop_settings row into p->crop_row (DATA_LOSS when the drawn
-  // variant has no row).
-  absl::Status ReadCropRow(PlannedRow* p) const;
-  // Writes the planned row's rgb pixel modalities that have a budget (their images read into
-  // p.records) into their rows: decoded, cropped, resized, flipped (rgb_pixels.h).
-  absl::Status BuildPixels(PlannedRow* p, RowScratch* scratch) const;
-  // Masks a planned row that ReadRow has read into the batch (or skips it, by the policy).
+  // Phase mask: the readers fill what the masker does not write, then the masker writes the
+  // row into the batch (or the row is skipped, by the policy).
   absl::Status ProduceRow(Batch& batch, uint64_t index, uint32_t row, PlannedRow* planned,
                           RowScratch* scratch);
 

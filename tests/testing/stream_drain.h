@@ -12,7 +12,7 @@
 namespace maskfeed::testing {
 
 // A failure to open or a batch error is a test failure; what came before it is returned.
-inline std::vector<StreamBatch> DrainStream(std::shared_ptr<const StreamSource> source,
+inline std::vector<StreamBatch> DrainStream(std::shared_ptr<const MixtureSource> source,
                                             const StreamOptions& options, int threads) {
   tbb::task_arena arena(threads);
   absl::StatusOr<std::unique_ptr<Stream>> stream = Stream::Open(source, options, &arena);
@@ -25,6 +25,11 @@ inline std::vector<StreamBatch> DrainStream(std::shared_ptr<const StreamSource> 
     out.push_back(std::move(**next));
   }
   return out;
+}
+
+inline std::vector<StreamBatch> DrainStream(std::shared_ptr<const StreamSource> source,
+                                            const StreamOptions& options, int threads) {
+  return DrainStream(MixtureSource::Single(std::move(source)), options, threads);
 }
 
 }  // namespace maskfeed::testing
