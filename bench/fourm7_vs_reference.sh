@@ -10,6 +10,7 @@
 #   over a Unix socket to the Python Feed (4M's float32 pixels), exact, server on 2 threads
 #   bench/fourm7_vs_reference.sh [SAMPLES] [BATCHES] [ROUNDS]
 set -euo pipefail
+case ${1:-} in -h | --help) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;; esac
 cd "$(dirname "$0")/.."
 samples=${1:-600}
 batches=${2:-20}

@@ -297,6 +297,14 @@ int main(int argc, char** argv) {
   std::vector<char*> rest = {argv[0]};
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::printf(
+          "Masking + collation of whole 4M-7 batches on one thread (one JSON line), then Google "
+          "Benchmark\nmicrobenchmarks of each policy.\n\nusage: maskfeed-bench-masking "
+          "[--batches N] [--batch-size B] [--repeats R] [--json-only]\n"
+          "                              [Google Benchmark flags: --benchmark_filter=...]\n");
+      return 0;
+    }
     if (arg == "--json-only") {
       json_only = true;
     } else if (arg == "--batches" && i + 1 < argc) {

@@ -21,11 +21,22 @@
 namespace maskfeed {
 namespace {
 
+constexpr char kUsage[] =
+    R"(How random the windowed epoch order is against the global permutation: one JSON line per
+order (mean_jump, same_shard, shards_per_batch, shards_needed).
+
+usage: maskfeed-bench-order [--shards 1000] [--samples 1000] [--windows 1,4,8,32]
+)";
+
 int Run(const std::vector<std::string>& argv) {
   absl::StatusOr<CliArgs> args = CliArgs::Parse(argv, {"shards", "samples", "windows"});
   if (!args.ok()) {
     std::fprintf(stderr, "order bench: %s\n", args.status().ToString().c_str());
     return 2;
+  }
+  if (args->help()) {
+    std::fputs(kUsage, stdout);
+    return 0;
   }
   const uint64_t shards =
       static_cast<uint64_t>(args->GetInt("shards", 1000, 1, 1000000).value_or(1000));

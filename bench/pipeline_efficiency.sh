@@ -9,6 +9,7 @@
 # one-thread stream is also measured unpinned, where its consumer wakes on the other core,
 # and with two threads on both cores.
 set -euo pipefail
+case ${1:-} in -h | --help) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;; esac
 data=${1:?usage: bench/pipeline_efficiency.sh DATA_DIR [ROUNDS]}
 rounds=${2:-5}
 build=${BUILD_DIR:-build}

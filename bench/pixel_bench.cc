@@ -23,6 +23,14 @@
 
 namespace {
 
+constexpr char kUsage[] =
+    R"(The rgb@S pixel path alone, one thread: decode, convert, crop, resize and flip every image
+of a manifest (JSON lines: file, top, left, crop_height, crop_width, flip, group) for
+--seconds; one JSON line per group with images per second. --fast: the fast path.
+
+usage: maskfeed-bench-pixels --manifest DIR/manifest.jsonl [--size 224] [--seconds 3] [--fast]
+)";
+
 struct Case {
   std::string bytes;
   maskfeed::CropBox box;
@@ -42,10 +50,13 @@ int main(int argc, char** argv) {
   using namespace maskfeed;
   absl::StatusOr<CliArgs> args = CliArgs::Parse(std::vector<std::string>(argv + 1, argv + argc),
                                                 {"manifest", "size", "seconds"}, {"fast"});
+  if (args.ok() && args->help()) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
   if (!args.ok() || !args->Has("manifest")) {
-    std::fprintf(
-        stderr,
-        "usage: maskfeed-bench-pixels --manifest M.jsonl [--size S] [--seconds T] [--fast]\n");
+    if (!args.ok()) std::fprintf(stderr, "%s\n", std::string(args.status().message()).c_str());
+    std::fputs(kUsage, stderr);
     return 2;
   }
   const std::string manifest = args->GetString("manifest");

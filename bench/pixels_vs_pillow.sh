@@ -7,6 +7,7 @@
 # Prints every JSON line and one summary line per source size (medians over the rounds).
 #   bench/pixels_vs_pillow.sh [SIZE] [SECONDS] [ROUNDS]
 set -euo pipefail
+case ${1:-} in -h | --help) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;; esac
 cd "$(dirname "$0")/.."
 size=${1:-224}
 seconds=${2:-2}

@@ -8,6 +8,7 @@
 # with the medians and their ratio.
 #   bench/raw_vs_tokenized.sh [SAMPLES] [ROUNDS]
 set -euo pipefail
+case ${1:-} in -h | --help) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;; esac
 cd "$(dirname "$0")/.."
 samples=${1:-4000}
 rounds=${2:-5}

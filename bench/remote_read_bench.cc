@@ -42,6 +42,15 @@
 namespace maskfeed {
 namespace {
 
+constexpr char kUsage[] =
+    R"(Streaming from object storage (a local moto_server behind a latency proxy) against the same
+data on local disk, in windows of shards with a bounded cache. One JSON line.
+
+usage: maskfeed-bench-remote [--samples 8000] [--shards 80] [--window 8] [--latency-ms 20]
+           [--batch-size 128] [--threads cores] [--preset 4m-7-tokens]
+           [--limit-fraction 0.3] [--epochs 2] [--nodes 1]
+)";
+
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
@@ -126,6 +135,10 @@ int Run(const std::vector<std::string>& argv) {
   if (!args.ok()) {
     std::fprintf(stderr, "remote bench: %s\n", args.status().ToString().c_str());
     return 2;
+  }
+  if (args->help()) {
+    std::fputs(kUsage, stdout);
+    return 0;
   }
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const uint64_t samples = args->GetInt("samples", 8000, 16, 10000000).value_or(8000);

@@ -5,9 +5,11 @@
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pipeline/base/crc32c.h"
@@ -108,4 +110,18 @@ BENCHMARK_CAPTURE(BM_ReadRecord, mfs_zstd,
 }  // namespace
 }  // namespace maskfeed
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--help" || std::string_view(argv[i]) == "-h") {
+      std::printf(
+          "Per-record costs behind maskfeed-bench-shard: CRC-32C, .npy header parsing, one record "
+          "read\nfrom tar and .mfs shards (Google Benchmark).\n\nusage: "
+          "maskfeed-bench-shard-micro [Google Benchmark flags: --benchmark_format=json ...]\n");
+      return 0;
+    }
+  }
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -27,6 +27,14 @@
 namespace maskfeed {
 namespace {
 
+constexpr char kUsage[] =
+    R"(Shard store benchmark: read + decode of whole 4M-7 samples from a warm page cache,
+sequential and random order, tar and .mfs; .mfs write speed and compression per codec.
+One JSON object per line.
+
+usage: maskfeed-bench-shard [--samples N] [--shards K] [--dir DIR] [--repeat R]
+)";
+
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
@@ -93,6 +101,10 @@ int main(int argc, char** argv) {
   absl::StatusOr<CliArgs> args =
       CliArgs::Parse({argv + 1, argv + argc}, {"samples", "shards", "dir", "repeat"});
   if (!args.ok()) Die(args.status());
+  if (args->help()) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
   absl::StatusOr<int64_t> samples = args->GetInt("samples", 20000, 100, 100000000);
   absl::StatusOr<int64_t> shards = args->GetInt("shards", 8, 1, 10000);
   absl::StatusOr<int64_t> repeat = args->GetInt("repeat", 3, 1, 100);

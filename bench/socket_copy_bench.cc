@@ -24,6 +24,13 @@
 namespace maskfeed {
 namespace {
 
+constexpr char kUsage[] =
+    R"(The transport's ceiling: a plain Unix-socket copy of batch-sized messages from writer
+processes to a reader. One JSON line.
+
+usage: maskfeed-bench-socket [--message-bytes N] [--messages M] [--streams S]
+)";
+
 // Default: one plain 4m-7 batch of 128 samples.
 constexpr int64_t kDefaultMessageBytes = 128 * 20080;
 
@@ -43,6 +50,10 @@ int Main(int argc, char** argv) {
   if (!args.ok()) {
     std::cerr << "maskfeed-bench-socket: " << args.status().message() << "\n";
     return kExitUsage;
+  }
+  if (args->help()) {
+    std::fputs(kUsage, stdout);
+    return 0;
   }
   absl::StatusOr<int64_t> size = args->GetInt("message-bytes", kDefaultMessageBytes, 1, 1 << 30);
   absl::StatusOr<int64_t> messages = args->GetInt("messages", 400, 1, 1 << 30);

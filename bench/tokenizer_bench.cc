@@ -18,6 +18,13 @@
 
 namespace {
 
+constexpr char kUsage[] =
+    R"(The text tokenizer alone, one thread: encodes every string of a corpus (.jsonl.gz of
+{"text": ...} lines) for --seconds; one JSON line with characters and strings per second.
+
+usage: maskfeed-bench-tokenizer --tokenizer T.json --corpus C.jsonl.gz [--seconds 5]
+)";
+
 std::vector<std::string> ReadCorpus(const std::string& path) {
   std::vector<std::string> texts;
   gzFile f = gzopen(path.c_str(), "rb");
@@ -49,10 +56,13 @@ int main(int argc, char** argv) {
   using namespace maskfeed;
   absl::StatusOr<CliArgs> args = CliArgs::Parse(std::vector<std::string>(argv + 1, argv + argc),
                                                 {"tokenizer", "corpus", "seconds"}, {});
+  if (args.ok() && args->help()) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
   if (!args.ok() || !args->Has("tokenizer") || !args->Has("corpus")) {
-    std::fprintf(stderr,
-                 "usage: maskfeed-bench-tokenizer --tokenizer T.json --corpus C.jsonl.gz "
-                 "[--seconds S]\n");
+    if (!args.ok()) std::fprintf(stderr, "%s\n", std::string(args.status().message()).c_str());
+    std::fputs(kUsage, stderr);
     return 2;
   }
   absl::StatusOr<int64_t> seconds = args->GetInt("seconds", 5, 1, 3600);

@@ -7,6 +7,7 @@
 # Needs node and `npm install tokenizers@0.23.2` in $HF_TOKENIZERS_DIR (default /tmp/hf); without
 # them only maskfeed's line is printed.
 set -euo pipefail
+case ${1:-} in -h | --help) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;; esac
 cd "$(dirname "$0")/.."
 tokenizer=${1:-tests/data/4m/text_tokenizer_4m_wordpiece_30k.json}
 corpus=${2:-tests/data/tokenizer/wordpiece_4m_goldens.jsonl.gz}

@@ -13,6 +13,7 @@
 # at all, against the socket copy).
 #   bench/transport_efficiency.sh DATA_DIR [BATCHES] [ROUNDS]
 set -euo pipefail
+case ${1:-} in -h | --help) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;; esac
 data=${1:?usage: bench/transport_efficiency.sh DATA_DIR [BATCHES] [ROUNDS]}
 batches=${2:-300}
 rounds=${3:-3}

@@ -1,5 +1,6 @@
 #include "frontend/cli_args.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <iostream>
@@ -14,6 +15,10 @@ absl::StatusOr<CliArgs> CliArgs::Parse(const std::vector<std::string>& args,
   CliArgs parsed;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      parsed.help_ = true;
+      continue;
+    }
     if (arg.rfind("--", 0) != 0 || arg == "--") {
       parsed.positional_.push_back(arg);
       continue;
@@ -106,21 +111,33 @@ absl::StatusOr<uint64_t> CliArgs::GetBytes(const std::string& flag, uint64_t fal
   return v << shift;
 }
 
-int DispatchCommand(int argc, char** argv, const std::string& program, const char* usage,
-                    const std::map<std::string, CommandHandler>& commands) {
+int DispatchCommand(int argc, char** argv, const std::string& program, const std::string& header,
+                    const std::vector<Command>& commands, const std::string& footer) {
+  std::string usage = StrCat("usage: ", program, " COMMAND [ARGS]\n", header, "\ncommands:\n");
+  for (const Command& c : commands) usage += c.usage;
+  usage += footer;
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-    std::fputs(usage, args.empty() ? stderr : stdout);
+    std::fputs(usage.c_str(), args.empty() ? stderr : stdout);
     return args.empty() ? kExitUsage : kExitOk;
   }
-  const std::string command = args[0];
+  const std::string name = args[0];
   args.erase(args.begin());
-  auto it = commands.find(command);
+  auto it = std::find_if(commands.begin(), commands.end(),
+                         [&](const Command& c) { return c.name == name; });
   if (it == commands.end()) {
-    std::cerr << program << ": unknown command '" << command << "'\n" << usage;
+    std::cerr << program << ": unknown command '" << name << "'\n" << usage;
     return kExitUsage;
   }
-  return it->second(args);
+  if (std::find_if(args.begin(), args.end(),
+                   [](const std::string& a) { return a == "--help" || a == "-h"; }) != args.end()) {
+    // The command's lines without their indent: "usage: maskfeed-shard synth ...".
+    std::string lines = it->usage;
+    const size_t start = lines.find_first_not_of(' ');
+    std::printf("usage: %s %s%s", program.c_str(), lines.substr(start).c_str(), footer.c_str());
+    return kExitOk;
+  }
+  return it->run(args);
 }
 
 }  // namespace maskfeed

@@ -35,11 +35,14 @@ class CliArgs {
   // INVALID_ARGUMENT "--flag: 'x' is not a size (...)" otherwise or past 2^63.
   absl::StatusOr<uint64_t> GetBytes(const std::string& flag, uint64_t fallback) const;
   const std::vector<std::string>& positional() const { return positional_; }
+  // Whether --help (or -h) was given, anywhere: the program prints its usage and exits 0.
+  bool help() const { return help_; }
 
  private:
   std::map<std::string, std::string> values_;
   std::map<std::string, std::vector<std::string>> all_values_;
   std::vector<std::string> positional_;
+  bool help_ = false;
 };
 
 // Exit codes shared by maskfeed's programs.
@@ -47,12 +50,22 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;
 inline constexpr int kExitUsage = 2;
 
-// Runs `program COMMAND ARGS...`: calls the handler named by argv[1] with the remaining
-// arguments. No command prints `usage` to stderr (exit 2); --help / -h / help to stdout
-// (exit 0); an unknown command says so (exit 2).
-using CommandHandler = std::function<int(const std::vector<std::string>& args)>;
-int DispatchCommand(int argc, char** argv, const std::string& program, const char* usage,
-                    const std::map<std::string, CommandHandler>& commands);
+// One command of a program run as `program COMMAND ARGS...`.
+struct Command {
+  std::string name;
+  // Its synopsis and description, as lines of the program's usage: "  synth --out DIR ...\n
+  //     Writes ...\n".
+  std::string usage;
+  std::function<int(const std::vector<std::string>& args)> run;
+};
+
+// Runs `program COMMAND ARGS...`: calls the command named by argv[1] with the remaining
+// arguments. The program's usage is `header`, every command's usage, then `footer`. No
+// command prints it to stderr (exit 2); --help / -h / help to stdout (exit 0); an unknown
+// command says so (exit 2). `program COMMAND --help` (or -h anywhere in its arguments) prints
+// that command's usage and `footer` (exit 0) without running it.
+int DispatchCommand(int argc, char** argv, const std::string& program, const std::string& header,
+                    const std::vector<Command>& commands, const std::string& footer = "");
 
 }  // namespace maskfeed
 

@@ -33,27 +33,30 @@
 namespace maskfeed {
 namespace {
 
-constexpr const char* kUsage = R"(usage: maskfeed-shard COMMAND [ARGS]
-
-commands:
-  synth [--preset 4m-7|4m-7-tokens] --samples N --shards K --out DIR [--format tar|mfs]
+constexpr char kSynthUsage[] =
+    R"(  synth [--preset 4m-7|4m-7-tokens] --samples N --shards K --out DIR [--format tar|mfs]
         [--seed S] [--crops C] [MFS OPTIONS] [--threads T]
       Writes a synthetic 4M-7 dataset. 4m-7 (default): 4M's raw layout, as 4M stores it (rgb
       JPEGs of several sizes, caption/det/metadata JSON, crop_settings, five tok_* arrays) with
       its own tokenizer.json in DIR. 4m-7-tokens: the same samples pre-tokenized (caption and
       det ids as .npy, no images).
-  convert SRC DST [MFS OPTIONS] [--threads T]
+)";
+constexpr char kConvertUsage[] = R"(  convert SRC DST [MFS OPTIONS] [--threads T]
       Converts every modality of dataset SRC (tar or mfs shards) into .mfs shards under DST.
-  verify DIR [--threads T]
+)";
+constexpr char kVerifyUsage[] = R"(  verify DIR [--threads T]
       Checks the layout, alignment and every record of a dataset; exits 1 on any problem,
       naming file and record.
-  inspect FILE|DIR
+)";
+constexpr char kInspectUsage[] = R"(  inspect FILE|DIR
       Describes one shard file, or a whole dataset root.
-  manifest DIR
+)";
+constexpr char kManifestUsage[] = R"(  manifest DIR
       Writes DIR/maskfeed-manifest.json: every file under DIR with its size, which a dataset
       served from plain HTTP(S) needs (HTTP cannot list folders). Checks that DIR opens as a
       dataset first. Publish DIR with the manifest beside it.
-
+)";
+constexpr char kFooter[] = R"(
 MFS OPTIONS (for .mfs output):
   --codec none|zstd   raw records (default: fastest reads), or per-record zstd frames
   --level L           zstd level (default 3)
@@ -299,10 +302,12 @@ int Manifest(const std::vector<std::string>& argv) {
 
 int main(int argc, char** argv) {
   using namespace maskfeed;
-  return DispatchCommand(argc, argv, "maskfeed-shard", kUsage,
-                         {{"synth", Synth},
-                          {"convert", Convert},
-                          {"verify", Verify},
-                          {"inspect", Inspect},
-                          {"manifest", Manifest}});
+  return DispatchCommand(argc, argv, "maskfeed-shard",
+                         "Creates, converts, checks and describes maskfeed datasets.\n",
+                         {{"synth", kSynthUsage, Synth},
+                          {"convert", kConvertUsage, Convert},
+                          {"verify", kVerifyUsage, Verify},
+                          {"inspect", kInspectUsage, Inspect},
+                          {"manifest", kManifestUsage, Manifest}},
+                         kFooter);
 }

@@ -69,6 +69,22 @@ TEST_F(MaskfeedCliTest, InProcessBenchPrintsAJsonLastLine) {
   EXPECT_THAT(last, MatchesRegex("\\{.*\\}\n"));
 }
 
+// Every command answers --help (and -h) with its usage on stdout and exits 0, without running.
+TEST_F(MaskfeedCliTest, EveryCommandAnswersHelp) {
+  for (const char* command : {"bench", "describe", "fetch", "preview", "tokenize"}) {
+    for (const char* flag : {"--help", "-h"}) {
+      EXPECT_EQ(Run(MASKFEED_BIN, StrCat(command, " ", flag)), 0) << command << " " << flag;
+      EXPECT_THAT(out_, HasSubstr(StrCat("usage: maskfeed ", command))) << command;
+    }
+  }
+  EXPECT_THAT(out_, HasSubstr("--tls-ca PEM")) << "the options every connecting command takes";
+  ASSERT_EQ(Run(MASKFEED_BIN, "bench --help"), 0);
+  EXPECT_THAT(out_, HasSubstr("--window-shards K")) << "bench --in-process takes the data flags";
+  EXPECT_THAT(out_, HasSubstr("--4m-config YAML"));
+  ASSERT_EQ(Run(MASKFEED_BIN, "--help"), 0);
+  EXPECT_THAT(out_, HasSubstr("commands:"));
+}
+
 TEST_F(MaskfeedCliTest, BenchErrorsSayWhatIsWrong) {
   EXPECT_EQ(Run(MASKFEED_BIN, "bench --in-process"), 2);
   EXPECT_THAT(err_, HasSubstr("no data: give --data DIR|URL, --config FILE or --4m-config YAML"));

@@ -53,6 +53,17 @@ TEST_F(MaskfeedShardTest, UnreadableDatasetSaysPermissionDenied) {
   EXPECT_THAT(err_, HasSubstr("Permission denied"));
 }
 
+// Every command answers --help with its usage (and the .mfs options) on stdout, exit 0.
+TEST_F(MaskfeedShardTest, EveryCommandAnswersHelp) {
+  for (const char* command : {"synth", "convert", "verify", "inspect", "manifest"}) {
+    EXPECT_EQ(Run(StrCat(command, " --help")), 0) << command;
+    EXPECT_THAT(out_, HasSubstr(StrCat("usage: maskfeed-shard ", command))) << command;
+    EXPECT_THAT(out_, HasSubstr("MFS OPTIONS")) << command;
+  }
+  EXPECT_EQ(Run("synth --out /nonexistent/x -h"), 0) << "help wins over the other arguments";
+  EXPECT_FALSE(std::filesystem::exists("/nonexistent/x"));
+}
+
 TEST_F(MaskfeedShardTest, SynthConvertVerifyInspect) {
   ASSERT_EQ(Run(StrCat("synth --preset 4m-7-tokens --samples 120 --shards 3 --out ", dir_ / "tar",
                        " --threads 2")),

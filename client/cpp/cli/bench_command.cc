@@ -34,6 +34,17 @@ namespace {
 
 constexpr int kWarmupBatches = 2;
 
+// `text` with `indent` before each of its lines.
+std::string IndentLines(std::string_view text, std::string_view indent) {
+  std::string out;
+  for (size_t start = 0; start < text.size();) {
+    const size_t end = std::min(text.find('\n', start), text.size());
+    StrAppend(&out, indent, text.substr(start, end - start), "\n");
+    start = end + 1;
+  }
+  return out;
+}
+
 double Percentile(std::vector<double> values, double q) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());
@@ -276,6 +287,25 @@ int BenchGrpc(const CliArgs& args, const BenchFlags& f) {
 }
 
 }  // namespace
+
+std::string BenchUsage() {
+  return StrCat(
+      R"(  bench [--address A] [--dataset NAME] [--streams N] [--batches M] [--batch-size B]
+        [--seed S] [--encoding packed|plain] [--json]
+      Streams from a maskfeed-server over gRPC (address host:port or unix:/path, default
+      127.0.0.1:50051): N concurrent streams, one connection each, M batches each after 2
+      warm-up batches, expanded to plain tensors as a trainer would use them.
+      Defaults: 1 stream, 200 batches, batch size 128, seed 0, packed encoding.
+  bench --in-process [--data DIR|URL | --config FILE | --4m-config YAML...] [data flags]
+        [--dataset NAME] [--threads N] [--streams N] [--batches M] [--batch-size B]
+        [--seed S] [--json]
+      The same measurement of the pipeline alone (read + decode + mask + collate, no gRPC),
+      over the data the data flags describe, exactly as maskfeed-server takes them (--dataset
+      picks one of a config's datasets or mixtures; default the first). Threads = cores.
+      Data flags:
+)",
+      IndentLines(kDataFlagsHelp, "    "));
+}
 
 int Bench(const std::vector<std::string>& argv) {
   absl::StatusOr<CliArgs> args =

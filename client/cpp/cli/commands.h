@@ -27,6 +27,13 @@ int Fetch(const std::vector<std::string>& args);
 int Preview(const std::vector<std::string>& args);
 int Tokenize(const std::vector<std::string>& args);
 
+// Each command's lines of the program's usage (DispatchCommand prints them for --help).
+std::string BenchUsage();
+extern const char kDescribeUsage[];
+extern const char kFetchUsage[];
+extern const char kPreviewUsage[];
+extern const char kTokenizeUsage[];
+
 // Prints "maskfeed: <message>" on stderr (and a usage hint for kExitUsage); returns `code`.
 int Fail(const absl::Status& status, int code = kExitFailed);
 // The connection flags every command that talks to a server takes, added to `flags`:

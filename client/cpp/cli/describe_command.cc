@@ -9,6 +9,10 @@
 
 namespace maskfeed::cli {
 
+const char kDescribeUsage[] = R"(  describe [--address A] [--json]
+      What a server serves: datasets, modalities, shapes, dtypes, limits.
+)";
+
 int Describe(const std::vector<std::string>& argv) {
   absl::StatusOr<CliArgs> args = CliArgs::Parse(argv, WithTlsFlags({"address"}), {"json"});
   if (!args.ok()) return Fail(args.status(), kExitUsage);

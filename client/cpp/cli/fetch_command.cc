@@ -33,6 +33,15 @@ NpzWriter BatchArchive(const StreamBatch& b, const int64_t* sequence,
 
 }  // namespace
 
+const char kFetchUsage[] =
+    R"(  fetch --out DIR [--address A] [--dataset NAME] [--batches N] [--batch-size B] [--seed S]
+        [--rank R --world-size W] [--resume FILE]
+      Writes N batches as DIR/batch-SEQUENCE.npz (numpy.load: "<modality>/tensor",
+      ".../input_mask", ".../target_mask", ".../decoder_attention_mask", "sequence",
+      "resume_token", "samples", "datasets") and DIR/resume_token to continue from.
+      Defaults: 1 batch of 128.
+)";
+
 int Fetch(const std::vector<std::string>& argv) {
   absl::StatusOr<CliArgs> args =
       CliArgs::Parse(argv, WithTlsFlags({"address", "dataset", "batches", "batch-size", "seed",

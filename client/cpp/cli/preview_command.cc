@@ -9,6 +9,14 @@
 
 namespace maskfeed::cli {
 
+const char kPreviewUsage[] =
+    R"(  preview --out FILE.svg [--address A] [--dataset NAME] [--batch-size B] [--rows R]
+          [--seed S] [--rank R --world-size W] [--resume FILE]
+      Draws the masks of the first R samples (default 4) of one batch (default 8 samples):
+      each image modality's token grid and each sequence's positions, coloured as encoder
+      input, decoder target or neither.
+)";
+
 int Preview(const std::vector<std::string>& argv) {
   absl::StatusOr<CliArgs> args =
       CliArgs::Parse(argv, WithTlsFlags({"address", "dataset", "batch-size", "seed", "rank",

@@ -10,6 +10,12 @@
 
 namespace maskfeed::cli {
 
+const char kTokenizeUsage[] = R"(  tokenize --tokenizer FILE
+      4M's text tokenization (a HuggingFace WordPiece tokenizer.json, such as 4M's
+      text_tokenizer_4m_wordpiece_30k.json): each UTF-8 line of stdin becomes one line of
+      space-separated token ids (no EOS added), as HuggingFace's tokenizers gives them.
+)";
+
 int Tokenize(const std::vector<std::string>& argv) {
   absl::StatusOr<CliArgs> args = CliArgs::Parse(argv, {"tokenizer"}, {});
   if (!args.ok()) return Fail(args.status(), kExitUsage);
