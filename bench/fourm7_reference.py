@@ -42,7 +42,7 @@ from pixel_bench_pillow import impl as IMPL  # noqa: E402
 TOKS = ["tok_clip@224", "tok_depth@224", "tok_normal@224", "tok_rgb@224", "tok_semseg@224"]
 MODS = ["caption", "det", "rgb@224", *TOKS]
 SEQ_LEN, IMG_LEN, N_IN, N_TGT, EOS, SENTINEL = 256, 196, 128, 128, 3, 4
-# 4M-7's two components (spec 4m-raw-data §6.4): rgb2all and all2all.
+# 4M-7's two components (docs/pipeline.md#masking): rgb2all and all2all.
 COMPONENTS = [
     ({m: (1000.0 if m == "rgb@224" else 0.0) for m in MODS},
      {m: (0.0 if m == "rgb@224" else 0.5) for m in MODS}),

@@ -1,7 +1,7 @@
 // 4M's RGB normalisation of the uint8 pixels a server sends for a pixel modality (rgb@S):
 // v = float32(p) / 255, then (v - mean_c) / std_c in float32, channel-first, with ImageNet's
 // mean (0.485, 0.456, 0.406) and std (0.229, 0.224, 0.225) — bit for bit what 4M's
-// RGBTransform (torchvision's to-tensor + normalize) gives (spec 4m-raw-data §3.3 step 5).
+// RGBTransform (torchvision's to-tensor + normalize) gives (docs/pixels.md).
 //
 // Feed applies it to every batch unless FeedOptions::pixels asks for the raw uint8 (to move
 // a quarter of the bytes to the device and normalise there: maskfeed.pixels.normalize).

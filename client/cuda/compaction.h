@@ -1,7 +1,8 @@
-/* Fused token compaction on the GPU (spec §5.2 steps 2-5): for each batch row, a stable
- * partition of the positions by the mask (positions whose mask is 0 first, each group in its
- * original order), the first N kept, and the rows of one or more tensors gathered into that
- * order with the slots that hold masked positions zeroed — one launch, one block per row.
+/* Fused token compaction on the GPU (docs/masking.md#compaction-on-the-trainer: the encoder's
+ * partition and selection): for each batch row, a stable partition of the positions by the mask
+ * (positions whose mask is 0 first, each group in its original order), the first N kept, and the
+ * rows of one or more tensors gathered into that order with the slots that hold masked positions
+ * zeroed — one launch, one block per row.
  *
  * C ABI, so that Python (ctypes, see maskfeed/cuda_compaction.py) and C++ can call it with raw
  * device pointers. Every function returns 0 or a cudaError_t value; maskfeed_cuda_error_string

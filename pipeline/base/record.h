@@ -19,8 +19,9 @@
 namespace maskfeed {
 
 // What a record's bytes are. kArray records are numeric `.npy` arrays, decoded into dtype and
-// shape; the others are 4M's raw members (4m-raw-data §1.1), kept as their file's bytes (a
-// uint8 (n,) record) and decoded where they are used: text built, image header read.
+// shape; the others are 4M's raw members (docs/raw-modalities.md#the-raw-modalities), kept as their
+// file's bytes (a uint8 (n,) record) and decoded where they are used: text built, image header
+// read.
 enum class RecordKind : uint8_t {
   kArray = 0,   // .npy, numeric
   kText = 1,    // .txt

@@ -1,7 +1,7 @@
 // A batch in 4M's layout: per modality (sorted by name) four fixed-shape tensors, `tensor`,
 // `input_mask`, `target_mask` and `decoder_attention_mask`, each one contiguous C-ordered
-// little-endian buffer with the batch as its leading axis (spec §6). Masks use 4M's polarity:
-// 1 = excluded.
+// little-endian buffer with the batch as its leading axis (docs/masking.md#the-batch). Masks use
+// 4M's polarity: 1 = excluded.
 #ifndef MASKFEED_PIPELINE_BATCH_BATCH_H_
 #define MASKFEED_PIPELINE_BATCH_BATCH_H_
 

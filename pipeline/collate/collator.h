@@ -20,7 +20,8 @@
 namespace maskfeed {
 
 struct CollatorOptions {
-  // Token ids as int64 instead of int32 (DESIGN.md: int32 by default, int64 on request).
+  // Token ids as int64 instead of int32 (int32 by default, int64 on request:
+  // docs/masking.md#the-batch).
   bool int64_tokens = false;
 };
 

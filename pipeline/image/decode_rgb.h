@@ -1,5 +1,5 @@
 // Decoding 4M's image members to RGB pixels as 4M sees them: Pillow's
-// `Image.open(f).convert("RGB")` (4m-raw-data §3.3 step 1, §2.2), bit for bit. JPEG through
+// `Image.open(f).convert("RGB")` (docs/raw-modalities.md#rgbs, step 1), bit for bit. JPEG through
 // libjpeg-turbo with the settings Pillow uses (islow DCT, fancy upsampling; CMYK read with
 // Adobe's inverted convention), PNG through libpng, then Pillow's conversion rules: L is
 // replicated, alpha (LA, RGBA) dropped without compositing, P looked up in its palette

@@ -1,5 +1,5 @@
 // The size of a JPEG or PNG image from its header alone: what 4M's det and human_poses need
-// of `main_augment_domain` (4m-raw-data §3.2) without decoding a pixel.
+// of `main_augment_domain` (docs/raw-modalities.md#the-crop-variant) without decoding a pixel.
 //
 //   absl::StatusOr<ImageDims> dims = ReadImageDims(bytes);  // {.height = 480, .width = 640}
 #ifndef MASKFEED_PIPELINE_IMAGE_IMAGE_HEADER_H_

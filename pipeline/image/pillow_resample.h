@@ -1,5 +1,5 @@
 // Pillow's antialiased resize of 8-bit RGB with its BICUBIC filter (a = −0.5), the filter 4M's
-// rgb@S path uses (4m-raw-data §3.3 step 3), bit for bit: per axis, taps over
+// rgb@S path uses (docs/raw-modalities.md#rgbs, step 3), bit for bit: per axis, taps over
 // [trunc(c − support + 0.5), trunc(c + support + 0.5)) around the centre c = (i + 0.5)·scale
 // with support 2·max(scale, 1), weights normalised in double and rounded half away from zero
 // to 22-bit fixed point; each output clamp(floor((2^21 + Σ w·p) / 2^22), 0, 255); the

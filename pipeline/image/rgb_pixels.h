@@ -1,6 +1,6 @@
 // One sample's rgb@S pixels from its image member, as the stream needs them: decoded,
-// cropped to its crop_settings row, resized, flipped, channel-first (4m-raw-data §3.3 steps
-// 1-4). Exact by default (Pillow's bytes, pillow_resample.h); a JPEG is decoded only around
+// cropped to its crop_settings row, resized, flipped, channel-first (docs/raw-modalities.md#rgbs,
+// steps 1-4). Exact by default (Pillow's bytes, pillow_resample.h); a JPEG is decoded only around
 // its crop, with the whole decode's pixels there (jpeg::DecodeRgbRegion). The fast path (off by
 // default) decodes a JPEG whose crop is at least twice S on both sides at libjpeg's reduced DCT
 // scale (1/2, 1/4 or 1/8: the largest that keeps the crop at least S) and resizes the crop's

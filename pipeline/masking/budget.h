@@ -1,6 +1,6 @@
-// Token budget sampling (spec §4.2): how many input (or target) tokens each modality of a
-// sample gets, drawn from a Dirichlet over the modalities, floored, topped up by argmax draws,
-// and clamped to each modality's cap.
+// Token budget sampling (docs/masking.md#a-samples-plan): how many input (or target) tokens each
+// modality of a sample gets, drawn from a Dirichlet over the modalities, floored, topped up by
+// argmax draws, and clamped to each modality's cap.
 #ifndef MASKFEED_PIPELINE_MASKING_BUDGET_H_
 #define MASKFEED_PIPELINE_MASKING_BUDGET_H_
 

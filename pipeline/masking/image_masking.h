@@ -1,5 +1,6 @@
-// MAE-style masking of a token grid (spec §4.3): a uniformly random set of `input` positions
-// becomes the input, the next `target` positions of the same random order the target.
+// MAE-style masking of a token grid (docs/masking.md#image-masking): a uniformly random set of
+// `input` positions becomes the input, the next `target` positions of the same random order the
+// target.
 #ifndef MASKFEED_PIPELINE_MASKING_IMAGE_MASKING_H_
 #define MASKFEED_PIPELINE_MASKING_IMAGE_MASKING_H_
 

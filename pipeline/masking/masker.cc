@@ -269,7 +269,7 @@ absl::Status Masker::ApplySequence(size_t m, const SamplePlan& plan, const Recor
   if (absl::Status s = PrepareIds(m, record, scratch); !s.ok()) return s;
   SpanScratch& s = scratch->spans;
   if (mod.role == TransferRole::kInput || mod.role == TransferRole::kTarget) {
-    // Fixed roles write targets at offset M (spec §4.8).
+    // Fixed roles write targets at offset M (docs/masking.md#fixed-roles-fine-tuning).
     const bool input = mod.role == TransferRole::kInput;
     DrawKeeps(input ? 1 : 0, rng, &s);
     BuildSpans(mod, /*rows=*/false, &s);

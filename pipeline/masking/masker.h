@@ -1,5 +1,5 @@
 // The masker: turns one sample (its decoded records) into its row of every batch tensor,
-// following 4M's UnifiedMasking (spec §4) or TransferMasking (§4.8).
+// following 4M's UnifiedMasking or TransferMasking (docs/masking.md).
 //
 // Masking a sample is two steps so that a caller can skip reading what is not needed:
 //   SamplePlan plan;

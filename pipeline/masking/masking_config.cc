@@ -17,7 +17,7 @@ absl::Status Invalid(std::string_view field, std::string_view what) {
   return absl::InvalidArgumentError(StrCat(field, ": ", what));
 }
 
-// 4M-7 as its alphas file has it (spec 4m-raw-data §6.4; DESIGN.md "Configuration"):
+// 4M-7 as its alphas file has it (docs/pipeline.md#masking, docs/4m-configs.md):
 // rgb@224 pixels (input only), five 196-token image modalities, caption and det; 128/128
 // tokens; "rgb2all" (rgb gets the input budget) and "all2all" (alpha 0.5), equal weight.
 constexpr std::string_view k4m7 = R"pb(
@@ -45,8 +45,8 @@ constexpr std::string_view k4m7 = R"pb(
   mixture { name: "all2all" }
 )pb";
 
-// Modalities of 4M-21 that have tokenized shards (spec §2.3). Left out: rgb@224 (pixels, not
-// tokens).
+// Modalities of 4M-21 that have tokenized shards (docs/masking.md#modalities). Left out: rgb@224
+// (pixels, not tokens).
 struct RegistryRow {
   const char* name;
   v1::ModalityType type;
@@ -85,11 +85,11 @@ v1::Modality RegistryModality(const RegistryRow& row) {
   return m;
 }
 
-// 4M-21 as its alphas file has it (mix_mod21_all2allmix_rgb2all_capT5bias; spec §1.6):
-// the 18 tokenized modalities and rgb@224 pixels, 256/256 tokens, seven components with
-// weights [1, 1, 1, 1, 1, .5, .5]: all2all at alpha 0.01, 0.1, 1 and 10 (rgb never a target);
-// rgb2all (rgb@224 input 1000, every other input 0, every target but rgb 0.5); caption- and
-// T5-biased (that modality input 5 with keep `all` and target 0, the other caption modality
+// 4M-21 as its alphas file has it (mix_mod21_all2allmix_rgb2all_capT5bias;
+// docs/pipeline.md#masking): the 18 tokenized modalities and rgb@224 pixels, 256/256 tokens, seven
+// components with weights [1, 1, 1, 1, 1, .5, .5]: all2all at alpha 0.01, 0.1, 1 and 10 (rgb never
+// a target); rgb2all (rgb@224 input 1000, every other input 0, every target but rgb 0.5); caption-
+// and T5-biased (that modality input 5 with keep `all` and target 0, the other caption modality
 // input 0, everything else input 0.05, every target but rgb and the biased one 0.5).
 // color_palette keeps `binary` everywhere; t5_caption has an embedding width of 4096.
 v1::MaskingConfig Make4m21() {
@@ -130,7 +130,7 @@ v1::MaskingConfig Make4m21() {
   return c;
 }
 
-// A recipe without pixels, for pre-tokenized data (DESIGN.md "Configuration"): rgb@224 goes
+// A recipe without pixels, for pre-tokenized data (docs/pipeline.md#masking): rgb@224 goes
 // and tok_rgb@224 takes its input alphas (all of the input budget in rgb2all).
 void WithoutPixels(v1::MaskingConfig* c) {
   for (v1::MixtureComponent& comp : *c->mutable_mixture()) {

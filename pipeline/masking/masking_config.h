@@ -18,7 +18,8 @@
 
 namespace maskfeed {
 
-inline constexpr double kAlphaFloor = 1e-9;  // spec §4.2: every alpha is floored here
+inline constexpr double kAlphaFloor =
+    1e-9;  // every alpha is floored here (docs/masking.md#a-samples-plan)
 inline constexpr int kDefaultTokenTotal = 128;
 inline constexpr int kDefaultEosId = 3;
 inline constexpr int kDefaultFirstSentinelId = 4;  // id of [S_0]

@@ -1,7 +1,7 @@
-// T5-style span masking of sequences (spec §4.4-4.7): drop units (tokens, or whole chunks) at
-// random, replace each run of dropped units in the input by one sentinel [S_k], and make the
-// target the dropped runs, each after its sentinel, closed by [S_{m+1}]. Then fit the input
-// into its budget (the 0.9 decay loop), cut the target to its budget at a sentinel, and lay
+// T5-style span masking of sequences (docs/masking.md#sequence-masking): drop units (tokens, or
+// whole chunks) at random, replace each run of dropped units in the input by one sentinel [S_k],
+// and make the target the dropped runs, each after its sentinel, closed by [S_{m+1}]. Then fit the
+// input into its budget (the 0.9 decay loop), cut the target to its budget at a sentinel, and lay
 // both out in the 2 * (M + 1) tensor.
 #ifndef MASKFEED_PIPELINE_MASKING_SPAN_MASKING_H_
 #define MASKFEED_PIPELINE_MASKING_SPAN_MASKING_H_
@@ -74,11 +74,13 @@ size_t DrawKeeps(double keep_prob, Rng& rng, SpanScratch* scratch, size_t limit 
 void BuildSpans(const ModalitySpec& spec, bool rows, SpanScratch* scratch);
 
 // Masks the prepared sequence (scratch->ids, scratch->units) for input budget `input` and
-// target budget `target` (kAllRemaining = no target budget), as spec §4.5 describes.
+// target budget `target` (kAllRemaining = no target budget), as docs/masking.md#sequence-masking
+// describes.
 void MaskSpans(const ModalitySpec& spec, KeepScheme scheme, int input, int target, bool rows,
                Rng& rng, SpanScratch* scratch);
 
-// Cuts scratch->target to `budget` ids starting at a randomly chosen sentinel (spec §4.5).
+// Cuts scratch->target to `budget` ids starting at a randomly chosen sentinel
+// (docs/masking.md#sequence-masking).
 void TruncateTarget(const ModalitySpec& spec, int budget, Rng& rng, SpanScratch* scratch);
 
 // Writes the 2 * (M + 1) layout: input at [0, |input|), target at [target_offset, ...).

@@ -1,4 +1,4 @@
-// 4M's data_path notation (ref §1.2, 4m-raw-data §2.1): curly braces expand into shard names
+// 4M's data_path notation (docs/raw-modalities.md#data_path): curly braces expand into shard names
 // the way Python's braceexpand does ("shard-{00000..00002}.tar", "{a,b}", steps, nesting),
 // and one square-bracket group lists the modality folders read in lockstep
 // ("root/[rgb,caption]/shard-{0000..0009}.tar").

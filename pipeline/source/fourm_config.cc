@@ -256,7 +256,7 @@ absl::StatusOr<v1::KeepScheme> KeepOf(const Reader& r, const YAML::Node& n, std:
   return r.Bad(n, key, "must be 'random', 'all' or 'binary'");
 }
 
-// Alphas config form B (4m-raw-data §6.3): flat, or sampling_weights + alphas_mixture.
+// Alphas config form B (docs/4m-configs.md): flat, or sampling_weights + alphas_mixture.
 absl::Status ImportAlphasFile(const std::string& path, const v1::MaskingConfig& masking,
                               v1::MaskingConfig* out) {
   absl::StatusOr<Doc> loaded = Load(path);
@@ -380,7 +380,7 @@ absl::Status ImportInlineAlphas(const Reader& r, const YAML::Node& entry,
   return absl::OkStatus();
 }
 
-// num_*_tokens and min_*_tokens of a dataset (4m-raw-data §6.2's null rules).
+// num_*_tokens and min_*_tokens of a dataset (4M's null rules, docs/4m-configs.md).
 absl::Status ImportTokens(const Reader& r, const YAML::Node& entry, std::string_view which,
                           int global_num, int global_min, v1::TokenRange* range) {
   const std::string num_key = StrCat("num_", which, "_tokens");

@@ -1,4 +1,4 @@
-// 4M's own YAML configs (4m-raw-data §6) translated into a ServerConfig: a model config (its
+// 4M's own YAML configs (docs/4m-configs.md) translated into a ServerConfig: a model config (its
 // global token counts, text_tokenizer_path and data_config), a data config (train.datasets,
 // weights) or both, with each dataset's alphas config (flat or mixture form), read with
 // yaml-cpp under PyYAML's YAML 1.1 scalar rules (1_000 is an integer, 1e-3 a string).

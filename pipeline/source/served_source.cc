@@ -107,7 +107,9 @@ absl::Status Complete(ServedSource* served, const OpenContext& ctx) {
 
 absl::StatusOr<ServedSource> OpenMixture(const v1::MixtureConfig& m,
                                          std::span<const ServedSource> datasets) {
-  ServedSource mixture{.name = m.name(), .skip_corrupt = true};
+  ServedSource mixture;
+  mixture.name = m.name();
+  mixture.skip_corrupt = true;
   std::vector<MixtureEntry> entries;
   std::vector<std::string> names;
   std::vector<OrderSpec> orders;
@@ -158,12 +160,13 @@ absl::StatusOr<std::vector<ServedSource>> OpenServedSources(const v1::ServerConf
         StreamSource::Create(c.dataset, c.masking, c.raw);
     if (!source.ok()) return Named("dataset", d.name(), source.status());
     c.source = *std::move(source);
-    ServedSource s{.name = d.name(),
-                   .preset = d.preset(),
-                   .components = {c},
-                   .mixture = MixtureSource::Single(c.source),
-                   .order = OrderSpecFromConfig(d),
-                   .skip_corrupt = d.skip_corrupt_records()};
+    ServedSource s;
+    s.name = d.name();
+    s.preset = d.preset();
+    s.mixture = MixtureSource::Single(c.source);
+    s.components = {std::move(c)};
+    s.order = OrderSpecFromConfig(d);
+    s.skip_corrupt = d.skip_corrupt_records();
     if (absl::Status st = Complete(&s, ctx); !st.ok()) return Named("dataset", d.name(), st);
     served.push_back(std::move(s));
   }

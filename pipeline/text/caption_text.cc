@@ -1,4 +1,4 @@
-// caption (4m-raw-data §4.1, §2.3).
+// caption (docs/raw-modalities.md#caption).
 #include "pipeline/base/strings.h"
 #include "pipeline/text/json_values.h"
 #include "pipeline/text/python_json.h"

@@ -1,4 +1,4 @@
-// det (4m-raw-data §4.2).
+// det (docs/raw-modalities.md#det).
 #include <algorithm>
 #include <cmath>
 

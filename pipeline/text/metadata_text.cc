@@ -1,4 +1,4 @@
-// metadata (4m-raw-data §4.3).
+// metadata (docs/raw-modalities.md#metadata).
 #include <charconv>
 #include <cmath>
 
@@ -18,7 +18,7 @@ struct MetadataKey {
   double vmax;  // kRange only
 };
 
-// 4M's metadata keys, their type tokens and encodings (ref §3.3).
+// 4M's metadata keys, their type tokens and encodings.
 constexpr MetadataKey kKeys[] = {
     {"original_width", 0, Group::kImageSize, 0},
     {"original_height", 1, Group::kImageSize, 0},

@@ -1,4 +1,4 @@
-// color_palette (4m-raw-data §4.4).
+// color_palette (docs/raw-modalities.md#color_palette).
 #include "pipeline/base/strings.h"
 #include "pipeline/text/json_values.h"
 #include "pipeline/text/text_builders.h"

@@ -1,4 +1,4 @@
-// human_poses (4m-raw-data §4.5).
+// human_poses (docs/raw-modalities.md#human_poses).
 #include <algorithm>
 #include <array>
 
@@ -88,7 +88,7 @@ absl::StatusOr<std::string> BuildPoseText(JsonValue poses, ImageSize orig, const
       continue;  // wholly outside the crop
     }
     for (double& c : b) c = std::clamp(c, 0.0, 1.0);
-    // No flip: 4M ignores it here (§8.2).
+    // No flip: 4M ignores it here (docs/raw-modalities.md#where-4ms-behaviour-is-an-accident, 2).
     const std::string at = StrCat("bbox_xyxy[", i, "]");
     std::string person = "human";
     for (int j = 0; j < 4; ++j) {
@@ -122,7 +122,8 @@ absl::StatusOr<std::string> BuildPoseText(JsonValue poses, ImageSize orig, const
           Scaled{&groups[3], &*betas, 166.5, 499.5, -inf, inf,
                  StrCat("pred_smpl_params.betas[", i, "]")}}) {
       for (double x : *s.values) {
-        // Multiply first, then add; only the camera is clipped (betas are not, §8.4).
+        // Multiply first, then add; only the camera is clipped (betas are not:
+        // docs/raw-modalities.md#where-4ms-behaviour-is-an-accident, 4).
         absl::StatusOr<std::string> q =
             RoundedInt(s.scale * std::clamp(x, s.lo, s.hi) + s.offset, s.path);
         if (!q.ok()) return q.status();

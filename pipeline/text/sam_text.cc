@@ -1,4 +1,5 @@
-// sam_instance (4m-raw-data §4.6): query points against the crop's instance contours.
+// sam_instance (docs/raw-modalities.md#sam_instance): query points against the crop's instance
+// contours.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>

@@ -1,8 +1,8 @@
-// The strings 4M builds from its raw JSON modalities before tokenizing them (4m-raw-data §4):
-// det boxes, metadata chunks, color palettes and human poses, in the sample's crop. Each is a
-// pure function of the decoded JSON, the crop and the sample's generator (every random draw
-// comes from it, so determinism, resume and elastic ranks hold). Malformed input gives
-// DATA_LOSS naming the JSON path ("instances[2].boxes: ..."); callers add file and record.
+// The strings 4M builds from its raw JSON modalities before tokenizing them
+// (docs/raw-modalities.md): det boxes, metadata chunks, color palettes and human poses, in the
+// sample's crop. Each is a pure function of the decoded JSON, the crop and the sample's generator
+// (every random draw comes from it, so determinism, resume and elastic ranks hold). Malformed input
+// gives DATA_LOSS naming the JSON path ("instances[2].boxes: ..."); callers add file and record.
 //
 //   CropWindow crop{.top = 0, .left = 80, .height = 480, .width = 480, .flip = false};
 //   absl::StatusOr<std::string> det = BuildDetText(json, {.height = 480, .width = 640}, crop);
@@ -37,7 +37,7 @@ struct CropWindow {
   bool flip = false;
 };
 
-// caption (§4.1, §2.3), from a `.txt` member: the whole text (strict UTF-8; a trailing newline
+// caption, from a `.txt` member: the whole text (strict UTF-8; a trailing newline
 // stays, the tokenizer drops it as whitespace).
 absl::StatusOr<std::string> CaptionFromTxt(std::string_view bytes);
 
@@ -45,7 +45,7 @@ absl::StatusOr<std::string> CaptionFromTxt(std::string_view bytes);
 // string or an object with a "caption" string; or an object with "caption". A list gives
 // element `rand_aug_idx` (0 when the sample has no crop settings: pass -1) when `aligned`,
 // else a uniformly drawn element. An aligned list shorter than `n_crops` is DATA_LOSS naming
-// both lengths (4M fails with an IndexError only when the draw falls past it, §8.7).
+// both lengths (4M fails with an IndexError only when the draw falls past it).
 // The caption points into `caption` (valid until its parser's next Parse).
 absl::StatusOr<std::string_view> SelectCaption(JsonValue caption, int64_t rand_aug_idx,
                                                int64_t n_crops, bool aligned, Rng& rng);
@@ -60,25 +60,25 @@ struct DetBox {
 absl::Status BuildDetBoxes(JsonValue det, ImageSize orig, const CropWindow& crop,
                            std::vector<DetBox>* out);
 
-// det (§4.2): instances scoring >= 0.6, in crop coordinates, clipped, zero-area dropped,
+// det: instances scoring >= 0.6, in crop coordinates, clipped, zero-area dropped,
 // flipped, sorted by x0² + y0², as "v0=A v1=B v2=C v3=D name" joined by spaces.
 absl::StatusOr<std::string> BuildDetText(JsonValue det, ImageSize orig, const CropWindow& crop);
 
-// metadata (§4.3): one chunk "v1=<j> v0=<value>" per key, in a shuffled order. Unknown keys
+// metadata: one chunk "v1=<j> v0=<value>" per key, in a shuffled order. Unknown keys
 // and non-numeric values are DATA_LOSS.
 absl::StatusOr<std::vector<std::string>> BuildMetadataChunks(JsonValue metadata, Rng& rng);
 
-// color_palette (§4.4): k drawn uniformly from 1..7, then "v1=<k> v0=<x>..." for palette k.
+// color_palette: k drawn uniformly from 1..7, then "v1=<k> v0=<x>..." for palette k.
 absl::StatusOr<std::string> BuildPaletteText(JsonValue palette, Rng& rng);
 
-// human_poses (§4.5): "none", or per person in the crop (no flip, as 4M does) "human" + box,
+// human_poses: "none", or per person in the crop (no flip, as 4M does) "human" + box,
 // then pose, global, camera and shape in a random order; each person ends with a space.
 // Boxes are computed in double even when the JSON holds integers (4M truncates them then,
-// §8.3, which drops almost every such person).
+// which drops almost every such person).
 absl::StatusOr<std::string> BuildPoseText(JsonValue poses, ImageSize orig, const CropWindow& crop,
                                           Rng& rng);
 
-// sam_instance (§4.6), from the crop's entry (a dict of points, token_ids, bbox, as NumPy
+// sam_instance, from the crop's entry (a dict of points, token_ids, bbox, as NumPy
 // pickled it): 7 query points drawn in the 224×224 crop, the instances whose first contour
 // holds each (boundary included), points and lists shuffled, "point v0=y v1=x" then "none" or
 // per instance "polygon v0=xmin v1=ymin v2=xmax v3=ymax" and its token ids.

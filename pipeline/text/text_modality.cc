@@ -33,8 +33,8 @@ absl::Status NeedsGeometry(const SampleCrop& crop, std::string_view what) {
   return absl::OkStatus();
 }
 
-// t5_caption (4m-raw-data §4.7): the crop's sequence (the only one when n_seq is 1), its rows
-// whose mask_valid is set, in order.
+// t5_caption (docs/raw-modalities.md#t5_caption): the crop's sequence (the only one when n_seq is
+// 1), its rows whose mask_valid is set, in order.
 absl::Status BuildT5Rows(const Record& raw, int64_t rand_aug_idx, Record* out) {
   absl::StatusOr<NpzArrays> arrays = ReadNpz(raw.bytes(), {"emb", "mask_valid"});
   if (!arrays.ok()) return arrays.status();
@@ -78,7 +78,7 @@ absl::Status BuildT5Rows(const Record& raw, int64_t rand_aug_idx, Record* out) {
   return absl::OkStatus();
 }
 
-// sam_instance (§4.6): the crop's entry of the pickled object array.
+// sam_instance (docs/raw-modalities.md#sam_instance): the crop's entry of the pickled object array.
 absl::StatusOr<std::string> SamText(const Record& raw, int64_t rand_aug_idx, Rng& rng) {
   absl::StatusOr<NpyHeader> header = ParseNpy(raw.bytes());
   if (!header.ok()) return header.status();
@@ -253,7 +253,8 @@ absl::Status TextModality::Build(const Record& raw, const SampleCrop& crop, Rng&
     case TextBuilder::kSam:
       break;
     case TextBuilder::kMetadata: {
-      // Each chunk is encoded on its own (4m-raw-data §5.3); the masker keeps whole chunks.
+      // Each chunk is encoded on its own (docs/raw-modalities.md#tokenizing); the masker keeps
+      // whole chunks.
       absl::StatusOr<std::vector<std::string>> chunks = BuildMetadataChunks(*json, rng);
       if (!chunks.ok()) return chunks.status();
       scratch->ids.clear();

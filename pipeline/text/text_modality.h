@@ -1,5 +1,5 @@
 // 4M's raw text modalities turned into token ids, per sample and per crop: the step between
-// reading a raw member and masking it (4m-raw-data §1.2, §4, §5.3).
+// reading a raw member and masking it (docs/raw-modalities.md#per-sample).
 //
 //   std::optional<TextBuilder> b = TextBuilderFor("det");       // by 4M's modality name
 //   TextModality det(*b, tokenizer, {.aligned_captions = true});

@@ -1,5 +1,5 @@
 // 4M's text tokenizer: a HuggingFace `tokenizer.json` of the BERT WordPiece kind, encoding
-// exactly as HuggingFace's `tokenizers` library does (4m-raw-data §5.2):
+// exactly as HuggingFace's `tokenizers` library does (docs/text.md):
 //   1. added tokens that are not `normalized` ([PAD]…[EOS], [S_i], vJ=i) are matched in the
 //      raw text, leftmost-longest; a `single_word` match is kept only between non-word
 //      characters (regex \w), and a rejected match is skipped, not retried shorter;

@@ -24,7 +24,7 @@ constexpr int kImageTokens = 196;  // 14 x 14 grid of a 224 image with 16-pixel 
 constexpr int kGridSide = 14;
 constexpr int kPaletteSize = 24;
 
-// Fixed ids of 4M's WordPiece tokenizer (spec §2.4).
+// Fixed ids of 4M's WordPiece tokenizer (docs/raw-modalities.md#tokenizing).
 constexpr int32_t kFirstWordId = 4284;  // after specials, sentinels, coordinates, classes
 constexpr int32_t kVocabSize = 30000;
 constexpr int32_t kCoordBase[4] = {204, 1204, 2204, 3204};  // v0= .. v3=
@@ -50,7 +50,7 @@ struct SynthModality {
   size_t seed_slot;  // which of the sample's generators it draws from
 };
 
-// 4M-7's tokenized modalities (spec §2.3), sorted by name.
+// 4M-7's tokenized modalities (docs/masking.md#modalities), sorted by name.
 constexpr SynthModality k4m7[] = {
     {"caption", Kind::kCaption, 0, 0},
     {"crop_settings", Kind::kCropSettings, 0, 1},
@@ -101,8 +101,9 @@ uint64_t SampleSeed(uint64_t seed, size_t sample, size_t modality) {
 }
 
 // (n_crops, 5) rows of (top, left, h, w, flip): row 0 the centre square, then random-resized
-// crops with scale in [0.8, 1] and aspect ratio in [3/4, 4/3] (spec §1.1).
-// The original image's size: the first two draws of the crop_settings generator.
+// crops with scale in [0.8, 1] and aspect ratio in [3/4, 4/3]
+// (docs/raw-modalities.md#the-crop-variant). The original image's size: the first two draws of the
+// crop_settings generator.
 std::pair<int32_t, int32_t> ImageSize(Rng& rng) {
   const int32_t h_img = 256 + static_cast<int32_t>(rng.Below(769));
   const int32_t w_img = 256 + static_cast<int32_t>(rng.Below(769));

@@ -62,7 +62,7 @@ TEST(NormalizePixelsTest, EveryValueIsTorchsBitForBit) {
     ASSERT_EQ(std::bit_cast<uint32_t>(out->as<float>()[i]), goldens[channel][values[i]])
         << "channel " << channel << " value " << int{values[i]};
   }
-  // Spec §7 invariant 4, as printed (7 decimals).
+  // docs/raw-modalities.md invariant 4, as printed (7 decimals).
   EXPECT_NEAR(out->as<float>()[0], -2.1179039, 5e-8);
   EXPECT_NEAR(out->as<float>()[256 + 128], 0.2051822, 5e-8);
   EXPECT_NEAR(out->as<float>()[512 + 255], 2.6400001, 5e-8);

@@ -6,7 +6,7 @@
 #include "gtest/gtest.h"
 #include "pipeline/base/status_fields.h"
 #include "pipeline/base/strings.h"
-#include "pipeline/tools/synth_dataset.h"
+#include "tests/testing/synth_fixture.h"
 #include "tests/testing/test_util.h"
 
 namespace maskfeed {
@@ -22,11 +22,7 @@ class DataFlagsTest : public ::testing::Test {
     dir_ = new TempDir();
     for (auto [preset, out] : {std::pair{SynthOptions::kRawPreset, "raw"},
                                std::pair{SynthOptions::kTokensPreset, "tok"}}) {
-      SynthOptions synth;
-      synth.preset = preset;
-      synth.samples = 8;
-      synth.out = *dir_ / out;
-      ASSERT_TRUE(SynthesizeDataset(synth).ok());
+      ASSERT_NO_FATAL_FAILURE(testing::Synth(*dir_ / out, preset, 8, 1));
     }
     testing::WriteFile(*dir_ / "two.textproto",
                        StrCat("dataset { name: \"a\" path: \"", *dir_ / "tok",

@@ -1,5 +1,5 @@
 """maskfeed.compaction against plain loop references on random batches, and on a real batch
-from a server (spec §5)."""
+from a server (docs/masking.md#compaction-on-the-trainer)."""
 
 import pytest
 

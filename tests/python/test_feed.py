@@ -1,4 +1,4 @@
-"""maskfeed.Feed against real servers: the 4M layout (spec §6), mask invariants (spec §8),
+"""maskfeed.Feed against real servers: the 4M layout (docs/masking.md#the-batch), mask invariants (docs/masking.md#invariants),
 packed == plain, resume from state(), failover to a second server after a SIGKILL, errors."""
 
 import json

@@ -1,5 +1,6 @@
-"""maskfeed.pixels: 4M's RGB normalisation (spec 4m-raw-data §3.3 step 5, §7 invariant 4) on
-numpy and torch, against the spec's table and torchvision's arithmetic written out."""
+"""maskfeed.pixels: 4M's RGB normalisation (docs/raw-modalities.md#rgbs step 5, invariant 4) on
+numpy and torch, against the table of docs/raw-modalities.md (invariant 4) and torchvision's
+arithmetic written out."""
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ from maskfeed import pixels
 
 torch = pytest.importorskip("torch")
 
-# Spec §7 invariant 4: a constant image p gives these float32 values per channel.
+# docs/raw-modalities.md invariant 4: a constant image p gives these float32 values per channel.
 SPEC = {0: (-2.1179039, -2.0357141, -1.8044444),
         128: (0.0740646, 0.2051822, 0.4264926),
         255: (2.2489083, 2.4285715, 2.6400001)}
@@ -27,7 +28,7 @@ def test_constant_images_give_the_specs_values(p):
     for out in (pixels.normalize_numpy(image), pixels.normalize(torch.from_numpy(image)).numpy()):
         assert out.dtype == np.float32
         for c in range(3):
-            # the spec prints 7 decimals of the float32: equal to within half the last one
+            # the table prints 7 decimals of the float32: equal to within half the last one
             assert np.all(np.abs(out[0, c].astype(np.float64) - SPEC[p][c]) <= 5e-8), \
                 (p, c, out[0, c, 0, 0])
 

@@ -3,7 +3,7 @@ Pillow; nothing from maskfeed) served by maskfeed-server with 4M's tokenizer to 
 caption and det rows hold exactly the ids 4M's loader gives for each sample's crop.
 
 Caption ids come from the golden file made with HuggingFace's tokenizers; det ids are the
-worked example of spec 4m-raw-data §4.2 (checked against HuggingFace's tokenizers too)."""
+worked example of docs/raw-modalities.md#det (checked against HuggingFace's tokenizers too)."""
 
 import gzip
 import io

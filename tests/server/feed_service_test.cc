@@ -154,7 +154,8 @@ TEST_F(FeedServiceTest, OverridesChangeTheBudget) {
       const int64_t n = m.input_mask.shape[1];
       for (int64_t i = 0; i < n; ++i) inputs += m.input_mask.as<uint8_t>()[row * n + i] == 0;
     }
-    // Short sequences can leave a budget partly unused (spec §4), never exceed it.
+    // Short sequences can leave a budget partly unused (docs/masking.md#sequence-masking), never
+    // exceed it.
     EXPECT_LE(inputs, 40) << "row " << row;
     most = std::max(most, inputs);
   }

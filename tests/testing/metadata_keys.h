@@ -1,4 +1,4 @@
-// The 21 metadata keys 4M's loader accepts (4m-raw-data §4.3), for the tests.
+// The 21 metadata keys 4M's loader accepts (docs/raw-modalities.md#metadata), for the tests.
 #ifndef MASKFEED_TESTS_TESTING_METADATA_KEYS_H_
 #define MASKFEED_TESTS_TESTING_METADATA_KEYS_H_
 

@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "pipeline/storage/http_client.h"
+#include "pipeline/storage/s3_client.h"
 #include "pipeline/storage/sigv4.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/test_util.h"
@@ -70,6 +71,28 @@ class MotoServer {
   }
 
   std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+  // Points the standard AWS_* variables (what S3ConfigFromEnvironment reads) at this server,
+  // with test credentials, in region us-east-1.
+  void SetAwsEnvironment() const {
+    setenv("AWS_ENDPOINT_URL", endpoint().c_str(), 1);
+    setenv("AWS_ACCESS_KEY_ID", "AKIDTEST", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "s3cr3t", 1);
+    setenv("AWS_REGION", "us-east-1", 1);
+  }
+
+  // SetAwsEnvironment(), then a client of this server with `bucket` created in it; null (and a
+  // test failure) on error.
+  std::unique_ptr<S3Client> ClientWithBucket(const std::string& bucket) const {
+    SetAwsEnvironment();
+    absl::StatusOr<S3Config> config = S3ConfigFromEnvironment();
+    EXPECT_TRUE(config.ok()) << config.status();
+    if (!config.ok()) return nullptr;
+    auto client = std::make_unique<S3Client>(*config);
+    const absl::Status created = client->CreateBucket(bucket);
+    EXPECT_TRUE(created.ok()) << created;
+    return created.ok() ? std::move(client) : nullptr;
+  }
 
   // From now on every request must carry a valid SigV4 signature of an IAM user's key (moto
   // checks none until told to): creates a user allowed everything and its access key, then

@@ -1,4 +1,4 @@
-"""Trainer-side compaction of 4M batches (spec §5), in torch, on any device.
+"""Trainer-side compaction of 4M batches (docs/masking.md#compaction-on-the-trainer), in torch, on any device.
 
 Encoder: concatenate the encoder modalities, move the positions whose input mask is False to
 the front of each row (a stable partition: both groups keep their order), keep N of them, and
@@ -44,7 +44,7 @@ class EncoderTokens:
 def encoder(x: torch.Tensor, emb: torch.Tensor, mask: torch.Tensor,
             modality_ids: torch.Tensor, num_tokens: int,
             registers: Optional[torch.Tensor] = None) -> EncoderTokens:
-    """Spec §5.2 on the concatenated encoder modalities: x, emb (B, L, D), mask (B, L) bool
+    """4M's encoder selection on the concatenated encoder modalities: x, emb (B, L, D), mask (B, L) bool
     (input_mask, True = not an input), modality_ids (B, L). Keeps `num_tokens` slots; valid
     positions beyond them are dropped from the end of the concatenation order. `registers`
     (R, D) are prepended with zero emb, mask False and modality id -1."""
@@ -68,7 +68,7 @@ def encoder(x: torch.Tensor, emb: torch.Tensor, mask: torch.Tensor,
 
 @dataclass
 class DecoderModality:
-    """One decoder modality before preparation (spec §5.3): tokens and emb (B, L, D), the
+    """One decoder modality before preparation: tokens and emb (B, L, D), the
     target ids (B, L), target_mask (B, L) bool, attention values (B, L) (the batch's
     decoder_attention_mask), its modality id, and whether it is a sequence."""
     tokens: torch.Tensor
@@ -93,7 +93,7 @@ class DecoderTokens:
 
 def prepare_decoder(modalities: Dict[str, DecoderModality],
                     generator: Optional[torch.Generator] = None):
-    """Spec §5.3 steps 1-2: draws the decoder modality order from `generator`, shifts sequences
+    """The decoder's preparation: draws the decoder modality order from `generator`, shifts sequences
     by one (tokens[:, :-1], ids[:, 1:], mask = target_mask[:, 1:] | target_mask[:, :-1],
     attention[:, :-1]) and concatenates. Returns (tokens, emb, ids, mask, attention,
     modality_ids, order)."""
@@ -118,7 +118,7 @@ def prepare_decoder(modalities: Dict[str, DecoderModality],
 
 def decoder_attention(attention: torch.Tensor, modality_ids: torch.Tensor,
                       causal: bool = False, separate_modalities: bool = True) -> torch.Tensor:
-    """Spec §5.4: (B, N, N) bool, True where query i may not attend to key j. With C the
+    """The decoder's attention: (B, N, N) bool, True where query i may not attend to key j. With C the
     cumulative sum of the gathered attention values: blocked iff j >= C[i] (or, with `causal`,
     iff j > i); with `separate_modalities` also whenever the keys' modality differs."""
     n = attention.shape[1]
@@ -138,7 +138,7 @@ def decoder(tokens: torch.Tensor, emb: torch.Tensor, ids: torch.Tensor, mask: to
             attention: torch.Tensor, modality_ids: torch.Tensor, num_tokens: int,
             order: Sequence[str] = (), causal: bool = False,
             separate_modalities: bool = True) -> DecoderTokens:
-    """Spec §5.3 steps 3-7 on prepared decoder inputs (see prepare_decoder): partition, keep
+    """The decoder's selection on prepared decoder inputs (see prepare_decoder): partition, keep
     `num_tokens`, blank padding slots (tokens, emb, target id 0), expand the attention with the
     modality ids of the kept slots before padding ones are reset to -1."""
     index = partition_order(mask)[:, :num_tokens]

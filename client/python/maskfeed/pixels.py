@@ -1,4 +1,4 @@
-"""4M's RGB normalisation of the uint8 pixels a server sends (spec 4m-raw-data §3.3 step 5).
+"""4M's RGB normalisation of the uint8 pixels a server sends (docs/pixels.md).
 
 A pixel modality (`rgb@S`) travels as uint8 (B, 3, S, S): a quarter of the bytes of 4M's
 float32 tensor. The trainer turns it into what 4M's RGBTransform gives, bit for bit:

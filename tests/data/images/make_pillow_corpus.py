@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the pixel-exactness corpus: images of every kind 4M's rgb members come in, and what
-Pillow makes of each for 4M's rgb@S path (4m-raw-data §3.3).
+Pillow makes of each for 4M's rgb@S path (docs/raw-modalities.md#rgbs).
 
     make_pillow_corpus.py OUT_DIR [--count 520] [--seed 1] [--pixels]
 

@@ -7,8 +7,8 @@
 //       TOKENIZER.json tests/data/tokenizer/wordpiece_4m_goldens.jsonl.gz [COUNT]
 //
 // Writes one JSON object per line, {"text": ..., "ids": [...]}, gzipped. The corpus is made
-// here from a fixed seed, so reruns give the same file: hand-written edge cases (spec 4m-raw-
-// data §5.2 and §7), random captions (vocabulary words, class names, punctuation, case, accents,
+// here from a fixed seed, so reruns give the same file: hand-written edge cases (the examples
+// of docs/raw-modalities.md), random captions (vocabulary words, class names, punctuation, case, accents,
 // CJK, emoji, control / zero-width / whitespace characters, special and template tokens in
 // text, words over 100 characters), the strings 4M's det, metadata, pose, palette and SAM
 // builders produce (well- and ill-formed), and random Unicode.

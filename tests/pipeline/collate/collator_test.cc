@@ -59,7 +59,7 @@ Batch MaskBatch(const MaskingSpec& spec, const Collator& collator, int64_t size,
 
 size_t Bytes(const HostTensor& t) { return t.data.size(); }
 
-// Spec §6 shapes and dtypes, one integer dtype per tensor.
+// The shapes and dtypes of docs/masking.md#the-batch, one integer dtype per tensor.
 TEST(CollatorTest, ShapesAndDtypesFollowThe4mBatchSchema) {
   const MaskingSpec spec = PresetSpec("4m-7-tokens");
   Collator collator(spec, CollatorOptions());

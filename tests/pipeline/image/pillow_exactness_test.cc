@@ -1,5 +1,5 @@
-// The rgb@S pixel path against Pillow itself (4m-raw-data §3.3): a corpus of JPEG and PNG
-// files of every kind 4M's rgb members come in, written and decoded, cropped, resized and
+// The rgb@S pixel path against Pillow itself (docs/raw-modalities.md#rgbs): a corpus of JPEG and
+// PNG files of every kind 4M's rgb members come in, written and decoded, cropped, resized and
 // flipped by python3-pil (tests/data/images/make_pillow_corpus.py, run here), must give the
 // same bytes through DecodeRgb, then CropRgb, ResizeBicubic and FlipRgb, and through the
 // planar CropResizeFlip: the decoded image and the S×S result, by SHA-256.

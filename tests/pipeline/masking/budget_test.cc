@@ -1,4 +1,4 @@
-// Budget invariants of spec §8 items 1-7, over many seeded draws.
+// Budget invariants docs/masking.md invariants 1-7, over many seeded draws.
 #include "pipeline/masking/budget.h"
 
 #include <algorithm>

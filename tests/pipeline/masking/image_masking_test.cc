@@ -1,4 +1,4 @@
-// Image mask invariants of spec §8 items 8-11 and 13.
+// Image mask invariants docs/masking.md invariants 8-11 and 13.
 #include "pipeline/masking/image_masking.h"
 
 #include <vector>

@@ -13,7 +13,7 @@ using ::maskfeed::testing::PresetSpec;
 using ::maskfeed::testing::SpecFromText;
 using ::testing::HasSubstr;
 
-// The real 4M-7 (spec 4m-raw-data §6.4): rgb@224 pixels take the input budget in rgb2all
+// The real 4M-7 (docs/pipeline.md#masking): rgb@224 pixels take the input budget in rgb2all
 // and are never a target. (tests/server/fourm_config_test.cc: the same as 4M's own YAML.)
 TEST(MaskingConfigTest, Preset4m7HasRgbPixelsAsInputOnly) {
   const MaskingSpec spec = PresetSpec("4m-7");
@@ -239,7 +239,7 @@ TEST(MaskingConfigTest, ExplicitIdsAndTokenIdsOverrideDefaults) {
   EXPECT_FALSE(t.is_sentinel(110));
 }
 
-// The ids of spec §2.3's table.
+// 4M's modality ids (docs/masking.md#modalities).
 TEST(MaskingConfigTest, ModalityIdsMatchThe4mRegistry) {
   EXPECT_EQ(ModalityIdFromName("rgb@224"), 20716u);
   EXPECT_EQ(ModalityIdFromName("caption"), 32652u);

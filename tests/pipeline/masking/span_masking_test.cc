@@ -1,4 +1,4 @@
-// Sequence mask invariants of spec §8 items 14-22, on random sequences and budgets.
+// Sequence mask invariants docs/masking.md invariants 14-22, on random sequences and budgets.
 #include "pipeline/masking/span_masking.h"
 
 #include <algorithm>
@@ -207,7 +207,7 @@ TEST_F(SequenceMasking, EdgeCases) {
   // Empty text: the sequence is just EOS.
   Mask({}, 5, 10, KeepScheme::kAll, 3);
   EXPECT_EQ(InputIds(), std::vector<int32_t>{mod().eos_id});
-  // Longer than M: cut to M, and the EOS is lost (spec §7.3).
+  // Longer than M: cut to M, and the EOS is lost (docs/masking.md#sequence-masking).
   std::vector<int32_t> long_ids(50);
   for (size_t i = 0; i < long_ids.size(); ++i) long_ids[i] = 5000 + static_cast<int32_t>(i);
   Mask(long_ids, 32, kAllRemaining, KeepScheme::kAll, 4);
@@ -259,7 +259,7 @@ TEST_F(SequenceMasking, ChunksAreNeverSplit) {
   }
 }
 
-// SEQ_TOKEN (spec §4.6): vocab_offset is added and no EOS is appended.
+// SEQ_TOKEN (docs/masking.md#sequence-masking): vocab_offset is added and no EOS is appended.
 TEST_F(SequenceMasking, SeqTokenAddsOffsetAndNoEos) {
   Build(R"pb(modalities { name: "t" type: MODALITY_TYPE_SEQ_TOKEN max_tokens: 8 vocab_offset: 1000 }
              mixture {})pb");

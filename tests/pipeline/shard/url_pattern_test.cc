@@ -17,8 +17,8 @@ std::vector<std::string> Expand(std::string_view pattern) {
   return out.ok() ? *out : std::vector<std::string>{};
 }
 
-// 4m-raw-data §2.1 and invariant 27: zero-padded to the longer endpoint when either endpoint
-// has a leading zero; a bare "0" does not count.
+// docs/raw-modalities.md#data_path and invariant 27: zero-padded to the longer endpoint when either
+// endpoint has a leading zero; a bare "0" does not count.
 TEST(UrlPatternTest, RangesPadLikeBraceexpand) {
   EXPECT_THAT(Expand("{00000..0002}"), ElementsAre("00000", "00001", "00002"));
   EXPECT_THAT(Expand("s-{0..2}.tar"), ElementsAre("s-0.tar", "s-1.tar", "s-2.tar"));

@@ -1,5 +1,5 @@
 // --4m-config: 4M's own YAML files (every one it ships, in tests/data/4m/configs) translated
-// into a ServerConfig, against 4m-raw-data §6 and invariants 25-27.
+// into a ServerConfig, against docs/4m-configs.md and docs/raw-modalities.md invariants 25-27.
 #include "pipeline/source/fourm_config.h"
 
 #include <fstream>
@@ -38,7 +38,7 @@ std::vector<std::string> Names(const v1::MaskingConfig& m) {
   return names;
 }
 
-// Invariant 25 and §6.4: 4M-7's model config, through its data and alphas configs.
+// Invariant 25: 4M-7's model config, through its data and alphas configs.
 TEST(FourMConfigTest, FourM7IsTwoEqualComponentsRgbTakesTheInputInTheFirst) {
   absl::StatusOr<v1::ServerConfig> c = Import({kModels + "4m-b_mod7_500b.yaml"});
   ASSERT_TRUE(c.ok()) << c.status();
@@ -204,7 +204,7 @@ constexpr char kDataHead[] = R"(train:
       use_wds: True
 )";
 
-// §6.2-6.5: PyYAML's scalars, inline alphas zipped with the sorted domains, null rules,
+// PyYAML's scalars, inline alphas zipped with the sorted domains, null rules,
 // renamed folders, and where each error points.
 TEST_F(FourMYamlTest, ScalarsNullsAndInlineAlphasFollowPyYaml) {
   const std::string file = Write("data.yaml", StrCat(kDataHead, R"(

@@ -11,8 +11,8 @@
 #include "pipeline/base/strings.h"
 #include "pipeline/source/data_config.h"
 #include "pipeline/storage/s3_client.h"
-#include "pipeline/tools/synth_dataset.h"
 #include "tests/testing/moto_server.h"
+#include "tests/testing/synth_fixture.h"
 #include "tests/testing/test_util.h"
 
 namespace maskfeed {
@@ -30,13 +30,7 @@ class ServedSourceTest : public ::testing::Test {
     dir_ = new TempDir();
     for (auto [preset, out] : {std::pair{SynthOptions::kRawPreset, "raw"},
                                std::pair{SynthOptions::kTokensPreset, "tok"}}) {
-      SynthOptions synth;
-      synth.preset = preset;
-      synth.samples = 32;
-      synth.shards = 2;
-      synth.out = *dir_ / out;
-      synth.format = ShardFormat::kMfs;
-      ASSERT_TRUE(SynthesizeDataset(synth).ok());
+      ASSERT_NO_FATAL_FAILURE(testing::Synth(*dir_ / out, preset, 32, 2, ShardFormat::kMfs));
     }
   }
   static void TearDownTestSuite() { delete dir_; }
@@ -168,20 +162,14 @@ TEST_F(ServedSourceTest, RemoteDataHasStorageAndAHoldBudget) {
   TempDir dir;
   std::unique_ptr<testing::MotoServer> moto = testing::MotoServer::Start(dir / "moto.log");
   if (moto == nullptr) GTEST_SKIP() << "moto_server is not installed";
-  setenv("AWS_ENDPOINT_URL", moto->endpoint().c_str(), 1);
-  setenv("AWS_ACCESS_KEY_ID", "AKIDTEST", 1);
-  setenv("AWS_SECRET_ACCESS_KEY", "s3cr3t", 1);
-  setenv("AWS_REGION", "us-east-1", 1);
-  absl::StatusOr<S3Config> s3_config = S3ConfigFromEnvironment();
-  ASSERT_TRUE(s3_config.ok()) << s3_config.status();
-  S3Client s3(*s3_config);
-  ASSERT_TRUE(s3.CreateBucket("data").ok());
+  std::unique_ptr<S3Client> s3 = moto->ClientWithBucket("data");
+  ASSERT_NE(s3, nullptr);
   uint64_t total = 0;
   for (const fs::directory_entry& e : fs::recursive_directory_iterator(*dir_ / "tok")) {
     if (!e.is_regular_file()) continue;
     total += e.file_size();
-    ASSERT_TRUE(s3.Put("data", StrCat("tok/", fs::relative(e.path(), *dir_ / "tok").string()),
-                       testing::ReadFile(e.path().string()))
+    ASSERT_TRUE(s3->Put("data", StrCat("tok/", fs::relative(e.path(), *dir_ / "tok").string()),
+                        testing::ReadFile(e.path().string()))
                     .ok());
   }
   const std::string storage =

@@ -50,14 +50,8 @@ class RemoteDatasetTest : public ::testing::Test {
   void SetUp() override {
     moto_ = testing::MotoServer::Start(dir_ / "moto.log");
     if (moto_ == nullptr) GTEST_SKIP() << "moto_server is not installed";
-    setenv("AWS_ENDPOINT_URL", moto_->endpoint().c_str(), 1);
-    setenv("AWS_ACCESS_KEY_ID", "AKIDTEST", 1);
-    setenv("AWS_SECRET_ACCESS_KEY", "s3cr3t", 1);
-    setenv("AWS_REGION", "us-east-1", 1);
-    absl::StatusOr<S3Config> config = S3ConfigFromEnvironment();
-    ASSERT_TRUE(config.ok()) << config.status();
-    s3_ = std::make_unique<S3Client>(*config);
-    ASSERT_TRUE(s3_->CreateBucket("data").ok());
+    s3_ = moto_->ClientWithBucket("data");
+    ASSERT_NE(s3_, nullptr);
   }
 
   // Writes a pre-tokenized synthetic dataset and uploads it under s3://data/<prefix>.

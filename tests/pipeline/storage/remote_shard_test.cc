@@ -14,8 +14,8 @@
 #include "pipeline/base/strings.h"
 #include "pipeline/storage/object_store.h"
 #include "pipeline/storage/s3_client.h"
-#include "pipeline/tools/synth_dataset.h"
 #include "tests/testing/moto_server.h"
+#include "tests/testing/synth_fixture.h"
 #include "tests/testing/test_util.h"
 
 namespace maskfeed {
@@ -33,22 +33,11 @@ class RemoteShardTest : public ::testing::Test {
   void SetUp() override {
     moto_ = testing::MotoServer::Start(dir_ / "moto.log");
     if (moto_ == nullptr) GTEST_SKIP() << "moto_server is not installed";
-    setenv("AWS_ENDPOINT_URL", moto_->endpoint().c_str(), 1);
-    setenv("AWS_ACCESS_KEY_ID", "AKIDTEST", 1);
-    setenv("AWS_SECRET_ACCESS_KEY", "s3cr3t", 1);
-    setenv("AWS_REGION", "us-east-1", 1);
-    absl::StatusOr<S3Config> config = S3ConfigFromEnvironment();
-    ASSERT_TRUE(config.ok()) << config.status();
-    s3_ = std::make_unique<S3Client>(*config);
-    ASSERT_TRUE(s3_->CreateBucket("data").ok());
+    s3_ = moto_->ClientWithBucket("data");
+    ASSERT_NE(s3_, nullptr);
     for (ShardFormat format : {ShardFormat::kMfs, ShardFormat::kTar}) {
-      SynthOptions synth;
-      synth.preset = SynthOptions::kTokensPreset;
-      synth.samples = 40;
-      synth.shards = 2;
-      synth.format = format;
-      synth.out = dir_ / std::string(ShardFormatName(format));
-      ASSERT_TRUE(SynthesizeDataset(synth).ok());
+      ASSERT_NO_FATAL_FAILURE(testing::Synth(dir_ / std::string(ShardFormatName(format)),
+                                             SynthOptions::kTokensPreset, 40, 2, format));
       Upload(format, testing::ReadFile(Local(format)));
     }
   }
@@ -70,8 +59,10 @@ class RemoteShardTest : public ::testing::Test {
 
   // The root's store, counting into `storage`'s counters as remote datasets' stores do.
   static std::shared_ptr<ObjectStore> Store(const RemoteStorage& storage) {
+    ObjectStoreOptions options;
+    options.stats = storage.store_stats();
     absl::StatusOr<std::shared_ptr<ObjectStore>> store =
-        OpenObjectStore("s3://data/shards", {.stats = storage.store_stats()});
+        OpenObjectStore("s3://data/shards", options);
     EXPECT_TRUE(store.ok()) << store.status();
     return store.ok() ? *store : nullptr;
   }

@@ -14,7 +14,8 @@
 #include "pipeline/base/strings.h"
 #include "pipeline/masking/masking_config.h"
 #include "pipeline/order/order_spec.h"
-#include "pipeline/tools/synth_dataset.h"
+#include "tests/testing/forwarding_shard_reader.h"
+#include "tests/testing/synth_fixture.h"
 #include "tests/testing/test_util.h"
 
 namespace maskfeed {
@@ -41,29 +42,19 @@ struct ReadLog {
 };
 
 // A shard reader that logs every read of a record (whole or one row) and fails those asked to.
-class LoggingReader final : public ShardReader {
+class LoggingReader final : public testing::ForwardingShardReader {
  public:
   LoggingReader(std::unique_ptr<ShardReader> inner, std::shared_ptr<ReadLog> log)
-      : inner_(std::move(inner)), log_(std::move(log)) {}
+      : ForwardingShardReader(std::move(inner)), log_(std::move(log)) {}
 
-  ShardFormat format() const override { return inner_->format(); }
-  const std::string& path() const override { return inner_->path(); }
-  uint64_t file_bytes() const override { return inner_->file_bytes(); }
-  size_t num_records() const override { return inner_->num_records(); }
-  std::string_view key(size_t i) const override { return inner_->key(i); }
-  const RecordLayout& layout() const override { return inner_->layout(); }
-  int64_t first_dim(size_t i) const override { return inner_->first_dim(i); }
-  RecordKind kind(size_t i) const override { return inner_->kind(i); }
   absl::Status Read(size_t i, Record* out) const override {
     if (absl::Status s = Log(i); !s.ok()) return s;
-    return inner_->Read(i, out);
+    return ForwardingShardReader::Read(i, out);
   }
   absl::Status ReadRow(size_t i, int64_t row, Record* out) const override {
     if (absl::Status s = Log(i); !s.ok()) return s;
-    return inner_->ReadRow(i, row, out);
+    return ForwardingShardReader::ReadRow(i, row, out);
   }
-  void Prefetch(size_t i) const override { inner_->Prefetch(i); }
-  void PrefetchIndex(size_t i) const override { inner_->PrefetchIndex(i); }
 
  private:
   absl::Status Log(size_t i) const {
@@ -73,20 +64,14 @@ class LoggingReader final : public ShardReader {
     return RecordError(path(), i, key(i), "injected damage");
   }
 
-  const std::unique_ptr<ShardReader> inner_;
   const std::shared_ptr<ReadLog> log_;
 };
 
 class BatchProducerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    SynthOptions synth;
-    synth.preset = SynthOptions::kTokensPreset;
-    synth.samples = 64;
-    synth.shards = 2;
-    synth.out = dir_ / "d";
-    synth.format = ShardFormat::kMfs;
-    ASSERT_TRUE(SynthesizeDataset(synth).ok());
+    ASSERT_NO_FATAL_FAILURE(
+        testing::Synth(dir_ / "d", SynthOptions::kTokensPreset, 64, 2, ShardFormat::kMfs));
     DatasetOptions options;
     options.open_shard =
         [log = log_](const std::string& path) -> absl::StatusOr<std::unique_ptr<ShardReader>> {
@@ -111,10 +96,11 @@ class BatchProducerTest : public ::testing::Test {
     std::vector<std::string> names;
     for (const ModalitySpec& m : source_->spec().modalities) names.push_back(m.name);
     metrics_ = std::make_shared<StreamMetrics>(names);
-    return std::make_unique<BatchProducer>(
-        mixture_, *order_,
-        ProducerOptions{.batch_size = kBatch, .seed = kSeed, .on_corrupt = policy}, arena,
-        metrics_);
+    ProducerOptions options;
+    options.batch_size = kBatch;
+    options.seed = kSeed;
+    options.on_corrupt = policy;
+    return std::make_unique<BatchProducer>(mixture_, *order_, options, arena, metrics_);
   }
 
   // Row `row` of batch `index` computed without the producer: the order's sample, its plan

@@ -13,8 +13,8 @@
 #include "pipeline/base/sha256.h"
 #include "pipeline/source/data_config.h"
 #include "pipeline/source/served_source.h"
-#include "pipeline/tools/synth_dataset.h"
 #include "tests/testing/stream_drain.h"
+#include "tests/testing/synth_fixture.h"
 #include "tests/testing/test_util.h"
 
 namespace maskfeed {
@@ -70,14 +70,7 @@ class GoldenBytesTest : public ::testing::Test {
          {std::tuple{SynthOptions::kRawPreset, "raw", ShardFormat::kTar, 3},
           std::tuple{SynthOptions::kTokensPreset, "tok", ShardFormat::kMfs,
                      SynthOptions::kDefaultCrops}}) {
-      SynthOptions synth;
-      synth.preset = preset;
-      synth.samples = 96;
-      synth.shards = 3;
-      synth.crops = crops;
-      synth.out = *dir_ / out;
-      synth.format = format;
-      ASSERT_TRUE(SynthesizeDataset(synth).ok());
+      ASSERT_NO_FATAL_FAILURE(testing::Synth(*dir_ / out, preset, 96, 3, format, crops));
     }
   }
   static void TearDownTestSuite() { delete dir_; }

@@ -1,5 +1,5 @@
 // Streams over 4M's raw members: caption and det built, tokenized and masked per sample and per
-// crop (4m-raw-data §4, §5.3), against the ids of the spec's worked examples, which were
+// crop (docs/raw-modalities.md), against the ids of its worked examples, which were
 // checked against HuggingFace's tokenizers.
 #include <cstring>
 #include <map>
@@ -31,18 +31,18 @@ using ::testing::HasSubstr;
 constexpr int kSamples = 24;
 constexpr int32_t kEos = 3;
 
-// The det example of 4m-raw-data §4.2 (a 640×480 image).
+// The det example of docs/raw-modalities.md (a 640×480 image).
 constexpr char kDetJson[] = R"({"instances": [
   {"boxes": [0.25, 0.25, 0.5, 0.75], "class_name": "person", "score": 0.9},
   {"boxes": [0, 0, 0.1, 0.2], "class_name": "wine glass", "score": 0.95},
   {"boxes": [0.5, 0.1, 0.9, 0.3], "class_name": "dog", "score": 0.59},
   {"boxes": [0.8, 0, 1, 0.5], "class_name": "cat", "score": 0.6},
   {"boxes": [0.3, 0.9, 0.35, 0.95], "class_name": "wine glass", "score": 0.7}]})";
-// Its ids for crop (0, 80, 480, 480), unflipped (§4.2) and flipped (the table's second row).
+// Its ids for crop (0, 80, 480, 480), unflipped and flipped (the table's second row).
 const std::vector<int32_t> kDetIds[2] = {
     {370, 1454, 2704, 3953, 4253, 1103, 1204, 3203, 3704, 4224, 437, 2103, 2504, 4153, 4282},
     {204, 1204, 2304, 3704, 4224, 704, 1454, 3036, 3953, 4253, 903, 2103, 2970, 4153, 4282}};
-// Captions per crop variant and their ids (§5.3).
+// Captions per crop variant and their ids.
 constexpr const char* kCaptions[2] = {"A person riding a horse.", "Wine Glass, persons person's"};
 const std::vector<int32_t> kCaptionIds[2] = {{4321, 4253, 6261, 4321, 4241, 4296},
                                              {4282, 4294, 13376, 4253, 4289, 4339}};
@@ -124,8 +124,10 @@ class RawStreamTest : public ::testing::Test {
   }
 
   RawOptions Raw() const {
-    return RawOptions{
-        .tokenizer = tokenizer_, .main_augment_domain = "rgb@224", .aligned_captions = true};
+    RawOptions raw;
+    raw.tokenizer = tokenizer_;
+    raw.main_augment_domain = "rgb@224";
+    return raw;
   }
 
   // Every batch of a stream of `batches` batches of 8.
@@ -163,8 +165,8 @@ std::vector<int32_t> WithEos(std::vector<int32_t> ids) {
   return ids;
 }
 
-// 4m-raw-data §7 invariants 1 and 7: one crop variant per sample selects the caption element
-// and drives det's crop and flip; the ids are the worked examples', whatever the threads.
+// docs/raw-modalities.md invariants 1 and 7: one crop variant per sample selects the caption
+// element and drives det's crop and flip; the ids are the worked examples', whatever the threads.
 TEST_F(RawStreamTest, CaptionAndDetRowsHoldTheIdsOfTheSamplesCrop) {
   ASSERT_NO_FATAL_FAILURE(WriteRawDataset(dir_ / "raw"));
   absl::StatusOr<std::shared_ptr<const StreamSource>> source = Source(dir_ / "raw", kConfig, Raw());
@@ -411,7 +413,7 @@ TEST_F(RawStreamTest, BadJsonIsDataLossNamingTheRecord) {
 
 // color_palette and human_poses through a stream (invariants 14, 15): a palette's text is
 // v1=k then 3k values, k drawn per sample; a person is 39 tokens (betas within [-3, 3]: out
-// of range they become WordPiece, §8.4), crop from crop_settings.
+// of range they become WordPiece), crop from crop_settings.
 TEST_F(RawStreamTest, PaletteAndPosesThroughAStream) {
   const std::string root = dir_ / "pp";
   ASSERT_NO_FATAL_FAILURE(WriteRawDataset(root));
@@ -458,7 +460,7 @@ TEST_F(RawStreamTest, PaletteAndPosesThroughAStream) {
       const std::vector<int32_t> pose = InputIds(b.batch.modalities[1], r);
       ASSERT_EQ(pose.size(), 39u + 1);  // one person (invariant 15), EOS
       EXPECT_EQ(pose[0], 6304);         // "human"
-      // The box of spec §4.5's example, flipped or not (human_poses ignores the flip).
+      // The box of the human_poses example, flipped or not (human_poses ignores the flip).
       EXPECT_EQ(std::vector<int32_t>(pose.begin() + 1, pose.begin() + 5),
                 (std::vector<int32_t>{204 + 166, 1204 + 250, 2204 + 500, 3204 + 999}));
     }
@@ -466,8 +468,9 @@ TEST_F(RawStreamTest, PaletteAndPosesThroughAStream) {
   EXPECT_GE(ks.size(), 5u);  // k is drawn per sample
 }
 
-// metadata through a stream (4m-raw-data §5.3, invariants 11, 12): each chunk tokenized on its
-// own, whole chunks kept to M = 40, EOS only when everything fits; "20.0" makes a chunk of 4.
+// metadata through a stream (docs/raw-modalities.md#tokenizing, invariants 11, 12): each chunk
+// tokenized on its own, whole chunks kept to M = 40, EOS only when everything fits; "20.0" makes a
+// chunk of 4.
 TEST_F(RawStreamTest, MetadataKeepsWholeChunksOfVaryingLength) {
   const std::string root = dir_ / "meta";
   std::string all = "{";
@@ -553,8 +556,9 @@ TEST_F(RawStreamTest, SynthesizedRawDatasetServesWithItsOwnTokenizer) {
   ASSERT_TRUE(own.ok()) << own.status();
   EXPECT_EQ((*own)->TokenId("v3=999"), 4203);
   EXPECT_EQ((*own)->TokenId("zebra"), 4283);
-  RawOptions raw{
-      .tokenizer = std::move(*own), .main_augment_domain = "rgb@224", .aligned_captions = true};
+  RawOptions raw;
+  raw.tokenizer = std::move(*own);
+  raw.main_augment_domain = "rgb@224";
   absl::StatusOr<std::shared_ptr<const StreamSource>> source = StreamSource::Create(
       std::shared_ptr<const Dataset>(std::move(*dataset)), *PresetMaskingConfig("4m-7"), raw);
   ASSERT_TRUE(source.ok()) << source.status();

@@ -11,6 +11,7 @@
 #include "pipeline/masking/masking_config.h"
 #include "pipeline/stream/stream.h"
 #include "pipeline/tools/synth_dataset.h"
+#include "tests/testing/forwarding_shard_reader.h"
 #include "tests/testing/test_util.h"
 
 namespace maskfeed {
@@ -30,19 +31,10 @@ struct HoldCounts {
   }
 };
 
-class CountedShard final : public ShardReader {
+class CountedShard final : public testing::ForwardingShardReader {
  public:
   CountedShard(std::unique_ptr<ShardReader> inner, HoldCounts* counts)
-      : inner_(std::move(inner)), counts_(counts) {}
-  ShardFormat format() const override { return inner_->format(); }
-  const std::string& path() const override { return inner_->path(); }
-  uint64_t file_bytes() const override { return inner_->file_bytes(); }
-  size_t num_records() const override { return inner_->num_records(); }
-  std::string_view key(size_t i) const override { return inner_->key(i); }
-  const RecordLayout& layout() const override { return inner_->layout(); }
-  int64_t first_dim(size_t i) const override { return inner_->first_dim(i); }
-  RecordKind kind(size_t i) const override { return inner_->kind(i); }
-  absl::Status Read(size_t i, Record* out) const override { return inner_->Read(i, out); }
+      : ForwardingShardReader(std::move(inner)), counts_(counts) {}
   void Prefetch(size_t i) const override {}
   void PrefetchIndex(size_t i) const override {}
   bool fetched_on_demand() const override { return true; }
@@ -57,7 +49,6 @@ class CountedShard final : public ShardReader {
   }
 
  private:
-  std::unique_ptr<ShardReader> inner_;
   HoldCounts* counts_;
 };
 

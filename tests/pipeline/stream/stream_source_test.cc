@@ -10,7 +10,7 @@
 #include "pipeline/base/status_fields.h"
 #include "pipeline/masking/masking_config.h"
 #include "pipeline/tools/convert_dataset.h"
-#include "pipeline/tools/synth_dataset.h"
+#include "tests/testing/synth_fixture.h"
 #include "tests/testing/test_util.h"
 
 namespace maskfeed {
@@ -27,14 +27,12 @@ class StreamSourceTest : public ::testing::Test {
     dir_ = new TempDir();
     for (auto [preset, out] : {std::pair{SynthOptions::kRawPreset, "raw"},
                                std::pair{SynthOptions::kTokensPreset, "tok"}}) {
-      SynthOptions synth;
-      synth.preset = preset;
-      synth.samples = 24;
-      synth.shards = 2;
-      synth.out = *dir_ / out;
-      ASSERT_TRUE(SynthesizeDataset(synth).ok());
+      ASSERT_NO_FATAL_FAILURE(testing::Synth(*dir_ / out, preset, 24, 2));
     }
-    ASSERT_TRUE(ConvertDataset({.src = *dir_ / "tok", .dst = *dir_ / "tok-mfs"}).ok());
+    ConvertOptions convert;
+    convert.src = *dir_ / "tok";
+    convert.dst = *dir_ / "tok-mfs";
+    ASSERT_TRUE(ConvertDataset(convert).ok());
   }
   static void TearDownTestSuite() { delete dir_; }
 
@@ -49,8 +47,10 @@ class StreamSourceTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<text::WordPieceTokenizer>> t =
         text::WordPieceTokenizer::FromFile(*dir_ / "raw/tokenizer.json");
     EXPECT_TRUE(t.ok()) << t.status();
-    return RawOptions{.tokenizer = t.ok() ? std::move(*t) : nullptr,
-                      .main_augment_domain = "rgb@224"};
+    RawOptions raw;
+    raw.tokenizer = t.ok() ? std::move(*t) : nullptr;
+    raw.main_augment_domain = "rgb@224";
+    return raw;
   }
 
   static absl::StatusOr<std::shared_ptr<const StreamSource>> Create(const std::string& dataset,

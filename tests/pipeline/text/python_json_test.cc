@@ -1,4 +1,5 @@
-// JSON as Python reads it, gzip members, and caption selection (4m-raw-data §2.2, §2.3, §4.1).
+// JSON as Python reads it, gzip members, and caption selection (docs/raw-modalities.md#members,
+// #caption).
 #include "pipeline/text/python_json.h"
 
 #include <zlib.h>

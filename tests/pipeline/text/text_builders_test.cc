@@ -1,4 +1,4 @@
-// The text builders against the worked examples and invariants of 4m-raw-data §4 and §7.
+// The text builders against the worked examples and invariants of docs/raw-modalities.md.
 #include "pipeline/text/text_builders.h"
 
 #include <map>
@@ -55,7 +55,7 @@ const Json kDet = Json::parse(R"({"instances": [
   {"class_name": "wine glass", "boxes": [0.3, 0.9, 0.35, 0.95], "score": 0.7}]})");
 constexpr ImageSize k640x480{.height = 480, .width = 640};
 
-// Invariant 7: the four strings of §4.2 and the ids of row 1.
+// Invariant 7: the four strings of the det example and the ids of row 1.
 TEST(DetTextTest, WorkedExample) {
   struct Case {
     CropWindow crop;
@@ -155,7 +155,7 @@ TEST(DetTextTest, MalformedInputNamesTheJsonPath) {
   }
 }
 
-// Invariant 13: the example of §4.3 (order aside: it is shuffled).
+// Invariant 13: the metadata example (order aside: it is shuffled).
 TEST(MetadataTextTest, WorkedExampleAndShuffle) {
   const Json m = Json::parse(R"({"original_width": 640, "contrast": 130, "objectness": 0.999,
                                  "watermark_score": 0.5, "aesthetic_score": 5.49})");
@@ -221,7 +221,7 @@ TEST(MetadataTextTest, ChunksAreTwoIdsEach) {
               HasSubstr("n_humans: not a number"));
 }
 
-// §4.4 and invariant 14.
+// The palette rules and invariant 14.
 TEST(PaletteTextTest, ExampleAndUniformK) {
   Json palette = Json::array({Json::object()});
   for (int k = 1; k <= 7; ++k) {
@@ -239,7 +239,9 @@ TEST(PaletteTextTest, ExampleAndUniformK) {
     ++seen[k];
     ASSERT_EQ(words.size(), 1u + 3 * k);
     EXPECT_LE(Ids(*text).size() + 1, 23u) << "never truncated with EOS";
-    if (k == 1) EXPECT_EQ(*text, "v1=1 v0=12 v0=14 v0=255");
+    if (k == 1) {
+      EXPECT_EQ(*text, "v1=1 v0=12 v0=14 v0=255");
+    }
   }
   ASSERT_EQ(seen.size(), 7u);
   for (auto [k, n] : seen) EXPECT_NEAR(n, 1000, 150) << "k = " << k;
@@ -258,7 +260,7 @@ Json OnePerson(const Json& bbox) {
               {"pred_cam", {{-2, 0, 19.5}}}};
 }
 
-// §4.5's example and invariants 15-17.
+// The human_poses example and invariants 15-17.
 TEST(PoseTextTest, WorkedExampleGroupsAndNoFlip) {
   const Json poses = OnePerson({160.0, 120.0, 320.0, 480.0});
   Rng rng(6);

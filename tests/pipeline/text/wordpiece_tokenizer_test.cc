@@ -33,7 +33,7 @@ std::vector<int32_t> Ids(std::string_view text) {
   return ids;
 }
 
-// The worked examples of 4m-raw-data §4.2, §5.2 and §5.3.
+// The worked examples of docs/raw-modalities.md (det, tokenizing).
 TEST(WordPieceTokenizerTest, SpecExamples) {
   EXPECT_THAT(Ids("A person riding a horse."),
               ElementsAreArray({4321, 4253, 6261, 4321, 4241, 4296}));
