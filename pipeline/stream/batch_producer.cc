@@ -112,14 +112,12 @@ void BatchProducer::PlanRow(PlannedRow* p, RowScratch* s) const {
   const int64_t n_crops = source.dataset().NumCropVariants(state.location());
   source.masker().Plan(p->rng, n_crops, &plan, &s->mask);
   state.SetCropVariants(n_crops);
-  p->geometry = false;
+  for (size_t m : source.never_budgeted()) plan.input_budget[m] = plan.target_budget[m] = 0;
   for (size_t m = 0; m < source.spec().modalities.size(); ++m) {
-    const ModalityReader& reader = source.reader(m);
-    if (reader.never_budgeted()) plan.input_budget[m] = plan.target_budget[m] = 0;
-    if (!plan.Needs(m)) continue;
-    reader.Prefetch(state);
-    p->geometry |= reader.needs_geometry();
+    if (plan.Needs(m)) source.reader(m).Prefetch(state);
   }
+  p->geometry = false;
+  for (size_t m : source.geometry_users()) p->geometry |= plan.Needs(m);
   if (p->geometry) {
     // The crop_settings row, and the image's header (its frame header lies within the first
     // few hundred bytes of a camera's or Pillow's JPEG: not the whole image).
@@ -146,7 +144,8 @@ void BatchProducer::ReadRow(PlannedRow* p, RowScratch* s) const {
     if (plan.Needs(m)) status = source.reader(m).Read(p->state, &p->slots[m]);
   }
   if (status.ok() && p->geometry) status = p->state.ReadGeometry(&s->readers);
-  for (size_t m = 0; m < k && status.ok(); ++m) {
+  for (size_t m : source.builders()) {
+    if (!status.ok()) break;
     if (plan.Needs(m)) status = source.reader(m).Build(p->state, &s->readers, &p->slots[m]);
   }
   for (size_t m = 0; m < k; ++m) p->inputs[m] = plan.Needs(m) ? p->slots[m].input : nullptr;
@@ -176,7 +175,8 @@ absl::Status BatchProducer::ProduceRow(Batch& batch, uint64_t index, uint32_t ro
     source_->placeholder().WriteMasked(g, s->row[g]);
   }
   absl::Status status = std::move(p->read);
-  for (size_t m = 0; m < k && status.ok(); ++m) {
+  for (size_t m : source.fillers()) {
+    if (!status.ok()) break;
     if (plan.Needs(m)) status = source.reader(m).Fill(p->state, p->slots[m], s->local[m]);
   }
   if (status.ok()) {

@@ -120,6 +120,9 @@ class ModalityReader {
   virtual bool never_budgeted() const { return false; }
   // Whether Build needs RowState::ReadGeometry first.
   virtual bool needs_geometry() const { return false; }
+  // Whether Build, and Fill, do anything (the producer calls them only for readers that do).
+  virtual bool builds() const { return false; }
+  virtual bool fills() const { return false; }
   // What this kind's bytes depend on beyond the dataset and the masking config (tokenizer,
   // pixel path), for the source's fingerprint; empty when nothing.
   virtual std::string identity() const { return ""; }

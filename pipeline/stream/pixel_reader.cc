@@ -17,6 +17,7 @@ class PixelReader final : public ModalityReader {
 
   // The fast path gives other bytes than the exact one (the pixel limit only errors).
   std::string identity() const override { return options_.fast ? "|pixels:fast" : ""; }
+  bool fills() const override { return true; }
 
   void PrefetchIndex(const RowState& row) const override {
     row.shard(folder_).PrefetchIndex(row.location().record);

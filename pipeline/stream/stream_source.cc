@@ -67,6 +67,13 @@ absl::StatusOr<std::shared_ptr<const StreamSource>> StreamSource::Create(
       return absl::InvalidArgumentError(StrCat(context.Where(), ": no reader reads them"));
     }
   }
+  for (size_t m = 0; m < source->readers_.size(); ++m) {
+    const ModalityReader& r = *source->readers_[m];
+    if (r.never_budgeted()) source->never_budgeted_.push_back(m);
+    if (r.builds()) source->builders_.push_back(m);
+    if (r.fills()) source->fillers_.push_back(m);
+    if (r.needs_geometry()) source->geometry_users_.push_back(m);
+  }
   v1::DatasetInfo info = ds.Describe();
   info.clear_root();
   for (v1::ModalityInfo& m : *info.mutable_modalities()) {

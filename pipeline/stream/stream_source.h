@@ -35,6 +35,13 @@ class StreamSource {
   const MaskingSpec& spec() const { return masker_.spec(); }
   // The reader of masked modality m (modality_reader.h).
   const ModalityReader& reader(size_t m) const { return *readers_[m]; }
+  // The masked modalities whose readers do more than read, by what they do (so that the
+  // producer's loops skip the others): never budgeted, building after the reads, filling the
+  // row before masking, needing the crop geometry to build.
+  const std::vector<size_t>& never_budgeted() const { return never_budgeted_; }
+  const std::vector<size_t>& builders() const { return builders_; }
+  const std::vector<size_t>& fillers() const { return fillers_; }
+  const std::vector<size_t>& geometry_users() const { return geometry_users_; }
   // The folders its samples' crops are read from (crop_settings, the main image).
   const CropSources& crop_sources() const { return crops_; }
   // A hash of what determines a stream's bytes apart from the order: the dataset's modalities
@@ -49,6 +56,7 @@ class StreamSource {
   std::shared_ptr<const Dataset> dataset_;
   Masker masker_;
   std::vector<std::unique_ptr<ModalityReader>> readers_;
+  std::vector<size_t> never_budgeted_, builders_, fillers_, geometry_users_;
   CropSources crops_;
   std::shared_ptr<const text::WordPieceTokenizer> tokenizer_;  // the text readers use it
   uint64_t fingerprint_ = 0;

@@ -36,6 +36,7 @@ class TextReader final : public ModalityReader {
     return text::BuilderNeedsImageGeometry(builder_.builder());
   }
   std::string identity() const override { return identity_; }
+  bool builds() const override { return true; }
 
   void PrefetchIndex(const RowState& row) const override {
     row.shard(folder_).PrefetchIndex(row.location().record);

@@ -54,7 +54,9 @@ class GrpcFeedServiceTest : public ::testing::Test {
   void TearDown() override {
     if (service_) service_->BeginShutdown();
     if (server_) server_->Shutdown();
-    if (adapter_) EXPECT_TRUE(adapter_->WaitForPumpsUntil(Deadline()));
+    if (adapter_) {
+      EXPECT_TRUE(adapter_->WaitForPumpsUntil(Deadline()));
+    }
   }
 
   static std::chrono::steady_clock::time_point Deadline() {
