@@ -11,7 +11,7 @@
 //   mask     Fill            write into the batch row what the masker does not (pixels)
 //
 // The producer never asks which kind it holds. Adding a kind (depth or normal pixels, audio)
-// is a file with its reader and a line in reader_registry.cc.
+// is a file with its reader and claim, and its entry in reader_registry.cc.
 #ifndef MASKFEED_PIPELINE_STREAM_MODALITY_READER_H_
 #define MASKFEED_PIPELINE_STREAM_MODALITY_READER_H_
 
@@ -140,8 +140,8 @@ class ModalityReader {
   }
 };
 
-// What a kind decides from whether it reads masked modality `m` (held in dataset folder
-// `folder`): the dataset, the masking spec, the raw options, and the crop sources it may fill.
+// What a kind looks at to decide whether it reads masked modality `m` (held in dataset folder
+// `folder`): the dataset, the masking spec, the raw options; and the crop sources it may fill.
 struct ReaderContext {
   const Dataset& dataset;
   const MaskingSpec& spec;
