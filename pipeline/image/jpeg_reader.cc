@@ -61,7 +61,14 @@ class Reader {
 
   // Steps that may long-jump take and write only plain data; nothing with a destructor
   // lives in their frames.
+  // Each image starts from a new decompressor (about 0.1 us): libjpeg keeps the quantization
+  // and Huffman tables an image defined, and a later image that leaves one out would decode
+  // with the earlier image's instead of failing (or taking the standard tables) as a new
+  // decoder — Pillow's, per image — does; the same bytes would give pixels that depend on what
+  // the thread decoded before.
   bool ReadHeader(std::string_view bytes, Header* header) {
+    jpeg_destroy_decompress(&info_);
+    jpeg_create_decompress(&info_);
     error_.message[0] = '\0';
     error_.premature_end = false;
     if (setjmp(error_.jump)) {

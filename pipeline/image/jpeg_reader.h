@@ -1,6 +1,6 @@
-// libjpeg-turbo's decompressor, one per thread and reused (creating one allocates its memory
-// pools), with errors turned into statuses (libjpeg's default prints and exits) and warnings
-// silenced. Shared by the header reader and the pixel decoder.
+// libjpeg-turbo's decompressor, one per thread, made afresh for each image (no table of one
+// image reaches the next), with errors turned into statuses (libjpeg's default prints and
+// exits) and warnings silenced. Shared by the header reader and the pixel decoder.
 #ifndef MASKFEED_PIPELINE_IMAGE_JPEG_READER_H_
 #define MASKFEED_PIPELINE_IMAGE_JPEG_READER_H_
 

@@ -98,6 +98,47 @@ TEST(DecodeRgbTest, PixelLimitRefusesDecompressionBombsBeforeDecoding) {
   EXPECT_THAT(Message(DecodeRgb(bomb).status()), HasSubstr("60000x60000 pixels, over the limit"));
 }
 
+// `jpeg` without its segments of marker `marker` (0xDB: quantization tables, 0xC4: Huffman
+// tables) before its first scan.
+std::string WithoutTables(std::string jpeg, unsigned char marker) {
+  for (size_t at = 2; at + 4 <= jpeg.size() && static_cast<unsigned char>(jpeg[at + 1]) != 0xDA;) {
+    const size_t length = (static_cast<unsigned char>(jpeg[at + 2]) << 8) |
+                          static_cast<unsigned char>(jpeg[at + 3]);
+    if (static_cast<unsigned char>(jpeg[at + 1]) == marker) {
+      jpeg.erase(at, 2 + length);
+    } else {
+      at += 2 + length;
+    }
+  }
+  return jpeg;
+}
+
+// Every image is decoded as if by a new decoder (as Pillow opens one per image): tables a
+// JPEG does not define are not the last image's. Found by the image fuzzer, whose region
+// decode of a progressive file redefining its Huffman tables between scans differed from its
+// whole decode, each having started from the tables the decode before left.
+TEST(DecodeRgbTest, AJpegNeverDecodesWithTheTablesOfTheImageBefore) {
+  const std::string whole = testing::EncodeTestJpeg(48, 32);
+  for (unsigned char marker : {0xDB, 0xC4}) {
+    const std::string missing = WithoutTables(whole, marker);
+    ASSERT_LT(missing.size(), whole.size());
+    absl::StatusOr<RgbImage> fresh = DecodeRgb(missing, {});
+    ASSERT_TRUE(DecodeRgb(whole, {}).ok());  // leaves its tables in this thread's decoder
+    absl::StatusOr<RgbImage> after = DecodeRgb(missing, {});
+    ASSERT_EQ(after.ok(), fresh.ok()) << "marker " << int{marker} << ": "
+                                      << (after.ok() ? fresh.status() : after.status());
+    if (fresh.ok()) {
+      EXPECT_TRUE(after->pixels == fresh->pixels) << "marker " << int{marker};
+    } else {
+      EXPECT_EQ(after.status().code(), absl::StatusCode::kDataLoss);
+    }
+  }
+  // Missing quantization tables: an error, as in a new decoder (Pillow's too).
+  absl::StatusOr<RgbImage> no_dqt = DecodeRgb(WithoutTables(whole, 0xDB), {});
+  EXPECT_EQ(no_dqt.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(no_dqt.status().message()), HasSubstr("not defined"));
+}
+
 TEST(PillowResampleTest, CropsOutsideAreZeroAndFlipMirrors) {
   RgbImage image{.height = 2, .width = 3, .pixels = {}};
   for (int i = 0; i < 18; ++i) image.pixels.push_back(static_cast<uint8_t>(i + 1));
