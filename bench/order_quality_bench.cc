@@ -5,8 +5,13 @@
 //   same_shard       fraction of consecutive samples from the same shard
 //   shards_per_batch distinct shards in a batch of 128 (mean)
 //   shards_needed    distinct shards a window holds (what the cache must keep), or all
+// then, for repeats (4M's wds_n_repeats 4 and wds_shuffle_buffer_repeat 1000 by default), one
+// line per batch size: distinct samples per batch of consecutive positions in maskfeed's
+// spread order and in a model of 4M's shuffle buffer (tests/testing/fourm_repeat_buffer.h).
 //
 //   build/bench/maskfeed-bench-order [--shards 1000] [--samples 1000] [--windows 1,4,8,32]
+//       [--repeats 4] [--repeat-spread 1000] [--repeat-samples 100000]
+//       [--batches 32,128,512,1024,4096,16384]
 #include <cstdio>
 #include <set>
 #include <string>
@@ -17,19 +22,55 @@
 #include "pipeline/base/json_line.h"
 #include "pipeline/order/sample_order.h"
 #include "pipeline/order/windowed_shuffle.h"
+#include "tests/testing/fourm_repeat_buffer.h"
 
 namespace maskfeed {
 namespace {
 
 constexpr char kUsage[] =
     R"(How random the windowed epoch order is against the global permutation: one JSON line per
-order (mean_jump, same_shard, shards_per_batch, shards_needed).
+order (mean_jump, same_shard, shards_per_batch, shards_needed); then distinct samples per
+batch with repeats, maskfeed's spread against a model of 4M's shuffle buffer, per batch size.
 
 usage: maskfeed-bench-order [--shards 1000] [--samples 1000] [--windows 1,4,8,32]
+           [--repeats 4] [--repeat-spread 1000] [--repeat-samples 100000]
+           [--batches 32,128,512,1024,4096,16384]
 )";
 
+std::vector<uint64_t> Numbers(const std::string& list) {
+  std::vector<uint64_t> out;
+  for (absl::string_view v : absl::StrSplit(list, ',')) out.push_back(std::stoull(std::string(v)));
+  return out;
+}
+
+// Distinct samples per batch: maskfeed's spread repeats against 4M's buffer.
+void RepeatLines(uint32_t repeats, uint32_t spread, uint64_t samples,
+                 const std::vector<uint64_t>& batches) {
+  OrderOptions o;
+  o.num_samples = samples;
+  o.seed = 1;
+  o.n_repeats = repeats;
+  o.repeat_spread = spread;
+  const SampleOrder order(o);
+  std::vector<uint64_t> ours;
+  for (uint64_t p = 0; p < samples * repeats; ++p) ours.push_back(order.At(p).sample);
+  const std::vector<uint64_t> fourm = testing::FourMRepeatBuffer(samples, repeats, spread, 1);
+  for (uint64_t b : batches) {
+    std::printf("%s\n", JsonLine({{"bench", "repeat_spread"},
+                                  {"n_repeats", repeats},
+                                  {"repeat_spread", spread},
+                                  {"samples", samples},
+                                  {"batch", b},
+                                  {"distinct_maskfeed", testing::DistinctPerBatch(ours, b)},
+                                  {"distinct_4m_buffer", testing::DistinctPerBatch(fourm, b)}})
+                             .c_str());
+  }
+}
+
 int Run(const std::vector<std::string>& argv) {
-  absl::StatusOr<CliArgs> args = CliArgs::Parse(argv, {"shards", "samples", "windows"});
+  absl::StatusOr<CliArgs> args = CliArgs::Parse(
+      argv, {"shards", "samples", "windows", "repeats", "repeat-spread", "repeat-samples",
+             "batches"});
   if (!args.ok()) {
     std::fprintf(stderr, "order bench: %s\n", args.status().ToString().c_str());
     return 2;
@@ -99,6 +140,11 @@ int Run(const std::vector<std::string>& argv) {
                   {"shards_needed", window == 0 ? shards : window}})
             .c_str());
   }
+  RepeatLines(static_cast<uint32_t>(args->GetInt("repeats", 4, 2, 1024).value_or(4)),
+              static_cast<uint32_t>(args->GetInt("repeat-spread", 1000, 1, 1 << 24).value_or(1000)),
+              static_cast<uint64_t>(
+                  args->GetInt("repeat-samples", 100000, 1000, 100000000).value_or(100000)),
+              Numbers(args->GetString("batches", "32,128,512,1024,4096,16384")));
   return 0;
 }
 

@@ -23,6 +23,10 @@ struct DatasetSetting {
 const DatasetSetting kDatasetSettings[] = {
     {"window-shards", 1, 65536,
      [](v1::DatasetConfig* d, int64_t v) { d->set_window_shards(static_cast<uint32_t>(v)); }},
+    {"n-repeats", 1, 1024,
+     [](v1::DatasetConfig* d, int64_t v) { d->set_n_repeats(static_cast<uint32_t>(v)); }},
+    {"repeat-spread", 1, 1 << 24,
+     [](v1::DatasetConfig* d, int64_t v) { d->set_repeat_spread(static_cast<uint32_t>(v)); }},
 };
 
 // A switch that turns a setting on for every dataset.
@@ -39,6 +43,8 @@ const DatasetSwitch kDatasetSwitches[] = {
 const std::map<std::string, std::string>& FieldFlags() {
   static const auto* flags = new std::map<std::string, std::string>{
       {"window_shards", "--window-shards K"},
+      {"n_repeats", "--n-repeats R"},
+      {"repeat_spread", "--repeat-spread V"},
       {"canonical_nodes", "--canonical-nodes C"},
       {"node_batch", "--node-batch U"},
       {"text_tokenizer", "--text-tokenizer FILE"},
@@ -178,6 +184,10 @@ const char kDataFlagsHelp[] =
   --fast-pixels         decode large JPEG crops at a reduced DCT scale (not Pillow's bytes;
                         docs/pixels.md); default: exact
   --skip-corrupt        mask out corrupt records (counted, logged) instead of DATA_LOSS
+  --n-repeats R         views of each sample per epoch, each masked on its own (4M's
+                        wds_n_repeats; default 1 or the config's)
+  --repeat-spread V     spread those copies: segments of about V views hold at most one copy
+                        of a sample (4M's wds_shuffle_buffer_repeat; default 1000)
   --window-shards K     each epoch streams windows of K shards (a seeded shard order, samples
                         shuffled within a window) instead of permuting the whole dataset
   --canonical-nodes C   per-host shares: the shards are dealt to C nodes and positions go to

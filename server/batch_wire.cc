@@ -206,6 +206,15 @@ grpc::ByteBuffer EncodeBatch(StreamBatch batch) {
   }
   PutPacked(h, v1::Batch::kDatasetsFieldNumber, b.batch.datasets);
   PutPacked(h, v1::Batch::kSamplesFieldNumber, b.batch.samples);
+  for (const std::string& name : b.batch.dataset_names) {
+    PutTag(h, v1::Batch::kDatasetNamesFieldNumber, kLengthDelimited);
+    PutVarint(h, name.size());
+    h->append(name);
+  }
+  if (b.batch.padding_rows != 0) {
+    PutTag(h, v1::Batch::kPaddingRowsFieldNumber, kVarint);
+    PutVarint(h, b.batch.padding_rows);
+  }
   return w.Finish();
 }
 
@@ -229,6 +238,8 @@ v1::Batch BatchToProto(const StreamBatch& batch) {
   }
   for (uint32_t d : batch.batch.datasets) out.add_datasets(d);
   for (uint64_t s : batch.batch.samples) out.add_samples(s);
+  for (const std::string& name : batch.batch.dataset_names) out.add_dataset_names(name);
+  out.set_padding_rows(batch.batch.padding_rows);
   return out;
 }
 

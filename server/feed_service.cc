@@ -17,28 +17,6 @@ std::string Seconds(double s) {
   return buf;
 }
 
-// A server whose largest stream could never be served is misconfigured: refuse it at start,
-// naming the limits whose product is too large.
-absl::Status CheckOneStreamFits(const std::vector<ServedSource>& served,
-                                const v1::ServerLimits& limits) {
-  StreamOptions worst;
-  worst.batch_size = limits.max_batch_size();
-  worst.queue_depth = limits.queue_depth();
-  worst.int64_tokens = true;
-  worst.pack_for_wire = true;
-  for (const ServedSource& s : served) {
-    const uint64_t need = Stream::BufferBudget(*s.mixture, worst);
-    if (need > limits.max_buffered_bytes()) {
-      return absl::InvalidArgumentError(StrCat(
-          "limits: one stream of '", s.name, "' at limits.max_batch_size ", worst.batch_size,
-          " with limits.queue_depth ", worst.queue_depth, " holds up to ", need,
-          " bytes of batches, more than limits.max_buffered_bytes ", limits.max_buffered_bytes(),
-          " for all streams; lower max_batch_size or queue_depth, or raise max_buffered_bytes"));
-    }
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 // ---- FeedStream ----
@@ -112,8 +90,14 @@ absl::StatusOr<std::unique_ptr<FeedService>> FeedService::Create(const v1::Serve
   absl::StatusOr<ServiceDescription> description =
       DescribeService(service->served_, config.limits());
   if (!description.ok()) return description.status();
-  if (absl::Status s = CheckOneStreamFits(service->served_, config.limits()); !s.ok()) return s;
   service->description_ = std::move(description->response);
+  // What a request naming no dataset streams (FinalizeDataConfig chose it when unset).
+  const std::string& fallback = service->served_.front().name;
+  service->description_.set_default_dataset(
+      config.default_dataset().empty() ? fallback : config.default_dataset());
+  for (v1::DatasetDescription& d : *service->description_.mutable_datasets()) {
+    d.set_is_default(d.name() == service->description_.default_dataset());
+  }
   service->max_message_bytes_ = description->max_message_bytes;
   return service;
 }
@@ -156,12 +140,31 @@ absl::StatusOr<StreamOptions> FeedService::OptionsFor(const v1::StreamBatchesReq
   o.rank = request.rank();
   o.seed = request.seed();
   o.resume_token = request.resume_token();
+  o.resume_tokens.assign(request.resume_tokens().begin(), request.resume_tokens().end());
   o.max_batches = request.max_batches();
   o.queue_depth = limits.queue_depth();
   absl::StatusOr<OrderSpec> order =
       WithOverrides(served.order, request.overrides(), limits.max_repeats());
   if (!order.ok()) return order.status();
   o.order = *order;
+  if (request.has_eval()) {
+    if (served.components.size() > 1) {
+      std::string names;
+      for (const ServedComponent& c : served.components) {
+        StrAppend(&names, names.empty() ? "" : ", ", c.name);
+      }
+      return absl::InvalidArgumentError(
+          StrCat("eval: a pass reads one dataset; '", served.name, "' mixes ", names,
+                 ": evaluate each of them on its own (dataset)"));
+    }
+    if (request.overrides().n_repeats() != 0 || request.overrides().epoch_size() != 0) {
+      return absl::InvalidArgumentError(
+          "eval: a pass reads each sample once; leave overrides.n_repeats and epoch_size unset");
+    }
+    o.order = ForEvaluation(o.order);
+    o.end_position = served.components.front().dataset->num_samples();
+    o.partial_last = request.eval().last_batch() == v1::EvalPass::LAST_BATCH_PARTIAL;
+  }
   o.hold_budget_bytes = served.hold_budget_bytes;
   o.int64_tokens = request.overrides().int64_tokens();
   o.pack_for_wire = request.encoding() == v1::ENCODING_PACKED;
@@ -170,7 +173,10 @@ absl::StatusOr<StreamOptions> FeedService::OptionsFor(const v1::StreamBatchesReq
 }
 
 const ServedSource* FeedService::Find(const std::string& name) const {
-  if (name.empty()) return &served_.front();
+  if (name.empty()) {
+    if (description_.default_dataset().empty()) return &served_.front();
+    return Find(description_.default_dataset());
+  }
   for (const ServedSource& s : served_) {
     if (s.name == name) return &s;
   }
@@ -201,7 +207,7 @@ absl::StatusOr<std::unique_ptr<FeedStream>> FeedService::OpenStream(
   const std::string id = StrCat("s", next_id_++, "-rank", options->rank);
   options->id = id;
   absl::StatusOr<std::shared_ptr<const MixtureSource>> source =
-      SourceWithOverrides(*served, request.overrides());
+      SourceWithOverrides(*served, request.overrides(), request.has_eval());
   if (!source.ok()) return Reject(peer, source.status());
 
   // Hold a slot and the stream's buffer bytes before the producer starts, so neither
@@ -226,6 +232,18 @@ absl::StatusOr<std::unique_ptr<FeedStream>> FeedService::OpenStream(
     return Reject(peer, absl::ResourceExhaustedError(
                             StrCat("this server already serves ", live,
                                    " streams (limits.max_streams); retry later or elsewhere")));
+  }
+  // Memory is reserved for the batches streams ask for, not for the largest a request may
+  // ask for: a stream that alone would pass the limit is refused (retrying cannot help).
+  if (no_room && need > budget) {
+    const uint64_t per_row = std::max<uint64_t>(1, need / std::max<uint32_t>(1, options->batch_size));
+    return Reject(peer, absl::InvalidArgumentError(StrCat(
+                            "batch_size: a stream of ", options->batch_size, " rows of '",
+                            served->name, "' holds up to ", need, " bytes of batches (",
+                            options->queue_depth, " queued, limits.queue_depth), more than the ",
+                            budget, " all streams may hold (limits.max_buffered_bytes); ask for "
+                            "batch_size ", std::max<uint64_t>(1, budget / per_row),
+                            " or less, or raise limits.max_buffered_bytes")));
   }
   if (no_room) {
     return Reject(peer, absl::ResourceExhaustedError(
@@ -256,7 +274,8 @@ absl::StatusOr<std::unique_ptr<FeedStream>> FeedService::OpenStream(
             {"world_size", std::to_string(options->world_size)},
             {"batch_size", std::to_string(options->batch_size)},
             {"seed", std::to_string(options->seed)},
-            {"resumed", request.resume_token().empty() ? "false" : "true"},
+            {"resumed", request.resume_token().empty() && request.resume_tokens().empty()
+                            ? "false" : "true"},
             {"max_batches", std::to_string(options->max_batches)}});
   return feed;
 }

@@ -180,6 +180,8 @@ absl::StatusOr<Batch> ExpandBatch(const v1::Batch& wire, BufferPool* pool) {
   }
   batch.datasets.assign(wire.datasets().begin(), wire.datasets().end());
   batch.samples.assign(wire.samples().begin(), wire.samples().end());
+  batch.dataset_names.assign(wire.dataset_names().begin(), wire.dataset_names().end());
+  batch.padding_rows = wire.padding_rows();
   return batch;
 }
 

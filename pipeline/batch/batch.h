@@ -132,6 +132,10 @@ struct Batch {
   // (filled by streams; empty otherwise).
   std::vector<uint32_t> datasets;
   std::vector<uint64_t> samples;
+  // The config names `datasets` indexes: a mixture's components in order, or the one dataset.
+  std::vector<std::string> dataset_names;
+  // Rows at the end that hold no sample (evaluation passes; every mask 1).
+  uint32_t padding_rows = 0;
 
   // Bytes of all tensors in their plain form (as a trainer receives them).
   size_t bytes() const {

@@ -19,9 +19,14 @@ uint64_t BlockKey(uint64_t seed, uint64_t block) {
 absl::StatusOr<MixtureOrder> MixtureOrder::Create(
     const std::vector<double>& weights, const std::vector<uint64_t>& sizes,
     const OrderOptions& options,
-    const std::vector<std::shared_ptr<const WindowedShuffle>>& windowed) {
+    const std::vector<std::shared_ptr<const WindowedShuffle>>& windowed,
+    const std::vector<uint32_t>& repeats) {
   if (weights.empty() || weights.size() != sizes.size()) {
     return absl::InvalidArgumentError("datasets: a mixture needs at least one dataset");
+  }
+  if (!repeats.empty() && repeats.size() != weights.size()) {
+    return absl::InvalidArgumentError(
+        StrCat("repeats: ", repeats.size(), " values for ", weights.size(), " datasets"));
   }
   if (weights.size() > 1 && options.epoch_size != 0) {
     return absl::InvalidArgumentError(
@@ -83,9 +88,10 @@ absl::StatusOr<MixtureOrder> MixtureOrder::Create(
                                                o.windowed->num_samples(), " samples, not ",
                                                sizes[d]));
     }
-    if (weights.size() > 1) {
-      o.n_repeats = 1;  // a mixture repeats its slots (see At), not each dataset's samples
-      o.seed = options.seed + d * kSplitMixGamma;
+    if (!repeats.empty()) o.n_repeats = repeats[d];
+    if (weights.size() > 1) o.seed = options.seed + d * kSplitMixGamma;
+    if (absl::Status s = o.Validate(); !s.ok()) {
+      return absl::Status(s.code(), StrCat("datasets[", d, "].", ToStd(s.message())));
     }
     order.orders_.emplace_back(o);
   }
@@ -98,8 +104,7 @@ MixtureView MixtureOrder::At(uint64_t position) const {
     out.view = orders_[0].At(position);
     return out;
   }
-  const uint64_t slot = position / options_.n_repeats;
-  const uint32_t repeat = static_cast<uint32_t>(position % options_.n_repeats);
+  const uint64_t slot = position;
   const uint64_t block = slot / kMixtureBlock;
   const uint64_t j =
       options_.shuffle
@@ -110,7 +115,6 @@ MixtureView MixtureOrder::At(uint64_t position) const {
   const uint64_t k = block * slots_[d] + (j - slot_starts_[d]);
   out.dataset = static_cast<uint32_t>(d);
   out.view = orders_[d].At(k);
-  out.view.repeat = repeat;
   return out;
 }
 

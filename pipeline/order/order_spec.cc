@@ -55,6 +55,16 @@ absl::Status OrderSpec::Validate() const {
       !s.ok()) {
     return s;
   }
+  for (uint32_t r : component_repeats) {
+    if (absl::Status s = limits::CheckRange("component_repeats", r, 1, limits::kMaxRepeats);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (repeat_spread == 0 || repeat_spread > kMaxRepeatSpread) {
+    return absl::InvalidArgumentError(
+        StrCat("repeat_spread: ", repeat_spread, " is outside 1..", kMaxRepeatSpread));
+  }
   if (window_shards > kMaxWindowShards) {
     return absl::InvalidArgumentError(
         StrCat("window_shards: ", window_shards, " is over ", kMaxWindowShards));
@@ -74,6 +84,9 @@ absl::Status OrderSpec::Validate() const {
 
 OrderSpec OrderSpecFromConfig(const v1::DatasetConfig& config) {
   return OrderSpec{.n_repeats = std::max<uint32_t>(1, config.n_repeats()),
+                   .repeat_spread = config.repeat_spread() != 0 ? config.repeat_spread()
+                                                                : kDefaultRepeatSpread,
+                   .component_repeats = {},
                    .epoch_size = 0,
                    .shuffle = true,
                    .window_shards = config.window_shards(),
@@ -85,9 +98,11 @@ absl::StatusOr<OrderSpec> MixtureOrderSpec(const std::vector<std::string>& names
                                            const std::vector<OrderSpec>& orders) {
   if (orders.empty()) return absl::InvalidArgumentError("datasets: at least one is needed");
   OrderSpec out = orders.front();
+  bool same_repeats = true;
   for (size_t i = 1; i < orders.size(); ++i) {
     const OrderSpec& o = orders[i];
-    if (o.n_repeats != out.n_repeats) out.n_repeats = 1;
+    same_repeats &= o.n_repeats == out.n_repeats;
+    out.repeat_spread = std::max(out.repeat_spread, o.repeat_spread);
     for (const auto& [field, a, b] :
          {std::tuple{"window_shards", uint64_t{out.window_shards}, uint64_t{o.window_shards}},
           std::tuple{"canonical_nodes", uint64_t{out.canonical_nodes}, uint64_t{o.canonical_nodes}},
@@ -101,6 +116,10 @@ absl::StatusOr<OrderSpec> MixtureOrderSpec(const std::vector<std::string>& names
       }
     }
   }
+  if (!same_repeats) {
+    for (const OrderSpec& o : orders) out.component_repeats.push_back(o.n_repeats);
+    out.n_repeats = 1;
+  }
   return out;
 }
 
@@ -111,13 +130,29 @@ absl::StatusOr<OrderSpec> WithOverrides(OrderSpec spec, const v1::StreamOverride
                                              " exceeds this server's limit of ", max_repeats,
                                              " (limits.max_repeats)"));
   }
-  if (overrides.n_repeats() > 0) spec.n_repeats = overrides.n_repeats();
+  if (overrides.n_repeats() > 0) {
+    spec.n_repeats = overrides.n_repeats();
+    spec.component_repeats.clear();
+  }
   spec.epoch_size = overrides.epoch_size();
+  return spec;
+}
+
+OrderSpec ForEvaluation(OrderSpec spec) {
+  spec.shuffle = false;
+  spec.n_repeats = 1;
+  spec.component_repeats.clear();
+  spec.epoch_size = 0;
+  spec.canonical_nodes = 0;
+  spec.node_batch = 0;
   return spec;
 }
 
 void DescribeOrder(const OrderSpec& spec, v1::DatasetDescription* description) {
   description->set_window_shards(spec.window_shards);
+  description->set_n_repeats(spec.component_repeats.empty() ? spec.n_repeats : 0);
+  for (uint32_t r : spec.component_repeats) description->add_component_repeats(r);
+  description->set_repeat_spread(spec.repeat_spread);
   if (spec.shares()) {
     description->set_canonical_nodes(spec.canonical_nodes);
     description->set_node_batch(spec.node_batch);
@@ -136,6 +171,11 @@ uint64_t OrderFingerprint(uint64_t source_fingerprint, uint64_t seed, const Orde
   if (spec.shares()) {
     h = Mix(h, uint64_t{spec.canonical_nodes} | (uint64_t{2} << 40));
     h = Mix(h, spec.node_batch);
+  }
+  // Repeats are spread since 27: tokens of streams with repeats from before are refused.
+  if (spec.n_repeats > 1 || !spec.component_repeats.empty()) {
+    h = Mix(h, uint64_t{spec.repeat_spread} | (uint64_t{3} << 40));
+    for (uint32_t r : spec.component_repeats) h = Mix(h, uint64_t{r} | (uint64_t{4} << 40));
   }
   return h;
 }
@@ -174,11 +214,12 @@ absl::StatusOr<MixtureOrder> BuildOrder(const OrderSpec& spec, uint64_t seed,
                            OrderOptions{.num_samples = 0,
                                         .seed = seed,
                                         .n_repeats = spec.n_repeats,
+                                        .repeat_spread = spec.repeat_spread,
                                         .epoch_size = spec.epoch_size,
                                         .shuffle = spec.shuffle,
                                         .windowed = nullptr,
                                         .nodes = nodes},
-                           windowed);
+                           windowed, spec.component_repeats);
   if (!order.ok()) return order.status();
   if (absl::Status s = CheckGlobalOrderFits(spec, datasets, nodes.get(), hold_budget_bytes);
       !s.ok()) {

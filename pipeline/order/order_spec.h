@@ -31,8 +31,13 @@ struct OrderSpec {
   static constexpr uint32_t kMaxCanonicalNodes = 65536;
   static constexpr uint64_t kMaxNodeBatch = uint64_t{1} << 32;
 
-  // Consecutive views of each sample, masked independently (4M's wds_n_repeats).
+  // Views of each sample per epoch, masked independently (4M's wds_n_repeats), spread over
+  // segments of about repeat_spread positions (repeat_spread.h; 4M's
+  // wds_shuffle_buffer_repeat). A mixture whose datasets repeat differently lists each one's
+  // in component_repeats (then n_repeats is 1 and unused).
   uint32_t n_repeats = 1;
+  uint32_t repeat_spread = kDefaultRepeatSpread;
+  std::vector<uint32_t> component_repeats = {};
   // Views per epoch; 0 = every sample n_repeats times. Single-dataset streams without shares.
   uint64_t epoch_size = 0;
   // false: samples in dataset order (evaluation).
@@ -46,6 +51,11 @@ struct OrderSpec {
   uint64_t node_batch = 0;
 
   bool shares() const { return canonical_nodes > 1; }
+  // Whether it reads every sample once, in dataset order (ForEvaluation's form).
+  bool IsEvaluation() const {
+    return !shuffle && n_repeats == 1 && component_repeats.empty() && epoch_size == 0 &&
+           !shares();
+  }
   // Positions over which the order reads one window of shards, for shards of
   // `mean_shard_samples`: a window's samples, spread over every node's turns with shares.
   // 0 for a global order.
@@ -56,18 +66,23 @@ struct OrderSpec {
   absl::Status Validate() const;
 };
 
-// A served dataset's order: DatasetConfig's n_repeats (0 = 1), window_shards, canonical_nodes
-// and node_batch.
+// A served dataset's order: DatasetConfig's n_repeats (0 = 1), repeat_spread (0 = 4M's
+// default), window_shards, canonical_nodes and node_batch.
 OrderSpec OrderSpecFromConfig(const v1::DatasetConfig& config);
 // The order of a mixture of datasets with these orders (`names` for messages): one order for
 // all, so their settings must agree (INVALID_ARGUMENT naming the first that differs), except
-// n_repeats, which is theirs when they agree and 1 otherwise.
+// n_repeats, which stays each dataset's (component_repeats when they differ), and
+// repeat_spread, the largest.
 absl::StatusOr<OrderSpec> MixtureOrderSpec(const std::vector<std::string>& names,
                                            const std::vector<OrderSpec>& orders);
-// A stream's overrides applied (n_repeats, epoch_size; zero keeps the spec's value).
+// A stream's overrides applied (n_repeats, for every dataset of a mixture, and epoch_size; zero
+// keeps the spec's value).
 // INVALID_ARGUMENT naming the override when n_repeats exceeds `max_repeats`.
 absl::StatusOr<OrderSpec> WithOverrides(OrderSpec spec, const v1::StreamOverrides& overrides,
                                         uint32_t max_repeats);
+// The order of an evaluation pass over the dataset `spec` orders: every sample once, in
+// dataset order — no shuffle, repeats, epoch size or shares.
+OrderSpec ForEvaluation(OrderSpec spec);
 // The order's settings as Describe reports them.
 void DescribeOrder(const OrderSpec& spec, v1::DatasetDescription* description);
 

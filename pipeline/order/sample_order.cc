@@ -12,6 +12,11 @@ uint64_t EpochKey(uint64_t seed, uint64_t epoch) {
   return Mix64(Mix64(seed + kSplitMixGamma) ^ (epoch * 0xD1B54A32D192ED03ull + 1));
 }
 
+// The repeat spread's segment order differs per epoch, seed and node.
+uint64_t SpreadKey(uint64_t seed, uint64_t epoch, uint64_t node) {
+  return Mix64(EpochKey(seed, epoch) ^ Mix64(node * kSplitMixGamma + 0x5EED5EED5EED5EEDull));
+}
+
 }  // namespace
 
 Permutation::Permutation(uint64_t n, uint64_t key) : n_(n), key_(key) {
@@ -61,13 +66,24 @@ absl::Status OrderOptions::Validate() const {
           "epoch_size: not with canonical nodes (each node's epoch is its share)");
     }
   }
+  if (repeat_spread == 0 || repeat_spread > kMaxRepeatSpread) {
+    return absl::InvalidArgumentError(
+        StrCat("repeat_spread: ", repeat_spread, " is outside 1..", kMaxRepeatSpread));
+  }
   return limits::CheckRange("n_repeats", n_repeats, 1, limits::kMaxRepeats);
 }
 
 SampleOrder::SampleOrder(const OrderOptions& options)
     : options_(options),
       epoch_size_(options.epoch_size != 0 ? options.epoch_size
-                                          : options.num_samples * options.n_repeats) {}
+                                          : options.num_samples * options.n_repeats),
+      spread_(options.n_repeats, options.repeat_spread) {}
+
+RepeatSpread::Copy SampleOrder::Spread(uint64_t epoch, uint64_t node, uint64_t epoch_views,
+                                       uint64_t within) const {
+  if (options_.n_repeats == 1) return RepeatSpread::Copy{.slot = within, .repeat = 0};
+  return spread_.At(SpreadKey(options_.seed, epoch, node), epoch_views, within);
+}
 
 SampleView SampleOrder::At(uint64_t position) const {
   SampleView view;
@@ -75,17 +91,17 @@ SampleView SampleOrder::At(uint64_t position) const {
     const NodeShares::NodePosition at = options_.nodes->Locate(position);
     const uint64_t node_epoch = options_.nodes->share_samples(at.node) * options_.n_repeats;
     view.epoch = at.local / node_epoch;
-    const uint64_t within = at.local % node_epoch;
-    const uint64_t node_slot = within / options_.n_repeats;
+    const RepeatSpread::Copy copy = Spread(view.epoch, at.node, node_epoch, at.local % node_epoch);
+    const uint64_t node_slot = copy.slot;
     view.slot = node_slot * options_.nodes->nodes() + at.node;
-    view.repeat = static_cast<uint32_t>(within % options_.n_repeats);
+    view.repeat = copy.repeat;
     view.sample = options_.nodes->At(at.node, view.epoch, node_slot, options_.shuffle);
     return view;
   }
   view.epoch = position / epoch_size_;
-  const uint64_t within = position % epoch_size_;
-  view.slot = within / options_.n_repeats;
-  view.repeat = static_cast<uint32_t>(within % options_.n_repeats);
+  const RepeatSpread::Copy copy = Spread(view.epoch, 0, epoch_size_, position % epoch_size_);
+  view.slot = copy.slot;
+  view.repeat = copy.repeat;
   const uint64_t index = view.slot % options_.num_samples;
   if (!options_.shuffle) {
     view.sample = index;

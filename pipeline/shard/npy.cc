@@ -196,7 +196,11 @@ absl::StatusOr<NpyHeader> ParseNpy(std::string_view file) {
 }
 
 std::string EncodeNpyHeader(DType dtype, const Shape& shape) {
-  std::string dict = StrCat("{'descr': '", NpyDescr(dtype),
+  return EncodeNpyHeader(NpyDescr(dtype), shape);
+}
+
+std::string EncodeNpyHeader(std::string_view descr, const Shape& shape) {
+  std::string dict = StrCat("{'descr': '", descr,
                             "', 'fortran_order': False, 'shape': ", shape.ToString(), ", }");
   // Pad with spaces so that prelude + header (ending in '\n') is a multiple of 64.
   size_t total = kPreludeV1 + dict.size() + 1;

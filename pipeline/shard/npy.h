@@ -36,6 +36,8 @@ absl::StatusOr<NpyHeader> ParseNpy(std::string_view file);
 std::string EncodeNpy(DType dtype, const Shape& shape, const void* data);
 // The header alone (magic, version, dict): what precedes the data bytes in EncodeNpy's output.
 std::string EncodeNpyHeader(DType dtype, const Shape& shape);
+// The same with numpy's dtype string itself ("<U12": strings of 12 UTF-32 code points).
+std::string EncodeNpyHeader(std::string_view descr, const Shape& shape);
 
 }  // namespace maskfeed
 

@@ -111,6 +111,15 @@ absl::Status FinalizeDataConfig(v1::ServerConfig* config) {
   std::set<std::string> names;
   if (absl::Status s = CheckDatasets(*config, &names); !s.ok()) return s;
   if (absl::Status s = CheckMixtures(*config, &names); !s.ok()) return s;
+  // What a request naming nothing streams: what the config trains on.
+  if (config->default_dataset().empty()) {
+    config->set_default_dataset(config->mixture_size() > 0 ? config->mixture(0).name()
+                                                           : config->dataset(0).name());
+  } else if (!names.contains(config->default_dataset())) {
+    return absl::InvalidArgumentError(StrCat("default_dataset: '", config->default_dataset(),
+                                             "' is neither a dataset nor a mixture of this "
+                                             "config"));
+  }
   for (int i = 0; i < config->dataset_size(); ++i) {
     if (absl::Status s = OrderSpecFromConfig(config->dataset(i)).Validate(); !s.ok()) {
       return absl::InvalidArgumentError(StrCat("dataset[", i, "].", ToStd(s.message())));

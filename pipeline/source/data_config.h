@@ -30,7 +30,8 @@ absl::StatusOr<v1::ServerConfig> ParseServerConfig(std::string_view text);
 absl::StatusOr<v1::ServerConfig> LoadServerConfigFile(const std::string& path);
 
 // Checks the datasets (names, paths, masking configs resolved, order settings) and mixtures
-// (components, weights), and fills the shard cache's defaults (directory, fetch threads).
+// (components, weights), and fills the defaults: default_dataset (the first mixture, else the
+// first dataset) and the shard cache's (directory, fetch threads).
 // INVALID_ARGUMENT naming the field ("dataset[1].name: ..."). Dataset folders are opened later
 // (served_source.h).
 absl::Status FinalizeDataConfig(v1::ServerConfig* config);

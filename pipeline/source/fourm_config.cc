@@ -10,6 +10,7 @@
 #include "pipeline/base/log.h"
 #include "pipeline/base/strings.h"
 #include "pipeline/masking/masking_config.h"
+#include "pipeline/order/repeat_spread.h"
 
 namespace maskfeed {
 namespace {
@@ -505,6 +506,12 @@ absl::StatusOr<v1::DatasetConfig> ImportDataset(const Doc& doc, const std::strin
     absl::StatusOr<int64_t> n = r.Int(entry, "wds_n_repeats", 1, 1000);
     if (!n.ok()) return n.status();
     d.set_n_repeats(static_cast<uint32_t>(*n));
+  }
+  // The shuffle buffer after 4M's repeat stage: how far copies spread (repeat_spread.h).
+  if (Reader::Has(entry, "wds_shuffle_buffer_repeat")) {
+    absl::StatusOr<int64_t> n = r.Int(entry, "wds_shuffle_buffer_repeat", 1, kMaxRepeatSpread);
+    if (!n.ok()) return n.status();
+    d.set_repeat_spread(static_cast<uint32_t>(*n));
   }
   if (Reader::Has(entry, "main_augment_domain") && !Reader::IsNull(entry["main_augment_domain"])) {
     absl::StatusOr<std::string> m = r.String(entry, "main_augment_domain");

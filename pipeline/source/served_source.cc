@@ -163,7 +163,7 @@ absl::StatusOr<std::vector<ServedSource>> OpenServedSources(const v1::ServerConf
     ServedSource s;
     s.name = d.name();
     s.preset = d.preset();
-    s.mixture = MixtureSource::Single(c.source);
+    s.mixture = MixtureSource::Single(c.source, c.name);
     s.components = {std::move(c)};
     s.order = OrderSpecFromConfig(d);
     s.skip_corrupt = d.skip_corrupt_records();
@@ -184,13 +184,16 @@ absl::StatusOr<std::vector<ServedSource>> OpenServedSources(const v1::ServerConf
 }
 
 absl::StatusOr<std::shared_ptr<const MixtureSource>> SourceWithOverrides(
-    const ServedSource& served, const v1::StreamOverrides& overrides) {
-  if (overrides.input_tokens() == 0 && overrides.target_tokens() == 0) return served.mixture;
+    const ServedSource& served, const v1::StreamOverrides& overrides, bool evaluation) {
+  if (overrides.input_tokens() == 0 && overrides.target_tokens() == 0 && !evaluation) {
+    return served.mixture;
+  }
   std::vector<MixtureEntry> entries;
   for (const ServedComponent& c : served.components) {
     uint64_t room = 0;
     for (const ModalitySpec& m : c.source->spec().modalities) room += m.max_tokens;
     v1::MaskingConfig masking = c.masking;
+    if (evaluation) masking.set_no_crop_augmentation(true);
     for (auto [value, field, range] :
          {std::tuple{overrides.input_tokens(), "overrides.input_tokens",
                      masking.mutable_input_tokens()},
@@ -211,7 +214,7 @@ absl::StatusOr<std::shared_ptr<const MixtureSource>> SourceWithOverrides(
     entries.push_back(MixtureEntry{.name = c.name, .weight = c.weight, .source = *source});
   }
   if (entries.size() == 1 && served.components.front().name == served.name) {
-    return MixtureSource::Single(entries.front().source);
+    return MixtureSource::Single(entries.front().source, entries.front().name);
   }
   return MixtureSource::Create(std::move(entries));
 }

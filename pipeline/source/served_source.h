@@ -61,10 +61,11 @@ absl::StatusOr<std::vector<ServedSource>> OpenServedSources(const v1::ServerConf
                                                             tbb::task_arena* arena);
 
 // The source a stream with these overrides reads: the served one when no token total is
-// overridden, otherwise one built with the request's totals. INVALID_ARGUMENT naming the
-// override when it exceeds what the modalities hold.
+// overridden and it is not an evaluation pass, otherwise one built with the request's totals
+// (fixed: min = max) and, for `evaluation`, crop variant 0 always (4M's no_aug).
+// INVALID_ARGUMENT naming the override when it exceeds what the modalities hold.
 absl::StatusOr<std::shared_ptr<const MixtureSource>> SourceWithOverrides(
-    const ServedSource& served, const v1::StreamOverrides& overrides);
+    const ServedSource& served, const v1::StreamOverrides& overrides, bool evaluation = false);
 
 }  // namespace maskfeed
 

@@ -41,17 +41,35 @@ size_t BatchProducer::BufferBudget(const MaskingSpec& spec, const ProducerOption
          (options.pack_for_wire ? 5 : 4) / 4;
 }
 
+uint32_t BatchProducer::SampleRows(uint64_t index) const {
+  if (options_.end_position == 0) return options_.batch_size;
+  const uint64_t first = options_.layout.Position(index, options_.rank, options_.world_size,
+                                                  options_.batch_size, 0);
+  if (first >= options_.end_position) return 0;
+  return static_cast<uint32_t>(
+      std::min<uint64_t>(options_.batch_size, options_.end_position - first));
+}
+
 absl::StatusOr<Batch> BatchProducer::Produce(uint64_t index) {
-  Batch batch = collator_.Allocate(options_.batch_size, buffers_.get());
-  batch.samples.resize(options_.batch_size);
-  batch.datasets.resize(options_.batch_size);
-  std::vector<absl::Status> errors(options_.batch_size);
+  const uint32_t with_sample = SampleRows(index);
+  const uint32_t rows_in_batch = options_.partial_last ? with_sample : options_.batch_size;
+  Batch batch = collator_.Allocate(rows_in_batch, buffers_.get());
+  batch.samples.resize(rows_in_batch);
+  batch.datasets.resize(rows_in_batch);
+  batch.padding_rows = rows_in_batch - with_sample;
+  for (size_t d = 0; d < source_->num_datasets(); ++d) {
+    batch.dataset_names.push_back(source_->entry(d).name);
+  }
+  std::vector<absl::Status> errors(rows_in_batch);
   PackingState packing;
   if (options_.pack_for_wire) BeginPacking(&batch, buffers_.get(), &packing);
   auto rows = [&](const tbb::blocked_range<uint32_t>& range) {
     RowScratch& scratch = scratch_.local();
     const uint32_t first = range.begin();
-    const uint32_t n = static_cast<uint32_t>(range.size());
+    // Rows past the last sample (evaluation passes) are padding; the others go through the
+    // phases below.
+    const uint32_t n = static_cast<uint32_t>(
+        std::min<uint32_t>(range.end(), std::max(first, with_sample)) - first);
     scratch.planned.resize(n);
     // In phases over the task's rows, so that each row's reads of randomly placed memory are
     // in flight while earlier rows are worked on, and each phase's tables stay in cache: every
@@ -66,9 +84,13 @@ absl::StatusOr<Batch> BatchProducer::Produce(uint64_t index) {
       errors[first + i] = ProduceRow(batch, index, first + i, &scratch.planned[i], &scratch);
       if (options_.pack_for_wire) PackRow(&batch, first + i, scratch.row, &packing);
     }
+    for (uint32_t row = first + n; row < range.end(); ++row) {
+      PadRow(batch, row, &scratch);
+      if (options_.pack_for_wire) PackRow(&batch, row, scratch.row, &packing);
+    }
   };
   arena_->execute([&] {
-    tbb::parallel_for(tbb::blocked_range<uint32_t>(0, options_.batch_size, kRowsPerTask), rows,
+    tbb::parallel_for(tbb::blocked_range<uint32_t>(0, rows_in_batch, kRowsPerTask), rows,
                       tbb::simple_partitioner());
   });
   for (const absl::Status& s : errors) {  // the first failing row, whatever the threads did
@@ -79,9 +101,20 @@ absl::StatusOr<Batch> BatchProducer::Produce(uint64_t index) {
   return batch;
 }
 
+void BatchProducer::PadRow(Batch& batch, uint32_t row, RowScratch* s) {
+  if (options_.pack_for_wire) {
+    if (s->scratch_row.empty()) collator_.ScratchRowOf(&s->scratch_row, &s->row);
+  } else {
+    collator_.RowOf(batch, row, &s->row);
+  }
+  for (size_t g = 0; g < s->row.size(); ++g) source_->placeholder().WriteMasked(g, s->row[g]);
+  batch.samples[row] = ~uint64_t{0};
+  batch.datasets[row] = 0;
+}
+
 void BatchProducer::LocateRow(Batch& batch, uint64_t index, uint32_t row, PlannedRow* p) const {
-  const uint64_t position =
-      StreamPosition(index, options_.rank, options_.world_size, options_.batch_size, row);
+  const uint64_t position = options_.layout.Position(index, options_.rank, options_.world_size,
+                                                     options_.batch_size, row);
   const MixtureView mv = order_.At(position);
   p->dataset = mv.dataset;
   p->view = mv.view;

@@ -29,6 +29,11 @@ struct ProducerOptions {
   uint32_t batch_size = 0;
   uint32_t rank = 0;
   uint32_t world_size = 1;
+  LayoutStart layout;  // where this rank layout begins (sample_order.h)
+  // Positions from this one on hold no sample: their rows are padding (every mask 1), or with
+  // partial_last are left out of the batch. 0 = none.
+  uint64_t end_position = 0;
+  bool partial_last = false;
   uint64_t seed = 0;
   CorruptRecordPolicy on_corrupt = CorruptRecordPolicy::kFail;
   bool int64_tokens = false;
@@ -58,6 +63,8 @@ class BatchProducer {
 
   // Batch `index` of this rank. Errors name file and record (DATA_LOSS) under kFail.
   absl::StatusOr<Batch> Produce(uint64_t index);
+  // Rows of batch `index` that hold a sample (batch_size unless end_position cuts it).
+  uint32_t SampleRows(uint64_t index) const;
   // Bytes of batch buffers alive: handed out (in batches queued, being built or held by the
   // consumer) and cached for reuse.
   size_t buffer_bytes() const { return buffers_->in_use_bytes() + buffers_->cached_bytes(); }
@@ -92,6 +99,8 @@ class BatchProducer {
   // Phase read: the readers with a budget read, then build (after the crop geometry when one
   // needs it); the outcome goes to planned->read.
   void ReadRow(PlannedRow* planned, RowScratch* scratch) const;
+  // A row past end_position: every modality a fully masked placeholder.
+  void PadRow(Batch& batch, uint32_t row, RowScratch* scratch);
   // Phase mask: the readers fill what the masker does not write, then the masker writes the
   // row into the batch (or the row is skipped, by the policy).
   absl::Status ProduceRow(Batch& batch, uint64_t index, uint32_t row, PlannedRow* planned,

@@ -33,8 +33,8 @@ ShardHolds::~ShardHolds() {
 std::vector<uint64_t> ShardHolds::ShardsOf(uint64_t index) const {
   std::vector<uint64_t> keys;
   for (uint32_t row = 0; row < options_.batch_size; ++row) {
-    const MixtureView v = order_.At(
-        StreamPosition(index, options_.rank, options_.world_size, options_.batch_size, row));
+    const MixtureView v = order_.At(options_.layout.Position(
+        index, options_.rank, options_.world_size, options_.batch_size, row));
     const Dataset& dataset = source_->entry(v.dataset).source->dataset();
     keys.push_back(KeyOf(v.dataset, dataset.Locate(v.view.sample).shard));
   }

@@ -26,6 +26,7 @@ struct ShardHoldOptions {
   uint32_t rank = 0;
   uint32_t world_size = 1;
   uint32_t batch_size = 1;
+  LayoutStart layout;         // where this rank layout begins (sample_order.h)
   OrderSpec order;            // what `order` was built from: how far ahead a window reaches
   uint64_t budget_bytes = 0;  // 0 = unbounded
   uint64_t end_batch = 0;     // the stream ends before this batch (none past it held); 0 = endless

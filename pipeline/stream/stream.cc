@@ -30,6 +30,11 @@ absl::Status StreamOptions::Validate() const {
     return absl::InvalidArgumentError(
         StrCat("rank: ", rank, " is not below world_size ", world_size));
   }
+  if (end_position != 0 && !order.IsEvaluation()) {
+    return absl::InvalidArgumentError(
+        "end_position: an evaluation pass needs an order that reads each sample once, in "
+        "order (ForEvaluation)");
+  }
   return limits::CheckRange("queue_depth", queue_depth, 1, limits::kMaxQueueDepth);
 }
 
@@ -47,11 +52,34 @@ absl::StatusOr<std::unique_ptr<Stream>> Stream::Open(std::shared_ptr<const Mixtu
   state.rank = options.rank;
   state.world_size = options.world_size;
   state.batch_size = options.batch_size;
-  if (!options.resume_token.empty()) {
-    absl::StatusOr<ResumeState> token = DecodeResumeToken(options.resume_token);
-    if (!token.ok()) return token.status();
-    if (absl::Status s = CheckResumeState(*token, state); !s.ok()) return s;
-    state.next_batch = token->next_batch;
+  if (!options.resume_token.empty() && !options.resume_tokens.empty()) {
+    return absl::InvalidArgumentError(
+        "resume_tokens: give this rank's resume_token or the old job's resume_tokens, not both");
+  }
+  absl::StatusOr<ResumeState> resumed =
+      ResumeFrom(options.resume_token.empty() ? options.resume_tokens
+                                              : std::vector<std::string>{options.resume_token},
+                 state);
+  if (!resumed.ok()) return resumed.status();
+  state = *resumed;
+  // An evaluation pass ends after this rank's last batch: the last every rank gets (padded),
+  // or its own last with a sample (partial_last).
+  uint64_t end_batch = options.max_batches == 0 ? 0 : state.next_batch + options.max_batches;
+  if (options.end_position != 0) {
+    const uint64_t global = uint64_t{options.world_size} * options.batch_size;
+    const uint64_t own_first = uint64_t{options.rank} * options.batch_size;
+    const uint64_t last =
+        state.first_batch +
+        (options.partial_last
+             ? (options.end_position > own_first
+                    ? (options.end_position - own_first + global - 1) / global
+                    : 0)
+             : (options.end_position + global - 1) / global);
+    if (state.base != 0) {
+      return absl::InvalidArgumentError(
+          "resume_tokens: an evaluation pass resumes only from its own ranks' tokens");
+    }
+    end_batch = end_batch == 0 ? last : std::min(end_batch, last);
   }
   auto holds = std::make_unique<ShardHolds>(
       source, *order,
@@ -59,9 +87,10 @@ absl::StatusOr<std::unique_ptr<Stream>> Stream::Open(std::shared_ptr<const Mixtu
           .rank = options.rank,
           .world_size = options.world_size,
           .batch_size = options.batch_size,
+          .layout = {.base = state.base, .first_batch = state.first_batch},
           .order = options.order,
           .budget_bytes = options.hold_budget_bytes,
-          .end_batch = options.max_batches == 0 ? 0 : state.next_batch + options.max_batches});
+          .end_batch = end_batch});
   StreamOptions resolved = options;
   if (resolved.id.empty()) resolved.id = StrCat("rank", options.rank, "-", NowNs() % 1000000);
   std::vector<std::string> names;
@@ -72,6 +101,7 @@ absl::StatusOr<std::unique_ptr<Stream>> Stream::Open(std::shared_ptr<const Mixtu
   std::unique_ptr<Stream> stream(new Stream(std::move(source), std::move(*order), resolved, arena,
                                             registry, std::move(metrics), state));
   if (holds->active()) stream->holds_ = std::move(holds);
+  if (options.end_position != 0) stream->end_batch_ = end_batch;
   stream->thread_ = std::thread([s = stream.get()] { s->Run(); });
   return stream;
 }
@@ -83,14 +113,19 @@ Stream::Stream(std::shared_ptr<const MixtureSource> source, MixtureOrder order,
       registry_(registry),
       metrics_(std::move(metrics)),
       state_(state),
-      producer_(std::move(source), std::move(order), ProducerOptionsFor(options), arena, metrics_),
+      producer_(std::move(source), std::move(order), ProducerOptionsFor(options, state), arena,
+                metrics_),
       queue_(options.queue_depth),
       last_token_(EncodeResumeToken(state)) {}
 
-ProducerOptions Stream::ProducerOptionsFor(const StreamOptions& options) {
+ProducerOptions Stream::ProducerOptionsFor(const StreamOptions& options,
+                                           const ResumeState& state) {
   return ProducerOptions{.batch_size = options.batch_size,
                          .rank = options.rank,
                          .world_size = options.world_size,
+                         .layout = {.base = state.base, .first_batch = state.first_batch},
+                         .end_position = options.end_position,
+                         .partial_last = options.partial_last,
                          .seed = options.seed,
                          .on_corrupt = options.on_corrupt,
                          .int64_tokens = options.int64_tokens,
@@ -100,7 +135,7 @@ ProducerOptions Stream::ProducerOptionsFor(const StreamOptions& options) {
 }
 
 size_t Stream::BufferBudget(const MixtureSource& source, const StreamOptions& options) {
-  return BatchProducer::BufferBudget(source.spec(), ProducerOptionsFor(options));
+  return BatchProducer::BufferBudget(source.spec(), ProducerOptionsFor(options, ResumeState{}));
 }
 
 Stream::~Stream() {
@@ -118,6 +153,7 @@ void Stream::Run() {
   for (uint64_t produced = 0; !cancelled_; ++produced) {
     if (options_.max_batches != 0 && produced == options_.max_batches) break;
     const uint64_t index = state_.next_batch + produced;
+    if (index >= end_batch_) break;  // an evaluation pass's last batch was delivered
     const uint64_t start = NowNs();
     if (holds_) holds_->Advance(index);
     absl::StatusOr<Batch> batch = ProduceCatching(index);

@@ -61,9 +61,18 @@ struct StreamOptions {
   CorruptRecordPolicy on_corrupt = CorruptRecordPolicy::kFail;
   // Continue after the batch this token was issued with; empty = from the start.
   std::string resume_token;
+  // Instead: the last tokens of every rank of an earlier job with another world size or batch
+  // size, to go on where they stopped together (resume_token.h: ResumeFrom).
+  std::vector<std::string> resume_tokens;
   uint32_t queue_depth = kDefaultQueueDepth;
   // Batches to deliver, then end normally; 0 = endless.
   uint64_t max_batches = 0;
+  // An evaluation pass (with an order that does not shuffle or repeat): positions from this
+  // one on hold no sample, and the stream ends after its last batch with a sample — padded
+  // with fully masked rows to the batch size, and as many batches as every rank gets, or
+  // (partial_last) cut to the rows it has. 0 = an endless stream.
+  uint64_t end_position = 0;
+  bool partial_last = false;
   // Label of the stream in metrics; empty = "rank<r>-<n>".
   std::string id;
   // ProducerOptions::row_hook (tests only).
@@ -111,7 +120,8 @@ class Stream {
   Stream(std::shared_ptr<const MixtureSource> source, MixtureOrder order,
          const StreamOptions& options, tbb::task_arena* arena, MetricsRegistry* registry,
          std::shared_ptr<StreamMetrics> metrics, ResumeState state);
-  static ProducerOptions ProducerOptionsFor(const StreamOptions& options);
+  static ProducerOptions ProducerOptionsFor(const StreamOptions& options,
+                                            const ResumeState& state);
   void Run();
   // producer_.Produce with any exception turned into a status.
   absl::StatusOr<Batch> ProduceCatching(uint64_t index);
@@ -120,6 +130,7 @@ class Stream {
   MetricsRegistry* registry_;
   std::shared_ptr<StreamMetrics> metrics_;
   ResumeState state_;  // next_batch = the first batch to produce
+  uint64_t end_batch_ = ~uint64_t{0};  // an evaluation pass ends before this batch
   BatchProducer producer_;
   BoundedQueue<absl::StatusOr<StreamBatch>> queue_;
   std::atomic<bool> cancelled_{false};

@@ -170,9 +170,9 @@ std::vector<OrderDataset> MixtureSource::OrderDatasets() const {
 }
 
 std::shared_ptr<const MixtureSource> MixtureSource::Single(
-    std::shared_ptr<const StreamSource> source) {
+    std::shared_ptr<const StreamSource> source, std::string name) {
   std::vector<MixtureEntry> entries;
-  entries.push_back({"dataset", 1, std::move(source)});
+  entries.push_back({std::move(name), 1, std::move(source)});
   absl::StatusOr<std::shared_ptr<const MixtureSource>> mixture = Create(std::move(entries));
   return *mixture;  // one valid source always makes a valid mixture
 }

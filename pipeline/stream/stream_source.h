@@ -77,7 +77,9 @@ class MixtureSource {
   // INVALID_ARGUMENT when datasets define a modality of the same name differently.
   static absl::StatusOr<std::shared_ptr<const MixtureSource>> Create(
       std::vector<MixtureEntry> entries);
-  static std::shared_ptr<const MixtureSource> Single(std::shared_ptr<const StreamSource> source);
+  // `name`: what batches call it (Batch::dataset_names); not part of the fingerprint.
+  static std::shared_ptr<const MixtureSource> Single(std::shared_ptr<const StreamSource> source,
+                                                     std::string name = "dataset");
 
   size_t num_datasets() const { return entries_.size(); }
   const MixtureEntry& entry(size_t d) const { return entries_[d]; }

@@ -225,7 +225,7 @@ def test_4m_yaml_configs_serve_the_raw_dataset(raw_dataset, tmp_path):
     assert 'key: "tokrgb"' in printed and "main_augment_domain: \"rgb@224\"" in printed
     server = Server(None, tmp_path / "y.sock", tmp_path / "y.log", extra_args=args)
     try:
-        rows = 0
+        rows, served = 0, []
         with maskfeed.Feed(server.address, dataset="raw4m", batch_size=8, seed=2,
                            output="numpy", max_batches=5) as feed:
             for batch in feed:
@@ -241,10 +241,14 @@ def test_4m_yaml_configs_serve_the_raw_dataset(raw_dataset, tmp_path):
                     det = [t for t in input_ids(batch["det"], row) if not 4 <= t < 204]
                     assert any(is_subsequence(det, [*ids, EOS]) for ids in DET_IDS), det
                     rows += 1
-                # wds_n_repeats: 2 -> each sample twice in a row (when its tokens show)
-                for a, b in zip(samples[0::2], samples[1::2]):
-                    assert a is None or b is None or a == b
+                for row, sample in enumerate(samples):  # the row's sample, as the batch names it
+                    assert sample is None or sample == batch.samples[row]
+                served += batch.samples.tolist()
+                assert batch.datasets == ["raw4m"] * 8
         assert rows == 40
+        # wds_n_repeats: 2, spread: the first 40 views are the first copies of all 40 samples
+        # (one segment), not 20 samples twice in a row.
+        assert sorted(served) == list(range(SAMPLES))
     finally:
         server.stop()
 

@@ -142,7 +142,7 @@ TEST_F(MaskfeedCliTest, BenchAndDescribeAgainstARealServer) {
                 160 * 20080.0 * 0.02);  // seconds are printed rounded
   }
   ASSERT_EQ(Run(MASKFEED_BIN, StrCat("describe --address ", socket)), 0) << err_;
-  EXPECT_THAT(out_, HasSubstr("dataset 'default': 200 samples, preset 4m-7-tokens"));
+  EXPECT_THAT(out_, HasSubstr("dataset 'default' (default): 200 samples, preset 4m-7-tokens"));
   EXPECT_THAT(out_, HasSubstr("tok_rgb@224"));
   ASSERT_EQ(Run(MASKFEED_BIN, StrCat("describe --json --address ", socket)), 0) << err_;
   google::protobuf::Struct json;

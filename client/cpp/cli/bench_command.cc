@@ -210,9 +210,9 @@ int BenchInProcess(const CliArgs& args, const BenchFlags& f) {
   tbb::task_arena arena(static_cast<int>(f.threads));
   absl::StatusOr<std::vector<ServedSource>> served = OpenServedSources(*config, &arena);
   if (!served.ok()) return Fail(WithFlagHints(served.status()));
-  const std::string name = args.GetString("dataset");
+  const std::string name = args.GetString("dataset", config->default_dataset());
   auto chosen = std::find_if(served->begin(), served->end(),
-                             [&](const ServedSource& s) { return name.empty() || s.name == name; });
+                             [&](const ServedSource& s) { return s.name == name; });
   if (chosen == served->end()) {
     return Fail(absl::NotFoundError(StrCat("--dataset: '", name, "' is not in the data")),
                 kExitUsage);
@@ -301,7 +301,8 @@ std::string BenchUsage() {
         [--seed S] [--json]
       The same measurement of the pipeline alone (read + decode + mask + collate, no gRPC),
       over the data the data flags describe, exactly as maskfeed-server takes them (--dataset
-      picks one of a config's datasets or mixtures; default the first). Threads = cores.
+      picks one of a config's datasets or mixtures; default what it trains on: its
+      default_dataset, else its first mixture, else its first dataset). Threads = cores.
       Data flags:
 )",
       IndentLines(kDataFlagsHelp, "    "));

@@ -40,9 +40,10 @@ int Describe(const std::vector<std::string>& argv) {
               static_cast<unsigned long long>(l.max_message_bytes()), l.max_repeats());
   for (const v1::DatasetDescription& d : desc->datasets()) {
     std::printf(
-        "\ndataset '%s': %llu samples, preset %s, input %u / target %u tokens, "
+        "\ndataset '%s'%s: %llu samples, preset %s, input %u / target %u tokens, "
         "%llu bytes per sample\n",
-        d.name().c_str(), static_cast<unsigned long long>(d.num_samples()),
+        d.name().c_str(), d.is_default() ? " (default)" : "",
+        static_cast<unsigned long long>(d.num_samples()),
         d.preset().empty() ? "-" : d.preset().c_str(), d.input_tokens(), d.target_tokens(),
         static_cast<unsigned long long>(d.bytes_per_sample()));
     for (int c = 0; c < d.components_size(); ++c) {
@@ -55,6 +56,15 @@ int Describe(const std::vector<std::string>& argv) {
     std::printf("  order: %s\n", d.window_shards() == 0
                                      ? "global permutation"
                                      : StrCat("windows of ", d.window_shards(), " shards").c_str());
+    std::string repeats = StrCat(d.n_repeats());
+    for (int c = 0; c < d.component_repeats_size(); ++c) {
+      repeats = StrCat(c == 0 ? "" : StrCat(repeats, ", "), d.components(c), " ",
+                       d.component_repeats(c));
+    }
+    if (d.n_repeats() > 1 || d.component_repeats_size() > 0) {
+      std::printf("  repeats: %s views of each sample per epoch, spread over segments of %u\n",
+                  repeats.c_str(), d.repeat_spread());
+    }
     if (d.canonical_nodes() > 1) {
       std::printf("  shares: %u canonical nodes, turns of %llu positions\n", d.canonical_nodes(),
                   static_cast<unsigned long long>(d.node_batch()));

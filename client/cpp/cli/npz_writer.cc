@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <string_view>
 
 #include "pipeline/base/output_file.h"
@@ -40,7 +41,52 @@ void PutCommon(std::string* out, uint32_t crc, uint32_t size, uint16_t name_byte
   Put16(out, name_bytes);
 }
 
+// UTF-8 to code points; a byte that starts no valid sequence becomes U+FFFD. The names this
+// writes are config names: a few bytes, no hot path.
+std::u32string CodePoints(std::string_view s) {
+  std::u32string out;
+  for (size_t i = 0; i < s.size();) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    const int extra = b < 0x80 ? 0 : (b >> 5) == 6 ? 1 : (b >> 4) == 14 ? 2 : (b >> 3) == 30 ? 3 : -1;
+    char32_t c = extra == 0 ? b : extra == 1 ? b & 0x1F : extra == 2 ? b & 0x0F : b & 0x07;
+    bool ok = extra >= 0 && i + static_cast<size_t>(extra) < s.size();
+    for (int k = 1; ok && k <= extra; ++k) {
+      const auto cont = static_cast<unsigned char>(s[i + k]);
+      ok = (cont & 0xC0) == 0x80;
+      c = (c << 6) | (cont & 0x3F);
+    }
+    if (!ok) {
+      out.push_back(U'\uFFFD');
+      ++i;
+      continue;
+    }
+    out.push_back(c);
+    i += 1 + static_cast<size_t>(extra);
+  }
+  return out;
+}
+
 }  // namespace
+
+void NpzWriter::AddStrings(const std::string& name, const std::vector<std::string>& values) {
+  std::vector<std::u32string> points;
+  size_t width = 1;  // numpy has no '<U0'
+  for (const std::string& v : values) {
+    points.push_back(CodePoints(v));
+    width = std::max(width, points.back().size());
+  }
+  std::u32string& data = owned_.emplace_back();
+  for (std::u32string& p : points) {
+    p.resize(width, U'\0');  // numpy pads with NULs
+    data += p;
+  }
+  Shape s;
+  s.rank = 1;
+  s.dims[0] = static_cast<int64_t>(values.size());
+  // '<U': little-endian UTF-32, as this (little-endian) machine holds char32_t.
+  members_.push_back(Member{name + ".npy", EncodeNpyHeader(StrCat("<U", width), s), data.data(),
+                            data.size() * sizeof(char32_t)});
+}
 
 void NpzWriter::Add(const std::string& name, DType dtype, const std::vector<int64_t>& shape,
                     const void* data) {

@@ -6,6 +6,7 @@
 #define MASKFEED_CLIENT_CPP_CLI_NPZ_WRITER_H_
 
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,9 @@ class NpzWriter {
   // Requires: `data` holds product(shape) * ItemSize(dtype) bytes.
   void Add(const std::string& name, DType dtype, const std::vector<int64_t>& shape,
            const void* data);
+  // Adds member `name`.npy: a 1-D array of numpy strings (dtype '<Un') holding `values`
+  // (UTF-8; an invalid byte reads as U+FFFD). The writer keeps its own copy.
+  void AddStrings(const std::string& name, const std::vector<std::string>& values);
   // INVALID_ARGUMENT (before anything is written) when the archive would pass the zip limits
   // above; INTERNAL naming the path when it cannot be written.
   absl::Status Write(const std::string& path) const;
@@ -37,6 +41,7 @@ class NpzWriter {
     uint64_t data_bytes;
   };
   std::vector<Member> members_;
+  std::deque<std::u32string> owned_;  // AddStrings' data (a deque: members point into it)
 };
 
 }  // namespace maskfeed

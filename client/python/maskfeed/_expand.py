@@ -98,10 +98,54 @@ def _derived(t, target_mask, where):
     return out.reshape(shape)
 
 
+class Batch(dict):
+    """{modality: {tensor, input_mask, target_mask, decoder_attention_mask}}, in sorted modality
+    order, that also says what its rows are: `datasets` (per row, the config name of the dataset
+    the sample came from: a mixture's component, or the one dataset), `samples` (per row, the
+    sample's index within that dataset; int64, -1 for padding), `sequence` (this rank's batch
+    index) and `padding_rows` (evaluation passes: the last rows that hold no sample, every
+    mask True)."""
+
+    __slots__ = ("datasets", "samples", "sequence", "padding_rows")
+
+    def __init__(self, *args, datasets=(), samples=None, sequence=0, padding_rows=0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.datasets = list(datasets)
+        self.samples = np.zeros(0, dtype=np.int64) if samples is None else samples
+        self.sequence = sequence
+        self.padding_rows = padding_rows
+
+    def __reduce__(self):  # pickles (torch DataLoader workers) with its row information
+        return (_rebuild_batch, (dict(self), self.datasets, self.samples, self.sequence,
+                                 self.padding_rows))
+
+
+def _rebuild_batch(items, datasets, samples, sequence, padding_rows=0):
+    return Batch(items, datasets=datasets, samples=samples, sequence=sequence,
+                 padding_rows=padding_rows)
+
+
+def _rows(batch, where):
+    """The per-row dataset names and sample indices of a Batch message."""
+    names = list(batch.dataset_names)
+    if not names:  # a server from before rows were named: the index is all there is
+        return [str(d) for d in batch.datasets], np.array(batch.samples, dtype=np.uint64).view(
+            np.int64)
+    datasets = []
+    for d in batch.datasets:
+        if d >= len(names):
+            raise WireError(f"{where}: row names dataset {d} of {len(names)}")
+        datasets.append(names[d])
+    return datasets, np.array(batch.samples, dtype=np.uint64).view(np.int64)
+
+
 def batch_to_numpy(batch):
     """A Batch message as {modality: {tensor, input_mask, target_mask, decoder_attention_mask}}
-    of numpy arrays, masks as bool (True = excluded), in sorted modality order."""
-    out = {}
+    of numpy arrays, masks as bool (True = excluded), in sorted modality order: a Batch, with
+    its rows' datasets and samples."""
+    datasets, samples = _rows(batch, f"batch {batch.sequence}")
+    out = Batch(datasets=datasets, samples=samples, sequence=batch.sequence,
+                padding_rows=batch.padding_rows)
     for m in batch.modalities:
         where = f"batch {batch.sequence}, {m.name}"
         tensors = {}
@@ -131,4 +175,8 @@ def numpy_to_torch(batch):
             a = a.copy()
         return torch.from_numpy(a)
 
-    return {mod: {k: convert(v) for k, v in t.items()} for mod, t in batch.items()}
+    out = Batch({mod: {k: convert(v) for k, v in t.items()} for mod, t in batch.items()},
+                datasets=getattr(batch, "datasets", ()), sequence=getattr(batch, "sequence", 0),
+                padding_rows=getattr(batch, "padding_rows", 0))
+    out.samples = convert(getattr(batch, "samples", np.zeros(0, dtype=np.int64)))
+    return out

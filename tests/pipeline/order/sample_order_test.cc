@@ -37,29 +37,36 @@ TEST(PermutationTest, KeysGiveDifferentShufflesThatLookRandom) {
   EXPECT_LT(fixed, 10);
 }
 
-TEST(SampleOrderTest, EveryEpochVisitsEverySampleOnceWithRepeatsInARow) {
+TEST(SampleOrderTest, EveryEpochVisitsEverySampleRepeatsTimesWithItsCopiesApart) {
   OrderOptions options;
   options.num_samples = 50;
   options.seed = 3;
   options.n_repeats = 3;
+  options.repeat_spread = 12;  // groups of 4 slots: copies a segment or more apart
   ASSERT_TRUE(options.Validate().ok());
   SampleOrder order(options);
   EXPECT_EQ(order.epoch_size(), 150u);
   std::vector<uint64_t> first_epoch;
   for (uint64_t epoch = 0; epoch < 3; ++epoch) {
-    std::multiset<uint64_t> samples;
+    std::set<std::pair<uint64_t, uint32_t>> copies;  // (sample, repeat)
     std::vector<uint64_t> sequence;
+    int adjacent = 0;
     for (uint64_t p = epoch * 150; p < (epoch + 1) * 150; ++p) {
       const SampleView v = order.At(p);
       ASSERT_EQ(v.epoch, epoch);
-      ASSERT_EQ(v.repeat, p % 3);
+      ASSERT_LT(v.repeat, 3u);
+      ASSERT_TRUE(copies.insert({v.sample, v.repeat}).second) << "position " << p;
       if (v.repeat > 0) {
-        ASSERT_EQ(v.sample, order.At(p - 1).sample) << "repeats are consecutive";
+        // A sample's copies come in order: copy r - 1 was read before copy r.
+        ASSERT_TRUE(copies.contains({v.sample, v.repeat - 1})) << "position " << p;
       }
-      samples.insert(v.sample);
-      if (v.repeat == 0) sequence.push_back(v.sample);
+      if (p > epoch * 150) adjacent += v.sample == order.At(p - 1).sample;
+      sequence.push_back(v.sample);
     }
-    for (uint64_t s = 0; s < 50; ++s) ASSERT_EQ(samples.count(s), 3u);
+    EXPECT_EQ(copies.size(), 150u) << "every sample 3 times";
+    // Copies are in different segments: only a segment's last and the next one's first
+    // position can hold the same sample.
+    EXPECT_LT(adjacent, 5);
     if (epoch == 0) first_epoch = sequence;
     if (epoch == 1) {
       EXPECT_NE(sequence, first_epoch) << "each epoch has its own order";

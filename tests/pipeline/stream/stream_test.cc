@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <set>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -295,16 +297,173 @@ TEST_F(StreamTest, CanonicalNodesKeepEachHostOnItsShare) {
   EXPECT_THAT(refused.status().message(), HasSubstr("canonical_nodes: 4 is more than"));
 }
 
-TEST_F(StreamTest, RepeatsAreConsecutiveViewsWithDistinctMasks) {
-  StreamOptions o = Options(12, 2);
+TEST_F(StreamTest, RepeatsAreSpreadViewsWithDistinctMasks) {
+  // 96 samples, 3 repeats, the default spread (1000 positions: one group of all 96 slots):
+  // positions 0-95 read every sample's first copy, 96-191 its second, 192-287 its third.
+  StreamOptions o = Options(12, 24);
   o.order.n_repeats = 3;
   const std::vector<StreamBatch> batches = Drain(o, 2);
-  const Batch& b = batches[0].batch;
-  for (int64_t r = 0; r < 12; r += 3) {
-    EXPECT_EQ(b.samples[r], b.samples[r + 1]);
-    EXPECT_EQ(b.samples[r], b.samples[r + 2]);
-    EXPECT_NE(RowBytes(b, r), RowBytes(b, r + 1)) << "each view is masked anew";
+  ASSERT_EQ(batches.size(), 24u);
+  std::map<uint64_t, std::vector<std::string>> views;  // sample -> its rows' bytes
+  for (const StreamBatch& b : batches) {
+    EXPECT_EQ(std::set(b.batch.samples.begin(), b.batch.samples.end()).size(), 12u)
+        << "batch " << b.sequence << " holds no sample twice";
+    for (int64_t r = 0; r < 12; ++r) views[b.batch.samples[r]].push_back(RowBytes(b.batch, r));
   }
+  ASSERT_EQ(views.size(), kSamples);
+  for (const auto& [sample, rows] : views) {
+    ASSERT_EQ(rows.size(), 3u) << "sample " << sample;
+    EXPECT_EQ(std::set(rows.begin(), rows.end()).size(), 3u) << "each view is masked anew";
+  }
+}
+
+// An elastic restart: a job of 2 ranks stops after step 3; a job of 1 rank (the same global
+// batch) or of 4 (another) goes on from the tokens of both old ranks, and together they read
+// the global sequence one rank reads, row for row and byte for byte: nothing lost or repeated.
+TEST_F(StreamTest, ResumesAtAnotherWorldSizeFromTheOldRanksTokens) {
+  auto rows_of = [](const std::vector<std::vector<StreamBatch>>& ranks, std::string* bytes,
+                    std::vector<uint64_t>* samples) {
+    for (size_t k = 0; k < ranks[0].size(); ++k) {
+      for (const std::vector<StreamBatch>& rank : ranks) {
+        const Batch& b = rank[k].batch;
+        samples->insert(samples->end(), b.samples.begin(), b.samples.end());
+        for (int64_t row = 0; row < b.size; ++row) *bytes += RowBytes(b, row);
+      }
+    }
+  };
+  auto job = [&](uint32_t world, uint32_t batch, uint64_t steps,
+                 const std::vector<std::string>& old_tokens) {
+    std::vector<std::vector<StreamBatch>> ranks;
+    for (uint32_t r = 0; r < world; ++r) {
+      StreamOptions o = Options(batch, steps);
+      o.order.n_repeats = 2;  // spread repeats keep to positions too
+      o.rank = r;
+      o.world_size = world;
+      o.resume_tokens = old_tokens;
+      ranks.push_back(Drain(o, 2));
+      EXPECT_EQ(ranks.back().size(), steps);
+    }
+    return ranks;
+  };
+  // The reference: one rank, 8 rows a batch, 29 batches = positions 0..231.
+  StreamOptions single = Options(8, 29);
+  single.order.n_repeats = 2;
+  std::string want;
+  std::vector<uint64_t> want_samples;
+  std::vector<std::vector<StreamBatch>> reference;
+  reference.push_back(Drain(single, 2));
+  rows_of(reference, &want, &want_samples);
+
+  const std::vector<std::vector<StreamBatch>> old = job(2, 12, 3, {});  // positions 0..71
+  const std::vector<std::string> tokens = {old[0].back().resume_token,
+                                           old[1].back().resume_token};
+  for (const auto& [world, batch, steps] : {std::tuple{1u, 24u, 5u}, std::tuple{4u, 8u, 5u}}) {
+    std::vector<std::vector<StreamBatch>> next = job(world, batch, steps, tokens);
+    for (const std::vector<StreamBatch>& rank : next) {
+      EXPECT_EQ(rank.front().sequence, 3u) << "batch numbers go on from the step reached";
+    }
+    std::string got;
+    std::vector<uint64_t> samples;
+    rows_of(old, &got, &samples);
+    rows_of(next, &got, &samples);
+    const size_t n = samples.size();
+    EXPECT_EQ(samples, std::vector<uint64_t>(want_samples.begin(), want_samples.begin() + n))
+        << "2 -> " << world;
+    EXPECT_EQ(got, want.substr(0, got.size())) << "2 -> " << world;
+
+    // The new job's own tokens resume it in turn.
+    StreamOptions again = Options(batch, steps - 2);
+    again.order.n_repeats = 2;
+    again.rank = world - 1;
+    again.world_size = world;
+    again.resume_token = next[world - 1][1].resume_token;
+    const std::vector<StreamBatch> rest = Drain(again, 2);
+    ASSERT_EQ(rest.size(), steps - 2);
+    for (size_t i = 0; i < rest.size(); ++i) {
+      EXPECT_EQ(OneBatchBytes(rest[i]), OneBatchBytes(next[world - 1][2 + i]));
+    }
+  }
+
+  tbb::task_arena arena(1);
+  auto open_error = [&](const StreamOptions& o) {
+    absl::StatusOr<std::unique_ptr<Stream>> s = Stream::Open(source_, o, &arena);
+    return s.ok() ? absl::OkStatus() : s.status();
+  };
+  StreamOptions o = Options(24, 1);
+  o.order.n_repeats = 2;
+  o.resume_token = tokens[0];  // one old rank's token is not enough
+  EXPECT_THAT(Message(open_error(o)), HasSubstr("pass the last tokens of all 2 ranks"));
+  StreamOptions same = Options(12, 1);  // the same layout: each rank its own token
+  same.order.n_repeats = 2;
+  same.rank = 1;
+  same.world_size = 2;
+  same.resume_token = tokens[0];
+  EXPECT_THAT(Message(open_error(same)),
+              HasSubstr("issued for rank 0 of 2 with batch size 12; this stream is rank 1 of 2"));
+  o.resume_token.clear();
+  o.resume_tokens = {tokens[0], tokens[0]};
+  EXPECT_THAT(Message(open_error(o)), HasSubstr("given twice"));
+  o.resume_tokens = {tokens[0], old[1][1].resume_token};
+  EXPECT_THAT(Message(open_error(o)), HasSubstr("saved after the same step"));
+  o.resume_tokens = tokens;
+  o.resume_token = tokens[0];
+  EXPECT_THAT(Message(open_error(o)), HasSubstr("not both"));
+}
+
+// An evaluation pass: every sample once, in dataset order, across the ranks; then the stream
+// ends. Padded, every rank gets as many batches and rows past the last sample are fully
+// masked; partial, a rank gets only rows with a sample.
+TEST_F(StreamTest, AnEvaluationPassReadsEverySampleOnceThenEnds) {
+  for (const bool partial : {false, true}) {
+    std::vector<uint64_t> seen;
+    std::vector<std::vector<StreamBatch>> ranks;
+    for (uint32_t r = 0; r < 2; ++r) {
+      StreamOptions o = Options(20, 0);
+      o.order = ForEvaluation(o.order);
+      o.rank = r;
+      o.world_size = 2;
+      o.end_position = kSamples;
+      o.partial_last = partial;
+      ranks.push_back(Drain(o, 2));
+    }
+    // 96 samples in global batches of 40: rank 0 reads 0-19, 40-59, 80-95; rank 1 20-39, 60-79.
+    ASSERT_EQ(ranks[0].size(), 3u);
+    ASSERT_EQ(ranks[1].size(), partial ? 2u : 3u);
+    for (size_t k = 0; k < 3; ++k) {
+      for (uint32_t r = 0; r < 2; ++r) {
+        if (k >= ranks[r].size()) continue;
+        const Batch& b = ranks[r][k].batch;
+        const uint64_t first = (k * 2 + r) * 20;
+        const uint32_t with_sample = first >= kSamples ? 0 : std::min<uint64_t>(20, kSamples - first);
+        EXPECT_EQ(b.size, partial ? with_sample : 20);
+        EXPECT_EQ(b.padding_rows, partial ? 0 : 20 - with_sample);
+        for (int64_t row = 0; row < b.size; ++row) {
+          if (static_cast<uint32_t>(row) < with_sample) {
+            seen.push_back(b.samples[row]);
+            continue;
+          }
+          EXPECT_EQ(b.samples[row], ~uint64_t{0});
+          for (const ModalityBatch& m : b.modalities) {
+            for (const HostTensor* t : {&m.input_mask, &m.target_mask}) {
+              const size_t stride = t->data.size() / static_cast<size_t>(b.size);
+              const auto* bytes = reinterpret_cast<const uint8_t*>(t->data.data()) + row * stride;
+              EXPECT_TRUE(std::all_of(bytes, bytes + stride, [](uint8_t v) { return v == 1; }))
+                  << m.name << ": a padding row is fully masked";
+            }
+          }
+        }
+      }
+    }
+    std::vector<uint64_t> in_order(kSamples);
+    for (uint64_t i = 0; i < kSamples; ++i) in_order[i] = i;
+    EXPECT_EQ(seen, in_order) << "every sample once, in dataset order";
+  }
+  tbb::task_arena arena(1);
+  StreamOptions shuffled = Options(20, 0);
+  shuffled.end_position = kSamples;
+  absl::StatusOr<std::unique_ptr<Stream>> s = Stream::Open(source_, shuffled, &arena);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(Message(s.status()), HasSubstr("end_position"));
 }
 
 TEST_F(StreamTest, ASlowConsumerKeepsTheQueueAndTheBuffersBounded) {
@@ -439,9 +598,6 @@ TEST_F(StreamTest, InvalidOptionsAndForeignTokensAreRejectedNamingTheField) {
   o.seed = 99;  // another order
   EXPECT_THAT(Message(open_error(o)), HasSubstr("resume_token: issued for another dataset"));
   o.seed = 17;
-  o.batch_size = 4;
-  EXPECT_THAT(Message(open_error(o)),
-              HasSubstr("batch size 8; this stream is rank 0 of 1 with batch size 4"));
   // A token from another masking config.
   absl::StatusOr<v1::MaskingConfig> config =
       ParseMaskingConfig("preset: \"4m-7-tokens\" input_tokens { max: 64 }");
