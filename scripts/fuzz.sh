@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 targets=(npy_fuzzer tar_fuzzer mfs_fuzzer config_fuzzer resume_token_fuzzer
          stream_request_fuzzer http_request_fuzzer expand_fuzzer tokenizer_fuzzer
          tokenizer_json_fuzzer raw_json_fuzzer image_header_fuzzer fourm_yaml_fuzzer npz_fuzzer
-         numpy_pickle_fuzzer image_decode_fuzzer s3_response_fuzzer)
+         numpy_pickle_fuzzer image_decode_fuzzer s3_response_fuzzer jsonl_import_fuzzer)
 what=${1:?usage: scripts/fuzz.sh TARGET|all|list [SECONDS]}
 if [ "$what" = list ]; then printf '%s\n' "${targets[@]}"; exit 0; fi
 seconds=${2:?usage: scripts/fuzz.sh TARGET|all SECONDS}

@@ -5,6 +5,7 @@
 //   maskfeed-shard verify DIR
 //   maskfeed-shard inspect FILE|DIR
 //   maskfeed-shard manifest DIR
+//   maskfeed-shard import-jsonl --in FILE.jsonl --out DIR
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,6 +28,7 @@
 #include "pipeline/shard/mfs_reader.h"
 #include "pipeline/storage/object_store.h"
 #include "pipeline/tools/convert_dataset.h"
+#include "pipeline/tools/jsonl_import.h"
 #include "pipeline/tools/synth_dataset.h"
 #include "pipeline/tools/verify_dataset.h"
 
@@ -55,6 +57,16 @@ constexpr char kManifestUsage[] = R"(  manifest DIR
       Writes DIR/maskfeed-manifest.json: every file under DIR with its size, which a dataset
       served from plain HTTP(S) needs (HTTP cannot list folders). Checks that DIR opens as a
       dataset first. Publish DIR with the manifest beside it.
+)";
+constexpr char kImportUsage[] =
+    R"(  import-jsonl --in FILE.jsonl --out DIR [--field text] [--folder caption]
+        [--samples-per-shard 10000] [--skip-bad-lines]
+      Writes a text corpus published as JSON Lines (C4, ...) in 4M's tar layout: each line's
+      text field becomes a KEY.txt member of DIR/FOLDER/shard-NNNNN.tar, a text-only dataset
+      served like any other (serve it with a caption masking config, or as a dataset of 4M's
+      YAML whose data_path is DIR/[caption]/shard-{00000..LAST}.tar). A bad line (not JSON,
+      not an object, no string field) ends the import naming file and line, removing what it
+      wrote; --skip-bad-lines reports each and goes on.
 )";
 constexpr char kFooter[] = R"(
 MFS OPTIONS (for .mfs output):
@@ -152,6 +164,42 @@ int Synth(const std::vector<std::string>& argv) {
   std::printf("synth: %zu samples of preset %s in %zu %s shards under %s%s (%.2f s)\n",
               options.samples, options.preset.c_str(), options.shards, format.c_str(),
               options.out.c_str(), options.raw() ? ", raw layout with tokenizer.json" : "",
+              SecondsSince(start));
+  return kExitOk;
+}
+
+int ImportJsonl(const std::vector<std::string>& argv) {
+  absl::StatusOr<CliArgs> args = CliArgs::Parse(
+      argv, {"in", "out", "field", "folder", "samples-per-shard"}, {"skip-bad-lines"});
+  if (!args.ok()) return Fail(args.status(), kExitUsage);
+  if (!args->positional().empty()) {
+    return Fail(absl::InvalidArgumentError("import-jsonl takes no positional arguments"),
+                kExitUsage);
+  }
+  JsonlImportOptions o;
+  o.in = args->GetString("in");
+  o.out = args->GetString("out");
+  if (o.in.empty() || o.out.empty()) {
+    return Fail(absl::InvalidArgumentError("--in FILE and --out DIR are required"), kExitUsage);
+  }
+  o.field = args->GetString("field", o.field);
+  o.folder = args->GetString("folder", o.folder);
+  absl::StatusOr<int64_t> per_shard =
+      args->GetInt("samples-per-shard", 10000, 1, int64_t{1} << 32);
+  if (!per_shard.ok()) return Fail(per_shard.status(), kExitUsage);
+  o.samples_per_shard = static_cast<uint64_t>(*per_shard);
+  o.skip_bad_lines = args->Has("skip-bad-lines");
+  o.on_bad_line = [](const std::string& m) { std::cerr << "maskfeed-shard: skipped " << m << "\n"; };
+  o.progress = ProgressPrinter("import-jsonl: bytes read");
+  const Clock::time_point start = Clock::now();
+  absl::StatusOr<JsonlImportResult> r = ImportJsonLines(o);
+  if (!r.ok()) return Fail(r.status());
+  std::printf("import-jsonl: %llu samples in %llu shards under %s/%s%s (%.2f s)\n",
+              static_cast<unsigned long long>(r->samples),
+              static_cast<unsigned long long>(r->shards), o.out.c_str(), o.folder.c_str(),
+              r->bad_lines == 0
+                  ? ""
+                  : StrCat(", ", r->bad_lines, " bad lines skipped").c_str(),
               SecondsSince(start));
   return kExitOk;
 }
@@ -308,6 +356,7 @@ int main(int argc, char** argv) {
                           {"convert", kConvertUsage, Convert},
                           {"verify", kVerifyUsage, Verify},
                           {"inspect", kInspectUsage, Inspect},
-                          {"manifest", kManifestUsage, Manifest}},
+                          {"manifest", kManifestUsage, Manifest},
+                          {"import-jsonl", kImportUsage, ImportJsonl}},
                          kFooter);
 }

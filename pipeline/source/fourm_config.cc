@@ -424,8 +424,12 @@ absl::StatusOr<v1::DatasetConfig> ImportDataset(const Doc& doc, const std::strin
   if (*type != "multimodal") {
     return r.Bad(entry["type"], "type",
                  *type == "huggingface"
-                     ? "huggingface text datasets are not tar shards maskfeed serves; import the "
-                       "others with --4m-datasets"
+                     ? "a HuggingFace text dataset is read through HuggingFace's library, not "
+                       "from shards: write it as shards with `maskfeed-shard import-jsonl --in "
+                       "FILE.jsonl --out DIR` (C4 is published as JSON Lines), then make this "
+                       "entry type: multimodal, use_wds: true, with data_path "
+                       "DIR/[caption]/shard-{00000..LAST}.tar; or leave it out with "
+                       "--4m-datasets"
                      : StrCat("'", *type, "' is neither multimodal nor huggingface"));
   }
   if (!Reader::Has(entry, "use_wds")) return r.Bad(entry, "use_wds", "required for multimodal");

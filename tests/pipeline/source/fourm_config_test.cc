@@ -153,7 +153,9 @@ TEST(FourMConfigTest, EveryShippedConfigImportsOrSaysWhy) {
   c4_only.datasets = {"c4"};
   absl::StatusOr<v1::ServerConfig> text = Import({c4}, c4_only);
   EXPECT_THAT(Message(text.status()),
-              HasSubstr("train.datasets.c4.type: huggingface text datasets are not tar shards"));
+              HasSubstr("train.datasets.c4.type: a HuggingFace text dataset is read through "
+                        "HuggingFace's library, not from shards: write it as shards with "
+                        "`maskfeed-shard import-jsonl"));
   FourMImport coyo;
   coyo.datasets = {"coyo700m"};
   absl::StatusOr<v1::ServerConfig> missing = Import({c4}, coyo);
