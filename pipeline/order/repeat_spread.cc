@@ -46,7 +46,8 @@ RepeatSpread::Copy RepeatSpread::At(uint64_t key, uint64_t epoch_views, uint64_t
   const uint64_t full = uint64_t{repeats_} * group_;
   const uint64_t ramp = group_ * (uint64_t{repeats_} * (repeats_ - 1) / 2);
   uint64_t t = std::min((within + ramp) / full, segments - 1);
-  if (!(SegmentStart(e, t) <= within && within < SegmentStart(e, t + 1))) {
+  uint64_t start = SegmentStart(e, t), next = SegmentStart(e, t + 1);
+  if (!(start <= within && within < next)) {
     uint64_t lo = 0, hi = segments - 1;  // the last t with SegmentStart(t) <= within
     while (lo < hi) {
       const uint64_t mid = lo + (hi - lo + 1) / 2;
@@ -57,9 +58,10 @@ RepeatSpread::Copy RepeatSpread::At(uint64_t key, uint64_t epoch_views, uint64_t
       }
     }
     t = lo;
+    start = SegmentStart(e, t);
+    next = SegmentStart(e, t + 1);
   }
-  const uint64_t start = SegmentStart(e, t);
-  const uint64_t size = SegmentStart(e, t + 1) - start;
+  const uint64_t size = next - start;
   uint64_t j = Permutation(size, SegmentKey(key, t))(within - start);
   // Segment t lists copy r of group t - r's slots, r = 0, 1, ...; j picks one of them.
   for (uint32_t r = 0; r < repeats_ && r <= t; ++r) {
