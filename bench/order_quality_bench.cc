@@ -63,14 +63,14 @@ void RepeatLines(uint32_t repeats, uint32_t spread, uint64_t samples,
                                   {"batch", b},
                                   {"distinct_maskfeed", testing::DistinctPerBatch(ours, b)},
                                   {"distinct_4m_buffer", testing::DistinctPerBatch(fourm, b)}})
-                             .c_str());
+                            .c_str());
   }
 }
 
 int Run(const std::vector<std::string>& argv) {
   absl::StatusOr<CliArgs> args = CliArgs::Parse(
-      argv, {"shards", "samples", "windows", "repeats", "repeat-spread", "repeat-samples",
-             "batches"});
+      argv,
+      {"shards", "samples", "windows", "repeats", "repeat-spread", "repeat-samples", "batches"});
   if (!args.ok()) {
     std::fprintf(stderr, "order bench: %s\n", args.status().ToString().c_str());
     return 2;

@@ -153,9 +153,9 @@ absl::StatusOr<StreamOptions> FeedService::OptionsFor(const v1::StreamBatchesReq
       for (const ServedComponent& c : served.components) {
         StrAppend(&names, names.empty() ? "" : ", ", c.name);
       }
-      return absl::InvalidArgumentError(
-          StrCat("eval: a pass reads one dataset; '", served.name, "' mixes ", names,
-                 ": evaluate each of them on its own (dataset)"));
+      return absl::InvalidArgumentError(StrCat("eval: a pass reads one dataset; '", served.name,
+                                               "' mixes ", names,
+                                               ": evaluate each of them on its own (dataset)"));
     }
     if (request.overrides().n_repeats() != 0 || request.overrides().epoch_size() != 0) {
       return absl::InvalidArgumentError(
@@ -236,14 +236,17 @@ absl::StatusOr<std::unique_ptr<FeedStream>> FeedService::OpenStream(
   // Memory is reserved for the batches streams ask for, not for the largest a request may
   // ask for: a stream that alone would pass the limit is refused (retrying cannot help).
   if (no_room && need > budget) {
-    const uint64_t per_row = std::max<uint64_t>(1, need / std::max<uint32_t>(1, options->batch_size));
-    return Reject(peer, absl::InvalidArgumentError(StrCat(
-                            "batch_size: a stream of ", options->batch_size, " rows of '",
-                            served->name, "' holds up to ", need, " bytes of batches (",
-                            options->queue_depth, " queued, limits.queue_depth), more than the ",
-                            budget, " all streams may hold (limits.max_buffered_bytes); ask for "
-                            "batch_size ", std::max<uint64_t>(1, budget / per_row),
-                            " or less, or raise limits.max_buffered_bytes")));
+    const uint64_t per_row =
+        std::max<uint64_t>(1, need / std::max<uint32_t>(1, options->batch_size));
+    return Reject(peer,
+                  absl::InvalidArgumentError(StrCat(
+                      "batch_size: a stream of ", options->batch_size, " rows of '", served->name,
+                      "' holds up to ", need, " bytes of batches (", options->queue_depth,
+                      " queued, limits.queue_depth), more than the ", budget,
+                      " all streams may hold (limits.max_buffered_bytes); ask for "
+                      "batch_size ",
+                      std::max<uint64_t>(1, budget / per_row),
+                      " or less, or raise limits.max_buffered_bytes")));
   }
   if (no_room) {
     return Reject(peer, absl::ResourceExhaustedError(
@@ -274,8 +277,8 @@ absl::StatusOr<std::unique_ptr<FeedStream>> FeedService::OpenStream(
             {"world_size", std::to_string(options->world_size)},
             {"batch_size", std::to_string(options->batch_size)},
             {"seed", std::to_string(options->seed)},
-            {"resumed", request.resume_token().empty() && request.resume_tokens().empty()
-                            ? "false" : "true"},
+            {"resumed",
+             request.resume_token().empty() && request.resume_tokens().empty() ? "false" : "true"},
             {"max_batches", std::to_string(options->max_batches)}});
   return feed;
 }

@@ -184,12 +184,13 @@ int ImportJsonl(const std::vector<std::string>& argv) {
   }
   o.field = args->GetString("field", o.field);
   o.folder = args->GetString("folder", o.folder);
-  absl::StatusOr<int64_t> per_shard =
-      args->GetInt("samples-per-shard", 10000, 1, int64_t{1} << 32);
+  absl::StatusOr<int64_t> per_shard = args->GetInt("samples-per-shard", 10000, 1, int64_t{1} << 32);
   if (!per_shard.ok()) return Fail(per_shard.status(), kExitUsage);
   o.samples_per_shard = static_cast<uint64_t>(*per_shard);
   o.skip_bad_lines = args->Has("skip-bad-lines");
-  o.on_bad_line = [](const std::string& m) { std::cerr << "maskfeed-shard: skipped " << m << "\n"; };
+  o.on_bad_line = [](const std::string& m) {
+    std::cerr << "maskfeed-shard: skipped " << m << "\n";
+  };
   o.progress = ProgressPrinter("import-jsonl: bytes read");
   const Clock::time_point start = Clock::now();
   absl::StatusOr<JsonlImportResult> r = ImportJsonLines(o);
@@ -197,9 +198,7 @@ int ImportJsonl(const std::vector<std::string>& argv) {
   std::printf("import-jsonl: %llu samples in %llu shards under %s/%s%s (%.2f s)\n",
               static_cast<unsigned long long>(r->samples),
               static_cast<unsigned long long>(r->shards), o.out.c_str(), o.folder.c_str(),
-              r->bad_lines == 0
-                  ? ""
-                  : StrCat(", ", r->bad_lines, " bad lines skipped").c_str(),
+              r->bad_lines == 0 ? "" : StrCat(", ", r->bad_lines, " bad lines skipped").c_str(),
               SecondsSince(start));
   return kExitOk;
 }

@@ -83,15 +83,15 @@ absl::Status OrderSpec::Validate() const {
 }
 
 OrderSpec OrderSpecFromConfig(const v1::DatasetConfig& config) {
-  return OrderSpec{.n_repeats = std::max<uint32_t>(1, config.n_repeats()),
-                   .repeat_spread = config.repeat_spread() != 0 ? config.repeat_spread()
-                                                                : kDefaultRepeatSpread,
-                   .component_repeats = {},
-                   .epoch_size = 0,
-                   .shuffle = true,
-                   .window_shards = config.window_shards(),
-                   .canonical_nodes = config.canonical_nodes(),
-                   .node_batch = config.node_batch()};
+  return OrderSpec{
+      .n_repeats = std::max<uint32_t>(1, config.n_repeats()),
+      .repeat_spread = config.repeat_spread() != 0 ? config.repeat_spread() : kDefaultRepeatSpread,
+      .component_repeats = {},
+      .epoch_size = 0,
+      .shuffle = true,
+      .window_shards = config.window_shards(),
+      .canonical_nodes = config.canonical_nodes(),
+      .node_batch = config.node_batch()};
 }
 
 absl::StatusOr<OrderSpec> MixtureOrderSpec(const std::vector<std::string>& names,

@@ -53,8 +53,7 @@ struct OrderSpec {
   bool shares() const { return canonical_nodes > 1; }
   // Whether it reads every sample once, in dataset order (ForEvaluation's form).
   bool IsEvaluation() const {
-    return !shuffle && n_repeats == 1 && component_repeats.empty() && epoch_size == 0 &&
-           !shares();
+    return !shuffle && n_repeats == 1 && component_repeats.empty() && epoch_size == 0 && !shares();
   }
   // Positions over which the order reads one window of shards, for shards of
   // `mean_shard_samples`: a window's samples, spread over every node's turns with shares.

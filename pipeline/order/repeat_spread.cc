@@ -16,8 +16,8 @@ uint64_t SegmentKey(uint64_t key, uint64_t segment) {
 
 RepeatSpread::RepeatSpread(uint32_t repeats, uint32_t spread)
     : repeats_(std::max<uint32_t>(1, repeats)),
-      group_(std::max<uint64_t>(1, (uint64_t{std::max<uint32_t>(1, spread)} + repeats_ - 1) /
-                                       repeats_)) {}
+      group_(std::max<uint64_t>(
+          1, (uint64_t{std::max<uint32_t>(1, spread)} + repeats_ - 1) / repeats_)) {}
 
 uint64_t RepeatSpread::SlotsWithCopy(const Epoch& e, int64_t groups, uint32_t r) const {
   if (groups <= 0) return 0;

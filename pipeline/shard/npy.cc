@@ -200,8 +200,8 @@ std::string EncodeNpyHeader(DType dtype, const Shape& shape) {
 }
 
 std::string EncodeNpyHeader(std::string_view descr, const Shape& shape) {
-  std::string dict = StrCat("{'descr': '", descr,
-                            "', 'fortran_order': False, 'shape': ", shape.ToString(), ", }");
+  std::string dict =
+      StrCat("{'descr': '", descr, "', 'fortran_order': False, 'shape': ", shape.ToString(), ", }");
   // Pad with spaces so that prelude + header (ending in '\n') is a multiple of 64.
   size_t total = kPreludeV1 + dict.size() + 1;
   dict.append((64 - total % 64) % 64, ' ');

@@ -43,8 +43,8 @@ size_t BatchProducer::BufferBudget(const MaskingSpec& spec, const ProducerOption
 
 uint32_t BatchProducer::SampleRows(uint64_t index) const {
   if (options_.end_position == 0) return options_.batch_size;
-  const uint64_t first = options_.layout.Position(index, options_.rank, options_.world_size,
-                                                  options_.batch_size, 0);
+  const uint64_t first =
+      options_.layout.Position(index, options_.rank, options_.world_size, options_.batch_size, 0);
   if (first >= options_.end_position) return 0;
   return static_cast<uint32_t>(
       std::min<uint64_t>(options_.batch_size, options_.end_position - first));
@@ -113,8 +113,8 @@ void BatchProducer::PadRow(Batch& batch, uint32_t row, RowScratch* s) {
 }
 
 void BatchProducer::LocateRow(Batch& batch, uint64_t index, uint32_t row, PlannedRow* p) const {
-  const uint64_t position = options_.layout.Position(index, options_.rank, options_.world_size,
-                                                     options_.batch_size, row);
+  const uint64_t position =
+      options_.layout.Position(index, options_.rank, options_.world_size, options_.batch_size, row);
   const MixtureView mv = order_.At(position);
   p->dataset = mv.dataset;
   p->view = mv.view;

@@ -56,8 +56,8 @@ absl::StatusOr<ResumeState> DecodeResumeToken(std::string_view token) {
   const char* p = token.data() + 4;
   const uint32_t version = Get<uint32_t>(&p);
   if (version != kVersion && version != 1) {
-    return Bad(StrCat("token version ", version, " is not supported (this build: 1 to ",
-                      kVersion, ")"));
+    return Bad(
+        StrCat("token version ", version, " is not supported (this build: 1 to ", kVersion, ")"));
   }
   const size_t size = version == 1 ? kTokenBytesV1 : kTokenBytes;
   if (token.size() != size) {
@@ -109,8 +109,8 @@ absl::StatusOr<ResumeState> ResumeFrom(const std::vector<std::string>& tokens,
     old.push_back(*s);
   }
   const ResumeState& first = old.front();
-  const bool same_layout = first.world_size == stream.world_size &&
-                           first.batch_size == stream.batch_size;
+  const bool same_layout =
+      first.world_size == stream.world_size && first.batch_size == stream.batch_size;
   if (old.size() == 1 && same_layout) {  // this rank's own token
     if (absl::Status s = CheckResumeState(first, stream); !s.ok()) return s;
     ResumeState out = stream;
@@ -119,10 +119,12 @@ absl::StatusOr<ResumeState> ResumeFrom(const std::vector<std::string>& tokens,
     out.first_batch = first.first_batch;
     return out;
   }
-  const std::string how = StrCat(
-      "to resume at another world size or batch size, pass the last tokens of all ",
-      first.world_size, " ranks of the old job, saved after the same step (resume_tokens; "
-      "Python: Feed(resume=[rank 0's token, ..., rank ", first.world_size - 1, "'s]))");
+  const std::string how =
+      StrCat("to resume at another world size or batch size, pass the last tokens of all ",
+             first.world_size,
+             " ranks of the old job, saved after the same step (resume_tokens; "
+             "Python: Feed(resume=[rank 0's token, ..., rank ",
+             first.world_size - 1, "'s]))");
   for (const ResumeState& s : old) {
     if (s.fingerprint != stream.fingerprint) {
       return Bad("issued for another dataset, masking config or order (seed, repeats, epoch size)");
@@ -139,10 +141,9 @@ absl::StatusOr<ResumeState> ResumeFrom(const std::vector<std::string>& tokens,
   for (const ResumeState& s : old) {
     if (s.world_size != first.world_size || s.batch_size != first.batch_size ||
         s.base != first.base || s.first_batch != first.first_batch) {
-      return Bad(StrCat("the tokens come from different jobs (rank ", s.rank, " of ",
-                        s.world_size, " with batch size ", s.batch_size, ", rank ", first.rank,
-                        " of ", first.world_size, " with batch size ", first.batch_size, "); ",
-                        how));
+      return Bad(StrCat("the tokens come from different jobs (rank ", s.rank, " of ", s.world_size,
+                        " with batch size ", s.batch_size, ", rank ", first.rank, " of ",
+                        first.world_size, " with batch size ", first.batch_size, "); ", how));
     }
     if (s.rank >= first.world_size || seen[s.rank]) {
       return Bad(StrCat("rank ", s.rank, "'s token is given twice or is out of range; ", how));

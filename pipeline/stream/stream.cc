@@ -69,12 +69,11 @@ absl::StatusOr<std::unique_ptr<Stream>> Stream::Open(std::shared_ptr<const Mixtu
     const uint64_t global = uint64_t{options.world_size} * options.batch_size;
     const uint64_t own_first = uint64_t{options.rank} * options.batch_size;
     const uint64_t last =
-        state.first_batch +
-        (options.partial_last
-             ? (options.end_position > own_first
-                    ? (options.end_position - own_first + global - 1) / global
-                    : 0)
-             : (options.end_position + global - 1) / global);
+        state.first_batch + (options.partial_last
+                                 ? (options.end_position > own_first
+                                        ? (options.end_position - own_first + global - 1) / global
+                                        : 0)
+                                 : (options.end_position + global - 1) / global);
     if (state.base != 0) {
       return absl::InvalidArgumentError(
           "resume_tokens: an evaluation pass resumes only from its own ranks' tokens");
@@ -83,14 +82,13 @@ absl::StatusOr<std::unique_ptr<Stream>> Stream::Open(std::shared_ptr<const Mixtu
   }
   auto holds = std::make_unique<ShardHolds>(
       source, *order,
-      ShardHoldOptions{
-          .rank = options.rank,
-          .world_size = options.world_size,
-          .batch_size = options.batch_size,
-          .layout = {.base = state.base, .first_batch = state.first_batch},
-          .order = options.order,
-          .budget_bytes = options.hold_budget_bytes,
-          .end_batch = end_batch});
+      ShardHoldOptions{.rank = options.rank,
+                       .world_size = options.world_size,
+                       .batch_size = options.batch_size,
+                       .layout = {.base = state.base, .first_batch = state.first_batch},
+                       .order = options.order,
+                       .budget_bytes = options.hold_budget_bytes,
+                       .end_batch = end_batch});
   StreamOptions resolved = options;
   if (resolved.id.empty()) resolved.id = StrCat("rank", options.rank, "-", NowNs() % 1000000);
   std::vector<std::string> names;
@@ -118,8 +116,7 @@ Stream::Stream(std::shared_ptr<const MixtureSource> source, MixtureOrder order,
       queue_(options.queue_depth),
       last_token_(EncodeResumeToken(state)) {}
 
-ProducerOptions Stream::ProducerOptionsFor(const StreamOptions& options,
-                                           const ResumeState& state) {
+ProducerOptions Stream::ProducerOptionsFor(const StreamOptions& options, const ResumeState& state) {
   return ProducerOptions{.batch_size = options.batch_size,
                          .rank = options.rank,
                          .world_size = options.world_size,

@@ -120,8 +120,7 @@ class Stream {
   Stream(std::shared_ptr<const MixtureSource> source, MixtureOrder order,
          const StreamOptions& options, tbb::task_arena* arena, MetricsRegistry* registry,
          std::shared_ptr<StreamMetrics> metrics, ResumeState state);
-  static ProducerOptions ProducerOptionsFor(const StreamOptions& options,
-                                            const ResumeState& state);
+  static ProducerOptions ProducerOptionsFor(const StreamOptions& options, const ResumeState& state);
   void Run();
   // producer_.Produce with any exception turned into a status.
   absl::StatusOr<Batch> ProduceCatching(uint64_t index);
@@ -129,7 +128,7 @@ class Stream {
   const StreamOptions options_;
   MetricsRegistry* registry_;
   std::shared_ptr<StreamMetrics> metrics_;
-  ResumeState state_;  // next_batch = the first batch to produce
+  ResumeState state_;                  // next_batch = the first batch to produce
   uint64_t end_batch_ = ~uint64_t{0};  // an evaluation pass ends before this batch
   BatchProducer producer_;
   BoundedQueue<absl::StatusOr<StreamBatch>> queue_;

@@ -101,7 +101,7 @@ absl::StatusOr<JsonlImportResult> ImportJsonLines(const JsonlImportOptions& o) {
     return absl::InvalidArgumentError("samples_per_shard: must be at least 1");
   }
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(o.in.c_str(), "rb"),
-                                                        &std::fclose);
+                                                       &std::fclose);
   if (file == nullptr) return absl::NotFoundError(StrCat(o.in, ": cannot be read"));
   std::error_code ec;
   const uint64_t size = fs::file_size(o.in, ec);
@@ -127,9 +127,9 @@ absl::StatusOr<JsonlImportResult> ImportJsonLines(const JsonlImportOptions& o) {
     ++line_number;
     if (!too_long && line->find_first_not_of(" \t") == std::string_view::npos) continue;
     absl::StatusOr<std::string_view> text =
-        too_long ? absl::InvalidArgumentError(
-                       StrCat("longer than ", text::kMaxJsonBytes >> 20, " MiB"))
-                 : TextOf(parser, *line, o.field);
+        too_long
+            ? absl::InvalidArgumentError(StrCat("longer than ", text::kMaxJsonBytes >> 20, " MiB"))
+            : TextOf(parser, *line, o.field);
     if (!text.ok()) {
       const std::string message =
           StrCat(o.in, ":", line_number, ": ", ToStd(text.status().message()));

@@ -20,10 +20,10 @@
 namespace maskfeed {
 
 struct JsonlImportOptions {
-  std::string in;                    // the .jsonl file
-  std::string out;                   // the dataset root
-  std::string field = "text";        // the member of each line's object that holds the text
-  std::string folder = "caption";    // the modality folder written (4M renames C4's text so)
+  std::string in;                  // the .jsonl file
+  std::string out;                 // the dataset root
+  std::string field = "text";      // the member of each line's object that holds the text
+  std::string folder = "caption";  // the modality folder written (4M renames C4's text so)
   uint64_t samples_per_shard = 10000;
   // false: the first bad line ends the import (INVALID_ARGUMENT naming file and line; the
   // shards written are removed). true: each bad line is reported to on_bad_line and skipped.

@@ -19,9 +19,8 @@ namespace maskfeed::testing {
 
 // The sample sequence 4M's loader emits for `samples` samples (0, 1, ... in the order the
 // first shuffle gave them), each repeated `repeats` times, through a buffer of `bufsize`.
-inline std::vector<uint64_t> FourMRepeatBuffer(uint64_t samples, uint32_t repeats,
-                                               uint32_t bufsize, uint64_t seed,
-                                               uint32_t initial = 100) {
+inline std::vector<uint64_t> FourMRepeatBuffer(uint64_t samples, uint32_t repeats, uint32_t bufsize,
+                                               uint64_t seed, uint32_t initial = 100) {
   initial = std::min(initial, bufsize);
   std::mt19937_64 rng(seed);
   std::vector<uint64_t> buf, out;

@@ -58,8 +58,8 @@ int Describe(const std::vector<std::string>& argv) {
                                      : StrCat("windows of ", d.window_shards(), " shards").c_str());
     std::string repeats = StrCat(d.n_repeats());
     for (int c = 0; c < d.component_repeats_size(); ++c) {
-      repeats = StrCat(c == 0 ? "" : StrCat(repeats, ", "), d.components(c), " ",
-                       d.component_repeats(c));
+      repeats =
+          StrCat(c == 0 ? "" : StrCat(repeats, ", "), d.components(c), " ", d.component_repeats(c));
     }
     if (d.n_repeats() > 1 || d.component_repeats_size() > 0) {
       std::printf("  repeats: %s views of each sample per epoch, spread over segments of %u\n",

@@ -56,17 +56,15 @@ const char kFetchUsage[] =
 )";
 
 int Fetch(const std::vector<std::string>& argv) {
-  absl::StatusOr<CliArgs> args =
-      CliArgs::Parse(argv, WithTlsFlags({"address", "dataset", "batches", "batch-size", "seed",
-                                         "rank", "world-size", "resume", "out", "eval",
-                                         "input-tokens", "target-tokens"}));
+  absl::StatusOr<CliArgs> args = CliArgs::Parse(
+      argv, WithTlsFlags({"address", "dataset", "batches", "batch-size", "seed", "rank",
+                          "world-size", "resume", "out", "eval", "input-tokens", "target-tokens"}));
   if (!args.ok()) return Fail(args.status(), kExitUsage);
   const std::string out = args->GetString("out");
   if (out.empty()) return Fail(absl::InvalidArgumentError("--out DIR is required"), kExitUsage);
   const std::string eval = args->GetString("eval");
   if (args->Has("eval") && eval != "pad" && eval != "partial") {
-    return Fail(absl::InvalidArgumentError(
-                    StrCat("--eval: 'pad' or 'partial', not '", eval, "'")),
+    return Fail(absl::InvalidArgumentError(StrCat("--eval: 'pad' or 'partial', not '", eval, "'")),
                 kExitUsage);
   }
   // An evaluation pass: all of it unless --batches says fewer.
@@ -83,13 +81,11 @@ int Fetch(const std::vector<std::string>& argv) {
     return Fail(request.status(),
                 request.status().code() == absl::StatusCode::kNotFound ? kExitFailed : kExitUsage);
   }
-  request->set_max_batches(args->Has("eval") && !args->Has("batches")
-                               ? 0
-                               : static_cast<uint64_t>(*batches));
+  request->set_max_batches(
+      args->Has("eval") && !args->Has("batches") ? 0 : static_cast<uint64_t>(*batches));
   if (args->Has("eval")) {
-    request->mutable_eval()->set_last_batch(eval == "partial"
-                                                ? v1::EvalPass::LAST_BATCH_PARTIAL
-                                                : v1::EvalPass::LAST_BATCH_PAD);
+    request->mutable_eval()->set_last_batch(eval == "partial" ? v1::EvalPass::LAST_BATCH_PARTIAL
+                                                              : v1::EvalPass::LAST_BATCH_PAD);
   }
   request->mutable_overrides()->set_input_tokens(static_cast<uint32_t>(*input_tokens));
   request->mutable_overrides()->set_target_tokens(static_cast<uint32_t>(*target_tokens));

@@ -102,8 +102,8 @@ TEST(DecodeRgbTest, PixelLimitRefusesDecompressionBombsBeforeDecoding) {
 // tables) before its first scan.
 std::string WithoutTables(std::string jpeg, unsigned char marker) {
   for (size_t at = 2; at + 4 <= jpeg.size() && static_cast<unsigned char>(jpeg[at + 1]) != 0xDA;) {
-    const size_t length = (static_cast<unsigned char>(jpeg[at + 2]) << 8) |
-                          static_cast<unsigned char>(jpeg[at + 3]);
+    const size_t length =
+        (static_cast<unsigned char>(jpeg[at + 2]) << 8) | static_cast<unsigned char>(jpeg[at + 3]);
     if (static_cast<unsigned char>(jpeg[at + 1]) == marker) {
       jpeg.erase(at, 2 + length);
     } else {
@@ -125,8 +125,8 @@ TEST(DecodeRgbTest, AJpegNeverDecodesWithTheTablesOfTheImageBefore) {
     absl::StatusOr<RgbImage> fresh = DecodeRgb(missing, {});
     ASSERT_TRUE(DecodeRgb(whole, {}).ok());  // leaves its tables in this thread's decoder
     absl::StatusOr<RgbImage> after = DecodeRgb(missing, {});
-    ASSERT_EQ(after.ok(), fresh.ok()) << "marker " << int{marker} << ": "
-                                      << (after.ok() ? fresh.status() : after.status());
+    ASSERT_EQ(after.ok(), fresh.ok())
+        << "marker " << int{marker} << ": " << (after.ok() ? fresh.status() : after.status());
     if (fresh.ok()) {
       EXPECT_TRUE(after->pixels == fresh->pixels) << "marker " << int{marker};
     } else {

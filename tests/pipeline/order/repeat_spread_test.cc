@@ -15,8 +15,7 @@ namespace {
 using ::maskfeed::testing::DistinctPerBatch;
 using ::maskfeed::testing::FourMRepeatBuffer;
 
-class SpreadShapes
-    : public ::testing::TestWithParam<std::tuple<uint32_t, uint32_t, uint64_t>> {};
+class SpreadShapes : public ::testing::TestWithParam<std::tuple<uint32_t, uint32_t, uint64_t>> {};
 
 // Every epoch position reads one (slot, copy) pair, and together they are exactly the pairs
 // an epoch has: slot s's copies 0 .. R-1 while s * R + copy < epoch views (the last slot
@@ -33,12 +32,12 @@ TEST_P(SpreadShapes, AnEpochReadsEachOfItsCopiesOnce) {
   EXPECT_EQ(seen.size(), views);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Shapes, SpreadShapes,
-    ::testing::Combine(::testing::Values(1u, 2u, 3u, 4u, 7u),
-                       ::testing::Values(1u, 5u, 16u, 1000u),
-                       ::testing::Values(uint64_t{1}, uint64_t{2}, uint64_t{6}, uint64_t{29},
-                                         uint64_t{1000}, uint64_t{4321})));
+INSTANTIATE_TEST_SUITE_P(Shapes, SpreadShapes,
+                         ::testing::Combine(::testing::Values(1u, 2u, 3u, 4u, 7u),
+                                            ::testing::Values(1u, 5u, 16u, 1000u),
+                                            ::testing::Values(uint64_t{1}, uint64_t{2}, uint64_t{6},
+                                                              uint64_t{29}, uint64_t{1000},
+                                                              uint64_t{4321})));
 
 TEST(RepeatSpreadTest, CopiesComeInOrderOneSegmentApart) {
   // R = 4, spread 40: groups of 10 slots; segment t holds copy r of group t - r.

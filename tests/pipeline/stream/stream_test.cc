@@ -355,8 +355,7 @@ TEST_F(StreamTest, ResumesAtAnotherWorldSizeFromTheOldRanksTokens) {
   rows_of(reference, &want, &want_samples);
 
   const std::vector<std::vector<StreamBatch>> old = job(2, 12, 3, {});  // positions 0..71
-  const std::vector<std::string> tokens = {old[0].back().resume_token,
-                                           old[1].back().resume_token};
+  const std::vector<std::string> tokens = {old[0].back().resume_token, old[1].back().resume_token};
   for (const auto& [world, batch, steps] : {std::tuple{1u, 24u, 5u}, std::tuple{4u, 8u, 5u}}) {
     std::vector<std::vector<StreamBatch>> next = job(world, batch, steps, tokens);
     for (const std::vector<StreamBatch>& rank : next) {
@@ -434,7 +433,8 @@ TEST_F(StreamTest, AnEvaluationPassReadsEverySampleOnceThenEnds) {
         if (k >= ranks[r].size()) continue;
         const Batch& b = ranks[r][k].batch;
         const uint64_t first = (k * 2 + r) * 20;
-        const uint32_t with_sample = first >= kSamples ? 0 : std::min<uint64_t>(20, kSamples - first);
+        const uint32_t with_sample =
+            first >= kSamples ? 0 : std::min<uint64_t>(20, kSamples - first);
         EXPECT_EQ(b.size, partial ? with_sample : 20);
         EXPECT_EQ(b.padding_rows, partial ? 0 : 20 - with_sample);
         for (int64_t row = 0; row < b.size; ++row) {

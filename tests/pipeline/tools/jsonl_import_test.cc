@@ -25,11 +25,13 @@ TEST(JsonlImportTest, LinesBecomeTxtMembersOfShardsADatasetOpens) {
                                     "{\"text\": \"a\"}\r\n\r\n{\"text\": \"b\", \"n\": 1}\n"
                                     "{\"text\": \"\\u00e9t\\u00e9\"}\n{\"text\": \"d\"}"));
   std::vector<std::pair<size_t, size_t>> progress;
-  absl::StatusOr<JsonlImportResult> r = ImportJsonLines(
-      {.in = corpus,
-       .out = dir / "out",
-       .samples_per_shard = 3,
-       .progress = [&](size_t done, size_t total) { progress.push_back({done, total}); }});
+  absl::StatusOr<JsonlImportResult> r =
+      ImportJsonLines({.in = corpus,
+                       .out = dir / "out",
+                       .samples_per_shard = 3,
+                       .progress = [&](size_t done, size_t total) {
+                         progress.push_back({done, total});
+                       }});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->samples, 4u);
   EXPECT_EQ(r->shards, 2u);
@@ -48,16 +50,13 @@ TEST(JsonlImportTest, BadInputIsNamed) {
   ASSERT_NO_FATAL_FAILURE(WriteFile(empty, "\n\n"));
   EXPECT_THAT(Message(ImportJsonLines({.in = empty, .out = dir / "o"}).status()),
               HasSubstr("no line holds a text"));
-  EXPECT_EQ(ImportJsonLines({.in = dir / "missing", .out = dir / "o"})
-                .status()
-                .code(),
+  EXPECT_EQ(ImportJsonLines({.in = dir / "missing", .out = dir / "o"}).status().code(),
             absl::StatusCode::kNotFound);
   const std::string bad = dir / "b.jsonl";
   ASSERT_NO_FATAL_FAILURE(WriteFile(bad, "{\"text\": \"a\"}\n{\"text\": \"b\"\n"));
   EXPECT_THAT(Message(ImportJsonLines({.in = bad, .out = dir / "o"}).status()),
               HasSubstr("b.jsonl:2: "));
-  EXPECT_THAT(Message(ImportJsonLines({.in = bad, .out = dir / "o", .folder = "a/b"})
-                          .status()),
+  EXPECT_THAT(Message(ImportJsonLines({.in = bad, .out = dir / "o", .folder = "a/b"}).status()),
               HasSubstr("folder"));
 }
 
