@@ -4,7 +4,6 @@
 #include <bit>
 #include <cstring>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "absl/strings/str_format.h"
 #include "pipeline/base/checked_math.h"
@@ -114,7 +113,7 @@ class Machine {
     if (child.object.get() == &parent) return Bad("a container inside itself");
     parent.depth = std::max(parent.depth, child.object->depth + 1);
     if (parent.depth > kMaxDepth) return Bad("nesting deeper than 32");
-    contained_.insert(child.object.get());
+    contained_.emplace(child.object.get(), child.object);
     return absl::OkStatus();
   }
   absl::StatusOr<PyObject*> Target(Kind kind) {
@@ -451,7 +450,10 @@ class Machine {
   bool done_ = false;
   std::vector<Item> stack_;
   std::unordered_map<uint64_t, Item> memo_;
-  std::unordered_set<const PyObject*> contained_;
+  // Objects placed inside a container, by address. Each is held here too, so that its address
+  // is not reused while parsing (a pickle without memo frees what it consumed: numpy writes a
+  // memo, other writers need not).
+  std::unordered_map<const PyObject*, PyRef> contained_;
   size_t objects_ = 0;
 };
 
