@@ -94,7 +94,7 @@ absl::StatusOr<v1::ServerConfig> ImportFourM(const CliArgs& args) {
 }
 
 // A dataset root: the preset by what it holds unless named, its own tokenizer.json, 4M's
-// main_augment_domain for 4m-7.
+// main_augment_domain for 4m-7 and 4m-21.
 absl::Status AddRoot(const CliArgs& args, const std::string& name, const std::string& path,
                      v1::ServerConfig* config) {
   absl::StatusOr<DataDefaults> found =
@@ -102,10 +102,7 @@ absl::Status AddRoot(const CliArgs& args, const std::string& name, const std::st
   if (!found.ok()) return found.status();
   if (!args.Has("preset")) {
     LogEvent("info", "preset_chosen",
-             {{"dataset", name},
-              {"preset", found->preset},
-              {"why", found->preset == "4m-7" ? "the folder has rgb images"
-                                              : "the folder has no rgb images"}});
+             {{"dataset", name}, {"preset", found->preset}, {"why", found->why}});
   }
   v1::DatasetConfig* d = config->add_dataset();
   d->set_name(name);
@@ -167,13 +164,14 @@ const char kDataFlagsHelp[] =
                         AWS_ENDPOINT_URL for S3-compatible stores) or http(s)://host/path
                         (with the manifest `maskfeed-shard manifest` writes)
   --preset NAME         masking preset for --data: 4m-7 (rgb@224 pixels, 5 tok_*, caption,
-                        det), 4m-7-tokens (no pixels), 4m-21 or 4m-21-tokens; default: 4m-7
-                        when the root has an rgb folder, else 4m-7-tokens
+                        det), 4m-7-tokens (no pixels), 4m-21 or 4m-21-tokens; default: 4m-21
+                        when the root has rgb and t5_caption folders, 4m-7 when it has an rgb
+                        folder, else 4m-7-tokens
   --text-tokenizer FILE 4M's text tokenizer (tokenizer.json) for datasets holding raw text
                         (caption, det, metadata, ... as .txt/.json) that name none; default
                         for --data: the root's tokenizer.json when it has one
   --main-augment-domain M  the image modality det/human_poses take sizes from (--data only;
-                        default rgb@224 with preset 4m-7)
+                        default rgb@224 with presets 4m-7 and 4m-21)
   --4m-config YAML      what 4M's own YAML files say: a model config (its data_config is
                         read), a data config, or both; repeatable
   --4m-root DIR         what relative paths in them are relative to (default: the working

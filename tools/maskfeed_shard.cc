@@ -1,6 +1,6 @@
 // maskfeed-shard: create, convert, check and look into maskfeed datasets.
 //
-//   maskfeed-shard synth [--preset 4m-7|4m-7-tokens] --samples N --shards K --out DIR
+//   maskfeed-shard synth [--preset 4m-7|4m-7-tokens|4m-21] --samples N --shards K --out DIR
 //   maskfeed-shard convert SRC DST
 //   maskfeed-shard verify DIR
 //   maskfeed-shard inspect FILE|DIR
@@ -36,12 +36,14 @@ namespace maskfeed {
 namespace {
 
 constexpr char kSynthUsage[] =
-    R"(  synth [--preset 4m-7|4m-7-tokens] --samples N --shards K --out DIR [--format tar|mfs]
+    R"(  synth [--preset 4m-7|4m-7-tokens|4m-21] --samples N --shards K --out DIR [--format tar|mfs]
         [--seed S] [--crops C] [MFS OPTIONS] [--threads T]
-      Writes a synthetic 4M-7 dataset. 4m-7 (default): 4M's raw layout, as 4M stores it (rgb
+      Writes a synthetic 4M dataset. 4m-7 (default): 4M's raw layout, as 4M stores it (rgb
       JPEGs of several sizes, caption/det/metadata JSON, crop_settings, five tok_* arrays) with
       its own tokenizer.json in DIR. 4m-7-tokens: the same samples pre-tokenized (caption and
-      det ids as .npy, no images).
+      det ids as .npy, no images). 4m-21: 4M-21's raw layout (4m-7's members, color_palette and
+      human_poses JSON, sam_instance pickles, t5_caption .npz of about 0.3 MB a sample, 13
+      tok_* arrays).
 )";
 constexpr char kConvertUsage[] = R"(  convert SRC DST [MFS OPTIONS] [--threads T]
       Converts every modality of dataset SRC (tar or mfs shards) into .mfs shards under DST.

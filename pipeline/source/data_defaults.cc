@@ -11,18 +11,31 @@ namespace maskfeed {
 DataDefaults DefaultsForDataDir(const std::string& dir, const std::string& preset) {
   const std::filesystem::path root(dir);
   std::error_code ec;
-  return DefaultsFor(std::filesystem::is_directory(root / "rgb", ec),
-                     std::filesystem::is_regular_file(root / kDatasetTokenizerFile, ec)
-                         ? (root / kDatasetTokenizerFile).string()
-                         : std::string(),
-                     preset);
+  RootContents contents;
+  contents.has_rgb = std::filesystem::is_directory(root / "rgb", ec);
+  contents.has_t5_caption = std::filesystem::is_directory(root / "t5_caption", ec);
+  if (std::filesystem::is_regular_file(root / kDatasetTokenizerFile, ec)) {
+    contents.tokenizer = (root / kDatasetTokenizerFile).string();
+  }
+  return DefaultsFor(contents, preset);
 }
 
-DataDefaults DefaultsFor(bool has_rgb, const std::string& tokenizer, const std::string& preset) {
+DataDefaults DefaultsFor(const RootContents& contents, const std::string& preset) {
   DataDefaults d;
-  d.preset = !preset.empty() ? preset : has_rgb ? "4m-7" : "4m-7-tokens";
-  d.text_tokenizer = tokenizer;
-  if (d.preset == "4m-7") d.main_augment_domain = "rgb@224";
+  if (!preset.empty()) {
+    d.preset = preset;
+  } else if (contents.has_rgb && contents.has_t5_caption) {
+    d.preset = "4m-21";
+    d.why = "the folder has rgb images and T5 captions";
+  } else if (contents.has_rgb) {
+    d.preset = "4m-7";
+    d.why = "the folder has rgb images";
+  } else {
+    d.preset = "4m-7-tokens";
+    d.why = "the folder has no rgb images";
+  }
+  d.text_tokenizer = contents.tokenizer;
+  if (d.preset == "4m-7" || d.preset == "4m-21") d.main_augment_domain = "rgb@224";
   return d;
 }
 
@@ -37,13 +50,15 @@ absl::StatusOr<DataDefaults> DefaultsForRemoteRoot(const std::string& url,
   if (!storage.ok()) return storage.status();
   absl::StatusOr<RemoteRoot> root = ListRemoteRoot(url, *storage);
   if (!root.ok()) return root.status();
-  std::string tokenizer;
+  RootContents contents;
   if (root->Find(kDatasetTokenizerFile) != nullptr) {
     absl::StatusOr<std::string> fetched = FetchRootFile(*root, kDatasetTokenizerFile, *storage);
     if (!fetched.ok()) return fetched.status();
-    tokenizer = *std::move(fetched);
+    contents.tokenizer = *std::move(fetched);
   }
-  return DefaultsFor(root->ShardFolders().count("rgb") != 0, tokenizer, preset);
+  contents.has_rgb = root->ShardFolders().count("rgb") != 0;
+  contents.has_t5_caption = root->ShardFolders().count("t5_caption") != 0;
+  return DefaultsFor(contents, preset);
 }
 
 absl::StatusOr<DataDefaults> DefaultsForRoot(const std::string& root,

@@ -55,6 +55,17 @@ absl::Status Malformed(std::string_view path, std::string_view what) {
 }  // namespace
 
 absl::StatusOr<std::string> BuildSamText(const PyObject& entry, Rng& rng) {
+  // 7 y's then 7 x's.
+  int64_t ys[kPoints], xs[kPoints];
+  for (int64_t& y : ys) y = rng.Below(kSide);
+  for (int64_t& x : xs) x = rng.Below(kSide);
+  SamPoint points[kPoints];
+  for (int k = 0; k < kPoints; ++k) points[k] = {.x = xs[k], .y = ys[k]};
+  return BuildSamTextAt(entry, points, rng);
+}
+
+absl::StatusOr<std::string> BuildSamTextAt(const PyObject& entry,
+                                           std::span<const SamPoint> points_in, Rng& rng) {
   if (entry.kind != PyObject::Kind::kDict) return Malformed("entry", "not a dict");
   const PyObject* points = entry.Get("points");
   const PyObject* tokens = entry.Get("token_ids");
@@ -108,13 +119,10 @@ absl::StatusOr<std::string> BuildSamText(const PyObject& entry, Rng& rng) {
   for (int64_t id : *ids) {
     if (id < 0 || id >= 1024) return Malformed("token_ids", StrCat(id, " is not in 0..1023"));
   }
-  // 7 y's then 7 x's; duplicates collapse, first occurrence first.
-  int64_t ys[kPoints], xs[kPoints];
-  for (int64_t& y : ys) y = rng.Below(kSide);
-  for (int64_t& x : xs) x = rng.Below(kSide);
+  // Duplicates collapse, first occurrence first.
   std::vector<Point> query;
-  for (int k = 0; k < kPoints; ++k) {
-    const Point p{xs[k], ys[k]};
+  for (const SamPoint& sp : points_in) {
+    const Point p{sp.x, sp.y};
     if (std::find(query.begin(), query.end(), p) == query.end()) query.push_back(p);
   }
   std::vector<std::vector<size_t>> hits(query.size());

@@ -11,6 +11,7 @@
 #define MASKFEED_PIPELINE_TEXT_TEXT_BUILDERS_H_
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -83,6 +84,15 @@ absl::StatusOr<std::string> BuildPoseText(JsonValue poses, ImageSize orig, const
 // holds each (boundary included), points and lists shuffled, "point v0=y v1=x" then "none" or
 // per instance "polygon v0=xmin v1=ymin v2=xmax v3=ymax" and its token ids.
 absl::StatusOr<std::string> BuildSamText(const PyObject& entry, Rng& rng);
+// A SAM query point, in pixels of the 224 x 224 crop.
+struct SamPoint {
+  int64_t x = 0;
+  int64_t y = 0;
+};
+// BuildSamText with the query points given instead of drawn (repeated points collapse, first
+// occurrence first); only the shuffles come from `rng`. Tests check it against 4M's code.
+absl::StatusOr<std::string> BuildSamTextAt(const PyObject& entry, std::span<const SamPoint> points,
+                                           Rng& rng);
 
 // Python's repr of a float ("20.0", "0.5", "1e-05"), as 4M prints metadata values.
 std::string PythonFloatRepr(double v);

@@ -21,7 +21,6 @@ namespace maskfeed {
 namespace {
 
 constexpr int kImageTokens = 196;  // 14 x 14 grid of a 224 image with 16-pixel patches
-constexpr int kGridSide = 14;
 constexpr int kPaletteSize = 24;
 
 // Fixed ids of 4M's WordPiece tokenizer (docs/raw-modalities.md#tokenizing).
@@ -41,13 +40,20 @@ enum class Kind {
   kDetJson,
   kMetadataJson,
   kJpeg,
+  // and 4M-21's (preset 4m-21)
+  kMetadata21Json,
+  kPaletteJson,
+  kPosesJson,
+  kSamNpy,
+  kT5Npz,
 };
 
 struct SynthModality {
   const char* name;
   Kind kind;
-  int32_t vocab;     // image token vocabulary
-  size_t seed_slot;  // which of the sample's generators it draws from
+  int32_t vocab;              // image token vocabulary
+  size_t seed_slot;           // which of the sample's generators it draws from
+  int tokens = kImageTokens;  // image tokens per crop: a square grid
 };
 
 // 4M-7's tokenized modalities (docs/masking.md#modalities), sorted by name.
@@ -78,8 +84,37 @@ constexpr SynthModality k4m7Raw[] = {
     {"tok_semseg@224", Kind::kImageTokens, 4096, 7},
 };
 
-std::span<const SynthModality> ModalitiesOf(bool raw) {
-  return raw ? std::span<const SynthModality>(k4m7Raw) : std::span<const SynthModality>(k4m7);
+// 4M-21's modalities as 4M stores them (its cc12m data config's in_domains): 4M-7's raw
+// members and token arrays, and color palettes, human poses, SAM instances, T5 caption
+// embeddings, all 21 metadata keys and eight more token modalities (DINOv2 and ImageBind
+// 16 x 16 grids and 16 global tokens).
+constexpr SynthModality k4m21Raw[] = {
+    {"caption", Kind::kCaptionJson, 0, 0},
+    {"color_palette", Kind::kPaletteJson, 0, 10},
+    {"crop_settings", Kind::kCropSettings, 0, 1},
+    {"det", Kind::kDetJson, 0, 2},
+    {"human_poses", Kind::kPosesJson, 0, 11},
+    {"metadata", Kind::kMetadata21Json, 0, 8},
+    {"rgb", Kind::kJpeg, 0, 9},
+    {"sam_instance", Kind::kSamNpy, 0, 12},
+    {"t5_caption", Kind::kT5Npz, 0, 13},
+    {"tok_canny_edge@224", Kind::kImageTokens, 8192, 14},
+    {"tok_clip@224", Kind::kImageTokens, 8192, 3},
+    {"tok_depth@224", Kind::kImageTokens, 8192, 4},
+    {"tok_dinov2@224", Kind::kImageTokens, 8192, 15, 256},
+    {"tok_dinov2_global", Kind::kImageTokens, 8192, 16, 16},
+    {"tok_imagebind@224", Kind::kImageTokens, 8192, 17, 256},
+    {"tok_imagebind_global", Kind::kImageTokens, 8192, 18, 16},
+    {"tok_normal@224", Kind::kImageTokens, 8192, 5},
+    {"tok_rgb@224", Kind::kImageTokens, 16384, 6},
+    {"tok_sam_edge@224", Kind::kImageTokens, 8192, 19},
+    {"tok_semseg@224", Kind::kImageTokens, 4096, 7},
+};
+
+std::span<const SynthModality> ModalitiesOf(std::string_view preset) {
+  if (preset == SynthOptions::k4m21Preset) return k4m21Raw;
+  if (preset == SynthOptions::kRawPreset) return k4m7Raw;
+  return k4m7;
 }
 
 // SplitMix64: tiny, fast, and plenty for synthetic content.
@@ -132,18 +167,19 @@ std::vector<int32_t> CropSettings(Rng& rng, int crops) {
 
 // Spatially correlated token grids: each token repeats a neighbour or comes from a small
 // per-sample palette, like real VQ tokens of natural images (and so compresses like them).
-std::vector<int16_t> ImageTokens(Rng& rng, int crops, int32_t vocab) {
+std::vector<int16_t> ImageTokens(Rng& rng, int crops, int32_t vocab, int count) {
   int16_t palette[kPaletteSize];
   for (int16_t& p : palette) p = static_cast<int16_t>(rng.Below(static_cast<uint32_t>(vocab)));
-  std::vector<int16_t> tokens(static_cast<size_t>(crops) * kImageTokens);
+  const int side = static_cast<int>(std::lround(std::sqrt(count)));
+  std::vector<int16_t> tokens(static_cast<size_t>(crops) * count);
   for (int c = 0; c < crops; ++c) {
-    int16_t* grid = tokens.data() + c * kImageTokens;
-    for (int i = 0; i < kImageTokens; ++i) {
+    int16_t* grid = tokens.data() + static_cast<ptrdiff_t>(c) * count;
+    for (int i = 0; i < count; ++i) {
       const uint32_t roll = rng.Below(100);
-      if (roll < 45 && i % kGridSide != 0) {
+      if (roll < 45 && i % side != 0) {
         grid[i] = grid[i - 1];
-      } else if (roll < 70 && i >= kGridSide) {
-        grid[i] = grid[i - kGridSide];
+      } else if (roll < 70 && i >= side) {
+        grid[i] = grid[i - side];
       } else {
         grid[i] = palette[rng.Below(kPaletteSize)];
       }
@@ -233,7 +269,22 @@ Generated Generate(const SynthModality& mod, size_t sample, const SynthOptions& 
       return Member(RecordKind::kJpeg, SynthJpeg(seed, h, w));
     }
     case Kind::kImageTokens:
-      return Pack(DType::kInt16, {crops, kImageTokens}, ImageTokens(rng, crops, mod.vocab));
+      return Pack(DType::kInt16, {crops, mod.tokens},
+                  ImageTokens(rng, crops, mod.vocab, mod.tokens));
+    case Kind::kMetadata21Json: {
+      const auto [h, w] = image_size();
+      return Member(RecordKind::kJson, SynthMetadata21Json(seed, h, w));
+    }
+    case Kind::kPaletteJson:
+      return Member(RecordKind::kJson, SynthPaletteJson(seed));
+    case Kind::kPosesJson: {
+      const auto [h, w] = image_size();
+      return Member(RecordKind::kJson, SynthPosesJson(seed, h, w));
+    }
+    case Kind::kSamNpy:
+      return Member(RecordKind::kPickle, SynthSamNpy(seed, crops));
+    case Kind::kT5Npz:
+      return Member(RecordKind::kNpz, SynthT5Npz(seed, crops));
     case Kind::kCropSettings:
       return Pack(DType::kInt32, {crops, 5}, CropSettings(rng, crops));
     case Kind::kCaption: {
@@ -254,7 +305,7 @@ absl::Status WriteShard(const SynthOptions& options, size_t shard) {
   const size_t begin = shard * options.samples / options.shards;
   const size_t end = (shard + 1) * options.samples / options.shards;
   const std::string file = absl::StrFormat("shard-%05d%s", shard, ShardExtension(options.format));
-  for (const SynthModality& mod : ModalitiesOf(options.raw())) {
+  for (const SynthModality& mod : ModalitiesOf(options.preset)) {
     const std::string path = (std::filesystem::path(options.out) / mod.name / file).string();
     if (options.format == ShardFormat::kTar) {
       absl::StatusOr<TarWriter> tar = TarWriter::Create(path);
@@ -264,7 +315,9 @@ absl::Status WriteShard(const SynthOptions& options, size_t shard) {
         const absl::Status s =
             g.kind == RecordKind::kArray
                 ? tar->Add(SampleKey(i) + ".npy", EncodeNpy(g.dtype, g.shape, g.bytes.data()))
-                : tar->Add(StrCat(SampleKey(i), ".", RecordKindName(g.kind)), g.bytes);
+                : tar->Add(StrCat(SampleKey(i), ".",
+                                  g.kind == RecordKind::kPickle ? "npy" : RecordKindName(g.kind)),
+                           g.bytes);
         if (!s.ok()) return s;
       }
       if (absl::Status s = tar->Finish(); !s.ok()) return s;
@@ -289,9 +342,9 @@ absl::Status WriteShard(const SynthOptions& options, size_t shard) {
 }  // namespace
 
 absl::Status SynthOptions::Validate() const {
-  if (preset != kRawPreset && preset != kTokensPreset) {
+  if (preset != kRawPreset && preset != kTokensPreset && preset != k4m21Preset) {
     return absl::InvalidArgumentError(
-        StrCat("preset: unknown preset '", preset, "' (synth knows: 4m-7, 4m-7-tokens)"));
+        StrCat("preset: unknown preset '", preset, "' (synth knows: 4m-7, 4m-7-tokens, 4m-21)"));
   }
   if (samples == 0) return absl::InvalidArgumentError("samples: must be > 0");
   if (shards == 0) return absl::InvalidArgumentError("shards: must be > 0");
@@ -306,17 +359,16 @@ absl::Status SynthOptions::Validate() const {
 
 std::vector<std::string> SynthModalities(const std::string& preset) {
   std::vector<std::string> names;
-  if (preset == SynthOptions::kRawPreset || preset == SynthOptions::kTokensPreset) {
-    for (const SynthModality& m : ModalitiesOf(preset == SynthOptions::kRawPreset)) {
-      names.emplace_back(m.name);
-    }
+  if (preset == SynthOptions::kRawPreset || preset == SynthOptions::kTokensPreset ||
+      preset == SynthOptions::k4m21Preset) {
+    for (const SynthModality& m : ModalitiesOf(preset)) names.emplace_back(m.name);
   }
   return names;
 }
 
 absl::Status SynthesizeDataset(const SynthOptions& options) {
   if (absl::Status s = options.Validate(); !s.ok()) return s;
-  for (const SynthModality& m : ModalitiesOf(options.raw())) {
+  for (const SynthModality& m : ModalitiesOf(options.preset)) {
     std::error_code ec;
     const std::filesystem::path dir = std::filesystem::path(options.out) / m.name;
     std::filesystem::create_directories(dir, ec);
@@ -326,7 +378,8 @@ absl::Status SynthesizeDataset(const SynthOptions& options) {
     absl::StatusOr<OutputFile> tokenizer =
         OutputFile::Create((std::filesystem::path(options.out) / kDatasetTokenizerFile).string());
     if (!tokenizer.ok()) return tokenizer.status();
-    if (absl::Status s = tokenizer->Write(SynthTokenizerJson()); !s.ok()) return s;
+    const bool fourm21 = options.preset == SynthOptions::k4m21Preset;
+    if (absl::Status s = tokenizer->Write(SynthTokenizerJson(fourm21)); !s.ok()) return s;
     if (absl::Status s = tokenizer->Commit(); !s.ok()) return s;
   }
   return RunJobs(

@@ -23,10 +23,10 @@ struct GoldenLine {
   std::vector<int32_t> ids;
 };
 
-// Every line of the golden file; empty when it cannot be read.
-inline std::vector<GoldenLine> ReadTokenizerGoldens() {
-  std::vector<GoldenLine> lines;
-  gzFile f = gzopen(kTokenizerGoldens, "rb");
+// Every line of a gzipped JSON Lines file, parsed; empty when it cannot be read.
+inline std::vector<nlohmann::json> ReadGzipJsonLines(const char* path) {
+  std::vector<nlohmann::json> lines;
+  gzFile f = gzopen(path, "rb");
   if (f == nullptr) return lines;
   std::string all;
   char buf[1 << 16];
@@ -35,11 +35,17 @@ inline std::vector<GoldenLine> ReadTokenizerGoldens() {
   for (size_t start = 0; start < all.size();) {
     size_t end = all.find('\n', start);
     if (end == std::string::npos) end = all.size();
-    if (end > start) {
-      const nlohmann::json line = nlohmann::json::parse(all.substr(start, end - start));
-      lines.push_back({line["text"].get<std::string>(), line["ids"].get<std::vector<int32_t>>()});
-    }
+    if (end > start) lines.push_back(nlohmann::json::parse(all.substr(start, end - start)));
     start = end + 1;
+  }
+  return lines;
+}
+
+// Every line of the golden file; empty when it cannot be read.
+inline std::vector<GoldenLine> ReadTokenizerGoldens() {
+  std::vector<GoldenLine> lines;
+  for (const nlohmann::json& line : ReadGzipJsonLines(kTokenizerGoldens)) {
+    lines.push_back({line["text"].get<std::string>(), line["ids"].get<std::vector<int32_t>>()});
   }
   return lines;
 }

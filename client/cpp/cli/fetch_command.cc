@@ -4,10 +4,10 @@
 #include <filesystem>
 
 #include "client/cpp/cli/commands.h"
-#include "client/cpp/cli/npz_writer.h"
 #include "client/cpp/feed_client.h"
 #include "frontend/progress_printer.h"
 #include "pipeline/base/strings.h"
+#include "pipeline/tools/npz_writer.h"
 
 namespace maskfeed::cli {
 namespace {

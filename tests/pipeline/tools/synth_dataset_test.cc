@@ -64,22 +64,64 @@ TEST_P(SynthFormats, SameSeedSameBytesForAnyThreadCount) {
 INSTANTIATE_TEST_SUITE_P(Formats, SynthFormats,
                          ::testing::Values(ShardFormat::kTar, ShardFormat::kMfs));
 
-// The raw 4M-7 layout (JPEGs, JSON, the tokenizer) is as deterministic.
-TEST(SynthDatasetTest, RawLayoutIsTheSameForAnyThreadCount) {
-  TempDir dir;
-  SynthOptions serial = Options(dir / "serial", ShardFormat::kTar);
-  serial.preset = SynthOptions::kRawPreset;
-  serial.samples = 24;
-  ASSERT_TRUE(SynthesizeDataset(serial).ok());
+// Writes `serial` under dir/serial on this thread and again under dir/parallel on 3 threads;
+// returns how many files are byte-identical in the two (every one must be).
+size_t SynthSerialAndParallel(const TempDir& dir, SynthOptions serial) {
+  serial.out = dir / "serial";
+  EXPECT_TRUE(SynthesizeDataset(serial).ok());
   tbb::task_arena arena(3);
   SynthOptions parallel = serial;
   parallel.out = dir / "parallel";
   parallel.arena = &arena;
-  ASSERT_TRUE(SynthesizeDataset(parallel).ok());
-  const size_t files = SameFiles(dir.path() / "serial", dir.path() / "parallel");
-  EXPECT_EQ(files, 10u * 3 + 1);  // 10 folders of 3 shards, and tokenizer.json
+  EXPECT_TRUE(SynthesizeDataset(parallel).ok());
+  return SameFiles(dir.path() / "serial", dir.path() / "parallel");
+}
+
+// The raw 4M-7 layout (JPEGs, JSON, the tokenizer) is as deterministic.
+TEST(SynthDatasetTest, RawLayoutIsTheSameForAnyThreadCount) {
+  TempDir dir;
+  SynthOptions raw = Options("", ShardFormat::kTar);
+  raw.preset = SynthOptions::kRawPreset;
+  raw.samples = 24;
+  // 10 folders of 3 shards, and tokenizer.json
+  EXPECT_EQ(SynthSerialAndParallel(dir, raw), 10u * 3 + 1);
   EXPECT_EQ(SynthModalities("4m-7").size(), 10u);
   EXPECT_EQ(SynthModalities("4m-7-tokens").size(), 8u);
+}
+
+// 4M-21's raw layout: every folder of 4M-21's cc12m in_domains (rgb as 4M names the folder),
+// the same bytes for any thread count, in tar and .mfs, and each member of the kind 4M stores:
+// SAM instances an object array with one entry per crop variant, T5 captions an npz.
+TEST(SynthDatasetTest, FourM21LayoutHasEveryModalityOfItsConfig) {
+  const std::vector<std::string> names = SynthModalities("4m-21");
+  EXPECT_THAT(names, ::testing::ElementsAre(
+                         "caption", "color_palette", "crop_settings", "det", "human_poses",
+                         "metadata", "rgb", "sam_instance", "t5_caption", "tok_canny_edge@224",
+                         "tok_clip@224", "tok_depth@224", "tok_dinov2@224", "tok_dinov2_global",
+                         "tok_imagebind@224", "tok_imagebind_global", "tok_normal@224",
+                         "tok_rgb@224", "tok_sam_edge@224", "tok_semseg@224"));
+  for (ShardFormat format : {ShardFormat::kTar, ShardFormat::kMfs}) {
+    TempDir dir;
+    SynthOptions fourm21 = Options("", format);
+    fourm21.preset = SynthOptions::k4m21Preset;
+    fourm21.samples = 12;
+    EXPECT_EQ(SynthSerialAndParallel(dir, fourm21), 20u * 3 + 1);
+    absl::StatusOr<std::unique_ptr<Dataset>> d = Dataset::Open(dir / "serial");
+    ASSERT_TRUE(d.ok()) << d.status();
+    ASSERT_EQ((*d)->num_samples(), 12u);
+    auto kind_of = [&](std::string_view name) {
+      Record r;
+      EXPECT_TRUE((*d)->Read(*(*d)->FindModality(name), 5, &r).ok()) << name;
+      return std::pair{r.kind, r.shape};
+    };
+    EXPECT_EQ(kind_of("sam_instance").first, RecordKind::kPickle);
+    EXPECT_EQ(kind_of("t5_caption").first, RecordKind::kNpz);
+    EXPECT_EQ(kind_of("human_poses").first, RecordKind::kJson);
+    EXPECT_EQ(kind_of("color_palette").first, RecordKind::kJson);
+    EXPECT_EQ(kind_of("tok_dinov2@224").second, (Shape{4, 256}));
+    EXPECT_EQ(kind_of("tok_imagebind_global").second, (Shape{4, 16}));
+    EXPECT_EQ((*d)->NumCropVariants(5), 4);
+  }
 }
 
 TEST(SynthDatasetTest, DifferentSeedsGiveDifferentTokens) {

@@ -1,4 +1,4 @@
-#include "client/cpp/cli/npz_writer.h"
+#include "pipeline/tools/npz_writer.h"
 
 #include <zlib.h>
 
@@ -101,7 +101,37 @@ void NpzWriter::Add(const std::string& name, DType dtype, const std::vector<int6
                             static_cast<uint64_t>(s.NumElements()) * ItemSize(dtype)});
 }
 
+void NpzWriter::AddBytes(const std::string& name, std::string_view descr,
+                         const std::vector<int64_t>& shape, std::string bytes) {
+  Shape s;
+  s.rank = static_cast<int>(shape.size());
+  for (size_t i = 0; i < shape.size(); ++i) s.dims[i] = shape[i];
+  const std::string& data = owned_bytes_.emplace_back(std::move(bytes));
+  members_.push_back(Member{name + ".npy", EncodeNpyHeader(descr, s), data.data(), data.size()});
+}
+
 absl::Status NpzWriter::Write(const std::string& path) const {
+  absl::StatusOr<OutputFile> out = OutputFile::Create(path);
+  if (!out.ok()) return out.status();
+  if (absl::Status s = Emit(path, [&](std::string_view part) { return out->Write(part); });
+      !s.ok()) {
+    return s;
+  }
+  return out->Commit();
+}
+
+absl::StatusOr<std::string> NpzWriter::Encode() const {
+  std::string bytes;
+  absl::Status s = Emit("npz archive", [&](std::string_view part) {
+    bytes.append(part);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return bytes;
+}
+
+absl::Status NpzWriter::Emit(const std::string& path,
+                             const std::function<absl::Status(std::string_view)>& sink) const {
   // Lay the archive out first, so that an archive over the limits is refused before a byte
   // is written.
   if (members_.size() > kMaxMembers) {
@@ -125,8 +155,11 @@ absl::Status NpzWriter::Write(const std::string& path) const {
                                              "holds; fetch smaller batches"));
   }
 
-  absl::StatusOr<OutputFile> out = OutputFile::Create(path);
-  if (!out.ok()) return out.status();
+  uint64_t offset = 0;
+  auto write = [&](std::string_view part) {
+    offset += part.size();
+    return sink(part);
+  };
   std::string central;
   for (const Member& m : members_) {
     const std::string_view data(static_cast<const char*>(m.data), m.data_bytes);
@@ -135,14 +168,14 @@ absl::Status NpzWriter::Write(const std::string& path) const {
     crc = crc32_z(crc, reinterpret_cast<const Bytef*>(data.data()), data.size());
     const auto size = static_cast<uint32_t>(m.header.size() + data.size());
     const auto name_bytes = static_cast<uint16_t>(m.name.size());
-    const auto offset = static_cast<uint32_t>(out->offset());
+    const auto local_offset = static_cast<uint32_t>(offset);
     std::string local;
     Put32(&local, kLocalHeaderSignature);
     PutCommon(&local, static_cast<uint32_t>(crc), size, name_bytes);
     Put16(&local, 0);  // extra
     local += m.name;
     for (std::string_view part : {std::string_view(local), std::string_view(m.header), data}) {
-      if (absl::Status s = out->Write(part); !s.ok()) return s;
+      if (absl::Status s = write(part); !s.ok()) return s;
     }
     Put32(&central, kCentralEntrySignature);
     Put16(&central, kVersion20);  // version made by
@@ -152,10 +185,10 @@ absl::Status NpzWriter::Write(const std::string& path) const {
     Put16(&central, 0);  // disk
     Put16(&central, 0);  // internal attributes
     Put32(&central, 0);  // external attributes
-    Put32(&central, offset);
+    Put32(&central, local_offset);
     central += m.name;
   }
-  const auto central_offset = static_cast<uint32_t>(out->offset());
+  const auto central_offset = static_cast<uint32_t>(offset);
   std::string tail;
   Put32(&tail, kEndSignature);
   Put16(&tail, 0);  // this disk
@@ -165,9 +198,8 @@ absl::Status NpzWriter::Write(const std::string& path) const {
   Put32(&tail, static_cast<uint32_t>(central.size()));
   Put32(&tail, central_offset);
   Put16(&tail, 0);  // comment
-  if (absl::Status s = out->Write(central); !s.ok()) return s;
-  if (absl::Status s = out->Write(tail); !s.ok()) return s;
-  return out->Commit();
+  if (absl::Status s = write(central); !s.ok()) return s;
+  return write(tail);
 }
 
 }  // namespace maskfeed

@@ -1,4 +1,4 @@
-#include "client/cpp/cli/npz_writer.h"
+#include "pipeline/tools/npz_writer.h"
 
 #include <sys/mman.h>
 #include <zlib.h>
