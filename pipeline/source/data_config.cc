@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <set>
+#include <tuple>
 
 #include "pipeline/base/limits.h"
 #include "pipeline/base/strings.h"
@@ -107,6 +108,26 @@ absl::StatusOr<v1::ServerConfig> LoadServerConfigFile(const std::string& path) {
   return LoadTextProtoFileAs<v1::ServerConfig>(path, "server config");
 }
 
+namespace {
+
+// A range is both 0 (the default) or 0 < min <= max; hflip a probability.
+absl::Status CheckRandomCrop(const v1::RandomCropConfig& crop) {
+  for (auto [name, lo, hi] : {std::tuple{"scale", crop.scale_min(), crop.scale_max()},
+                              std::tuple{"ratio", crop.ratio_min(), crop.ratio_max()}}) {
+    if (lo == 0 && hi == 0) continue;
+    if (!(lo > 0 && lo <= hi && hi < 1e6)) {
+      return absl::InvalidArgumentError(
+          StrCat(name, "_min, ", name, "_max: ", lo, ", ", hi, " is not a range 0 < min <= max"));
+    }
+  }
+  if (crop.has_hflip() && !(crop.hflip() >= 0 && crop.hflip() <= 1)) {
+    return absl::InvalidArgumentError(StrCat("hflip: ", crop.hflip(), " is not in [0, 1]"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status FinalizeDataConfig(v1::ServerConfig* config) {
   std::set<std::string> names;
   if (absl::Status s = CheckDatasets(*config, &names); !s.ok()) return s;
@@ -123,6 +144,10 @@ absl::Status FinalizeDataConfig(v1::ServerConfig* config) {
   for (int i = 0; i < config->dataset_size(); ++i) {
     if (absl::Status s = OrderSpecFromConfig(config->dataset(i)).Validate(); !s.ok()) {
       return absl::InvalidArgumentError(StrCat("dataset[", i, "].", ToStd(s.message())));
+    }
+    if (absl::Status s = CheckRandomCrop(config->dataset(i).random_crop()); !s.ok()) {
+      return absl::InvalidArgumentError(
+          StrCat("dataset[", i, "].random_crop.", ToStd(s.message())));
     }
   }
   v1::StorageConfig& storage = *config->mutable_storage();

@@ -532,6 +532,33 @@ absl::StatusOr<v1::DatasetConfig> ImportDataset(const Doc& doc, const std::strin
     if (!aug.ok()) return aug.status();
     masking.set_no_crop_augmentation(!*aug);
   }
+  // RandomCropImageAugmenter's settings, for data without crop_settings.
+  if (Reader::Has(entry, "hflip") && !Reader::IsNull(entry["hflip"])) {
+    absl::StatusOr<double> hflip = r.Number(entry, "hflip");
+    if (!hflip.ok()) return hflip.status();
+    d.mutable_random_crop()->set_hflip(*hflip);
+  }
+  for (const char* key : {"crop_scale", "crop_ratio"}) {
+    if (!Reader::Has(entry, key) || Reader::IsNull(entry[key])) continue;
+    const YAML::Node pair = entry[key];
+    if (!pair.IsSequence() || pair.size() != 2) {
+      return r.Bad(pair, key, "must be a list of two numbers [min, max]");
+    }
+    double v[2];
+    for (size_t k = 0; k < 2; ++k) {
+      absl::StatusOr<double> x = r.NumberAt(pair[k], StrCat(key, "[", k, "]"));
+      if (!x.ok()) return x.status();
+      v[k] = *x;
+    }
+    v1::RandomCropConfig& crop = *d.mutable_random_crop();
+    if (std::string_view(key) == "crop_scale") {
+      crop.set_scale_min(v[0]);
+      crop.set_scale_max(v[1]);
+    } else {
+      crop.set_ratio_min(v[0]);
+      crop.set_ratio_max(v[1]);
+    }
+  }
   if (Reader::Has(entry, "modality_name_map") && !Reader::IsNull(entry["modality_name_map"])) {
     const YAML::Node map = entry["modality_name_map"];
     if (!map.IsMap()) return r.Bad(map, "modality_name_map", "must be a mapping folder: path");

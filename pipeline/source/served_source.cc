@@ -36,6 +36,16 @@ absl::StatusOr<RawOptions> RawOptionsOf(const v1::DatasetConfig& d, OpenContext*
                  .pixels = {.fast = d.fast_pixels(),
                             .max_pixels = d.max_image_pixels() != 0 ? d.max_image_pixels()
                                                                     : kDefaultMaxImagePixels}};
+  const v1::RandomCropConfig& crop = d.random_crop();
+  if (crop.scale_min() != 0 || crop.scale_max() != 0) {
+    raw.random_crop.scale_min = crop.scale_min();
+    raw.random_crop.scale_max = crop.scale_max();
+  }
+  if (crop.ratio_min() != 0 || crop.ratio_max() != 0) {
+    raw.random_crop.ratio_min = crop.ratio_min();
+    raw.random_crop.ratio_max = crop.ratio_max();
+  }
+  if (crop.has_hflip()) raw.random_crop.hflip = crop.hflip();
   if (d.text_tokenizer().empty()) return raw;
   auto [it, inserted] = ctx->tokenizers.emplace(d.text_tokenizer(), nullptr);
   if (inserted) {
@@ -208,8 +218,12 @@ absl::StatusOr<std::shared_ptr<const MixtureSource>> SourceWithOverrides(
       range->set_min(value);
       range->set_min_is_zero(false);
     }
+    // 4M evaluates datasets without crop_settings on the centre square
+    // (CenterCropImageAugmenter).
+    RawOptions raw = c.raw;
+    raw.center_crop = evaluation;
     absl::StatusOr<std::shared_ptr<const StreamSource>> source =
-        StreamSource::Create(c.dataset, masking, c.raw);
+        StreamSource::Create(c.dataset, masking, raw);
     if (!source.ok()) return source.status();
     entries.push_back(MixtureEntry{.name = c.name, .weight = c.weight, .source = *source});
   }

@@ -152,12 +152,15 @@ void BatchProducer::PlanRow(PlannedRow* p, RowScratch* s) const {
   p->geometry = false;
   for (size_t m : source.geometry_users()) p->geometry |= plan.Needs(m);
   if (p->geometry) {
-    // The crop_settings row, and the image's header (its frame header lies within the first
-    // few hundred bytes of a camera's or Pillow's JPEG: not the whole image).
+    // The crop_settings row (when the crop is not drawn), and the image's header (its frame
+    // header lies within the first few hundred bytes of a camera's or Pillow's JPEG: not the
+    // whole image).
     const CropSources& crops = source.crop_sources();
     const size_t record = state.location().record;
-    const ShardReader& crop_rows = state.shard(*crops.crop_settings);
-    if (plan.crop < crop_rows.first_dim(record)) crop_rows.PrefetchRow(record, plan.crop);
+    if (crops.crop_settings) {
+      const ShardReader& crop_rows = state.shard(*crops.crop_settings);
+      if (plan.crop < crop_rows.first_dim(record)) crop_rows.PrefetchRow(record, plan.crop);
+    }
     if (std::optional<std::string_view> image =
             state.shard(*crops.image_size).PeekUnchecked(record)) {
       constexpr size_t kHeaderBytes = 256;

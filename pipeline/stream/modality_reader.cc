@@ -28,14 +28,21 @@ std::string ReaderContext::Where() const {
                 " holds ", KindList(dataset.record_kinds(folder)), " members");
 }
 
-absl::Status ReaderContext::NeedCropSettings() const {
-  if (crops->crop_settings) return absl::OkStatus();
+absl::Status ReaderContext::NeedCrop() const {
+  if (crops->crop_settings || crops->mode != CropSources::Mode::kSettings) {
+    return absl::OkStatus();
+  }
   crops->crop_settings = dataset.FindModality(kCropSettings);
-  if (!crops->crop_settings) {
+  if (crops->crop_settings) return absl::OkStatus();
+  if (pretokenized) {
     return absl::FailedPreconditionError(
         StrCat(Where(), ": ", modality().name,
-               " is cropped with the image, so the dataset needs its ", kCropSettings, " folder"));
+               " is cropped with the image, and the dataset serves "
+               "pre-tokenized modalities (tok_*, sam_instance) whose crops its ",
+               kCropSettings, " folder holds; it has none"));
   }
+  crops->mode = raw.center_crop ? CropSources::Mode::kCenter : CropSources::Mode::kRandom;
+  crops->random = raw.random_crop;
   return absl::OkStatus();
 }
 
@@ -67,15 +74,17 @@ absl::StatusOr<const Record*> RowState::CropRow() {
 }
 
 absl::Status RowState::ReadGeometry(ReaderScratch* scratch) {
-  absl::StatusOr<const Record*> row = CropRow();
-  if (!row.ok()) return row.status();
-  const Record& r = **row;
-  crop_.window = text::CropWindow{.top = static_cast<double>(r.IntAt(0)),
-                                  .left = static_cast<double>(r.IntAt(1)),
-                                  .height = static_cast<double>(r.IntAt(2)),
-                                  .width = static_cast<double>(r.IntAt(3)),
-                                  .flip = r.IntAt(4) != 0};
-  crop_.has_window = true;
+  if (crops_->mode == CropSources::Mode::kSettings) {
+    absl::StatusOr<const Record*> row = CropRow();
+    if (!row.ok()) return row.status();
+    const Record& r = **row;
+    crop_.window = text::CropWindow{.top = static_cast<double>(r.IntAt(0)),
+                                    .left = static_cast<double>(r.IntAt(1)),
+                                    .height = static_cast<double>(r.IntAt(2)),
+                                    .width = static_cast<double>(r.IntAt(3)),
+                                    .flip = r.IntAt(4) != 0};
+    crop_.has_window = true;
+  }
   // The image's header only: straight from the mapping when the record is stored
   // uncompressed (the decoder reports a damaged header; pixels, when read, are checked).
   const ShardReader& images = shard(*crops_->image_size);
@@ -91,6 +100,23 @@ absl::Status RowState::ReadGeometry(ReaderScratch* scratch) {
   }
   crop_.orig = text::ImageSize{.height = static_cast<double>(dims->height),
                                .width = static_cast<double>(dims->width)};
+  if (crops_->mode != CropSources::Mode::kSettings) {
+    // Drawn from a generator of the row's own, apart from every modality's.
+    if (!modality_base_) {
+      modality_base_ = Rng::ForSample(reader_seed_, epoch_, slot_, repeat_).Next();
+    }
+    Rng rng(*modality_base_);
+    const CropDraw draw =
+        crops_->mode == CropSources::Mode::kCenter
+            ? CenterSquareCrop(dims->height, dims->width)
+            : DrawRandomResizedCrop(dims->height, dims->width, crops_->random, rng);
+    crop_.window = text::CropWindow{.top = static_cast<double>(draw.box.top),
+                                    .left = static_cast<double>(draw.box.left),
+                                    .height = static_cast<double>(draw.box.height),
+                                    .width = static_cast<double>(draw.box.width),
+                                    .flip = draw.flip};
+    crop_.has_window = true;
+  }
   return absl::OkStatus();
 }
 

@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "pipeline/base/random.h"
 #include "pipeline/base/record.h"
+#include "pipeline/image/crop_sampler.h"
 #include "pipeline/image/rgb_pixels.h"
 #include "pipeline/masking/masker.h"
 #include "pipeline/shard/dataset.h"
@@ -44,12 +45,23 @@ struct RawOptions {
   // How rgb pixel modalities are decoded: exact (Pillow's bytes) by default; `fast` decodes
   // large JPEG crops at a reduced DCT scale (docs/pixels.md). Part of the fingerprint.
   PixelOptions pixels;
+  // A dataset without crop_settings whose served modalities are not pre-tokenized is cropped
+  // as 4M crops it then: a random-resized crop with these parameters, or the centre square
+  // in evaluation passes (center_crop).
+  RandomCropParams random_crop;
+  bool center_crop = false;
 };
 
 // The dataset folders a sample's crop is read from, shared by a source's readers: 4M's
 // crop_settings rows (pixels and the boxes of det and human_poses need them) and the image
 // whose original size det and human_poses need (main_augment_domain).
 struct CropSources {
+  // Where a row's crop window comes from: its crop_settings row, or drawn from the row's crop
+  // generator (4M's RandomCropImageAugmenter) or the centre square (CenterCropImageAugmenter)
+  // of the image_size folder's image, for datasets without crop_settings.
+  enum class Mode { kSettings, kRandom, kCenter };
+  Mode mode = Mode::kSettings;
+  RandomCropParams random;
   std::optional<size_t> crop_settings;
   std::optional<size_t> image_size;
 };
@@ -70,6 +82,7 @@ class RowState {
 
   const Dataset& dataset() const { return *dataset_; }
   const Dataset::Location& location() const { return location_; }
+  const CropSources& crop_sources() const { return *crops_; }
   const ShardReader& shard(size_t folder) const { return dataset_->shard(folder, location_.shard); }
   SamplePlan& plan() { return plan_; }
   const SamplePlan& plan() const { return plan_; }
@@ -82,8 +95,9 @@ class RowState {
   // The sample's crop_settings row for the plan's crop variant: DATA_LOSS naming the record
   // when the drawn variant has no row. Read once per row.
   absl::StatusOr<const Record*> CropRow();
-  // Reads the crop window (crop_settings) and the original image size (the image's header)
-  // into crop(); before any Build when a budgeted reader needs_geometry().
+  // Reads the crop window (crop_settings, or drawn for the image) and the original image size
+  // (the image's header) into crop(); before any Build or Fill when a budgeted reader
+  // needs_geometry().
   absl::Status ReadGeometry(ReaderScratch* scratch);
   // The crop variant drawn, the dataset's crop count, and (after ReadGeometry) the window
   // and the image size.
@@ -149,12 +163,17 @@ struct ReaderContext {
   size_t folder = 0;
   const RawOptions& raw;
   CropSources* crops;
+  // Whether a served modality is pre-tokenized (tok_*, sam_instance): its rows were cut from
+  // crop_settings' crops, so no other crop may be drawn (4M's is_pretokenized).
+  bool pretokenized = false;
 
   const ModalitySpec& modality() const { return spec.modalities[m]; }
   // "modality M: dataset folder F holds K members", the start of a kind's messages.
   std::string Where() const;
-  // Finds the crop_settings folder for this modality (FAILED_PRECONDITION naming it if none).
-  absl::Status NeedCropSettings() const;
+  // Settles where this modality's crop comes from: the crop_settings folder when the dataset
+  // has one; else, when nothing served is pre-tokenized, crops drawn for the image (its size
+  // from crops->image_size, which the caller sets); else FAILED_PRECONDITION saying why.
+  absl::Status NeedCrop() const;
 };
 
 // A kind of modality reader: claims the modalities it reads (nullptr when not its kind; an

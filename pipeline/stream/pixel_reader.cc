@@ -1,5 +1,6 @@
 // rgb pixel modalities (ModalitySpec::pixel_size S): the sample's JPEG or PNG decoded, cropped
-// to its crop_settings row, resized to S x S and flipped as 4M's loader does with Pillow
+// to its crop_settings row (or, without crop_settings, to the crop drawn for the row:
+// RowState::ReadGeometry), resized to S x S and flipped as 4M's loader does with Pillow
 // (pipeline/image/rgb_pixels.h), written into the batch row before the masker writes the
 // patch masks. Decoded only when the plan gives the modality a budget.
 #include <memory>
@@ -12,12 +13,19 @@ namespace {
 
 class PixelReader final : public ModalityReader {
  public:
-  PixelReader(size_t folder, std::string name, int pixel_size, PixelOptions options)
-      : folder_(folder), name_(std::move(name)), pixel_size_(pixel_size), options_(options) {}
+  PixelReader(size_t folder, std::string name, int pixel_size, PixelOptions options,
+              bool drawn_crops)
+      : folder_(folder),
+        name_(std::move(name)),
+        pixel_size_(pixel_size),
+        options_(options),
+        drawn_crops_(drawn_crops) {}
 
   // The fast path gives other bytes than the exact one (the pixel limit only errors).
   std::string identity() const override { return options_.fast ? "|pixels:fast" : ""; }
   bool fills() const override { return true; }
+  // A drawn crop needs the image's size first.
+  bool needs_geometry() const override { return drawn_crops_; }
 
   void PrefetchIndex(const RowState& row) const override {
     row.shard(folder_).PrefetchIndex(row.location().record);
@@ -31,13 +39,23 @@ class PixelReader final : public ModalityReader {
   }
   absl::Status Fill(RowState& row, const ModalitySlot& slot,
                     const ModalityRow& out) const override {
-    absl::StatusOr<const Record*> crop_row = row.CropRow();
-    if (!crop_row.ok()) return crop_row.status();
-    const Record& c = **crop_row;
-    const CropBox box{
-        .top = c.IntAt(0), .left = c.IntAt(1), .height = c.IntAt(2), .width = c.IntAt(3)};
-    absl::Status st =
-        RgbPixels(slot.record.bytes(), box, c.IntAt(4) != 0, pixel_size_, options_, out.pixels);
+    CropBox box;
+    bool flip = false;
+    if (drawn_crops_) {
+      const text::CropWindow& w = row.crop().window;
+      box = {.top = static_cast<int64_t>(w.top),
+             .left = static_cast<int64_t>(w.left),
+             .height = static_cast<int64_t>(w.height),
+             .width = static_cast<int64_t>(w.width)};
+      flip = w.flip;
+    } else {
+      absl::StatusOr<const Record*> crop_row = row.CropRow();
+      if (!crop_row.ok()) return crop_row.status();
+      const Record& c = **crop_row;
+      box = {.top = c.IntAt(0), .left = c.IntAt(1), .height = c.IntAt(2), .width = c.IntAt(3)};
+      flip = c.IntAt(4) != 0;
+    }
+    absl::Status st = RgbPixels(slot.record.bytes(), box, flip, pixel_size_, options_, out.pixels);
     if (st.ok() || st.code() != absl::StatusCode::kDataLoss) return st;
     const ShardReader& images = row.shard(folder_);
     const size_t record = row.location().record;
@@ -50,6 +68,7 @@ class PixelReader final : public ModalityReader {
   const std::string name_;
   const int pixel_size_;
   const PixelOptions options_;
+  const bool drawn_crops_;
 };
 
 }  // namespace
@@ -60,8 +79,12 @@ absl::StatusOr<std::unique_ptr<ModalityReader>> ClaimPixelReader(const ReaderCon
       mod.type != ModalityType::kImg || !mod.is_pixels()) {
     return nullptr;
   }
-  if (absl::Status s = c.NeedCropSettings(); !s.ok()) return s;
-  return std::make_unique<PixelReader>(c.folder, mod.name, mod.pixel_size, c.raw.pixels);
+  if (absl::Status s = c.NeedCrop(); !s.ok()) return s;
+  const bool drawn = c.crops->mode != CropSources::Mode::kSettings;
+  // A drawn crop is drawn for main_augment_domain's image (det and human_poses set it), else
+  // for this modality's own.
+  if (drawn && !c.crops->image_size) c.crops->image_size = c.folder;
+  return std::make_unique<PixelReader>(c.folder, mod.name, mod.pixel_size, c.raw.pixels, drawn);
 }
 
 }  // namespace maskfeed

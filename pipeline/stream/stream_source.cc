@@ -37,6 +37,10 @@ absl::StatusOr<std::shared_ptr<const StreamSource>> StreamSource::Create(
   source->tokenizer_ = raw.tokenizer;
   const std::span<const ReaderKind> kinds = ReaderKinds();
   std::vector<size_t> kind_of;  // per masked modality, its reader's kind
+  // 4M's is_pretokenized: a served modality whose rows were cut from crop_settings' crops.
+  const bool pretokenized = std::any_of(
+      source->spec().modalities.begin(), source->spec().modalities.end(),
+      [](const ModalitySpec& m) { return m.name.starts_with("tok_") || m.name == "sam_instance"; });
   for (size_t m = 0; m < source->spec().modalities.size(); ++m) {
     const ModalitySpec& mod = source->spec().modalities[m];
     std::vector<std::string> candidates;
@@ -55,7 +59,8 @@ absl::StatusOr<std::shared_ptr<const StreamSource>> StreamSource::Create(
                                 .m = m,
                                 .folder = *found,
                                 .raw = raw,
-                                .crops = &source->crops_};
+                                .crops = &source->crops_,
+                                .pretokenized = pretokenized};
     for (size_t k = 0; k < kinds.size() && kind_of.size() == m; ++k) {
       absl::StatusOr<std::unique_ptr<ModalityReader>> reader = kinds[k].claim(context);
       if (!reader.ok()) return reader.status();
@@ -97,6 +102,16 @@ absl::StatusOr<std::shared_ptr<const StreamSource>> StreamSource::Create(
   for (size_t k = 0; k < kinds.size(); ++k) {
     auto first = std::find(kind_of.begin(), kind_of.end(), k);
     if (first != kind_of.end()) readers += source->readers_[first - kind_of.begin()]->identity();
+  }
+  // Crops drawn instead of read: how (the bytes depend on it).
+  const CropSources& crops = source->crops_;
+  if (crops.mode != CropSources::Mode::kSettings) {
+    const RandomCropParams& r = crops.random;
+    StrAppend(&readers, "|crop:",
+              crops.mode == CropSources::Mode::kCenter
+                  ? std::string("center")
+                  : StrCat("random:", r.scale_min, ":", r.scale_max, ":", r.ratio_min, ":",
+                           r.ratio_max, ":", r.hflip));
   }
   const std::array<uint8_t, 32> digest = Sha256(StrCat(identity, "|", masking, readers));
   std::memcpy(&source->fingerprint_, digest.data(), sizeof(uint64_t));

@@ -158,7 +158,7 @@ absl::StatusOr<std::unique_ptr<ModalityReader>> ClaimTextReader(const ReaderCont
                                              mod.vocab_size));
   }
   if (text::BuilderNeedsImageGeometry(*builder)) {
-    if (absl::Status s = c.NeedCropSettings(); !s.ok()) return s;
+    if (absl::Status s = c.NeedCrop(); !s.ok()) return s;
     if (absl::Status s = FindImageSize(c); !s.ok()) return s;
   }
   return std::make_unique<TextReader>(

@@ -1,9 +1,11 @@
 """Fixtures for the Python client's tests: a small synthetic dataset and real maskfeed-server
 processes on Unix sockets (binaries from the build, passed by ctest in the environment)."""
 
+import io
 import os
 import signal
 import subprocess
+import tarfile
 import time
 
 import pytest
@@ -64,6 +66,26 @@ class Server:
         code = self.process.wait(timeout=30)
         self._log.close()
         return code
+
+
+def add_member(tar, name, data):
+    """Adds member `name` holding bytes `data` to an open tarfile."""
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    tar.addfile(info, io.BytesIO(data))
+
+
+def serve_config(tmp_path, name, config_text):
+    """maskfeed-server on a Unix socket, with a config file holding `config_text`."""
+    config = tmp_path / f"{name}.pbtxt"
+    config.write_text(config_text)
+    return Server(None, tmp_path / f"{name}.sock", tmp_path / f"{name}.log",
+                  extra_args=("--config", str(config)))
+
+
+def input_ids(mod, row):
+    """The ids of row `row` of a text modality that its input shows, in order."""
+    return [int(t) for t, m in zip(mod["tensor"][row], mod["input_mask"][row]) if not m]
 
 
 @pytest.fixture

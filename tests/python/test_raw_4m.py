@@ -16,7 +16,8 @@ import pytest
 import torch
 
 import maskfeed
-from conftest import Server, torchvision_normalize
+from conftest import Server, add_member as add, input_ids, serve_config as serve, \
+    torchvision_normalize
 
 HERE = os.path.dirname(__file__)
 TOKENIZER = os.path.join(HERE, "..", "data", "4m", "text_tokenizer_4m_wordpiece_30k.json")
@@ -51,12 +52,6 @@ def goldens(n):
             if len(out) == n:
                 break
     return out
-
-
-def add(tar, name, data):
-    info = tarfile.TarInfo(name)
-    info.size = len(data)
-    tar.addfile(info, io.BytesIO(data))
 
 
 def npy(array):
@@ -112,18 +107,6 @@ dataset {{
   }}
 }}
 """
-
-
-def serve(tmp_path, name, config_text):
-    """maskfeed-server on a Unix socket, with a config file holding `config_text`."""
-    config = tmp_path / f"{name}.pbtxt"
-    config.write_text(config_text)
-    return Server(None, tmp_path / f"{name}.sock", tmp_path / f"{name}.log",
-                  extra_args=("--config", str(config)))
-
-
-def input_ids(mod, row):
-    return [int(t) for t, m in zip(mod["tensor"][row], mod["input_mask"][row]) if not m]
 
 
 def test_caption_and_det_rows_hold_4m_ids_for_the_samples_crop(raw_dataset, tmp_path):

@@ -258,6 +258,31 @@ TEST_F(FourMYamlTest, ScalarsNullsAndInlineAlphasFollowPyYaml) {
   EXPECT_THAT(Message(syntax.status()), HasSubstr("not valid YAML"));
 }
 
+// RandomCropImageAugmenter's settings (data without crop_settings): hflip, crop_scale and
+// crop_ratio as 4M's data configs name them.
+TEST_F(FourMYamlTest, RandomCropSettingsAreImported) {
+  const std::string file = Write("data.yaml", StrCat(kDataHead, R"(
+      input_alphas: "1.0"
+      target_alphas: "1.0"
+      hflip: 0.0
+      crop_scale: [0.5, 1.0]
+      crop_ratio: [0.8, 1.25]
+)"));
+  absl::StatusOr<v1::ServerConfig> c = ImportHere(file);
+  ASSERT_TRUE(c.ok()) << c.status();
+  const v1::RandomCropConfig& crop = c->dataset(0).random_crop();
+  ASSERT_TRUE(crop.has_hflip());
+  EXPECT_EQ(crop.hflip(), 0.0);
+  EXPECT_EQ(crop.scale_min(), 0.5);
+  EXPECT_EQ(crop.scale_max(), 1.0);
+  EXPECT_EQ(crop.ratio_min(), 0.8);
+  EXPECT_EQ(crop.ratio_max(), 1.25);
+  absl::StatusOr<v1::ServerConfig> bad =
+      ImportHere(Write("data.yaml", StrCat(kDataHead, "      crop_scale: 0.5\n")));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(Message(bad.status()), HasSubstr("crop_scale: must be a list of two numbers"));
+}
+
 // Invariant 26: an alphas file that lacks a modality, or has lists of unequal length, or a
 // float PyYAML reads as a string, fails at setup naming the key.
 TEST_F(FourMYamlTest, BrokenAlphasFilesFailAtSetup) {

@@ -100,6 +100,28 @@ TEST_F(ServedSourceTest, DatasetsThenMixturesWithTheirOrders) {
   EXPECT_FALSE(m.skip_corrupt);
 }
 
+// A dataset's random_crop (how data without crop_settings is cropped) reaches its readers,
+// 4M's defaults filling what it leaves unset; a range that is not one is refused.
+TEST_F(ServedSourceTest, RandomCropSettingsReachTheReadersAndAreChecked) {
+  absl::StatusOr<std::vector<ServedSource>> served = Open(
+      R"(dataset { name: "c" path: "{raw}" preset: "4m-7" text_tokenizer: "{raw}/tokenizer.json"
+                   main_augment_domain: "rgb@224"
+                   random_crop { scale_min: 0.5 scale_max: 0.9 hflip: 0 } })");
+  ASSERT_TRUE(served.ok()) << served.status();
+  const RandomCropParams& crop = (*served)[0].components.front().raw.random_crop;
+  EXPECT_EQ(crop.scale_min, 0.5);
+  EXPECT_EQ(crop.scale_max, 0.9);
+  EXPECT_EQ(crop.ratio_min, 0.75);  // 4M's default
+  EXPECT_EQ(crop.ratio_max, 1.3333);
+  EXPECT_EQ(crop.hflip, 0.0);  // set to 0, not left at 0.5
+  EXPECT_FALSE((*served)[0].components.front().raw.center_crop);
+  absl::StatusOr<v1::ServerConfig> bad = ParseServerConfig(
+      R"(dataset { name: "c" path: "/x" preset: "4m-7" random_crop { ratio_min: 2 ratio_max: 1 } })");
+  ASSERT_TRUE(bad.ok());
+  const absl::Status refused = FinalizeDataConfig(&*bad);
+  EXPECT_THAT(Message(refused), HasSubstr("dataset[0].random_crop.ratio_min, ratio_max: 2, 1"));
+}
+
 TEST_F(ServedSourceTest, RefusalsNameTheDatasetOrMixture) {
   struct Case {
     std::string config;
