@@ -63,7 +63,8 @@ TEST_F(MaskfeedCliTest, InProcessBenchPrintsAJsonLastLine) {
   const std::string last = out_.substr(out_.rfind('{'));
   for (const char* field :
        {"\"samples\": 160,", "\"seconds\": ", "\"samples_per_s\": ", "\"bytes_per_s\": ",
-        "\"batch_latency_ms_p50\": ", "\"batch_latency_ms_p99\": ", "\"peak_rss_mb\": "}) {
+        "\"batch_latency_ms_p50\": ", "\"batch_latency_ms_p99\": ", "\"peak_rss_mb\": ",
+        "\"open_seconds\": ", "\"open_rss_anon_mb\": "}) {
     EXPECT_THAT(last, HasSubstr(field));
   }
   EXPECT_THAT(last, MatchesRegex("\\{.*\\}\n"));

@@ -11,6 +11,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -90,7 +92,20 @@ absl::StatusOr<BenchFlags> ParseBenchFlags(const CliArgs& args) {
 struct BenchResult {
   uint64_t samples = 0, bytes = 0, wire_bytes = 0;
   double seconds = 0, p50 = 0, p99 = 0;
+  // In-process only (negative otherwise): seconds from the start to streams open (the data
+  // opened and indexed), and resident anonymous memory then.
+  double open_seconds = -1, open_rss_anon_mb = -1;
 };
+
+// Resident anonymous memory of this process (RssAnon of /proc/self/status), MB; -1 when it
+// cannot be read. Mapped shard files are not counted: the page cache holds them.
+double RssAnonMb() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("RssAnon:", 0) == 0) return std::atof(line.c_str() + 8) / 1024.0;
+  }
+  return -1;
+}
 
 // Runs one consumer thread per stream: kWarmupBatches batches each (not timed; the clock
 // starts when every stream is warm), then `batches` timed batches, recording each wait.
@@ -194,6 +209,11 @@ void Report(const std::string& mode, const std::string& where, const std::string
       {"batch_latency_ms_p50", Round(r.p50, 3)},
       {"batch_latency_ms_p99", Round(r.p99, 3)},
       {"peak_rss_mb", Round(rss, 1)},
+      {"open_seconds", r.open_seconds < 0 ? nlohmann::ordered_json()
+                                          : nlohmann::ordered_json(Round(r.open_seconds, 3))},
+      {"open_rss_anon_mb", r.open_rss_anon_mb < 0
+                               ? nlohmann::ordered_json()
+                               : nlohmann::ordered_json(Round(r.open_rss_anon_mb, 1))},
       {"wire_bytes_per_s", std::llround(Rate(static_cast<double>(r.wire_bytes), r.seconds))},
       {"encoding", encoding},
       {"cores", std::max(1u, std::thread::hardware_concurrency())},
@@ -204,6 +224,7 @@ void Report(const std::string& mode, const std::string& where, const std::string
 // The pipeline alone, over what the data flags describe (the same as maskfeed-server's):
 // opened by the library's one assembly path (pipeline/source), streamed without gRPC.
 int BenchInProcess(const CliArgs& args, const BenchFlags& f) {
+  const auto started = std::chrono::steady_clock::now();
   absl::StatusOr<v1::ServerConfig> config = DataConfigFromFlags(args);
   if (!config.ok()) return Fail(config.status(), kExitUsage);
   if (absl::Status s = FinalizeDataConfig(&*config); !s.ok()) return Fail(s, kExitUsage);
@@ -241,8 +262,13 @@ int BenchInProcess(const CliArgs& args, const BenchFlags& f) {
     });
     opened.push_back(std::move(*s));
   }
+  const double open_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const double open_rss_anon_mb = RssAnonMb();
   absl::StatusOr<BenchResult> result = Measure(std::move(streams), f.batches);
   if (!result.ok()) return Fail(WithFlagHints(result.status()));
+  result->open_seconds = open_seconds;
+  result->open_rss_anon_mb = open_rss_anon_mb;
   opened.clear();
   Report("in-process", "", "none", f, *result, args.Has("json"));
   return kExitOk;
