@@ -35,7 +35,9 @@ absl::StatusOr<RawOptions> RawOptionsOf(const v1::DatasetConfig& d, OpenContext*
                  .aligned_captions = !d.unaligned_captions(),
                  .pixels = {.fast = d.fast_pixels(),
                             .max_pixels = d.max_image_pixels() != 0 ? d.max_image_pixels()
-                                                                    : kDefaultMaxImagePixels}};
+                                                                    : kDefaultMaxImagePixels},
+                 .random_crop = RandomCropParams{},
+                 .center_crop = false};
   const v1::RandomCropConfig& crop = d.random_crop();
   if (crop.scale_min() != 0 || crop.scale_max() != 0) {
     raw.random_crop.scale_min = crop.scale_min();

@@ -102,10 +102,7 @@ absl::Status RowState::ReadGeometry(ReaderScratch* scratch) {
                                .width = static_cast<double>(dims->width)};
   if (crops_->mode != CropSources::Mode::kSettings) {
     // Drawn from a generator of the row's own, apart from every modality's.
-    if (!modality_base_) {
-      modality_base_ = Rng::ForSample(reader_seed_, epoch_, slot_, repeat_).Next();
-    }
-    Rng rng(*modality_base_);
+    Rng rng(ReaderBase());
     const CropDraw draw =
         crops_->mode == CropSources::Mode::kCenter
             ? CenterSquareCrop(dims->height, dims->width)
@@ -120,9 +117,11 @@ absl::Status RowState::ReadGeometry(ReaderScratch* scratch) {
   return absl::OkStatus();
 }
 
-Rng RowState::ModalityRng(size_t m) {
+uint64_t RowState::ReaderBase() {
   if (!modality_base_) modality_base_ = Rng::ForSample(reader_seed_, epoch_, slot_, repeat_).Next();
-  return Rng(*modality_base_ + (m + 1) * kSplitMixGamma);
+  return *modality_base_;
 }
+
+Rng RowState::ModalityRng(size_t m) { return Rng(ReaderBase() + (m + 1) * kSplitMixGamma); }
 
 }  // namespace maskfeed

@@ -113,7 +113,10 @@ class RowState {
   SamplePlan plan_;
   uint64_t reader_seed_ = 0, epoch_ = 0, slot_ = 0;
   uint32_t repeat_ = 0;
-  std::optional<uint64_t> modality_base_;  // from the seed and view, on first use
+  // The seed of the row's reader generators: the crop draw's (itself) and each modality's
+  // (offset by the modality). From the seed and view, on first use.
+  uint64_t ReaderBase();
+  std::optional<uint64_t> modality_base_;
   Record crop_row_;
   bool have_crop_row_ = false;
   text::SampleCrop crop_;
